@@ -1,0 +1,68 @@
+// Runs bursts through a chain of NF instances, run to completion, from a
+// lane's RX ring to its return ring. The per-packet work (staging each NF's
+// batch records, checking every length and verdict an NF wrote back, writing
+// return descriptors, counting drops by reason) is done in C by
+// native-dpdk/chain.c; this side makes one call into C and one into the NF per
+// NF per burst, and turns a trap into a counted drop of the NF's burst.
+import { addressOf, check, native } from '../dataplane/native.js';
+import { ringSize } from '../dataplane/ring.js';
+import { isTrap } from '../nf/engine.js';
+import type { NfInstance } from '../nf/instance.js';
+
+/** Called on a trap, outside the per-packet path; the chain goes on. */
+export type TrapListener = (nf: NfInstance, err: unknown) => void;
+
+export interface ChainSpec {
+  /** Lane id: also the C chain's id. */
+  id: number;
+  rx: SharedArrayBuffer;
+  ret: SharedArrayBuffer;
+  /** Float64Array layout of host/chain/counters.ts. */
+  counters: SharedArrayBuffer;
+  nfs: NfInstance[];
+  /** DPDK port id where packets leave after the last NF. */
+  toPortId: number;
+  /** DPDK port id of each port index, for OUT_PORT verdicts. */
+  portIds: number[];
+}
+
+export class Chain {
+  private readonly id: number;
+  private readonly process: ((n: number) => void)[];
+  private readonly nfs: NfInstance[];
+
+  constructor(spec: ChainSpec, private readonly onTrap: TrapListener) {
+    const lib = native();
+    this.id = spec.id;
+    this.nfs = spec.nfs;
+    this.process = spec.nfs.map((nf) => nf.exports.netvm_process);
+    check(
+      lib.chainInit(spec.id, addressOf(spec.rx), addressOf(spec.ret), ringSize(spec.rx), addressOf(spec.counters),
+        spec.toPortId, Uint16Array.from(spec.portIds), spec.portIds.length),
+    );
+    for (const nf of spec.nfs) {
+      // The memory's base never moves (V8 reserves its whole range), so the
+      // records' address holds even after the NF grows its memory.
+      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst));
+    }
+  }
+
+  /** Runs one burst; returns its size (0 when nothing was waiting). */
+  poll(): number {
+    const lib = native();
+    const size = lib.chainBegin(this.id);
+    let n = size;
+    for (let k = 0; n > 0 && k < this.process.length; k++) {
+      let trapped = 0;
+      try {
+        this.process[k]!(n);
+      } catch (err) {
+        if (!isTrap(err)) throw err;
+        trapped = 1;
+        this.onTrap(this.nfs[k]!, err);
+      }
+      n = lib.chainAfter(this.id, k, trapped);
+    }
+    return size;
+  }
+}

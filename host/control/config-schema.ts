@@ -1,0 +1,62 @@
+// The JSON schema of a data-plane config file (YAML). Checked with ajv; the
+// references between sections (ports, nfs, chains) are checked in config.ts.
+
+export const DEFAULT_MBUFS = 8191;
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cores', 'ports', 'nfs', 'chains'],
+  properties: {
+    cores: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['poll', 'workers'],
+      properties: {
+        poll: { type: 'integer', minimum: 0 },
+        workers: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } },
+      },
+    },
+    ports: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: { type: 'string', pattern: '^[A-Za-z0-9_:.-]+(,[^\\s]*)?$' },
+    },
+    nfs: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['module'],
+        properties: {
+          module: { type: 'string', minLength: 1 },
+          config: {},
+        },
+      },
+    },
+    chains: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'through', 'to'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          from: { type: 'string' },
+          through: { type: 'array', items: { type: 'string' } },
+          to: { type: 'string' },
+        },
+      },
+    },
+    pool: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mbufs: { type: 'integer', minimum: 1023, maximum: 65535 },
+        hugepages: { enum: ['auto', 'on', 'off'] },
+      },
+    },
+    eal: { type: 'array', items: { type: 'string' } },
+  },
+} as const;

@@ -1,0 +1,170 @@
+// Loading a data-plane config: YAML → schema check → references between
+// sections → a resolved DataPlaneConfig. Every error starts with the path of
+// the field it is about; all errors of a file are reported together.
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_MBUFS, configSchema } from './config-schema.js';
+import { checkExtraEalArgs } from './eal-args.js';
+
+export type HugepageMode = 'auto' | 'on' | 'off';
+
+export interface PortConfig {
+  name: string;
+  devargs: string;
+}
+
+export interface NfConfig {
+  name: string;
+  /** Absolute path of the .wasm module. */
+  module: string;
+  config: unknown;
+}
+
+export interface ChainConfig {
+  name: string;
+  /** Port indexes (order of `ports`). */
+  from: number;
+  to: number;
+  through: string[];
+  /** CPU of the worker that runs it. */
+  cpu: number;
+}
+
+export interface DataPlaneConfig {
+  cores: { poll: number; workers: number[] };
+  ports: PortConfig[];
+  nfs: NfConfig[];
+  chains: ChainConfig[];
+  pool: { mbufs: number; hugepages: HugepageMode };
+  eal: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly source: string, readonly problems: string[]) {
+    super(`${source}: invalid config:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+interface RawConfig {
+  cores: { poll: number; workers: number[] };
+  ports: Record<string, string>;
+  nfs: Record<string, { module: string; config?: unknown }>;
+  chains: { name?: string; from: string; through: string[]; to: string }[];
+  pool?: { mbufs?: number; hugepages?: HugepageMode };
+  eal?: string[];
+}
+
+const validate = new Ajv({ allErrors: true, strict: true }).compile<RawConfig>(configSchema);
+
+function fieldPath(instancePath: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return parts.reduce((path, p) => (/^\d+$/.test(p) ? `${path}[${p}]` : path ? `${path}.${p}` : p), '') || '(top level)';
+}
+
+function schemaProblem(e: ErrorObject): string {
+  const at = fieldPath(e.instancePath);
+  const join = (key: string): string => (at === '(top level)' ? key : `${at}.${key}`);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${join(String(e.params.additionalProperty))}: unknown key`;
+    case 'required':
+      return `${join(String(e.params.missingProperty))}: is required`;
+    case 'pattern':
+      return `${at}: '${String(e.data)}' is not a DPDK devargs string (driver[,key=value...])`;
+    default:
+      return `${at}: ${e.message ?? 'is invalid'}`;
+  }
+}
+
+function checkCores(raw: RawConfig, problems: string[]): void {
+  const nCpus = availableParallelism();
+  const cpuCheck = (path: string, cpu: number): void => {
+    if (cpu >= nCpus) problems.push(`${path}: CPU ${cpu} does not exist (this machine has CPUs 0-${nCpus - 1})`);
+  };
+  cpuCheck('cores.poll', raw.cores.poll);
+  raw.cores.workers.forEach((cpu, i) => {
+    cpuCheck(`cores.workers[${i}]`, cpu);
+    if (cpu === raw.cores.poll) problems.push(`cores.workers[${i}]: CPU ${cpu} is the poll core; a worker needs a CPU of its own`);
+    if (raw.cores.workers.indexOf(cpu) !== i) problems.push(`cores.workers[${i}]: CPU ${cpu} is listed twice`);
+  });
+}
+
+function checkChains(raw: RawConfig, portNames: string[], problems: string[]): void {
+  const nfUser = new Map<string, string>();
+  const portUser = new Map<string, string>();
+  const portList = portNames.join(', ');
+  const nfList = Object.keys(raw.nfs).join(', ') || 'none';
+  raw.chains.forEach((chain, i) => {
+    const at = `chains[${i}]`;
+    for (const end of ['from', 'to'] as const) {
+      if (!portNames.includes(chain[end])) problems.push(`${at}.${end}: no port named '${chain[end]}' (ports: ${portList})`);
+    }
+    const reader = portUser.get(chain.from);
+    if (reader !== undefined) problems.push(`${at}.from: port '${chain.from}' is already read by ${reader}`);
+    portUser.set(chain.from, at);
+    chain.through.forEach((nf, j) => {
+      if (!(nf in raw.nfs)) {
+        problems.push(`${at}.through[${j}]: no NF named '${nf}' (nfs: ${nfList})`);
+        return;
+      }
+      const user = nfUser.get(nf);
+      if (user !== undefined) {
+        problems.push(`${at}.through[${j}]: NF '${nf}' is already used at ${user}; an NF entry is one instance, declare another`);
+      }
+      nfUser.set(nf, `${at}.through[${j}]`);
+    });
+  });
+}
+
+/** Checks a parsed config; `source` names it in errors. */
+export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
+  if (!validate(data)) throw new ConfigError(source, (validate.errors ?? []).map(schemaProblem));
+  const raw = data;
+  const problems: string[] = [];
+  const portNames = Object.keys(raw.ports);
+  checkCores(raw, problems);
+  checkChains(raw, portNames, problems);
+  const nfs = Object.entries(raw.nfs).map(([name, nf]) => {
+    const module = resolve(nf.module);
+    if (!existsSync(module)) problems.push(`nfs.${name}.module: no such file: ${module}`);
+    return { name, module, config: nf.config ?? null };
+  });
+  for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+
+  const workers = raw.cores.workers;
+  return {
+    cores: { poll: raw.cores.poll, workers },
+    ports: portNames.map((name) => ({ name, devargs: raw.ports[name]! })),
+    nfs,
+    chains: raw.chains.map((chain, i) => ({
+      name: chain.name ?? `${chain.from}->${chain.to}`,
+      from: portNames.indexOf(chain.from),
+      to: portNames.indexOf(chain.to),
+      through: chain.through,
+      cpu: workers[i % workers.length]!,
+    })),
+    pool: { mbufs: raw.pool?.mbufs ?? DEFAULT_MBUFS, hugepages: raw.pool?.hugepages ?? 'auto' },
+    eal: raw.eal ?? [],
+  };
+}
+
+export function loadConfig(path: string): DataPlaneConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(path, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  return resolveConfig(data, path);
+}

@@ -1,0 +1,155 @@
+// One run of a data plane, from a checked config to the final summary:
+// modules are loaded and checked before EAL starts; workers are ready before
+// the poll loop starts; on the way down RX stops first, workers hand back every
+// packet, then they stop, then ports close and the pool must be full again.
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { allocCounters } from '../chain/counters.js';
+import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
+import { loadNfModule, type NfModule } from '../nf/module.js';
+import { CONTROL_STOP, CONTROL_WORDS, type LaneTask, type WorkerEvent, type WorkerTask } from '../worker/messages.js';
+import { ConfigError, type DataPlaneConfig } from './config.js';
+import { buildEalArgs } from './eal-args.js';
+import { decideHugepages } from './hugepages.js';
+import { formatSummary, rateLine, summarizeChains, unaccounted, type ChainView, type RunSummary } from './stats.js';
+
+export interface RunOptions {
+  /** Stop after this many seconds. */
+  duration?: number;
+  /** Stop once no packet has arrived for this many milliseconds. */
+  untilIdle?: number;
+  filePrefix: string;
+  /** Where progress lines go (stdout by default). */
+  log?: (line: string) => void;
+  /** Resolves when the run should stop (Ctrl-C). */
+  stopSignal?: Promise<void>;
+}
+
+const WORKER_FILE = new URL('../worker/worker.js', import.meta.url).href;
+const DRAIN_TIMEOUT_MS = 5000;
+
+function loadModules(cfg: DataPlaneConfig): Map<string, NfModule> {
+  const byPath = new Map<string, NfModule>();
+  const problems: string[] = [];
+  for (const nf of cfg.nfs) {
+    if (byPath.has(nf.module)) continue;
+    try {
+      byPath.set(nf.module, loadNfModule(nf.module));
+    } catch (err) {
+      problems.push(`nfs.${nf.name}.module: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('modules', problems);
+  return byPath;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Promise<RunSummary> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const modules = loadModules(cfg);
+  const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
+  if (warning) console.error(warning);
+
+  const dp = DataPlane.open({
+    ealArgs: buildEalArgs(cfg, opts.filePrefix, hugepages),
+    mbufs: cfg.pool.mbufs,
+    hugepages,
+    ports: cfg.ports,
+  });
+  let pool: Piscina | undefined;
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+  try {
+    // One lane per chain; lanes grouped into one task per worker CPU.
+    const views: ChainView[] = [];
+    const tasks = new Map<number, LaneTask[]>();
+    for (const chain of cfg.chains) {
+      const lane = dp.addLane();
+      dp.route(chain.from, lane.id);
+      const counters = allocCounters(chain.through.length);
+      views.push({ name: chain.name, nfNames: chain.through, counters: new Float64Array(counters) });
+      const nfs = chain.through.map((name) => ({ name, module: modules.get(cfg.nfs.find((n) => n.name === name)!.module)! }));
+      const laneTask: LaneTask = { lane: lane.id, chain: chain.name, rx: lane.rx, ret: lane.ret, counters, nfs, toPort: chain.to };
+      tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
+    }
+
+    const traps: { nf: string; message: string }[] = [];
+    let ready = 0;
+    let allReady!: () => void;
+    const readyPromise = new Promise<void>((r) => (allReady = r));
+    pool = new Piscina({ filename: WORKER_FILE, minThreads: tasks.size, maxThreads: tasks.size, idleTimeout: 1000 });
+    const done = [...tasks].map(([cpu, lanes]) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', (e: WorkerEvent) => {
+        if (e.type === 'ready' && ++ready === tasks.size) allReady();
+        if (e.type === 'trap') {
+          traps.push({ nf: e.nf, message: e.message });
+          console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; the run goes on)`);
+        }
+      });
+      const task: WorkerTask = {
+        cpu, control: control.buffer as SharedArrayBuffer, lanes, events: port2, portIds: dp.portIds,
+        pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
+      };
+      return pool!.run(task, { transferList: [port2] }).finally(() => port1.close());
+    });
+    // A worker that fails to start rejects its task: stop waiting for ready then.
+    await Promise.race([readyPromise, Promise.all(done)]);
+    if (ready < tasks.size) await Promise.all(done);
+
+    dp.start();
+    const started = Date.now();
+    const portsNow = () => cfg.ports.map((p, i) => ({ name: p.name, ...dp.portCounters(i) }));
+    let lastPorts = portsNow();
+    let lastChains = summarizeChains(views);
+    let lastLine = started;
+    let lastRx = 0;
+    let lastRxChange = started;
+    let stopRequested = false;
+    void opts.stopSignal?.then(() => (stopRequested = true));
+    const workerFailed = Promise.all(done).then(() => undefined);
+    let failure: unknown;
+    workerFailed.catch((err: unknown) => (failure = err));
+
+    while (!stopRequested && failure === undefined) {
+      await sleep(20);
+      const now = Date.now();
+      const ports = portsNow();
+      const rx = ports.reduce((n, p) => n + p.rx, 0);
+      if (rx !== lastRx) [lastRx, lastRxChange] = [rx, now];
+      if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
+      if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
+      if (now - lastLine >= 1000) {
+        const chains = summarizeChains(views);
+        log(rateLine((now - started) / 1000, (now - lastLine) / 1000, ports, lastPorts, chains, lastChains));
+        [lastPorts, lastChains, lastLine] = [ports, chains, now];
+      }
+    }
+    if (failure !== undefined) throw failure;
+
+    dp.drain();
+    const drainStart = Date.now();
+    while (dp.inFlight() > 0 && Date.now() - drainStart < DRAIN_TIMEOUT_MS) await sleep(1);
+    if (dp.inFlight() > 0) console.error(`${dp.inFlight()} packets still held by workers after ${DRAIN_TIMEOUT_MS} ms`);
+    Atomics.store(control, CONTROL_STOP, 1);
+    Atomics.notify(control, CONTROL_STOP);
+    await Promise.all(done);
+    const seconds = (Date.now() - started) / 1000;
+
+    const available = dp.stop();
+    const ports = portsNow();
+    const chains = summarizeChains(views);
+    const summary: RunSummary = {
+      seconds, hugepages, ports, chains, traps,
+      pool: { mbufs: cfg.pool.mbufs, available },
+      unaccounted: unaccounted(ports, chains),
+    };
+    log(formatSummary(summary));
+    return summary;
+  } finally {
+    Atomics.store(control, CONTROL_STOP, 1);
+    Atomics.notify(control, CONTROL_STOP);
+    await pool?.destroy();
+    dp.close();
+  }
+}

@@ -1,0 +1,97 @@
+// What a run reports: a line of rates per second while it runs, and a summary
+// of every counter at the end, with the accounting check
+//   received = sent + dropped (each drop with its reason) + still held.
+import { readChainCounters, readNfCounters, type ChainCounterName, type NfCounterName } from '../chain/counters.js';
+import type { PortCounters } from '../dataplane/native.js';
+
+export interface PortSummary extends PortCounters {
+  name: string;
+}
+
+export interface ChainSummary extends Record<ChainCounterName, number> {
+  name: string;
+  nfs: ({ name: string } & Record<NfCounterName, number>)[];
+}
+
+export interface RunSummary {
+  seconds: number;
+  hugepages: boolean;
+  ports: PortSummary[];
+  chains: ChainSummary[];
+  pool: { mbufs: number; available: number };
+  traps: { nf: string; message: string }[];
+  /** Packets received less packets sent and counted drops: 0 when nothing was lost. */
+  unaccounted: number;
+}
+
+export interface ChainView {
+  name: string;
+  nfNames: string[];
+  counters: Float64Array;
+}
+
+export function summarizeChains(chains: ChainView[]): ChainSummary[] {
+  return chains.map((c) => ({
+    name: c.name,
+    ...readChainCounters(c.counters),
+    nfs: c.nfNames.map((name, k) => ({ name, ...readNfCounters(c.counters, k) })),
+  }));
+}
+
+export function unaccounted(ports: PortCounters[], chains: ChainSummary[]): number {
+  let n = 0;
+  for (const p of ports) n += p.rx - p.tx - p.tx_full - p.rx_multiseg - p.rx_ring_full;
+  for (const c of chains) n -= c.dropped;
+  return n;
+}
+
+function rate(count: number, bytes: number, seconds: number): string {
+  const mpps = count / seconds / 1e6;
+  const gbps = (bytes * 8) / seconds / 1e9;
+  return `${mpps.toFixed(3)} Mpps ${gbps.toFixed(2)} Gbps`;
+}
+
+/** One line of rates over the last interval, from two snapshots. */
+export function rateLine(
+  t: number,
+  seconds: number,
+  ports: PortSummary[],
+  before: PortSummary[],
+  chains: ChainSummary[],
+  chainsBefore: ChainSummary[],
+): string {
+  const parts = [`[${t.toFixed(0).padStart(3)}s]`];
+  ports.forEach((p, i) => {
+    const q = before[i]!;
+    if (p.rx > 0) parts.push(`${p.name} rx ${rate(p.rx - q.rx, p.rx_bytes - q.rx_bytes, seconds)}`);
+    if (p.tx > 0) parts.push(`${p.name} tx ${rate(p.tx - q.tx, p.tx_bytes - q.tx_bytes, seconds)}`);
+  });
+  chains.forEach((c, i) => {
+    c.nfs.forEach((nf, k) => {
+      const q = chainsBefore[i]!.nfs[k]!;
+      parts.push(`${nf.name} ${rate(nf.in - q.in, nf.bytes - q.bytes, seconds)}`);
+    });
+  });
+  return parts.join(' | ');
+}
+
+export function formatSummary(s: RunSummary): string {
+  const lines = [`summary: ${s.seconds.toFixed(2)} s on ${s.hugepages ? '2 MiB hugepages' : '4 KiB pages'}`];
+  for (const p of s.ports) {
+    lines.push(
+      `  port ${p.name}: rx ${p.rx} (${p.rx_bytes} B), tx ${p.tx} (${p.tx_bytes} B), dropped: tx full ${p.tx_full}, multi-segment ${p.rx_multiseg}, ring full ${p.rx_ring_full}`,
+    );
+  }
+  for (const c of s.chains) {
+    lines.push(`  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}`);
+    for (const nf of c.nfs) {
+      lines.push(
+        `    nf ${nf.name}: in ${nf.in}, next ${nf.next}, out ${nf.out}, dropped ${nf.dropped}, bad verdict ${nf.bad_verdict}, bad length ${nf.bad_length}, trapped ${nf.trapped} (in ${nf.trap_batches} bursts)`,
+      );
+    }
+  }
+  const leaked = s.pool.mbufs - s.pool.available;
+  lines.push(`  pool: ${s.pool.available}/${s.pool.mbufs} mbufs free${leaked === 0 ? '' : ` (${leaked} NOT RETURNED)`}`);
+  lines.push(`  accounting: ${s.unaccounted === 0 ? 'every packet sent or counted as dropped' : `${s.unaccounted} packets unaccounted for`}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,117 @@
+// The data plane as the main thread drives it: EAL, pool, ports and lanes in
+// the C library, then the poll loop; and the way down again, in an order that
+// loses no packet and leaves nothing behind.
+import { rmdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { POLL_LCORE } from '../control/eal-args.js';
+import { addressOf, check, laneStats, native, poolCreate, portStats, type LaneCounters, type PoolInfo, type PortCounters } from './native.js';
+import { allocRing, ringSize } from './ring.js';
+
+/** Bytes per packet buffer: DPDK's 128 B headroom + 2048 B of data (pool.c). */
+export const POOL_ELT_BYTES = 2176;
+
+/** Removes EAL's runtime directory, and its parent (/var/run/dpdk) if that is left empty. */
+function removeRuntimeDir(dir: string): void {
+  if (dir === '') return;
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(dir));
+  } catch {
+    // Not empty: other DPDK processes use it.
+  }
+}
+
+export interface DataPlaneSpec {
+  ealArgs: string[];
+  mbufs: number;
+  hugepages: boolean;
+  ports: { name: string; devargs: string }[];
+}
+
+export interface LaneRings {
+  id: number;
+  rx: SharedArrayBuffer;
+  ret: SharedArrayBuffer;
+}
+
+export class DataPlane {
+  readonly pool: PoolInfo;
+  /** DPDK port id of each port, in config order. */
+  readonly portIds: number[] = [];
+  private readonly rings: SharedArrayBuffer[] = [];
+  private state: 'open' | 'polling' | 'stopped' | 'closed' = 'open';
+
+  /** Starts EAL and builds pool and ports; on failure everything is undone before the error is thrown. */
+  static open(spec: DataPlaneSpec): DataPlane {
+    check(native().ealInit(spec.ealArgs.length, spec.ealArgs));
+    const runtimeDir = native().ealRuntimeDir() as string;
+    try {
+      return new DataPlane(spec, runtimeDir);
+    } catch (err) {
+      native().shutdown();
+      removeRuntimeDir(runtimeDir);
+      throw err;
+    }
+  }
+
+  private constructor(spec: DataPlaneSpec, private readonly runtimeDir: string) {
+    this.pool = poolCreate(spec.mbufs, spec.hugepages);
+    for (const port of spec.ports) {
+      const id = native().portAdd(port.devargs, 1024, 1024);
+      if (id < 0) throw new Error(`ports.${port.name}: ${native().lastError() as string}`);
+      this.portIds.push(id);
+    }
+  }
+
+  /** A lane: a pair of rings to one worker; input ports are routed to it with route(). */
+  addLane(): LaneRings {
+    const rx = allocRing();
+    const ret = allocRing();
+    // The rings must outlive the poll loop, which writes into them.
+    this.rings.push(rx, ret);
+    const id = check(native().laneAdd(addressOf(rx), addressOf(ret), ringSize(rx)));
+    return { id, rx, ret };
+  }
+
+  route(portIndex: number, lane: number): void {
+    check(native().routePort(this.portIds[portIndex]!, lane));
+  }
+
+  start(): void {
+    check(native().pollStart(POLL_LCORE));
+    this.state = 'polling';
+  }
+
+  portCounters(portIndex: number): PortCounters {
+    return portStats(this.portIds[portIndex]!);
+  }
+
+  laneCounters(lane: number): LaneCounters {
+    return laneStats(lane);
+  }
+
+  /** Stops receiving; packets already in workers' hands still come back and go out. */
+  drain(): void {
+    native().pollDrain();
+  }
+
+  inFlight(): number {
+    return Number(native().pollInFlight());
+  }
+
+  /** Ends the poll loop and closes the ports; returns the mbufs free in the pool after. */
+  stop(): number {
+    if (this.state === 'open' || this.state === 'polling') {
+      check(native().stop());
+      this.state = 'stopped';
+    }
+    return native().poolAvailable() as number;
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    native().shutdown();
+    removeRuntimeDir(this.runtimeDir);
+    this.state = 'closed';
+  }
+}

@@ -1,0 +1,137 @@
+// The koffi binding to native-dpdk/build/libnetvm_dp.so: one declaration per C
+// function of netvm_dp.h, and an error type that carries the library's message.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import koffi from 'koffi';
+
+export const LIBRARY_PATH = fileURLToPath(new URL('../../../native-dpdk/build/libnetvm_dp.so', import.meta.url));
+export const PORT_DROP = 0xffff;
+
+export interface PoolInfo {
+  len: number;
+  page_size: number;
+  n_mbufs: number;
+  elt_size: number;
+  headroom: number;
+  data_room: number;
+  hugepages: number;
+}
+
+export interface PortCounters {
+  rx: number;
+  rx_bytes: number;
+  tx: number;
+  tx_bytes: number;
+  tx_full: number;
+  rx_multiseg: number;
+  rx_ring_full: number;
+}
+
+export interface LaneCounters {
+  in: number;
+  returned: number;
+  dropped: number;
+  bad_desc: number;
+}
+
+export class NativeError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = 'NativeError';
+  }
+}
+
+koffi.struct('nv_pool_info', {
+  len: 'uint64_t',
+  page_size: 'uint64_t',
+  n_mbufs: 'uint32_t',
+  elt_size: 'uint32_t',
+  headroom: 'uint32_t',
+  data_room: 'uint32_t',
+  hugepages: 'uint32_t',
+});
+koffi.struct('nv_port_stats', {
+  rx: 'uint64_t',
+  rx_bytes: 'uint64_t',
+  tx: 'uint64_t',
+  tx_bytes: 'uint64_t',
+  tx_full: 'uint64_t',
+  rx_multiseg: 'uint64_t',
+  rx_ring_full: 'uint64_t',
+});
+koffi.struct('nv_lane_stats', {
+  in: 'uint64_t',
+  returned: 'uint64_t',
+  dropped: 'uint64_t',
+  bad_desc: 'uint64_t',
+});
+
+function load() {
+  if (!existsSync(LIBRARY_PATH)) {
+    throw new Error(`${LIBRARY_PATH} is missing: run scripts/setup (or make -C native-dpdk)`);
+  }
+  const lib = koffi.load(LIBRARY_PATH);
+  return {
+    lastError: lib.func('const char *nv_last_error(void)'),
+    ealInit: lib.func('int nv_eal_init(int argc, const char **argv)'),
+    ealRuntimeDir: lib.func('const char *nv_eal_runtime_dir(void)'),
+    poolCreate: lib.func('int nv_pool_create(uint32_t n_mbufs, int want_huge, _Out_ nv_pool_info *info)'),
+    // Addresses cross as integers: they point into Wasm memories and SharedArrayBuffers.
+    poolMap: lib.func('int nv_pool_map(uintptr_t addr)'),
+    poolAvailable: lib.func('uint32_t nv_pool_available(void)'),
+    portAdd: lib.func('int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)'),
+    portStats: lib.func('int nv_port_stats(uint16_t port, _Out_ nv_port_stats *out)'),
+    laneAdd: lib.func('int nv_lane_add(uintptr_t rx_ring, uintptr_t ret_ring, uint32_t size)'),
+    laneStats: lib.func('int nv_lane_stats(uint16_t lane, _Out_ nv_lane_stats *out)'),
+    routePort: lib.func('int nv_route_port(uint16_t port, uint16_t lane)'),
+    chainInit: lib.func(
+      'int nv_chain_init(uint16_t id, uintptr_t rx_ring, uintptr_t ret_ring, uint32_t ring_size, uintptr_t counters, uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports)',
+    ),
+    chainAddNf: lib.func('int nv_chain_add_nf(uint16_t id, uintptr_t records, uint32_t max_burst)'),
+    chainBegin: lib.func('uint32_t nv_chain_begin(uint16_t id)') as (id: number) => number,
+    chainAfter: lib.func('uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)') as (id: number, k: number, trapped: number) => number,
+    pollStart: lib.func('int nv_poll_start(unsigned int lcore)'),
+    pollDrain: lib.func('int nv_poll_drain(void)'),
+    pollInFlight: lib.func('uint64_t nv_poll_in_flight(void)'),
+    stop: lib.func('int nv_stop(void)'),
+    shutdown: lib.func('int nv_shutdown(void)'),
+  };
+}
+
+type Lib = ReturnType<typeof load>;
+let lib: Lib | undefined;
+
+/** The library, loaded on first use (each worker thread loads its own handle to the same .so). */
+export function native(): Lib {
+  lib ??= load();
+  return lib;
+}
+
+/** Turns a negative return code into a NativeError with the library's message. */
+export function check(ret: number): number {
+  if (ret < 0) throw new NativeError(ret, native().lastError() as string);
+  return ret;
+}
+
+/** The address of a byte in an ArrayBuffer, SharedArrayBuffer or WebAssembly memory. */
+export function addressOf(buffer: ArrayBufferLike, offset = 0): bigint {
+  return koffi.address(new Uint8Array(buffer, offset, 1)) as bigint;
+}
+
+export function poolCreate(nMbufs: number, wantHuge: boolean): PoolInfo {
+  const info = {} as PoolInfo;
+  check(native().poolCreate(nMbufs, wantHuge ? 1 : 0, info));
+  return info;
+}
+
+export function portStats(port: number): PortCounters {
+  const out = {} as PortCounters;
+  check(native().portStats(port, out));
+  return out;
+}
+
+export function laneStats(lane: number): LaneCounters {
+  const out = {} as LaneCounters;
+  check(native().laneStats(lane, out));
+  return out;
+}

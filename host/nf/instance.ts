@@ -1,0 +1,86 @@
+// An NF instance: its own linear memory, the packet pool mapped zero-copy over a
+// window in that memory, and a view of its batch records.
+//
+// Memory layout of an instance (addresses inside its linear memory):
+//   [0, windowOffset)                       unused (catches small null offsets)
+//   [windowOffset, windowOffset + poolLen)  the pool, shared with DPDK and every NF
+//   [NF_MEMORY_BASE, ...)                   the module's data, batch area and heap
+// windowOffset is the first address >= 64 KiB that is aligned to the pool's
+// page size in the process's address space; V8 only aligns memories to 64 KiB,
+// so it differs between instances.
+import { ABI_VERSION, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
+import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
+import { NfModuleError, type NfModule } from './module.js';
+
+const WASM_PAGE = 65536;
+
+/** The pool as a worker sees it: its size and how to map it at an address. */
+export interface PoolWindow {
+  len: number;
+  pageSize: number;
+  map(address: bigint): void;
+  addressOf(memory: LinearMemory): bigint;
+}
+
+export interface NfInstance {
+  name: string;
+  path: string;
+  memory: LinearMemory;
+  exports: NfExports;
+  /** Where the pool's first byte is in this instance's memory (0 without a pool). */
+  windowOffset: number;
+  batchAddr: number;
+  maxBurst: number;
+}
+
+function readAsString(memory: LinearMemory, ptr: number): string {
+  const bytes = new Uint8Array(memory.buffer);
+  if (ptr < 4 || ptr > bytes.length) return '?';
+  const len = new DataView(memory.buffer).getUint32(ptr - 4, true);
+  if (len > 4096 || ptr + len > bytes.length) return '?';
+  return Buffer.from(bytes.subarray(ptr, ptr + len)).toString('utf16le');
+}
+
+function windowOffsetFor(base: bigint, pageSize: number): number {
+  const page = BigInt(pageSize);
+  const first = base + BigInt(WASM_PAGE);
+  return Number((first + page - 1n) / page * page - base);
+}
+
+export function createNfInstance(nf: NfModule, name: string, pool: PoolWindow | undefined): NfInstance {
+  const fail = (reason: string): never => {
+    throw new NfModuleError(nf.path, `${name}: ${reason}`);
+  };
+  // The window needs NF_MEMORY_BASE bytes below the module's data; the module
+  // asked for at least that much (checked when it was loaded).
+  const memory = createMemory(nf.memory.minPages, nf.memory.maxPages);
+  let windowOffset = 0;
+  if (pool !== undefined) {
+    windowOffset = windowOffsetFor(pool.addressOf(memory), pool.pageSize);
+    if (windowOffset + pool.len > NF_MEMORY_BASE) {
+      fail(`the pool (${pool.len} bytes) does not fit below the NF memory base (${NF_MEMORY_BASE})`);
+    }
+    pool.map(pool.addressOf(memory) + BigInt(windowOffset));
+  }
+  const abort = (msg: number, file: number, line: number, col: number): never => {
+    throw new WebAssembly.RuntimeError(
+      `abort: ${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`,
+    );
+  };
+  let exports: NfExports;
+  try {
+    const netvm_window_base = createConstant(windowOffset);
+    exports = instantiate(nf.module, { env: { memory, netvm_window_base, abort } }).exports as unknown as NfExports;
+  } catch (err) {
+    return fail(`instantiation failed: ${(err as Error).message}`);
+  }
+  const version = exports.netvm_abi_version();
+  if (version !== ABI_VERSION) fail(`speaks NetVM ABI version ${version}; this host speaks version ${ABI_VERSION}`);
+  const maxBurst = exports.netvm_max_burst();
+  const batchAddr = exports.netvm_batch() >>> 0;
+  if (!(maxBurst >= 1)) fail(`netvm_max_burst() returned ${maxBurst}; it must be at least 1`);
+  if (batchAddr % 4 !== 0 || batchAddr < NF_MEMORY_BASE || batchAddr + maxBurst * RECORD_BYTES > memory.buffer.byteLength) {
+    fail(`netvm_batch() returned ${batchAddr}, which is not a 4-byte aligned area of ${maxBurst} records in its own memory`);
+  }
+  return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst };
+}

@@ -1,0 +1,75 @@
+// Loading an NF module: read, compile, and check it against the host ABI before
+// any data plane exists, so that a bad module is refused with its path and the
+// reason, and nothing has started.
+import { readFileSync } from 'node:fs';
+import { ABI_VERSION, GRANTED_IMPORTS, NF_MEMORY_BASE, REQUIRED_EXPORTS } from './abi.js';
+import { compile, moduleExports, moduleImports, type CompiledModule } from './engine.js';
+import { createNfInstance } from './instance.js';
+import { importedMemoryLimits, type MemoryLimits } from './wasm-imports.js';
+
+export class NfModuleError extends Error {
+  constructor(readonly path: string, reason: string) {
+    super(`${path}: ${reason}`);
+    this.name = 'NfModuleError';
+  }
+}
+
+/** A compiled module that speaks this host's ABI. Cloneable to worker threads. */
+export interface NfModule {
+  path: string;
+  module: CompiledModule;
+  memory: MemoryLimits;
+}
+
+function checkImports(path: string, module: CompiledModule): void {
+  const granted: readonly string[] = GRANTED_IMPORTS;
+  for (const imp of moduleImports(module)) {
+    const name = `${imp.module}.${imp.name}`;
+    if (!granted.includes(name)) {
+      throw new NfModuleError(path, `imports ${name} (${imp.kind}), which the host does not grant (granted: ${granted.join(', ')})`);
+    }
+  }
+}
+
+function checkExports(path: string, module: CompiledModule): void {
+  const exports = new Map(moduleExports(module).map((e) => [e.name, e.kind]));
+  for (const [name, kind] of Object.entries(REQUIRED_EXPORTS)) {
+    if (exports.get(name) !== kind) {
+      throw new NfModuleError(path, `does not export ${kind} ${name} (is it an NF built with nf-modules/sdk?)`);
+    }
+  }
+}
+
+function checkMemory(path: string, limits: MemoryLimits | undefined): MemoryLimits {
+  if (limits === undefined) {
+    throw new NfModuleError(path, 'does not import its memory as env.memory (build it with asc --importMemory, see asconfig.json)');
+  }
+  if (limits.shared) throw new NfModuleError(path, 'imports a shared memory; NF memories are not shared');
+  if (limits.minPages * 65536 < NF_MEMORY_BASE) {
+    throw new NfModuleError(path, `its data starts below ${NF_MEMORY_BASE} (the pool window's region): build it with asc --memoryBase ${NF_MEMORY_BASE}`);
+  }
+  return limits;
+}
+
+export function loadNfModule(path: string): NfModule {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new NfModuleError(path, `cannot read the module: ${(err as Error).message}`);
+  }
+  let module: CompiledModule;
+  try {
+    module = compile(bytes);
+  } catch (err) {
+    throw new NfModuleError(path, `not a valid WebAssembly module: ${(err as Error).message}`);
+  }
+  checkImports(path, module);
+  checkExports(path, module);
+  const nf: NfModule = { path, module, memory: checkMemory(path, importedMemoryLimits(bytes, 'env', 'memory')) };
+  // A trial instance, with no pool window, checks what only running code can tell.
+  createNfInstance(nf, 'check', undefined);
+  return nf;
+}
+
+export { ABI_VERSION };

@@ -1,0 +1,13 @@
+// Pins the calling thread to one CPU (sched_setaffinity with pid 0 means the
+// calling thread, not the process).
+import koffi from 'koffi';
+
+const MASK_BYTES = 128;
+let setAffinity: ((pid: number, size: number, mask: Uint8Array) => number) | undefined;
+
+export function pinThisThread(cpu: number): void {
+  setAffinity ??= koffi.load('libc.so.6').func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
+  const mask = new Uint8Array(MASK_BYTES);
+  mask[cpu >> 3] = 1 << (cpu & 7);
+  if (setAffinity(0, MASK_BYTES, mask) !== 0) throw new Error(`cannot pin worker thread to CPU ${cpu}`);
+}

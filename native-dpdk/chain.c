@@ -1,0 +1,210 @@
+/* The per-packet half of running a chain, for the worker threads: staging NF
+ * batch records, checking what each NF wrote back, and writing return
+ * descriptors. The worker calls in once per burst per NF (koffi), around its
+ * call into the NF (WebAssembly); nothing here is per packet across a
+ * boundary. Each chain is used by one worker thread only.
+ *
+ * NF memory is untrusted: from an NF's records only len and verdict are read,
+ * and both are checked. What identifies a packet (pool offset, room) is read
+ * from the RX ring, whose slots the chain holds until the burst is done. */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_CHAIN_NFS 16
+#define MAX_BURST 256u
+
+/* Verdicts of ABI v1 (host/nf/abi.ts, nf-modules/sdk/abi.ts). */
+#define VERDICT_NEXT 0u
+#define VERDICT_DROP 1u
+#define VERDICT_OUT_PORT_TAG 1u /* verdict >> 16 */
+
+/* Counter layout, in doubles (host/chain/counters.ts). */
+enum { C_IN, C_OUT, C_DROPPED, C_WORDS };
+enum { N_IN, N_BYTES, N_NEXT, N_OUT, N_DROPPED, N_BAD_VERDICT, N_BAD_LENGTH, N_TRAPPED, N_TRAP_BATCHES, N_WORDS };
+#define C_COUNTERS_NF(k) (C_WORDS + (k) * N_WORDS)
+
+struct chain {
+	struct nv_ring *rx, *ret;
+	uint32_t mask;
+	uint16_t n_nfs, n_ports;
+	uint16_t to_port; /* DPDK port id after the last NF */
+	uint16_t port_ids[NV_MAX_PORTS];
+	struct nv_desc *records[MAX_CHAIN_NFS];
+	uint32_t max_burst;
+	double *counters;
+	/* The burst under way. */
+	uint32_t first, n, ret_first, emitted;
+	uint32_t n_live;
+	uint16_t live[MAX_BURST]; /* burst positions still in the chain */
+	uint32_t len[MAX_BURST];  /* their lengths as the last NF left them */
+};
+
+static struct chain chains[NV_MAX_LANES];
+
+int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size, void *counters,
+		  uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports)
+{
+	if (id >= NV_MAX_LANES || n_ports > NV_MAX_PORTS || (ring_size & (ring_size - 1)) != 0)
+		return nv_fail(EINVAL, "chain %u: bad arguments", id);
+	struct chain *c = &chains[id];
+	memset(c, 0, sizeof(*c));
+	c->rx = rx_ring;
+	c->ret = ret_ring;
+	c->mask = ring_size - 1;
+	c->counters = counters;
+	c->to_port = to_port;
+	c->n_ports = n_ports;
+	memcpy(c->port_ids, port_ids, n_ports * sizeof(*port_ids));
+	c->max_burst = MAX_BURST;
+	return 0;
+}
+
+/* records: the NF's batch area, as an address in this process. */
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst)
+{
+	struct chain *c = &chains[id];
+	if (id >= NV_MAX_LANES || c->n_nfs == MAX_CHAIN_NFS)
+		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, MAX_CHAIN_NFS);
+	c->records[c->n_nfs++] = records;
+	if (max_burst < c->max_burst)
+		c->max_burst = max_burst;
+	return c->n_nfs;
+}
+
+static inline struct nv_desc *rx_desc(const struct chain *c, uint32_t i)
+{
+	return &c->rx->d[(c->first + i) & c->mask];
+}
+
+static inline void emit(struct chain *c, uint32_t i, uint32_t len, uint16_t port)
+{
+	struct nv_desc *e = &c->ret->d[(c->ret_first + c->emitted++) & c->mask];
+	e->pool_off = rx_desc(c, i)->pool_off;
+	e->len = len;
+	e->port = port;
+}
+
+/* Ends the burst: return descriptors published, RX slots released. */
+static void finish(struct chain *c)
+{
+	__atomic_store_n(&c->ret->head, c->ret_first + c->emitted, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->rx->tail, c->first + c->n, __ATOMIC_RELEASE);
+	c->n = 0;
+}
+
+/* Takes a burst and stages it for the first NF. Returns the burst's size
+ * (0: nothing waiting), which is how many packets the first NF is to be called
+ * with; a chain without NFs sends them on at once. */
+uint32_t nv_chain_begin(uint16_t id)
+{
+	struct chain *c = &chains[id];
+	uint32_t first = c->rx->tail;
+	uint32_t n = __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - first;
+	uint32_t ret_first = c->ret->head;
+	uint32_t room = c->mask + 1 - (ret_first - __atomic_load_n(&c->ret->tail, __ATOMIC_ACQUIRE));
+
+	if (n > room)
+		n = room;
+	if (n > c->max_burst)
+		n = c->max_burst;
+	if (n == 0)
+		return 0;
+	c->first = first;
+	c->n = n;
+	c->ret_first = ret_first;
+	c->emitted = 0;
+	c->counters[C_IN] += n;
+	if (c->n_nfs == 0) {
+		for (uint32_t i = 0; i < n; i++)
+			emit(c, i, rx_desc(c, i)->len, c->to_port);
+		c->counters[C_OUT] += n;
+		finish(c);
+		return n;
+	}
+	/* RX descriptors have the record layout: one or two copies. */
+	uint32_t start = first & c->mask;
+	uint32_t head = RTE_MIN(n, c->mask + 1 - start);
+	memcpy(c->records[0], &c->rx->d[start], head * sizeof(struct nv_desc));
+	memcpy(c->records[0] + head, &c->rx->d[0], (n - head) * sizeof(struct nv_desc));
+	for (uint32_t i = 0; i < n; i++)
+		c->live[i] = (uint16_t)i;
+	c->n_live = n;
+	c->counters[C_COUNTERS_NF(0) + N_IN] += n;
+	return n;
+}
+
+/* After NF k ran (or trapped), checks its records, emits what left the chain,
+ * and stages what goes on for NF k + 1. Returns how many packets NF k + 1 is
+ * to be called with; 0 ends the burst. */
+uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)
+{
+	struct chain *c = &chains[id];
+	double *nc = &c->counters[C_COUNTERS_NF(k)];
+	const struct nv_desc *rec = c->records[k];
+	int last = k + 1 == c->n_nfs;
+	struct nv_desc *next = last ? NULL : c->records[k + 1];
+	uint32_t kept = 0, out = 0, dropped = 0, bad_length = 0, bad_verdict = 0;
+	uint64_t bytes = 0;
+
+	if (trapped) {
+		for (uint32_t j = 0; j < c->n_live; j++)
+			emit(c, c->live[j], rx_desc(c, c->live[j])->len, NV_PORT_DROP);
+		nc[N_TRAPPED] += c->n_live;
+		nc[N_TRAP_BATCHES] += 1;
+		c->counters[C_DROPPED] += c->n_live;
+		finish(c);
+		return 0;
+	}
+	for (uint32_t j = 0; j < c->n_live; j++) {
+		uint16_t i = c->live[j];
+		const struct nv_desc *d = rx_desc(c, i);
+		uint32_t len = rec[j].len;
+		uint32_t verdict = rec[j].verdict;
+
+		if (unlikely(len == 0 || len > d->room)) {
+			bad_length++;
+			emit(c, i, d->len, NV_PORT_DROP);
+		} else if (likely(verdict == VERDICT_NEXT)) {
+			bytes += len;
+			if (last) {
+				emit(c, i, len, c->to_port);
+			} else {
+				struct nv_desc *r = &next[kept];
+				r->pool_off = d->pool_off;
+				r->len = len;
+				r->port = d->port;
+				r->room = d->room;
+				r->verdict = VERDICT_NEXT;
+				c->live[kept] = i;
+			}
+			kept++;
+		} else if (verdict == VERDICT_DROP) {
+			dropped++;
+			emit(c, i, d->len, NV_PORT_DROP);
+		} else if ((verdict >> 16) == VERDICT_OUT_PORT_TAG && (verdict & 0xffff) < c->n_ports) {
+			bytes += len;
+			out++;
+			emit(c, i, len, c->port_ids[verdict & 0xffff]);
+		} else {
+			bad_verdict++;
+			emit(c, i, d->len, NV_PORT_DROP);
+		}
+	}
+	nc[N_BYTES] += (double)bytes;
+	nc[N_NEXT] += kept;
+	nc[N_OUT] += out;
+	nc[N_DROPPED] += dropped;
+	nc[N_BAD_LENGTH] += bad_length;
+	nc[N_BAD_VERDICT] += bad_verdict;
+	c->counters[C_OUT] += out + (last ? kept : 0);
+	c->counters[C_DROPPED] += dropped + bad_length + bad_verdict;
+	if (last || kept == 0) {
+		finish(c);
+		return 0;
+	}
+	c->n_live = kept;
+	nc[N_WORDS + N_IN] += kept;
+	return kept;
+}

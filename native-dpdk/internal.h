@@ -1,0 +1,42 @@
+/* Shared between the library's own files; not part of the koffi surface. */
+#ifndef NETVM_INTERNAL_H
+#define NETVM_INTERNAL_H
+
+#include <rte_mbuf.h>
+
+#include "netvm_dp.h"
+
+int nv_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nv_log_capture_begin(void);
+const char *nv_log_capture_end(void);
+
+/* Bytes per packet buffer: headroom + data room. */
+#define NV_POOL_DATA_ROOM 2048u
+#define NV_POOL_ELT_SIZE (RTE_PKTMBUF_HEADROOM + NV_POOL_DATA_ROOM)
+
+/* The pool, created once per process (EAL is one-shot too). */
+struct nv_pool {
+	int fd;
+	uint8_t *base;
+	struct nv_pool_info info;
+	struct rte_mempool *mp;
+	struct rte_mbuf **slots; /* slot index -> its mbuf */
+	uint32_t n_slots;
+};
+extern struct nv_pool nv_pool;
+
+/* Ports added so far, in the order of their DPDK port ids. */
+extern uint16_t nv_port_ids[NV_MAX_PORTS];
+extern uint16_t nv_n_ports;
+extern struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
+
+void nv_ports_close(void);
+void nv_pool_free(void);
+
+/* Stats are written by the poll lcore and read by the main thread. */
+static inline void nv_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,100 @@
+/* netvm_dp: the one native library of NetVM, loaded from TypeScript through koffi.
+ *
+ * It owns the DPDK side of the data path: EAL, ports, the mbuf pool on a shared
+ * memfd, and a poll loop on its own lcore that trades 16-byte descriptors with
+ * the JS workers through SPSC rings. The rings live in JS SharedArrayBuffers;
+ * their layout is fixed here and mirrored in host/dataplane/ring.ts.
+ *
+ * Every function returns a negative errno-style code on failure and leaves a
+ * message for nv_last_error(); none of them exits the process. */
+#ifndef NETVM_DP_H
+#define NETVM_DP_H
+
+#include <stdint.h>
+
+#define NV_MAX_PORTS 32
+#define NV_MAX_LANES 64
+#define NV_PORT_DROP 0xFFFFu /* descriptor port value meaning "free this mbuf" */
+
+/* A descriptor, 16 bytes. On the RX ring it has exactly the layout of an NF's
+ * batch record (ABI v1, docs/abi.md), so that a worker hands a burst to the
+ * first NF of a chain with one copy. On the return ring the worker writes
+ * pool_off, len and port (an output port, or NV_PORT_DROP); room and verdict
+ * are not read there. */
+struct nv_desc {
+	uint32_t pool_off; /* first byte of packet data, from the pool's base */
+	uint32_t len;
+	uint16_t port;     /* RX: input port; return: output port or NV_PORT_DROP */
+	uint16_t room;     /* RX: bytes from the first byte to the buffer's end */
+	uint32_t verdict;  /* RX: 0 (NEXT) */
+};
+
+/* An SPSC ring: free-running u32 indices on their own cache lines, then a
+ * power-of-two array of descriptors. */
+#define NV_RING_HDR 128u
+struct nv_ring {
+	uint32_t head; /* written by the producer only */
+	uint8_t pad0[60];
+	uint32_t tail; /* written by the consumer only */
+	uint8_t pad1[60];
+	struct nv_desc d[];
+};
+
+struct nv_port_stats {
+	uint64_t rx;          /* packets received from the device */
+	uint64_t rx_bytes;
+	uint64_t tx;          /* packets the device accepted */
+	uint64_t tx_bytes;
+	uint64_t tx_full;     /* dropped: device TX queue full */
+	uint64_t rx_multiseg; /* dropped: packet spans several mbufs (jumbo) */
+	uint64_t rx_ring_full;/* dropped: the worker's ring had no room */
+};
+
+struct nv_lane_stats {
+	uint64_t in;        /* descriptors handed to the worker */
+	uint64_t returned;  /* descriptors the worker gave back */
+	uint64_t dropped;   /* of those, mbufs freed on a drop verdict */
+	uint64_t bad_desc;  /* of those, descriptors that made no sense (a host bug) */
+};
+
+struct nv_pool_info {
+	uint64_t len;         /* bytes of the pool file, a whole number of pages */
+	uint64_t page_size;
+	uint32_t n_mbufs;
+	uint32_t elt_size;    /* bytes per buffer (slot) */
+	uint32_t headroom;
+	uint32_t data_room;   /* bytes usable for packet data after headroom */
+	uint32_t hugepages;   /* 1 if the pool sits on 2 MiB pages */
+};
+
+const char *nv_last_error(void);
+
+int nv_eal_init(int argc, const char **argv);
+int nv_eal_cleanup(void);
+const char *nv_eal_runtime_dir(void);
+
+int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info);
+int nv_pool_map(void *addr);
+uint32_t nv_pool_available(void);
+
+int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd);
+int nv_port_stats(uint16_t port, struct nv_port_stats *out);
+
+int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size);
+int nv_route_port(uint16_t port, uint16_t lane);
+int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out);
+
+int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size, void *counters,
+		  uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports);
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst);
+uint32_t nv_chain_begin(uint16_t id);
+uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped);
+
+int nv_poll_start(unsigned int lcore);
+int nv_poll_drain(void);
+uint64_t nv_poll_in_flight(void);
+int nv_poll_stop(void);
+int nv_stop(void);
+int nv_shutdown(void);
+
+#endif

@@ -1,0 +1,141 @@
+/* The packet pool: one memfd, on 2 MiB pages when the machine has them, that
+ * DPDK uses as external memory for packet data (the extbuf route: mbuf headers,
+ * which hold host pointers, stay in DPDK's private memory). The same fd is
+ * mapped into every NF's WebAssembly memory by nv_pool_map(). */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* rte_pktmbuf_pool_create_extbuf is still "experimental" in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include "internal.h"
+
+#define HUGE_PAGE (2u << 20)
+#define MEMPOOL_CACHE 256u
+
+struct nv_pool nv_pool = { .fd = -1 };
+
+static uint64_t round_up(uint64_t n, uint64_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* Opens and maps the pool file; 0, or -errno when these pages cannot be had. */
+static int map_pool_file(uint64_t len, int huge)
+{
+	int fd = memfd_create("netvm-pool", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (base == MAP_FAILED) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	nv_pool.fd = fd;
+	nv_pool.base = base;
+	return 0;
+}
+
+static void index_slot(struct rte_mempool *mp, void *opaque, void *obj, unsigned int idx)
+{
+	struct rte_mbuf *m = obj;
+	uint32_t slot = (uint32_t)(((uint8_t *)m->buf_addr - nv_pool.base) / nv_pool.info.elt_size);
+
+	(void)mp;
+	(void)opaque;
+	(void)idx;
+	if (slot < nv_pool.n_slots)
+		nv_pool.slots[slot] = m;
+}
+
+int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
+{
+	const uint32_t elt = NV_POOL_ELT_SIZE;
+	uint64_t page = want_huge ? HUGE_PAGE : (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t len = round_up((uint64_t)n_mbufs * elt, page);
+	int ret;
+
+	if (nv_pool.mp != NULL)
+		return nv_fail(EEXIST, "the pool exists already");
+	if (n_mbufs < 64)
+		return nv_fail(EINVAL, "pool: %u mbufs is too few (at least 64)", n_mbufs);
+	ret = map_pool_file(len, want_huge);
+	if (ret < 0)
+		return nv_fail(ret, "pool: cannot map %lu bytes on %s pages: %s", (unsigned long)len,
+			       want_huge ? "2 MiB" : "4 KiB", strerror(-ret));
+
+	nv_pool.info = (struct nv_pool_info){
+		.len = len, .page_size = page, .n_mbufs = n_mbufs, .elt_size = elt,
+		.headroom = RTE_PKTMBUF_HEADROOM, .data_room = NV_POOL_DATA_ROOM, .hugepages = want_huge != 0,
+	};
+	if (rte_extmem_register(nv_pool.base, len, NULL, 0, page) < 0)
+		return nv_fail(rte_errno, "pool: rte_extmem_register: %s", rte_strerror(rte_errno));
+
+	struct rte_pktmbuf_extmem ext = {
+		.buf_ptr = nv_pool.base, .buf_iova = RTE_BAD_IOVA, .buf_len = len, .elt_size = elt,
+	};
+	nv_pool.n_slots = (uint32_t)(len / elt);
+	nv_pool.slots = rte_zmalloc("netvm_slots", nv_pool.n_slots * sizeof(*nv_pool.slots), 0);
+	if (nv_pool.slots == NULL)
+		return nv_fail(ENOMEM, "pool: cannot allocate the slot table");
+	nv_log_capture_begin();
+	nv_pool.mp = rte_pktmbuf_pool_create_extbuf("netvm_pool", n_mbufs, MEMPOOL_CACHE, 0,
+						    (uint16_t)elt, SOCKET_ID_ANY, &ext, 1);
+	const char *log = nv_log_capture_end();
+	if (nv_pool.mp == NULL)
+		return nv_fail(rte_errno, "pool: rte_pktmbuf_pool_create_extbuf: %s %s",
+			       rte_strerror(rte_errno), log);
+	rte_mempool_obj_iter(nv_pool.mp, index_slot, NULL);
+	*info = nv_pool.info;
+	return 0;
+}
+
+/* Maps the pool at addr, which must be page-aligned for the pool's page size
+ * and lie inside memory the caller owns (a WebAssembly memory's buffer). */
+int nv_pool_map(void *addr)
+{
+	if (nv_pool.fd < 0)
+		return nv_fail(ENOENT, "pool: not created");
+	if ((uintptr_t)addr % nv_pool.info.page_size != 0)
+		return nv_fail(EINVAL, "pool: window address %p is not aligned to %lu bytes", addr,
+			       (unsigned long)nv_pool.info.page_size);
+	void *p = mmap(addr, nv_pool.info.len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED | MAP_POPULATE, nv_pool.fd, 0);
+	if (p == MAP_FAILED)
+		return nv_fail(errno, "pool: cannot map the window at %p: %s", addr, strerror(errno));
+	return 0;
+}
+
+uint32_t nv_pool_available(void)
+{
+	return nv_pool.mp == NULL ? 0 : rte_mempool_avail_count(nv_pool.mp);
+}
+
+void nv_pool_free(void)
+{
+	if (nv_pool.mp != NULL) {
+		rte_mempool_free(nv_pool.mp);
+		nv_pool.mp = NULL;
+		rte_extmem_unregister(nv_pool.base, nv_pool.info.len);
+	}
+	rte_free(nv_pool.slots);
+	nv_pool.slots = NULL;
+	if (nv_pool.base != NULL)
+		munmap(nv_pool.base, nv_pool.info.len);
+	nv_pool.base = NULL;
+	if (nv_pool.fd >= 0)
+		close(nv_pool.fd);
+	nv_pool.fd = -1;
+}

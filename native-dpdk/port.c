@@ -1,0 +1,97 @@
+/* Ports from DPDK devargs strings ("net_pcap0,rx_pcap=in.pcap", "0000:01:00.0"):
+ * probe, one RX and one TX queue on the pool, start. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include "internal.h"
+
+uint16_t nv_port_ids[NV_MAX_PORTS];
+uint16_t nv_n_ports;
+struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
+
+static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd)
+{
+	struct rte_eth_conf conf;
+	int ret;
+
+	memset(&conf, 0, sizeof(conf));
+	ret = rte_eth_dev_configure(port, 1, 1, &conf);
+	if (ret < 0)
+		return nv_fail(ret, "configure: %s", strerror(-ret));
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &n_rxd, &n_txd);
+	if (ret < 0)
+		return nv_fail(ret, "descriptor counts: %s", strerror(-ret));
+	ret = rte_eth_rx_queue_setup(port, 0, n_rxd, rte_eth_dev_socket_id(port), NULL, nv_pool.mp);
+	if (ret < 0)
+		return nv_fail(ret, "RX queue: %s", strerror(-ret));
+	ret = rte_eth_tx_queue_setup(port, 0, n_txd, rte_eth_dev_socket_id(port), NULL);
+	if (ret < 0)
+		return nv_fail(ret, "TX queue: %s", strerror(-ret));
+	ret = rte_eth_dev_start(port);
+	if (ret < 0)
+		return nv_fail(ret, "start: %s", strerror(-ret));
+	/* Not every device can be promiscuous (net_pcap can't): that is no error. */
+	rte_eth_promiscuous_enable(port);
+	return 0;
+}
+
+/* Returns the DPDK port id of the new port. */
+int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	uint16_t port;
+	int ret;
+
+	if (nv_pool.mp == NULL)
+		return nv_fail(ENOENT, "port %s: create the pool first", devargs);
+	if (nv_n_ports == NV_MAX_PORTS)
+		return nv_fail(ENOSPC, "port %s: at most %d ports", devargs, NV_MAX_PORTS);
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
+
+	nv_log_capture_begin();
+	ret = rte_dev_probe(devargs);
+	const char *log = nv_log_capture_end();
+	if (ret < 0)
+		return nv_fail(ret, "port %s: probe failed%s%s", devargs, *log ? ": " : "", log);
+	if (rte_eth_dev_get_port_by_name(name, &port) != 0)
+		return nv_fail(ENODEV, "port %s: probed, but no ethdev is named %s", devargs, name);
+	nv_port_ids[nv_n_ports++] = port;
+
+	nv_log_capture_begin();
+	ret = port_start(port, n_rxd, n_txd);
+	log = nv_log_capture_end();
+	if (ret < 0)
+		return nv_fail(ret, "port %s: %s%s%s", devargs, nv_last_error(), *log ? ": " : "", log);
+	return port;
+}
+
+int nv_port_stats(uint16_t port, struct nv_port_stats *out)
+{
+	if (port >= RTE_MAX_ETHPORTS)
+		return nv_fail(EINVAL, "no port %u", port);
+	const struct nv_port_stats *s = &nv_port_counters[port];
+	out->rx = __atomic_load_n(&s->rx, __ATOMIC_RELAXED);
+	out->rx_bytes = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
+	out->tx = __atomic_load_n(&s->tx, __ATOMIC_RELAXED);
+	out->tx_bytes = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
+	out->tx_full = __atomic_load_n(&s->tx_full, __ATOMIC_RELAXED);
+	out->rx_multiseg = __atomic_load_n(&s->rx_multiseg, __ATOMIC_RELAXED);
+	out->rx_ring_full = __atomic_load_n(&s->rx_ring_full, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Stops and closes every port, so that pcap files are flushed and closed and
+ * every mbuf a driver held goes back to the pool. */
+void nv_ports_close(void)
+{
+	for (uint16_t i = 0; i < nv_n_ports; i++) {
+		rte_eth_dev_stop(nv_port_ids[i]);
+		rte_eth_dev_close(nv_port_ids[i]);
+	}
+	nv_n_ports = 0;
+}

@@ -34,18 +34,19 @@ int nv_eal_init(int argc, const char **argv)
 	nv_log_capture_begin();
 	ret = rte_eal_init(argc, args);
 	const char *log = nv_log_capture_end();
+	/* EAL makes its runtime folder early: say where, even when init fails. */
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	if (ret < 0) {
 		eal_state = 2;
 		return nv_fail(rte_errno, "EAL init failed: %s%s%s", rte_strerror(rte_errno),
 			       *log ? ": " : "", log);
 	}
 	eal_state = 1;
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	return 0;
 }
 
 /* EAL's runtime directory (/var/run/dpdk/<prefix>), which EAL leaves behind
- * even in memory-only mode; "" before a successful init. */
+ * even in memory-only mode and after a failed init; "" before any init. */
 const char *nv_eal_runtime_dir(void)
 {
 	return runtime_dir;

@@ -58,7 +58,7 @@ interface RawConfig {
   eal?: string[];
 }
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile<RawConfig>(configSchema);
+const validate = new Ajv({ allErrors: true, strict: true, verbose: true }).compile<RawConfig>(configSchema);
 
 function fieldPath(instancePath: string): string {
   const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));

@@ -43,8 +43,12 @@ export class DataPlane {
 
   /** Starts EAL and builds pool and ports; on failure everything is undone before the error is thrown. */
   static open(spec: DataPlaneSpec): DataPlane {
-    check(native().ealInit(spec.ealArgs.length, spec.ealArgs));
+    const ret = native().ealInit(spec.ealArgs.length, spec.ealArgs);
     const runtimeDir = native().ealRuntimeDir() as string;
+    if (ret < 0) {
+      removeRuntimeDir(runtimeDir);
+      check(ret);
+    }
     try {
       return new DataPlane(spec, runtimeDir);
     } catch (err) {

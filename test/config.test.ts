@@ -1,0 +1,69 @@
+// Config checks in-process, without DPDK: defaults, chain placement, and the
+// messages a user gets, starting with the field path.
+import t from 'tap';
+import { ConfigError, resolveConfig } from '../host/control/config.js';
+import { buildEalArgs, checkExtraEalArgs } from '../host/control/eal-args.js';
+import { REPO_ROOT } from './support/fixtures.js';
+
+const FORWARD = `${REPO_ROOT}nf-modules/build/forward.wasm`;
+const base = {
+  cores: { poll: 1, workers: [0] },
+  ports: { in: 'net_null0', out: 'net_null1' },
+  nfs: { a: { module: FORWARD }, b: { module: FORWARD, config: { x: 1 } } },
+  chains: [{ from: 'in', through: ['a', 'b'], to: 'out' }],
+};
+
+function problems(data: unknown): string[] {
+  try {
+    resolveConfig(data, 'test.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+t.test('the config of the README resolves, with defaults', async (t) => {
+  const cfg = resolveConfig(base, 'test.yaml');
+  t.same(cfg.ports, [{ name: 'in', devargs: 'net_null0' }, { name: 'out', devargs: 'net_null1' }]);
+  t.same(cfg.chains, [{ name: 'in->out', from: 0, to: 1, through: ['a', 'b'], cpu: 0 }]);
+  t.same(cfg.pool, { mbufs: 8191, hugepages: 'auto' });
+  t.same(cfg.nfs[1], { name: 'b', module: FORWARD, config: { x: 1 } });
+});
+
+t.test('each NF entry is one instance; each port is read by one chain', async (t) => {
+  t.same(problems({ ...base, chains: [base.chains[0], { from: 'in', through: ['a'], to: 'out' }] }), [
+    "chains[1].from: port 'in' is already read by chains[0]",
+    "chains[1].through[0]: NF 'a' is already used at chains[0].through[0]; an NF entry is one instance, declare another",
+  ]);
+});
+
+t.test('cores: the poll core is not a worker, no CPU twice', async (t) => {
+  t.same(problems({ ...base, cores: { poll: 0, workers: [0, 0] } }), [
+    'cores.workers[0]: CPU 0 is the poll core; a worker needs a CPU of its own',
+    'cores.workers[1]: CPU 0 is the poll core; a worker needs a CPU of its own',
+    'cores.workers[1]: CPU 0 is listed twice',
+  ]);
+});
+
+t.test('pool settings are checked', async (t) => {
+  t.same(problems({ ...base, pool: { mbufs: 10, hugepages: 'sometimes' } }), [
+    'pool.mbufs: must be >= 1023',
+    'pool.hugepages: must be equal to one of the allowed values',
+  ]);
+});
+
+t.test('extra EAL arguments: allowed ones pass, with values in either form', async (t) => {
+  t.same(checkExtraEalArgs(['--log-level=pmd.net.pcap:debug', '-m', '512', '--iova-mode', 'va', '--no-hpet']), []);
+  t.same(checkExtraEalArgs(['-m']), [[0, "'-m' needs a value"]]);
+  t.same(checkExtraEalArgs(['--file-prefix=x']), [[0, "'--file-prefix' is set by netvm from the --file-prefix option of netvm run"]]);
+});
+
+t.test('the EAL command line follows the config', async (t) => {
+  const cfg = resolveConfig({ ...base, eal: ['--no-hpet'] }, 'test.yaml');
+  const args = buildEalArgs(cfg, 'p1', true);
+  t.ok(args.includes('--in-memory') && args.includes('--no-pci') && args.includes('--file-prefix=p1'));
+  t.match(args.find((a) => a.startsWith('--lcores=')), /,1@1$/, 'lcore 1 polls on CPU 1');
+  t.equal(args.at(-1), '--no-hpet');
+  t.ok(buildEalArgs(cfg, 'p1', false).includes('--no-huge'));
+});

@@ -1,0 +1,57 @@
+// Runs `netvm run` as its own process (EAL can start once per process) on a
+// config written to a temporary folder, and collects what a user would see:
+// exit code, output, the --stats-json summary, and what was left behind.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { RunSummary } from '../../host/control/stats.js';
+import { REPO_ROOT } from './fixtures.js';
+
+export const CLI = join(REPO_ROOT, 'dist/host/cli.js');
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  summary: RunSummary | undefined;
+  dir: string;
+  filePrefix: string;
+  /** EAL's runtime folder of this run, if it was left behind. */
+  leftRuntimeDir: boolean;
+}
+
+let runs = 0;
+
+/** A fresh temporary folder for one test's files. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'netvm-test-'));
+}
+
+/** Runs `netvm run` on a config (an object, written as YAML, or YAML text). */
+export async function runNetvm(config: object | string, args: string[] = ['--until-idle', '300'], dir = tempDir()): Promise<RunResult> {
+  const cfgPath = join(dir, 'config.yaml');
+  writeFileSync(cfgPath, typeof config === 'string' ? config : stringify(config));
+  const statsPath = join(dir, 'stats.json');
+  const filePrefix = `netvm-test-${process.pid}-${++runs}`;
+  const child = spawn(process.execPath, [CLI, 'run', cfgPath, '--stats-json', statsPath, '--file-prefix', filePrefix, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const summary = existsSync(statsPath) ? (JSON.parse(readFileSync(statsPath, 'utf8')) as RunSummary) : undefined;
+  return { code, stdout, stderr, summary, dir, filePrefix, leftRuntimeDir: existsSync(join('/var/run/dpdk', filePrefix)) };
+}
+
+/** Packets received less packets sent and counted drops, from the ports' and chains' counters. */
+export function totals(s: RunSummary): { rx: number; tx: number; drops: number } {
+  const rx = s.ports.reduce((n, p) => n + p.rx, 0);
+  const tx = s.ports.reduce((n, p) => n + p.tx, 0);
+  const portDrops = s.ports.reduce((n, p) => n + p.tx_full + p.rx_multiseg + p.rx_ring_full, 0);
+  return { rx, tx, drops: portDrops + s.chains.reduce((n, c) => n + c.dropped, 0) };
+}

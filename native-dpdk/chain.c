@@ -34,6 +34,7 @@ struct chain {
 	struct nv_desc *records[MAX_CHAIN_NFS];
 	uint32_t max_burst;
 	double *counters;
+	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
 	/* The burst under way. */
 	uint32_t first, n, ret_first, emitted;
 	uint32_t n_live;
@@ -103,8 +104,13 @@ uint32_t nv_chain_begin(uint16_t id)
 	uint32_t first = c->rx->tail;
 	uint32_t n = __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - first;
 	uint32_t ret_first = c->ret->head;
-	uint32_t room = c->mask + 1 - (ret_first - __atomic_load_n(&c->ret->tail, __ATOMIC_ACQUIRE));
+	uint32_t room = c->mask + 1 - (ret_first - c->ret_tail_seen);
 
+	if (n > room) {
+		/* Read the poll lcore's index only when the last reading is not enough. */
+		c->ret_tail_seen = __atomic_load_n(&c->ret->tail, __ATOMIC_ACQUIRE);
+		room = c->mask + 1 - (ret_first - c->ret_tail_seen);
+	}
 	if (n > room)
 		n = room;
 	if (n > c->max_burst)

@@ -12,6 +12,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_prefetch.h>
 
 #include "internal.h"
 
@@ -19,15 +20,21 @@
 
 enum { POLL_IDLE, POLL_RUN, POLL_DRAIN, POLL_STOP };
 
+/* Each side keeps its last reading of the other side's index and reads the
+ * shared one again only when that reading says the ring is full (or empty):
+ * an index read is a cache line owned by the other core. */
 struct lane {
 	struct nv_ring *rx;  /* poll lcore -> worker */
 	struct nv_ring *ret; /* worker -> poll lcore */
 	uint32_t mask;
+	uint32_t rx_tail_seen;
+	uint32_t ret_head_seen;
 	struct nv_lane_stats stats;
 };
 
 struct tx_buffer {
 	uint16_t n;
+	uint64_t bytes;
 	struct rte_mbuf *m[BURST];
 };
 
@@ -91,7 +98,11 @@ static void rx_port(uint16_t port, struct lane *l)
 
 	struct nv_ring *r = l->rx;
 	uint32_t head = r->head;
-	uint32_t room = l->mask + 1 - (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE));
+	uint32_t room = l->mask + 1 - (head - l->rx_tail_seen);
+	if (room < n) {
+		l->rx_tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		room = l->mask + 1 - (head - l->rx_tail_seen);
+	}
 	uint32_t pushed = 0, multiseg = 0, full = 0;
 	uint64_t bytes = 0;
 
@@ -133,15 +144,14 @@ static void tx_flush(uint16_t port)
 
 	if (b->n == 0)
 		return;
-	/* Count the bytes first: the driver may free what it sent at once. */
-	uint64_t bytes = 0;
-	for (uint16_t i = 0; i < b->n; i++)
-		bytes += b->m[i]->pkt_len;
 	sent = rte_eth_tx_burst(port, 0, b->m, b->n);
+	/* Unsent ones are still ours to read; sent ones may be freed already. */
+	uint64_t bytes = b->bytes;
 	for (uint16_t i = sent; i < b->n; i++)
 		bytes -= b->m[i]->pkt_len;
 	nv_count(&nv_port_counters[port].tx, sent);
 	nv_count(&nv_port_counters[port].tx_bytes, bytes);
+	b->bytes = 0;
 	if (sent < b->n) {
 		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
 		nv_count(&nv_port_counters[port].tx_full, b->n - sent);
@@ -154,22 +164,35 @@ static uint32_t take_returns(struct lane *l)
 {
 	struct nv_ring *r = l->ret;
 	uint32_t tail = r->tail;
-	uint32_t n = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) - tail;
+	uint32_t n = l->ret_head_seen - tail;
+	struct rte_mbuf *mbufs[BURST];
 	uint32_t dropped = 0;
 
-	if (n == 0)
-		return 0;
+	if (n == 0) {
+		l->ret_head_seen = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		n = l->ret_head_seen - tail;
+		if (n == 0)
+			return 0;
+	}
 	if (n > BURST)
 		n = BURST;
+	/* Find every mbuf of the burst and start fetching its header before
+	 * touching any of them. The buffer size is a constant, so the division
+	 * is a multiply. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t slot = r->d[(tail + i) & l->mask].pool_off / NV_POOL_ELT_SIZE;
+		mbufs[i] = slot < nv_pool.n_slots ? nv_pool.slots[slot] : NULL;
+		rte_prefetch0(mbufs[i]);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct nv_desc *d = &r->d[(tail + i) & l->mask];
-		/* The buffer size is a constant, so this division is a multiply. */
-		uint32_t slot = d->pool_off / NV_POOL_ELT_SIZE;
-		struct rte_mbuf *m = slot < nv_pool.n_slots ? nv_pool.slots[slot] : NULL;
+		struct rte_mbuf *m = mbufs[i];
+		/* Bytes from the packet's first byte to its buffer's end. */
+		uint32_t room = (d->pool_off / NV_POOL_ELT_SIZE + 1) * NV_POOL_ELT_SIZE - d->pool_off;
 
 		/* Workers are host code and check what NFs return; this only keeps a
 		 * host bug from becoming a wild pointer. */
-		if (unlikely(m == NULL || d->len == 0 || d->len > (uint32_t)(m->buf_len - m->data_off) ||
+		if (unlikely(m == NULL || d->len == 0 || d->len > room ||
 			     (d->port != NV_PORT_DROP && d->port >= RTE_MAX_ETHPORTS))) {
 			nv_count(&l->stats.bad_desc, 1);
 			if (m != NULL)
@@ -185,6 +208,7 @@ static uint32_t take_returns(struct lane *l)
 		m->pkt_len = d->len;
 		struct tx_buffer *b = &tx_buffers[d->port];
 		b->m[b->n++] = m;
+		b->bytes += d->len;
 		if (b->n == BURST)
 			tx_flush(d->port);
 	}

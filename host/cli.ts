@@ -65,7 +65,8 @@ async function run(argv: string[]): Promise<number> {
     ...(untilIdle !== undefined && { untilIdle }),
   });
   if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
-  return summary.unaccounted === 0 && summary.pool.available === summary.pool.mbufs ? 0 : 1;
+  const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
+  return clean ? 0 : 1;
 }
 
 async function main(argv: string[]): Promise<number> {

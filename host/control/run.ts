@@ -139,8 +139,9 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const available = dp.stop();
     const ports = portsNow();
     const chains = summarizeChains(views);
+    const badDescriptors = views.reduce((n, _, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
-      seconds, hugepages, ports, chains, traps,
+      seconds, hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },
       unaccounted: unaccounted(ports, chains),
     };

@@ -22,6 +22,8 @@ export interface RunSummary {
   traps: { nf: string; message: string }[];
   /** Packets received less packets sent and counted drops: 0 when nothing was lost. */
   unaccounted: number;
+  /** Return descriptors the poll loop refused (a host bug if ever not 0). */
+  badDescriptors: number;
 }
 
 export interface ChainView {
@@ -92,6 +94,7 @@ export function formatSummary(s: RunSummary): string {
   }
   const leaked = s.pool.mbufs - s.pool.available;
   lines.push(`  pool: ${s.pool.available}/${s.pool.mbufs} mbufs free${leaked === 0 ? '' : ` (${leaked} NOT RETURNED)`}`);
+  if (s.badDescriptors > 0) lines.push(`  HOST BUG: ${s.badDescriptors} return descriptors refused by the poll loop`);
   lines.push(`  accounting: ${s.unaccounted === 0 ? 'every packet sent or counted as dropped' : `${s.unaccounted} packets unaccounted for`}`);
   return lines.join('\n');
 }

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 
 export const LIBRARY_PATH = fileURLToPath(new URL('../../../native-dpdk/build/libnetvm_dp.so', import.meta.url));
-export const PORT_DROP = 0xffff;
 
 export interface PoolInfo {
   len: number;

@@ -6,8 +6,6 @@
 // the RX ring this is exactly an NF batch record (host/nf/abi.ts).
 
 export const RING_SIZE = 4096;
-export const HEAD = 0;
-export const TAIL = 16;
 export const DESC0 = 32;
 export const DESC_WORDS = 4;
 

@@ -1,22 +1,12 @@
-// The host ABI, version 1, as the host sees it. Mirrored for NF authors in
-// nf-modules/sdk/abi.ts; docs/abi.md is the reference for both.
+// The host ABI, version 1: what the host checks when it loads a module. The
+// per-packet half (records, verdicts) is native-dpdk/chain.c's; the NF side is
+// nf-modules/sdk/abi.ts; docs/abi.md is the reference for all three.
 
 export const ABI_VERSION = 1;
 
-/** A batch record: u32 pool_off, u32 len, u16 in_port | u16 room << 16, u32
- * verdict, little-endian. The same layout as an RX ring descriptor
- * (native-dpdk/netvm_dp.h), so that the first NF's records are one copy. */
+/** Bytes of a batch record. Its layout (pool offset, length, port and room,
+ * verdict) and the verdicts are read and checked by native-dpdk/chain.c. */
 export const RECORD_BYTES = 16;
-export const RECORD_WORDS = RECORD_BYTES / 4;
-export const REC_POOL_OFF = 0;
-export const REC_LEN = 1;
-export const REC_PORT_ROOM = 2;
-export const REC_VERDICT = 3;
-
-export const VERDICT_NEXT = 0;
-export const VERDICT_DROP = 1;
-/** OUT_PORT | p: out of port index p. */
-export const VERDICT_OUT_PORT = 0x10000;
 
 /** Everything below this address of an NF's memory is the host's: the pool
  * window goes there. The module's data and heap start here (asc --memoryBase). */

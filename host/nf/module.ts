@@ -2,7 +2,7 @@
 // any data plane exists, so that a bad module is refused with its path and the
 // reason, and nothing has started.
 import { readFileSync } from 'node:fs';
-import { ABI_VERSION, GRANTED_IMPORTS, NF_MEMORY_BASE, REQUIRED_EXPORTS } from './abi.js';
+import { GRANTED_IMPORTS, NF_MEMORY_BASE, REQUIRED_EXPORTS } from './abi.js';
 import { compile, moduleExports, moduleImports, type CompiledModule } from './engine.js';
 import { createNfInstance } from './instance.js';
 import { importedMemoryLimits, type MemoryLimits } from './wasm-imports.js';
@@ -71,5 +71,3 @@ export function loadNfModule(path: string): NfModule {
   createNfInstance(nf, 'check', undefined);
   return nf;
 }
-
-export { ABI_VERSION };

@@ -29,8 +29,14 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'netvm-test-'));
 }
 
-/** Runs `netvm run` on a config (an object, written as YAML, or YAML text). */
-export async function runNetvm(config: object | string, args: string[] = ['--until-idle', '300'], dir = tempDir()): Promise<RunResult> {
+/** Runs `netvm run` on a config (an object, written as YAML, or YAML text);
+ * with interruptAfterMs, sends it SIGINT (Ctrl-C) that long after it started. */
+export async function runNetvm(
+  config: object | string,
+  args: string[] = ['--until-idle', '300'],
+  dir = tempDir(),
+  interruptAfterMs?: number,
+): Promise<RunResult> {
   const cfgPath = join(dir, 'config.yaml');
   writeFileSync(cfgPath, typeof config === 'string' ? config : stringify(config));
   const statsPath = join(dir, 'stats.json');
@@ -43,6 +49,7 @@ export async function runNetvm(config: object | string, args: string[] = ['--unt
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  if (interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const summary = existsSync(statsPath) ? (JSON.parse(readFileSync(statsPath, 'utf8')) as RunSummary) : undefined;
   return { code, stdout, stderr, summary, dir, filePrefix, leftRuntimeDir: existsSync(join('/var/run/dpdk', filePrefix)) };

@@ -5,7 +5,7 @@
 // native-dpdk/chain.c; this side makes one call into C and one into the NF per
 // NF per burst, and turns a trap into a counted drop of the NF's burst.
 import { addressOf, check, native } from '../dataplane/native.js';
-import { ringSize } from '../dataplane/ring.js';
+import { RING_HEAD, RING_TAIL, ringSize } from '../dataplane/ring.js';
 import { isTrap } from '../nf/engine.js';
 import type { NfInstance } from '../nf/instance.js';
 
@@ -30,11 +30,13 @@ export class Chain {
   private readonly id: number;
   private readonly process: ((n: number) => void)[];
   private readonly nfs: NfInstance[];
+  private readonly rx: Int32Array;
 
   constructor(spec: ChainSpec, private readonly onTrap: TrapListener) {
     const lib = native();
     this.id = spec.id;
     this.nfs = spec.nfs;
+    this.rx = new Int32Array(spec.rx);
     this.process = spec.nfs.map((nf) => nf.exports.netvm_process);
     check(
       lib.chainInit(spec.id, addressOf(spec.rx), addressOf(spec.ret), ringSize(spec.rx), addressOf(spec.counters),
@@ -49,6 +51,8 @@ export class Chain {
 
   /** Runs one burst; returns its size (0 when nothing was waiting). */
   poll(): number {
+    // An empty ring costs one load here instead of a call into C (~20 ns).
+    if (Atomics.load(this.rx, RING_HEAD) === this.rx[RING_TAIL]) return 0;
     const lib = native();
     const size = lib.chainBegin(this.id);
     let n = size;

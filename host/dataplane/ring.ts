@@ -6,6 +6,9 @@
 // the RX ring this is exactly an NF batch record (host/nf/abi.ts).
 
 export const RING_SIZE = 4096;
+/** Int32 word indexes of the producer and consumer indices. */
+export const RING_HEAD = 0;
+export const RING_TAIL = 16;
 export const DESC0 = 32;
 export const DESC_WORDS = 4;
 

@@ -69,7 +69,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const counters = allocCounters(chain.through.length);
       views.push({ name: chain.name, nfNames: chain.through, counters: new Float64Array(counters) });
       const nfs = chain.through.map((name) => ({ name, module: modules.get(cfg.nfs.find((n) => n.name === name)!.module)! }));
-      const laneTask: LaneTask = { lane: lane.id, chain: chain.name, rx: lane.rx, ret: lane.ret, counters, nfs, toPort: chain.to };
+      const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, nfs, toPort: chain.to };
       tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
     }
 

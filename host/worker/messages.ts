@@ -6,7 +6,6 @@ import type { NfModule } from '../nf/module.js';
 export interface LaneTask {
   /** Index of this lane in the data plane (also the C lane id). */
   lane: number;
-  chain: string;
   rx: SharedArrayBuffer;
   ret: SharedArrayBuffer;
   counters: SharedArrayBuffer;

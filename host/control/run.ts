@@ -6,9 +6,11 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { allocCounters } from '../chain/counters.js';
 import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
+import { MAX_METRICS } from '../nf/abi.js';
+import { createNfInstance } from '../nf/instance.js';
 import { loadNfModule, type NfModule } from '../nf/module.js';
 import { CONTROL_STOP, CONTROL_WORDS, type LaneTask, type WorkerEvent, type WorkerTask } from '../worker/messages.js';
-import { ConfigError, type DataPlaneConfig } from './config.js';
+import { ConfigError, type DataPlaneConfig, type NfConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, type ChainView, type RunSummary } from './stats.js';
@@ -28,15 +30,28 @@ export interface RunOptions {
 const WORKER_FILE = new URL('../worker/worker.js', import.meta.url).href;
 const DRAIN_TIMEOUT_MS = 5000;
 
+/** The config of an NF as the text its netvm_configure gets, if it has one. */
+function configText(nf: NfConfig): string | undefined {
+  return nf.config === null ? undefined : JSON.stringify(nf.config);
+}
+
+/** Loads every module once and checks each NF's config on a trial instance. */
 function loadModules(cfg: DataPlaneConfig): Map<string, NfModule> {
   const byPath = new Map<string, NfModule>();
   const problems: string[] = [];
   for (const nf of cfg.nfs) {
-    if (byPath.has(nf.module)) continue;
     try {
-      byPath.set(nf.module, loadNfModule(nf.module));
+      if (!byPath.has(nf.module)) byPath.set(nf.module, loadNfModule(nf.module));
     } catch (err) {
       problems.push(`nfs.${nf.name}.module: ${(err as Error).message}`);
+      continue;
+    }
+    const config = configText(nf);
+    if (config === undefined) continue;
+    try {
+      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {} });
+    } catch (err) {
+      problems.push(`nfs.${nf.name}.config: ${(err as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError('modules', problems);
@@ -67,9 +82,17 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const lane = dp.addLane();
       dp.route(chain.from, lane.id);
       const counters = allocCounters(chain.through.length);
-      views.push({ name: chain.name, nfNames: chain.through, counters: new Float64Array(counters) });
-      const nfs = chain.through.map((name) => ({ name, module: modules.get(cfg.nfs.find((n) => n.name === name)!.module)! }));
-      const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, nfs, toPort: chain.to };
+      const metrics = new SharedArrayBuffer(Math.max(1, chain.through.length) * MAX_METRICS * 8);
+      views.push({
+        name: chain.name, nfNames: chain.through, counters: new Float64Array(counters),
+        metrics: new Float64Array(metrics), metricNames: chain.through.map(() => []),
+      });
+      const nfs = chain.through.map((name) => {
+        const nf = cfg.nfs.find((n) => n.name === name)!;
+        const config = configText(nf);
+        return { name, module: modules.get(nf.module)!, ...(config !== undefined && { config }) };
+      });
+      const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: chain.to };
       tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
     }
 
@@ -81,7 +104,10 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const done = [...tasks].map(([cpu, lanes]) => {
       const { port1, port2 } = new MessageChannel();
       port1.on('message', (e: WorkerEvent) => {
-        if (e.type === 'ready' && ++ready === tasks.size) allReady();
+        if (e.type === 'ready') {
+          for (const { lane, nfs } of e.metrics) views[lane]!.metricNames = nfs;
+          if (++ready === tasks.size) allReady();
+        }
         if (e.type === 'trap') {
           traps.push({ nf: e.nf, message: e.message });
           console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; the run goes on)`);

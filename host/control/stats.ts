@@ -3,6 +3,8 @@
 //   received = sent + dropped (each drop with its reason) + still held.
 import { readChainCounters, readNfCounters, type ChainCounterName, type NfCounterName } from '../chain/counters.js';
 import type { PortCounters } from '../dataplane/native.js';
+import { MAX_METRICS } from '../nf/abi.js';
+import type { Metric } from '../nf/host-imports.js';
 
 export interface PortSummary extends PortCounters {
   name: string;
@@ -10,7 +12,7 @@ export interface PortSummary extends PortCounters {
 
 export interface ChainSummary extends Record<ChainCounterName, number> {
   name: string;
-  nfs: ({ name: string } & Record<NfCounterName, number>)[];
+  nfs: ({ name: string; metrics: Record<string, number> } & Record<NfCounterName, number>)[];
 }
 
 export interface RunSummary {
@@ -30,13 +32,20 @@ export interface ChainView {
   name: string;
   nfNames: string[];
   counters: Float64Array;
+  /** The NFs' own metrics: MAX_METRICS slots per NF, named by metricNames. */
+  metrics: Float64Array;
+  metricNames: Metric[][];
 }
 
 export function summarizeChains(chains: ChainView[]): ChainSummary[] {
   return chains.map((c) => ({
     name: c.name,
     ...readChainCounters(c.counters),
-    nfs: c.nfNames.map((name, k) => ({ name, ...readNfCounters(c.counters, k) })),
+    nfs: c.nfNames.map((name, k) => ({
+      name,
+      ...readNfCounters(c.counters, k),
+      metrics: Object.fromEntries((c.metricNames[k] ?? []).map((m, i) => [m.name, c.metrics[k * MAX_METRICS + i]!])),
+    })),
   }));
 }
 
@@ -90,6 +99,8 @@ export function formatSummary(s: RunSummary): string {
       lines.push(
         `    nf ${nf.name}: in ${nf.in}, next ${nf.next}, out ${nf.out}, dropped ${nf.dropped}, bad verdict ${nf.bad_verdict}, bad length ${nf.bad_length}, trapped ${nf.trapped} (in ${nf.trap_batches} bursts)`,
       );
+      const metrics = Object.entries(nf.metrics);
+      if (metrics.length > 0) lines.push(`      metrics: ${metrics.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
   }
   const leaked = s.pool.mbufs - s.pool.available;

@@ -21,7 +21,13 @@ export const REQUIRED_EXPORTS: Readonly<Record<string, 'function'>> = {
 };
 
 /** What the host grants a module to import. */
-export const GRANTED_IMPORTS = ['env.memory', 'env.netvm_window_base', 'env.abort'] as const;
+export const GRANTED_IMPORTS = [
+  'env.memory', 'env.netvm_window_base', 'env.abort', 'env.netvm_log', 'env.netvm_metric_define', 'env.netvm_now_ns',
+] as const;
+
+/** Metrics an NF may define; their values are u64/i64 slots at netvm_metrics(). */
+export const MAX_METRICS = 64;
+export const METRIC_KINDS = ['counter', 'gauge'] as const;
 
 /** The exports the host calls, once the module is instantiated and checked. */
 export interface NfExports {
@@ -29,4 +35,9 @@ export interface NfExports {
   netvm_batch(): number;
   netvm_max_burst(): number;
   netvm_process(n: number): void;
+  /** Optional: where the metric slots are (needed once a metric is defined). */
+  netvm_metrics?(): number;
+  /** Optional pair: a buffer for the config bytes, and taking the config (0 = accepted). */
+  netvm_config_buffer?(len: number): number;
+  netvm_configure?(ptr: number, len: number): number;
 }

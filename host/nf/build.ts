@@ -12,7 +12,8 @@ const BUILD_DIR = join(NF_ROOT, 'build');
 const CONFIG = join(NF_ROOT, '..', 'asconfig.json');
 const SHARED = ['sdk'];
 
-function newest(dir: string): number {
+/** The newest modification time of any file below dir. */
+export function newest(dir: string): number {
   let t = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

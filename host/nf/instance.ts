@@ -8,8 +8,9 @@
 // windowOffset is the first address >= 64 KiB that is aligned to the pool's
 // page size in the process's address space; V8 only aligns memories to 64 KiB,
 // so it differs between instances.
-import { ABI_VERSION, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
+import { ABI_VERSION, MAX_METRICS, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
 import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
+import { HostImports } from './host-imports.js';
 import { NfModuleError, type NfModule } from './module.js';
 
 const WASM_PAGE = 65536;
@@ -31,6 +32,35 @@ export interface NfInstance {
   windowOffset: number;
   batchAddr: number;
   maxBurst: number;
+  /** The host's side of its imports: the metrics it defined, among others. */
+  host: HostImports;
+  /** Where its metric slots are (0 when it defined none). */
+  metricsAddr: number;
+}
+
+export interface InstanceOptions {
+  /** The pool to map into the instance; none for a trial instance. */
+  pool?: PoolWindow;
+  /** The NF's config, as JSON text, handed to netvm_configure. */
+  config?: string;
+  /** Where its log lines go (stderr by default). */
+  log?: (line: string) => void;
+}
+
+function inside(memory: LinearMemory, addr: number, bytes: number): boolean {
+  return addr >= NF_MEMORY_BASE && addr + bytes <= memory.buffer.byteLength;
+}
+
+function configure(exports: NfExports, memory: LinearMemory, host: HostImports, config: string, fail: (r: string) => never): void {
+  if (exports.netvm_configure === undefined || exports.netvm_config_buffer === undefined) {
+    fail('has a config but does not export netvm_configure and netvm_config_buffer');
+  }
+  const bytes = Buffer.from(config, 'utf8');
+  const ptr = exports.netvm_config_buffer!(bytes.length) >>> 0;
+  if (!inside(memory, ptr, bytes.length)) fail(`netvm_config_buffer(${bytes.length}) returned ${ptr}, outside its own memory`);
+  new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes);
+  const status = exports.netvm_configure!(ptr, bytes.length);
+  if (status !== 0) fail(`refused its config (status ${status})${host.lastError ? `: ${host.lastError}` : ''}`);
 }
 
 function readAsString(memory: LinearMemory, ptr: number): string {
@@ -47,7 +77,8 @@ function windowOffsetFor(base: bigint, pageSize: number): number {
   return Number((first + page - 1n) / page * page - base);
 }
 
-export function createNfInstance(nf: NfModule, name: string, pool: PoolWindow | undefined): NfInstance {
+export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptions = {}): NfInstance {
+  const { pool, config } = opts;
   const fail = (reason: string): never => {
     throw new NfModuleError(nf.path, `${name}: ${reason}`);
   };
@@ -67,10 +98,13 @@ export function createNfInstance(nf: NfModule, name: string, pool: PoolWindow | 
       `abort: ${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`,
     );
   };
+  const host = new HostImports(name, opts.log);
+  host.bind(memory);
   let exports: NfExports;
   try {
     const netvm_window_base = createConstant(windowOffset);
-    exports = instantiate(nf.module, { env: { memory, netvm_window_base, abort } }).exports as unknown as NfExports;
+    const env = { memory, netvm_window_base, abort, ...host.functions() };
+    exports = instantiate(nf.module, { env }).exports as unknown as NfExports;
   } catch (err) {
     return fail(`instantiation failed: ${(err as Error).message}`);
   }
@@ -79,8 +113,22 @@ export function createNfInstance(nf: NfModule, name: string, pool: PoolWindow | 
   const maxBurst = exports.netvm_max_burst();
   const batchAddr = exports.netvm_batch() >>> 0;
   if (!(maxBurst >= 1)) fail(`netvm_max_burst() returned ${maxBurst}; it must be at least 1`);
-  if (batchAddr % 4 !== 0 || batchAddr < NF_MEMORY_BASE || batchAddr + maxBurst * RECORD_BYTES > memory.buffer.byteLength) {
+  if (batchAddr % 4 !== 0 || !inside(memory, batchAddr, maxBurst * RECORD_BYTES)) {
     fail(`netvm_batch() returned ${batchAddr}, which is not a 4-byte aligned area of ${maxBurst} records in its own memory`);
   }
-  return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst };
+  try {
+    if (config !== undefined) configure(exports, memory, host, config, fail);
+  } catch (err) {
+    if (err instanceof NfModuleError) throw err;
+    fail(`trapped in netvm_configure: ${(err as Error).message}`);
+  }
+  // Metrics may be defined at start-up or in configure: both are done now.
+  let metricsAddr = 0;
+  if (host.metrics.length > 0) {
+    metricsAddr = (exports.netvm_metrics?.() ?? 0) >>> 0;
+    if (metricsAddr % 8 !== 0 || !inside(memory, metricsAddr, MAX_METRICS * 8)) {
+      fail(`defines metrics but netvm_metrics() does not give an 8-byte aligned area of ${MAX_METRICS} slots`);
+    }
+  }
+  return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr };
 }

@@ -68,6 +68,6 @@ export function loadNfModule(path: string): NfModule {
   checkExports(path, module);
   const nf: NfModule = { path, module, memory: checkMemory(path, importedMemoryLimits(bytes, 'env', 'memory')) };
   // A trial instance, with no pool window, checks what only running code can tell.
-  createNfInstance(nf, 'check', undefined);
+  createNfInstance(nf, 'check');
   return nf;
 }

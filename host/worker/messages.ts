@@ -1,6 +1,7 @@
 // What crosses between the main thread and a data-plane worker: the task that
 // starts a worker, and the events it reports back on its MessagePort.
 import type { MessagePort } from 'node:worker_threads';
+import type { Metric } from '../nf/host-imports.js';
 import type { NfModule } from '../nf/module.js';
 
 export interface LaneTask {
@@ -9,7 +10,10 @@ export interface LaneTask {
   rx: SharedArrayBuffer;
   ret: SharedArrayBuffer;
   counters: SharedArrayBuffer;
-  nfs: { name: string; module: NfModule }[];
+  /** MAX_METRICS doubles per NF: the NFs' own metrics, copied in by the worker. */
+  metrics: SharedArrayBuffer;
+  /** config: the NF's config as JSON text, if it has one. */
+  nfs: { name: string; module: NfModule; config?: string }[];
   /** Port index the chain ends at. */
   toPort: number;
 }
@@ -34,5 +38,5 @@ export const CONTROL_STOP = 0;
 export const CONTROL_WORDS = 1;
 
 export type WorkerEvent =
-  | { type: 'ready'; cpu: number }
+  | { type: 'ready'; cpu: number; metrics: { lane: number; nfs: Metric[][] }[] }
   | { type: 'trap'; lane: number; nf: string; message: string };

@@ -3,15 +3,25 @@
 // memory, reports ready, and runs its chains until told to stop.
 import { Chain } from '../chain/chain.js';
 import { addressOf, check, native } from '../dataplane/native.js';
-import { createNfInstance, type PoolWindow } from '../nf/instance.js';
+import { MAX_METRICS } from '../nf/abi.js';
+import { createNfInstance, type NfInstance, type PoolWindow } from '../nf/instance.js';
 import { pinThisThread } from './affinity.js';
 import { CONTROL_STOP, type WorkerEvent, type WorkerTask } from './messages.js';
 
 /** Empty polls in a row before the worker starts to nap between polls. */
 const IDLE_POLLS = 4096;
 const IDLE_NAP_MS = 0.05;
+/** NF metrics are copied out this often; the clock is read every 1024 iterations. */
+const METRICS_SYNC_MS = 100;
+const SYNC_CHECK_MASK = 1023;
 
-function buildChains(task: WorkerTask): Chain[] {
+interface BuiltLane {
+  chain: Chain;
+  instances: NfInstance[];
+  metrics: Float64Array;
+}
+
+function buildLanes(task: WorkerTask): BuiltLane[] {
   const pool: PoolWindow = {
     len: task.pool.len,
     pageSize: task.pool.pageSize,
@@ -19,7 +29,9 @@ function buildChains(task: WorkerTask): Chain[] {
     addressOf: (memory) => addressOf(memory.buffer),
   };
   return task.lanes.map((lane) => {
-    const instances = lane.nfs.map((nf) => createNfInstance(nf.module, nf.name, pool));
+    const instances = lane.nfs.map((nf) =>
+      createNfInstance(nf.module, nf.name, { pool, ...(nf.config !== undefined && { config: nf.config }) }),
+    );
     // Every trap is counted; only the first of each NF is reported, so that an
     // NF that traps on every burst cannot flood the main thread.
     const reported = new Set<string>();
@@ -31,23 +43,45 @@ function buildChains(task: WorkerTask): Chain[] {
     };
     const { lane: id, rx, ret, counters } = lane;
     const toPortId = task.portIds[lane.toPort]!;
-    return new Chain({ id, rx, ret, counters, nfs: instances, toPortId, portIds: task.portIds }, onTrap);
+    const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId, portIds: task.portIds }, onTrap);
+    return { chain, instances, metrics: new Float64Array(lane.metrics) };
   });
+}
+
+/** Copies each NF's metric slots (in its own memory) to where the main thread reads them. */
+function syncMetrics(lanes: BuiltLane[]): void {
+  for (const lane of lanes) {
+    lane.instances.forEach((nf, k) => {
+      const n = nf.host.metrics.length;
+      if (n === 0) return;
+      const slots = new BigInt64Array(nf.memory.buffer, nf.metricsAddr, n);
+      for (let i = 0; i < n; i++) lane.metrics[k * MAX_METRICS + i] = Number(slots[i]!);
+    });
+  }
 }
 
 export default function runWorker(task: WorkerTask): void {
   pinThisThread(task.cpu);
-  const chains = buildChains(task);
+  const lanes = buildLanes(task);
+  const chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
-  const ready: WorkerEvent = { type: 'ready', cpu: task.cpu };
+  const metrics = task.lanes.map((lane, i) => ({ lane: lane.lane, nfs: lanes[i]!.instances.map((nf) => nf.host.metrics) }));
+  const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, metrics };
   task.events.postMessage(ready);
 
   let idle = 0;
+  let iterations = 0;
+  let lastSync = performance.now();
   while (Atomics.load(control, CONTROL_STOP) === 0) {
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (work !== 0) idle = 0;
     else if (++idle > IDLE_POLLS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
+    if ((++iterations & SYNC_CHECK_MASK) === 0 && performance.now() - lastSync >= METRICS_SYNC_MS) {
+      syncMetrics(lanes);
+      lastSync = performance.now();
+    }
   }
+  syncMetrics(lanes);
   task.events.close();
 }

@@ -1,5 +1,7 @@
-// The NetVM NF SDK (first cut). An NF re-exports the ABI functions and exports
-// netvm_process(n: i32): void, which decides each packet of the burst.
+// The NetVM NF SDK. An NF re-exports './exports' and exports
+// netvm_process(n: i32): void, which decides each packet of the burst, and
+// optionally netvm_configure(ptr: usize, len: i32): i32 (0 = accepted).
 export * from './abi';
 export * from './bytes';
 export * from './ether';
+export { LogLevel, log, nowNs, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
+import { newest } from '../../host/nf/build.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = join(ROOT, 'test/fixtures/build');
@@ -11,7 +12,8 @@ const OUT = join(ROOT, 'test/fixtures/build');
 export async function fixtureNf(name: string): Promise<string> {
   const source = join(ROOT, 'test/fixtures/nfs', `${name}.ts`);
   const wasm = join(OUT, `${name}.wasm`);
-  if (existsSync(wasm) && statSync(wasm).mtimeMs >= statSync(source).mtimeMs) return wasm;
+  const sources = Math.max(statSync(source).mtimeMs, newest(join(ROOT, 'nf-modules/sdk')));
+  if (existsSync(wasm) && statSync(wasm).mtimeMs >= sources) return wasm;
   mkdirSync(OUT, { recursive: true });
   const { error, stderr } = await asc.main([source, '--config', join(ROOT, 'asconfig.json'), '--target', 'release', '--outFile', wasm]);
   if (error) throw new Error(`${source}: ${stderr.toString()}`);

@@ -1,0 +1,72 @@
+// The functions the host grants an NF instance (ABI v1 imports), with the
+// instance's own state: the metrics it defined and its log budget.
+import { performance } from 'node:perf_hooks';
+import { MAX_METRICS, METRIC_KINDS } from './abi.js';
+import type { LinearMemory } from './engine.js';
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+/** Log lines an instance may print per second; the rest are counted and said. */
+const LOG_LINES_PER_SECOND = 20;
+const MAX_LOG_BYTES = 4096;
+
+export interface Metric {
+  name: string;
+  kind: (typeof METRIC_KINDS)[number];
+}
+
+export class HostImports {
+  readonly metrics: Metric[] = [];
+  /** The last error an NF logged: given as the reason when it refuses its config. */
+  lastError = '';
+  private memory!: LinearMemory;
+  private logWindowStart = 0;
+  private logLines = 0;
+  private suppressed = 0;
+
+  constructor(private readonly label: string, private readonly write: (line: string) => void = (l) => console.error(l)) {}
+
+  /** The memory the functions read from; known once the instance has it. */
+  bind(memory: LinearMemory): void {
+    this.memory = memory;
+  }
+
+  private text(ptr: number, len: number): string {
+    const bytes = new Uint8Array(this.memory.buffer);
+    if (ptr < 0 || len < 0 || len > MAX_LOG_BYTES || ptr + len > bytes.length) return `<bad text at ${ptr}+${len}>`;
+    return Buffer.from(bytes.subarray(ptr, ptr + len)).toString('utf8');
+  }
+
+  private log(level: number, ptr: number, len: number): void {
+    const name = LEVELS[level] ?? 'info';
+    const message = this.text(ptr, len);
+    if (name === 'error') this.lastError = message;
+    const now = performance.now();
+    if (now - this.logWindowStart >= 1000) {
+      if (this.suppressed > 0) this.write(`nf ${this.label}: ${this.suppressed} log lines suppressed`);
+      [this.logWindowStart, this.logLines, this.suppressed] = [now, 0, 0];
+    }
+    if (++this.logLines > LOG_LINES_PER_SECOND) {
+      this.suppressed++;
+      return;
+    }
+    this.write(`nf ${this.label} ${name}: ${message}`);
+  }
+
+  private defineMetric(kind: number, ptr: number, len: number): number {
+    const name = this.text(ptr, len);
+    const existing = this.metrics.findIndex((m) => m.name === name);
+    if (existing >= 0) return existing;
+    if (this.metrics.length === MAX_METRICS || METRIC_KINDS[kind] === undefined) return -1;
+    this.metrics.push({ name, kind: METRIC_KINDS[kind] });
+    return this.metrics.length - 1;
+  }
+
+  /** The env functions, bound to this instance. */
+  functions(): Record<string, (...args: never[]) => unknown> {
+    return {
+      netvm_log: (level: number, ptr: number, len: number) => this.log(level, ptr >>> 0, len),
+      netvm_metric_define: (kind: number, ptr: number, len: number) => this.defineMetric(kind, ptr >>> 0, len),
+      netvm_now_ns: () => process.hrtime.bigint(),
+    };
+  }
+}

@@ -102,6 +102,36 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
 	return 0;
 }
 
+/* A pool without DPDK, for running NFs over packets offline (netvm nf test):
+ * the same memfd and mapping as the data plane's, on 4 KiB pages, with
+ * n_slots buffers of NV_POOL_ELT_SIZE bytes and no mempool. */
+int nv_pool_create_plain(uint32_t n_slots, struct nv_pool_info *info)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t len = round_up((uint64_t)n_slots * NV_POOL_ELT_SIZE, page);
+	int ret;
+
+	if (nv_pool.fd >= 0)
+		return nv_fail(EEXIST, "the pool exists already");
+	ret = map_pool_file(len, 0);
+	if (ret < 0)
+		return nv_fail(ret, "pool: cannot map %lu bytes: %s", (unsigned long)len, strerror(-ret));
+	nv_pool.n_slots = n_slots;
+	nv_pool.info = (struct nv_pool_info){
+		.len = len, .page_size = page, .n_mbufs = n_slots, .elt_size = NV_POOL_ELT_SIZE,
+		.headroom = RTE_PKTMBUF_HEADROOM, .data_room = NV_POOL_DATA_ROOM, .hugepages = 0,
+	};
+	*info = nv_pool.info;
+	return 0;
+}
+
+/* Frees the pool: the data plane's after nv_stop, or a plain one. */
+int nv_pool_destroy(void)
+{
+	nv_pool_free();
+	return 0;
+}
+
 /* Maps the pool at addr, which must be page-aligned for the pool's page size
  * and lie inside memory the caller owns (a WebAssembly memory's buffer). */
 int nv_pool_map(void *addr)

@@ -12,7 +12,7 @@ t.test('SIGINT ends a run cleanly, every packet accounted for', async (t) => {
     nfs: { fwd: { module: join(REPO_ROOT, 'nf-modules/build/forward.wasm') } },
     chains: [{ from: 'src', through: ['fwd'], to: 'sink' }],
   };
-  const run = await runNetvm(config, [], undefined, 1500);
+  const run = await runNetvm(config, [], undefined, true);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stderr, /stopping/);
   const s = run.summary!;

@@ -1,10 +1,11 @@
 // The koffi binding to native-dpdk/build/libnetvm_dp.so: one declaration per C
 // function of netvm_dp.h, and an error type that carries the library's message.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../paths.js';
 import koffi from 'koffi';
 
-export const LIBRARY_PATH = fileURLToPath(new URL('../../../native-dpdk/build/libnetvm_dp.so', import.meta.url));
+export const LIBRARY_PATH = join(PROJECT_ROOT, 'native-dpdk/build/libnetvm_dp.so');
 
 export interface PoolInfo {
   len: number;
@@ -77,6 +78,8 @@ function load() {
     poolCreate: lib.func('int nv_pool_create(uint32_t n_mbufs, int want_huge, _Out_ nv_pool_info *info)'),
     // Addresses cross as integers: they point into Wasm memories and SharedArrayBuffers.
     poolMap: lib.func('int nv_pool_map(uintptr_t addr)'),
+    poolCreatePlain: lib.func('int nv_pool_create_plain(uint32_t n_slots, _Out_ nv_pool_info *info)'),
+    poolDestroy: lib.func('int nv_pool_destroy(void)'),
     poolAvailable: lib.func('uint32_t nv_pool_available(void)'),
     portAdd: lib.func('int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)'),
     portStats: lib.func('int nv_port_stats(uint16_t port, _Out_ nv_port_stats *out)'),
@@ -120,6 +123,13 @@ export function addressOf(buffer: ArrayBufferLike, offset = 0): bigint {
 export function poolCreate(nMbufs: number, wantHuge: boolean): PoolInfo {
   const info = {} as PoolInfo;
   check(native().poolCreate(nMbufs, wantHuge ? 1 : 0, info));
+  return info;
+}
+
+/** A pool without DPDK (4 KiB pages, no mempool), for running NFs offline. */
+export function poolCreatePlain(nSlots: number): PoolInfo {
+  const info = {} as PoolInfo;
+  check(native().poolCreatePlain(nSlots, info));
   return info;
 }
 

@@ -4,10 +4,10 @@
 // module is rebuilt only when a source of its own or of the SDK is newer.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
+import { PROJECT_ROOT } from '../paths.js';
 
-export const NF_ROOT = fileURLToPath(new URL('../../../nf-modules/', import.meta.url));
+export const NF_ROOT = join(PROJECT_ROOT, 'nf-modules');
 const BUILD_DIR = join(NF_ROOT, 'build');
 const CONFIG = join(NF_ROOT, '..', 'asconfig.json');
 const SHARED = ['sdk'];

@@ -132,3 +132,10 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
   }
   return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr };
 }
+
+/** The current values of the metrics an instance defined, in definition order. */
+export function metricValues(nf: NfInstance): number[] {
+  const n = nf.host.metrics.length;
+  if (n === 0) return [];
+  return Array.from(new BigInt64Array(nf.memory.buffer, nf.metricsAddr, n), Number);
+}

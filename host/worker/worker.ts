@@ -2,9 +2,9 @@
 // itself, builds an NF instance per chain member with the pool mapped into its
 // memory, reports ready, and runs its chains until told to stop.
 import { Chain } from '../chain/chain.js';
-import { addressOf, check, native } from '../dataplane/native.js';
+import { poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS } from '../nf/abi.js';
-import { createNfInstance, type NfInstance, type PoolWindow } from '../nf/instance.js';
+import { createNfInstance, metricValues, type NfInstance } from '../nf/instance.js';
 import { pinThisThread } from './affinity.js';
 import { CONTROL_STOP, type WorkerEvent, type WorkerTask } from './messages.js';
 
@@ -22,12 +22,7 @@ interface BuiltLane {
 }
 
 function buildLanes(task: WorkerTask): BuiltLane[] {
-  const pool: PoolWindow = {
-    len: task.pool.len,
-    pageSize: task.pool.pageSize,
-    map: (address) => void check(native().poolMap(address)),
-    addressOf: (memory) => addressOf(memory.buffer),
-  };
+  const pool = poolWindow(task.pool.len, task.pool.pageSize);
   return task.lanes.map((lane) => {
     const instances = lane.nfs.map((nf) =>
       createNfInstance(nf.module, nf.name, { pool, ...(nf.config !== undefined && { config: nf.config }) }),
@@ -51,12 +46,7 @@ function buildLanes(task: WorkerTask): BuiltLane[] {
 /** Copies each NF's metric slots (in its own memory) to where the main thread reads them. */
 function syncMetrics(lanes: BuiltLane[]): void {
   for (const lane of lanes) {
-    lane.instances.forEach((nf, k) => {
-      const n = nf.host.metrics.length;
-      if (n === 0) return;
-      const slots = new BigInt64Array(nf.memory.buffer, nf.metricsAddr, n);
-      for (let i = 0; i < n; i++) lane.metrics[k * MAX_METRICS + i] = Number(slots[i]!);
-    });
+    lane.instances.forEach((nf, k) => lane.metrics.set(metricValues(nf), k * MAX_METRICS));
   }
 }
 

@@ -29,13 +29,20 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'netvm-test-'));
 }
 
+/** The environment of a netvm process: as a user runs it, without the
+ * TypeScript loader that tap puts into NODE_OPTIONS for the tests themselves. */
+export function cliEnv(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  return env;
+}
+
 /** Runs `netvm run` on a config (an object, written as YAML, or YAML text);
- * with interruptAfterMs, sends it SIGINT (Ctrl-C) that long after it started. */
+ * with interrupt, sends it SIGINT (Ctrl-C) once it has printed its first rates. */
 export async function runNetvm(
   config: object | string,
   args: string[] = ['--until-idle', '300'],
   dir = tempDir(),
-  interruptAfterMs?: number,
+  interrupt = false,
 ): Promise<RunResult> {
   const cfgPath = join(dir, 'config.yaml');
   writeFileSync(cfgPath, typeof config === 'string' ? config : stringify(config));
@@ -43,13 +50,20 @@ export async function runNetvm(
   const filePrefix = `netvm-test-${process.pid}-${++runs}`;
   const child = spawn(process.execPath, [CLI, 'run', cfgPath, '--stats-json', statsPath, '--file-prefix', filePrefix, ...args], {
     cwd: REPO_ROOT,
+    env: cliEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  let interrupted = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (interrupt && !interrupted && /(^|\n)\[/.test(stdout)) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
+  });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  if (interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const summary = existsSync(statsPath) ? (JSON.parse(readFileSync(statsPath, 'utf8')) as RunSummary) : undefined;
   return { code, stdout, stderr, summary, dir, filePrefix, leftRuntimeDir: existsSync(join('/var/run/dpdk', filePrefix)) };

@@ -1,0 +1,101 @@
+// Running a chain over packets without DPDK (netvm nf test): the same module
+// loader, instances, pool mapping and C chain as the data plane, with a plain
+// memfd pool instead of DPDK's. Packets are laid out as DPDK lays out what it
+// receives (one buffer each, after the headroom); those larger than a buffer's
+// data room are dropped as DPDK's path drops them (multi-segment). So the
+// packets out, their order and the verdict counts are those of `netvm run`.
+import { DESC0, DESC_WORDS, RING_HEAD, RING_SIZE, RING_TAIL, allocRing } from '../dataplane/ring.js';
+import { native, poolCreatePlain } from '../dataplane/native.js';
+import { poolWindow } from '../dataplane/pool-window.js';
+import { createNfInstance, metricValues } from '../nf/instance.js';
+import type { NfModule } from '../nf/module.js';
+import { Chain } from './chain.js';
+import { allocCounters, readChainCounters, readNfCounters } from './counters.js';
+import type { ChainCounterName, NfCounterName } from './counters.js';
+
+/** Port indexes of an offline run: packets come in on IN and leave the chain by OUT. */
+export const IN = 0;
+export const OUT = 1;
+const PORT_DROP = 0xffff;
+const OFFLINE_CHAIN = 0;
+
+export interface OfflineNf {
+  name: string;
+  module: NfModule;
+  config?: string;
+}
+
+export interface OfflineResult {
+  /** Packets that left, in the order they left, with the port index they left by. */
+  out: { data: Uint8Array; port: number }[];
+  /** Packets dropped on arrival because they do not fit one buffer. */
+  multiseg: number;
+  chain: Record<ChainCounterName, number>;
+  nfs: ({ name: string; metrics: Record<string, number> } & Record<NfCounterName, number>)[];
+}
+
+export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: string) => void): OfflineResult {
+  if (nfs.length === 0) throw new Error('an offline run needs at least one NF');
+  const pool = poolCreatePlain(RING_SIZE);
+  try {
+    const window = poolWindow(pool.len, pool.page_size);
+    const instances = nfs.map((nf) =>
+      createNfInstance(nf.module, nf.name, {
+        pool: window, ...(nf.config !== undefined && { config: nf.config }), ...(log !== undefined && { log }),
+      }),
+    );
+    // The host's own view of the pool: a memory with the pool mapped in, like an NF's.
+    const view = instances[0]!;
+    const bytes = (): Uint8Array => new Uint8Array(view.memory.buffer, view.windowOffset, pool.len);
+
+    const rx = allocRing();
+    const ret = allocRing();
+    const counters = allocCounters(nfs.length);
+    const chain = new Chain(
+      { id: OFFLINE_CHAIN, rx, ret, counters, nfs: instances, toPortId: OUT, portIds: [IN, OUT] },
+      (nf, err) => log?.(`nf ${nf.name} trapped: ${String(err)}`),
+    );
+    const rxw = new Int32Array(rx);
+    const retw = new Int32Array(ret);
+    const result: OfflineResult = { out: [], multiseg: 0, chain: readChainCounters(new Float64Array(counters)), nfs: [] };
+
+    // A chunk of up to RING_SIZE packets at a time: one per buffer slot.
+    for (let start = 0; start < frames.length; start += RING_SIZE) {
+      const chunk = frames.slice(start, start + RING_SIZE);
+      let head = rxw[RING_HEAD]!;
+      chunk.forEach((frame, slot) => {
+        if (frame.length > pool.data_room) {
+          result.multiseg++;
+          return;
+        }
+        const poolOff = slot * pool.elt_size + pool.headroom;
+        bytes().set(frame, poolOff);
+        const d = DESC0 + (head & (RING_SIZE - 1)) * DESC_WORDS;
+        rxw[d] = poolOff;
+        rxw[d + 1] = frame.length;
+        rxw[d + 2] = IN | ((pool.elt_size - pool.headroom) << 16);
+        rxw[d + 3] = 0;
+        head = (head + 1) | 0;
+      });
+      Atomics.store(rxw, RING_HEAD, head);
+      while (chain.poll() > 0) {
+        for (let tail = retw[RING_TAIL]!; tail !== retw[RING_HEAD]; tail = (tail + 1) | 0) {
+          const e = DESC0 + (tail & (RING_SIZE - 1)) * DESC_WORDS;
+          const port = retw[e + 2]! & 0xffff;
+          if (port !== PORT_DROP) result.out.push({ data: bytes().slice(retw[e]!, retw[e]! + retw[e + 1]!), port });
+          retw[RING_TAIL] = (tail + 1) | 0;
+        }
+      }
+    }
+    const c = new Float64Array(counters);
+    result.chain = readChainCounters(c);
+    result.nfs = instances.map((nf, k) => {
+      const values = metricValues(nf);
+      const metrics = Object.fromEntries(nf.host.metrics.map((m, i) => [m.name, values[i]!]));
+      return { name: nf.name, ...readNfCounters(c, k), metrics };
+    });
+    return result;
+  } finally {
+    native().poolDestroy();
+  }
+}

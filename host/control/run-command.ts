@@ -1,0 +1,55 @@
+// netvm run: a data plane from a config file, until Ctrl-C, --duration or --until-idle.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.js';
+import { runDataPlane } from './run.js';
+import { UsageError, positiveNumber } from './usage.js';
+
+export const RUN_USAGE = `usage: netvm run <config.yaml> [options]
+
+Runs a data plane described by a YAML file until Ctrl-C, --duration or --until-idle.
+
+options:
+  --duration <s>        stop after this many seconds
+  --until-idle <ms>     stop once no packet has arrived for this long (how a pcap run ends)
+  --stats-json <file>   write the final counters as JSON
+  --file-prefix <name>  DPDK --file-prefix of this run (default: netvm-<pid>)`;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      duration: { type: 'string' },
+      'until-idle': { type: 'string' },
+      'stats-json': { type: 'string' },
+      'file-prefix': { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('run takes exactly one config file', RUN_USAGE);
+  const filePrefix = values['file-prefix'] ?? `netvm-${process.pid}`;
+  if (!/^[\w.-]+$/.test(filePrefix)) {
+    throw new UsageError(`--file-prefix: '${filePrefix}' may hold only letters, digits, '_', '.' and '-'`, RUN_USAGE);
+  }
+  const duration = positiveNumber(values.duration, '--duration', RUN_USAGE);
+  const untilIdle = positiveNumber(values['until-idle'], '--until-idle', RUN_USAGE);
+  const cfg = loadConfig(positionals[0]!);
+
+  const stopSignal = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      console.error('stopping (again to force)');
+      process.once('SIGINT', () => process.exit(130));
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  const summary = await runDataPlane(cfg, {
+    filePrefix, stopSignal,
+    ...(duration !== undefined && { duration }),
+    ...(untilIdle !== undefined && { untilIdle }),
+  });
+  if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
+  const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
+  return clean ? 0 : 1;
+}

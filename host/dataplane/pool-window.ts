@@ -1,0 +1,13 @@
+// The pool as an NF instance sees it: mapped through the C library at a
+// window inside the instance's memory (host/nf/instance.ts picks where).
+import type { PoolWindow } from '../nf/instance.js';
+import { addressOf, check, native } from './native.js';
+
+export function poolWindow(len: number, pageSize: number): PoolWindow {
+  return {
+    len,
+    pageSize,
+    map: (address) => void check(native().poolMap(address)),
+    addressOf: (memory) => addressOf(memory.buffer),
+  };
+}

@@ -1,0 +1,61 @@
+// netvm nf new: a new NF that builds and passes its test straight away: the
+// source (every packet goes on, and is counted) and a test that runs it over
+// the bundled pcap with the same runner as `netvm nf test`.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { NF_ROOT } from './build.js';
+
+const NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+const source = (name: string): string => `// ${name}: every packet goes on to the next NF, and is counted.
+// Change netvm_process to decide each packet: setVerdict(i, DROP), setVerdict(i, outPort(p)).
+import { counter, packetLen } from '../sdk';
+export * from '../sdk/exports';
+
+const packets = counter('packets');
+const bytes = counter('bytes');
+
+export function netvm_process(n: i32): void {
+  let total: u64 = 0;
+  for (let i = 0; i < n; i++) total += packetLen(i);
+  packets.add(<u64>n);
+  bytes.add(total);
+}
+`;
+
+const test = (name: string): string => `// ${name}: runs over the bundled traffic offline (as \`netvm nf test\` does)
+// and checks every packet against what the NF should do.
+import t from 'tap';
+import { join } from 'node:path';
+import { runOffline } from '../host/chain/offline.js';
+import { NF_ROOT, buildNfs } from '../host/nf/build.js';
+import { loadNfModule } from '../host/nf/module.js';
+import { readPcap } from '../host/pcap/index.js';
+
+const DATA_ROOM = 2048;
+
+t.test('${name} passes every packet unchanged and counts them', async (t) => {
+  await buildNfs(['${name}']);
+  const module = loadNfModule(join(NF_ROOT, 'build/${name}.wasm'));
+  const frames = readPcap(join(NF_ROOT, '../examples/traffic.pcap')).packets.map((p) => p.data);
+  const result = runOffline(frames, [{ name: '${name}', module }]);
+  const fitting = frames.filter((f) => f.length <= DATA_ROOM);
+  t.same(result.out.map((p) => Buffer.from(p.data)), fitting.map((f) => Buffer.from(f)), 'same packets, same order');
+  t.equal(result.nfs[0]!.metrics['packets'], fitting.length);
+});
+`;
+
+/** Writes the new NF's files; returns their paths, relative to the project. */
+export function scaffoldNf(name: string): string[] {
+  if (!NAME.test(name)) throw new Error(`nf new: '${name}' is not a valid NF name (lower-case letters, digits and '-', starting with a letter)`);
+  const root = join(NF_ROOT, '..');
+  const dir = join(NF_ROOT, name);
+  const testFile = join(root, 'test', `nf-${name}.test.ts`);
+  for (const path of [dir, testFile]) {
+    if (existsSync(path)) throw new Error(`nf new: ${relative(root, path)} exists already`);
+  }
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'index.ts'), source(name));
+  writeFileSync(testFile, test(name));
+  return [join(dir, 'index.ts'), testFile].map((p) => relative(root, p));
+}

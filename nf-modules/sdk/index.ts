@@ -4,4 +4,7 @@
 export * from './abi';
 export * from './bytes';
 export * from './ether';
+export * from './packet';
+export * from './checksum';
+export * from './flow';
 export { LogLevel, log, nowNs, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

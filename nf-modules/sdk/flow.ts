@@ -1,0 +1,49 @@
+// Flow keys: a 5-tuple in a fixed 40-byte layout, canonical so that both
+// directions of a connection give the same key (and so the same hash).
+//   [0, 16)  the lower endpoint's address (IPv4: 4 bytes, then zeros)
+//   [16, 32) the higher endpoint's address
+//   [32, 34) the lower endpoint's port, [34, 36) the higher's (0 unless TCP/UDP)
+//   36 protocol, 37 IP version, [38, 40) zero
+// "Lower" compares address bytes, then port.
+import { IPPROTO_TCP, IPPROTO_UDP, Parsed } from './packet';
+
+export const FLOW_KEY_BYTES: u32 = 40;
+
+function writeEndpoint(key: usize, slot: u32, addr: usize, addrBytes: u32, port: u16): void {
+  memory.fill(key + slot * 16, 0, 16);
+  memory.copy(key + slot * 16, addr, addrBytes);
+  store<u16>(key + 32 + slot * 2, port);
+}
+
+/** Writes p's canonical flow key at key (FLOW_KEY_BYTES); p must be IP.
+ *  Returns true when p goes from the higher endpoint to the lower one, so
+ *  that an NF can tell the two directions of one flow apart. */
+export function flowKey(p: Parsed, key: usize): bool {
+  const bytes: u32 = p.ipVersion == 4 ? 4 : 16;
+  const src = p.srcAddr();
+  const dst = p.dstAddr();
+  const ported = p.l4 != 0 && (p.l4Proto == IPPROTO_TCP || p.l4Proto == IPPROTO_UDP);
+  const sport: u16 = ported ? p.srcPort : 0;
+  const dport: u16 = ported ? p.dstPort : 0;
+  let order = memory.compare(src, dst, bytes);
+  if (order == 0) order = <i32>sport - <i32>dport;
+  const reverse = order > 0;
+  writeEndpoint(key, reverse ? 1 : 0, src, bytes, sport);
+  writeEndpoint(key, reverse ? 0 : 1, dst, bytes, dport);
+  store<u8>(key, p.l4Proto, 36);
+  store<u8>(key, p.ipVersion, 37);
+  store<u16>(key, 0, 38);
+  return reverse;
+}
+
+/** A 32-bit hash of a 40-byte key (five u64 words, multiply-xorshift). */
+export function flowHash(key: usize): u32 {
+  let h: u64 = 0x9e3779b97f4a7c15;
+  for (let i: usize = 0; i < 40; i += 8) {
+    h ^= load<u64>(key + i);
+    h *= 0xbf58476d1ce4e5b9;
+    h ^= h >> 31;
+  }
+  h *= 0x94d049bb133111eb;
+  return <u32>(h ^ (h >> 32));
+}

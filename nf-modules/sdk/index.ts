@@ -7,4 +7,6 @@ export * from './ether';
 export * from './packet';
 export * from './checksum';
 export * from './flow';
+export * from './aho-corasick';
+export * from './sketch';
 export { LogLevel, log, nowNs, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

@@ -31,12 +31,16 @@ export class Chain {
   private readonly process: ((n: number) => void)[];
   private readonly nfs: NfInstance[];
   private readonly rx: Int32Array;
+  /** C writes into these through raw pointers: the chain keeps them alive,
+   * or the GC could free their memory (malloc'd) under C's feet. */
+  readonly keepAlive: readonly SharedArrayBuffer[];
 
   constructor(spec: ChainSpec, private readonly onTrap: TrapListener) {
     const lib = native();
     this.id = spec.id;
     this.nfs = spec.nfs;
     this.rx = new Int32Array(spec.rx);
+    this.keepAlive = [spec.rx, spec.ret, spec.counters];
     this.process = spec.nfs.map((nf) => nf.exports.netvm_process);
     check(
       lib.chainInit(spec.id, addressOf(spec.rx), addressOf(spec.ret), ringSize(spec.rx), addressOf(spec.counters),

@@ -1,0 +1,116 @@
+// ns/packet of each NF on the worker's path (the C chain around the NF's
+// Wasm call), offline, without DPDK: a burst of 64-byte packets is laid out in
+// a pool, the chain runs over it, repeatedly. Each NF is compared with the
+// same logic in plain TypeScript over the same bytes (the baseline), run in
+// the same process on the same core. Packets are restored before each pass,
+// outside the timed part, so that NFs that change them see the same input.
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Chain } from '../host/chain/chain.js';
+import { allocCounters } from '../host/chain/counters.js';
+import { native, poolCreatePlain } from '../host/dataplane/native.js';
+import { poolWindow } from '../host/dataplane/pool-window.js';
+import { DESC0, DESC_WORDS, RING_HEAD, RING_TAIL, allocRing } from '../host/dataplane/ring.js';
+import { createNfInstance } from '../host/nf/instance.js';
+import { loadNfModule } from '../host/nf/module.js';
+import { PROJECT_ROOT } from '../host/paths.js';
+import { describeMachine } from './machine.js';
+import { ttlBaseline } from './baselines.js';
+
+const BURST = 256;
+const PASSES = 4000;
+const FRAME = 64;
+
+/** A 64-byte IPv4 UDP frame of flow f (addresses and ports vary with f). */
+function frame(f: number): Uint8Array {
+  const b = new Uint8Array(FRAME);
+  const v = new DataView(b.buffer);
+  v.setUint16(12, 0x0800);
+  v.setUint8(14, 0x45);
+  v.setUint16(16, FRAME - 14);
+  v.setUint8(22, 64); // TTL
+  v.setUint8(23, 17);
+  v.setUint32(26, 0x0a000000 + (f & 0xffff));
+  v.setUint32(30, 0xc0a80000 + (f >>> 16));
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += v.getUint16(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  v.setUint16(24, ~sum & 0xffff);
+  v.setUint16(34, 1024 + (f % 50000));
+  v.setUint16(36, 80);
+  v.setUint16(38, FRAME - 34);
+  return b;
+}
+
+interface Case {
+  name: string;
+  module: string;
+  config?: string;
+  /** The same logic in TypeScript over the packet at off (len bytes); returns false to drop. */
+  baseline: (pool: Uint8Array, view: DataView, off: number, len: number) => boolean;
+}
+
+const CASES: Case[] = [
+  { name: 'forward', module: 'forward', baseline: () => true },
+  { name: 'ttl', module: 'ttl', baseline: ttlBaseline },
+];
+
+function measure(c: Case, flows: number): { wasm: number; ts: number } {
+  const pool = poolCreatePlain(BURST);
+  try {
+    const inst = createNfInstance(loadNfModule(join(PROJECT_ROOT, `nf-modules/build/${c.module}.wasm`)), c.name, {
+      pool: poolWindow(pool.len, pool.page_size), ...(c.config !== undefined && { config: c.config }),
+    });
+    const bytes = new Uint8Array(inst.memory.buffer, inst.windowOffset, pool.len);
+    const view = new DataView(inst.memory.buffer, inst.windowOffset, pool.len);
+    const frames = Array.from({ length: BURST }, (_, i) => frame((i * 2654435761) % flows));
+    const offs = frames.map((_, i) => i * pool.elt_size + pool.headroom);
+    const restore = (pass: number): void => frames.forEach((_, i) => bytes.set(frame(((pass * BURST + i) * 2654435761) % flows), offs[i]!));
+
+    const rx = allocRing();
+    const ret = allocRing();
+    const chain = new Chain({ id: 0, rx, ret, counters: allocCounters(1), nfs: [inst], toPortId: 1, portIds: [0, 1] }, () => {});
+    const rxw = new Int32Array(rx);
+    const retw = new Int32Array(ret);
+    let wasmNs = 0;
+    let tsNs = 0;
+    for (let pass = 0; pass < PASSES; pass++) {
+      restore(pass);
+      const head = rxw[RING_HEAD]!;
+      for (let i = 0; i < BURST; i++) {
+        const d = DESC0 + ((head + i) & 4095) * DESC_WORDS;
+        rxw[d] = offs[i]!;
+        rxw[d + 1] = FRAME;
+        rxw[d + 2] = (pool.elt_size - pool.headroom) << 16;
+        rxw[d + 3] = 0;
+      }
+      Atomics.store(rxw, RING_HEAD, (head + BURST) | 0);
+      const t0 = performance.now();
+      chain.poll();
+      wasmNs += performance.now() - t0;
+      retw[RING_TAIL] = retw[RING_HEAD]!;
+
+      restore(pass);
+      const t1 = performance.now();
+      let kept = 0;
+      for (let i = 0; i < BURST; i++) if (c.baseline(bytes, view, offs[i]!, FRAME)) kept++;
+      tsNs += performance.now() - t1;
+      if (kept < 0) throw new Error('unreachable');
+    }
+    const perPacket = (ms: number): number => (ms * 1e6) / (PASSES * BURST);
+    return { wasm: perPacket(wasmNs), ts: perPacket(tsNs) };
+  } finally {
+    native().poolDestroy();
+  }
+}
+
+const machine = describeMachine();
+console.log(`NF speed: ns per 64-byte packet on the worker's path (C chain + Wasm), bursts of ${BURST}, ${PASSES} passes`);
+console.log(`machine: ${machine.cpu}, kernel ${machine.kernel}, Node ${machine.node}, V8 ${machine.v8}\n`);
+console.log(`${'NF'.padEnd(12)} ${'flows'.padStart(8)} ${'Wasm ns'.padStart(9)} ${'TS ns'.padStart(9)} ${'Wasm/TS'.padStart(8)}`);
+for (const c of CASES) {
+  for (const flows of [1000, 1_000_000]) {
+    const { wasm, ts } = measure(c, flows);
+    console.log(`${c.name.padEnd(12)} ${String(flows).padStart(8)} ${wasm.toFixed(2).padStart(9)} ${ts.toFixed(2).padStart(9)} ${(wasm / ts).toFixed(2).padStart(8)}`);
+  }
+}

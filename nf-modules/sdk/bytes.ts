@@ -8,11 +8,23 @@
   store<u16>(addr, bswap<u16>(<u16>value));
 }
 
-/** Ones'-complement sum of len bytes (len even), not folded, not inverted. */
+/** Ones'-complement sum of len bytes (len even) as 16-bit network-order
+ *  words, folded to 16 bits, not inverted. The sum does not depend on byte
+ *  order (RFC 1071 2.B), so it adds 64 bits at a time in the machine's order
+ *  and swaps once at the end. */
 export function sum16(addr: usize, len: u32): u32 {
-  let sum: u32 = 0;
-  for (let i: u32 = 0; i < len; i += 2) sum += loadBe16(addr + i);
-  return sum;
+  let sum: u64 = 0;
+  let i: u32 = 0;
+  for (; i + 8 <= len; i += 8) {
+    const w = load<u64>(addr + i);
+    sum += (w & 0xffffffff) + (w >> 32);
+  }
+  for (; i + 2 <= len; i += 2) sum += <u64>load<u16>(addr + i);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  let s = <u32>sum + <u32>(sum >> 32);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return <u32>bswap<u16>(<u16>s);
 }
 
 @inline export function fold16(sum: u32): u32 {

@@ -9,4 +9,5 @@ export * from './checksum';
 export * from './flow';
 export * from './aho-corasick';
 export * from './sketch';
+export * from './addr';
 export { LogLevel, log, nowNs, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

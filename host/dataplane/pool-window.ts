@@ -9,5 +9,7 @@ export function poolWindow(len: number, pageSize: number): PoolWindow {
     pageSize,
     map: (address) => void check(native().poolMap(address)),
     addressOf: (memory) => addressOf(memory.buffer),
+    // Not having them is no error: the heap stays on 4 KiB pages.
+    adviseHugepages: (address, len) => void native().adviseHugepages(address, len),
   };
 }

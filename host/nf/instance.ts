@@ -21,7 +21,12 @@ export interface PoolWindow {
   pageSize: number;
   map(address: bigint): void;
   addressOf(memory: LinearMemory): bigint;
+  /** Asks for transparent hugepages over len bytes at address (the NF's heap). */
+  adviseHugepages(address: bigint, len: bigint): void;
 }
+
+/** The most a wasm32 memory can address: the heap's advice covers up to here. */
+const WASM32_BYTES = 4n * 1024n * 1024n * 1024n;
 
 export interface NfInstance {
   name: string;
@@ -92,6 +97,8 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
       fail(`the pool (${pool.len} bytes) does not fit below the NF memory base (${NF_MEMORY_BASE})`);
     }
     pool.map(pool.addressOf(memory) + BigInt(windowOffset));
+    const heap = pool.addressOf(memory) + BigInt(NF_MEMORY_BASE);
+    pool.adviseHugepages(heap, WASM32_BYTES - BigInt(NF_MEMORY_BASE));
   }
   const abort = (msg: number, file: number, line: number, col: number): never => {
     throw new WebAssembly.RuntimeError(

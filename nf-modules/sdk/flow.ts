@@ -9,27 +9,51 @@ import { IPPROTO_TCP, IPPROTO_UDP, Parsed } from './packet';
 
 export const FLOW_KEY_BYTES: u32 = 40;
 
-function writeEndpoint(key: usize, slot: u32, addr: usize, addrBytes: u32, port: u16): void {
-  memory.fill(key + slot * 16, 0, 16);
-  memory.copy(key + slot * 16, addr, addrBytes);
+// Small copies and compares by hand: V8 runs memory.copy/fill/compare as calls,
+// slow for a few bytes.
+function writeEndpoint(key: usize, slot: u32, addr: usize, v6: bool, port: u16): void {
+  const at = key + slot * 16;
+  if (v6) {
+    store<u64>(at, load<u64>(addr));
+    store<u64>(at, load<u64>(addr, 8), 8);
+  } else {
+    store<u64>(at, <u64>load<u32>(addr));
+    store<u64>(at, 0, 8);
+  }
   store<u16>(key + 32 + slot * 2, port);
+}
+
+/** Compares two addresses as big-endian numbers: <0, 0, >0. */
+function compareAddr(a: usize, b: usize, v6: bool): i32 {
+  if (!v6) {
+    const x = bswap<u32>(load<u32>(a));
+    const y = bswap<u32>(load<u32>(b));
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  let x = bswap<u64>(load<u64>(a));
+  let y = bswap<u64>(load<u64>(b));
+  if (x == y) {
+    x = bswap<u64>(load<u64>(a, 8));
+    y = bswap<u64>(load<u64>(b, 8));
+  }
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Writes p's canonical flow key at key (FLOW_KEY_BYTES); p must be IP.
  *  Returns true when p goes from the higher endpoint to the lower one, so
  *  that an NF can tell the two directions of one flow apart. */
 export function flowKey(p: Parsed, key: usize): bool {
-  const bytes: u32 = p.ipVersion == 4 ? 4 : 16;
+  const v6 = p.ipVersion == 6;
   const src = p.srcAddr();
   const dst = p.dstAddr();
   const ported = p.l4 != 0 && (p.l4Proto == IPPROTO_TCP || p.l4Proto == IPPROTO_UDP);
   const sport: u16 = ported ? p.srcPort : 0;
   const dport: u16 = ported ? p.dstPort : 0;
-  let order = memory.compare(src, dst, bytes);
+  let order = compareAddr(src, dst, v6);
   if (order == 0) order = <i32>sport - <i32>dport;
   const reverse = order > 0;
-  writeEndpoint(key, reverse ? 1 : 0, src, bytes, sport);
-  writeEndpoint(key, reverse ? 0 : 1, dst, bytes, dport);
+  writeEndpoint(key, reverse ? 1 : 0, src, v6, sport);
+  writeEndpoint(key, reverse ? 0 : 1, dst, v6, dport);
   store<u8>(key, p.l4Proto, 36);
   store<u8>(key, p.ipVersion, 37);
   store<u16>(key, 0, 38);

@@ -10,4 +10,5 @@ export * from './flow';
 export * from './aho-corasick';
 export * from './sketch';
 export * from './addr';
+export * from './json';
 export { LogLevel, log, nowNs, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

@@ -11,4 +11,7 @@ export * from './aho-corasick';
 export * from './sketch';
 export * from './addr';
 export * from './json';
+export { FlowTable, hashKey, FLOW_TABLE_MAX_CAPACITY } from './flow-table';
+export * from './lpm4';
+export * from './lpm6';
 export { LogLevel, log, nowNs, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

@@ -42,3 +42,42 @@ export function ttlBaseline(pool: Uint8Array, v: DataView, off: number, len: num
   }
   return true;
 }
+
+/** The rules of bench/nf-speed.ts's firewall case, as the TypeScript baseline matches them. */
+interface Rule4 {
+  allow: boolean;
+  proto: number;
+  src: number;
+  srcLen: number;
+  dst: number;
+  dstLen: number;
+  dportLo: number;
+  dportHi: number;
+}
+
+export const FIREWALL_RULES: Rule4[] = [
+  { allow: false, proto: 6, src: 0, srcLen: 0, dst: 0, dstLen: 0, dportLo: 0, dportHi: 79 },
+  { allow: true, proto: 17, src: 0x0a000000, srcLen: 8, dst: 0, dstLen: 0, dportLo: 53, dportHi: 53 },
+  { allow: true, proto: 6, src: 0x0a000000, srcLen: 8, dst: 0xc0a80000, dstLen: 16, dportLo: 80, dportHi: 443 },
+  { allow: true, proto: 17, src: 0x0a000000, srcLen: 8, dst: 0xc0a80000, dstLen: 16, dportLo: 0, dportHi: 65535 },
+];
+
+/** firewall (nf-modules/firewall), stateless, IPv4 rules, over an untagged frame. */
+export function firewallBaseline(pool: Uint8Array, v: DataView, off: number, len: number): boolean {
+  if (len < 34 || v.getUint16(off + 12) !== 0x0800) return true;
+  const l3 = off + 14;
+  const hlen = (pool[l3]! & 15) << 2;
+  const proto = pool[l3 + 9]!;
+  const src = v.getUint32(l3 + 12);
+  const dst = v.getUint32(l3 + 16);
+  const hasPorts = (proto === 6 || proto === 17) && len >= 14 + hlen + 4;
+  const dport = hasPorts ? v.getUint16(l3 + hlen + 2) : -1;
+  for (const r of FIREWALL_RULES) {
+    if (r.proto !== proto) continue;
+    if (r.srcLen && (src ^ r.src) >>> (32 - r.srcLen) !== 0) continue;
+    if (r.dstLen && (dst ^ r.dst) >>> (32 - r.dstLen) !== 0) continue;
+    if (dport < r.dportLo || dport > r.dportHi) continue;
+    return r.allow;
+  }
+  return false;
+}

@@ -15,7 +15,7 @@ import { createNfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { describeMachine } from './machine.js';
-import { ttlBaseline } from './baselines.js';
+import { FIREWALL_RULES, firewallBaseline, ttlBaseline } from './baselines.js';
 
 const BURST = 256;
 const PASSES = 4000;
@@ -53,7 +53,22 @@ interface Case {
 const CASES: Case[] = [
   { name: 'forward', module: 'forward', baseline: () => true },
   { name: 'ttl', module: 'ttl', baseline: ttlBaseline },
+  { name: 'firewall', module: 'firewall', config: firewallConfig(false), baseline: firewallBaseline },
+  { name: 'firewall+st', module: 'firewall', config: firewallConfig(true), baseline: firewallBaseline },
 ];
+
+/** FIREWALL_RULES as the NF's config; stateful adds flow tracking (the baseline has none). */
+function firewallConfig(stateful: boolean): string {
+  const ip = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
+  const rules = FIREWALL_RULES.map((r) => ({
+    action: r.allow ? 'allow' : 'deny',
+    proto: r.proto === 6 ? 'tcp' : 'udp',
+    ...(r.srcLen && { src: `${ip(r.src)}/${r.srcLen}` }),
+    ...(r.dstLen && { dst: `${ip(r.dst)}/${r.dstLen}` }),
+    dport: `${r.dportLo}-${r.dportHi}`,
+  }));
+  return JSON.stringify({ default: 'deny', stateful, flows: 1 << 21, rules });
+}
 
 function measure(c: Case, flows: number): { wasm: number; ts: number } {
   const pool = poolCreatePlain(BURST);
@@ -108,7 +123,9 @@ const machine = describeMachine();
 console.log(`NF speed: ns per 64-byte packet on the worker's path (C chain + Wasm), bursts of ${BURST}, ${PASSES} passes`);
 console.log(`machine: ${machine.cpu}, kernel ${machine.kernel}, Node ${machine.node}, V8 ${machine.v8}\n`);
 console.log(`${'NF'.padEnd(12)} ${'flows'.padStart(8)} ${'Wasm ns'.padStart(9)} ${'TS ns'.padStart(9)} ${'Wasm/TS'.padStart(8)}`);
-for (const c of CASES) {
+// Names given on the command line pick cases (all by default).
+const only = process.argv.slice(2);
+for (const c of CASES.filter((c) => only.length === 0 || only.includes(c.name))) {
   for (const flows of [1000, 1_000_000]) {
     const { wasm, ts } = measure(c, flows);
     console.log(`${c.name.padEnd(12)} ${String(flows).padStart(8)} ${wasm.toFixed(2).padStart(9)} ${ts.toFixed(2).padStart(9)} ${(wasm / ts).toFixed(2).padStart(8)}`);

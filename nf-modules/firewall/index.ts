@@ -1,0 +1,309 @@
+// firewall: an ordered 5-tuple ACL with a default policy, and an optional
+// stateful mode that lets the return traffic of allowed flows through.
+//
+// config:
+//   default: allow | deny              (required) when no rule matches
+//   non_ip: allow | deny               (allow) frames that are not IPv4/IPv6
+//   stateful: bool                     (false)
+//   flows: int                         (65536) flows tracked, stateful mode
+//   timeout_s: number                  (120) idle time before a flow is forgotten
+//   rules: [ { action: allow | deny,
+//              proto: tcp | udp | icmp | icmpv6 | 0..255,     (any)
+//              src: prefix, dst: prefix,                       (any; IPv4 or IPv6)
+//              sport: port | "lo-hi", dport: port | "lo-hi" } ] (any; need tcp or udp)
+//
+// The first rule that matches decides. A rule with ports matches only packets
+// whose TCP/UDP header is there (not non-first fragments). IP frames that do
+// not parse as IP are dropped (metric malformed).
+// Stateful: a flow is remembered when a rule allows its first packet (for TCP,
+// a SYN without ACK); later packets of the flow, both ways, pass without the
+// rules. TCP: until the responder's SYN+ACK, it may send only SYN+ACK or RST
+// (anything else is dropped: invalid_tcp); an RST ends the flow.
+import {
+  ConfigReader, JsonKind, JsonValue, itemPath, jsonError, keyPath, parseJson,
+} from '../sdk/json';
+import { FlowTable } from '../sdk/flow-table';
+import {
+  DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
+  LogLevel, Parsed, TCP_ACK, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
+  packetAddr, packetLen, parse, parsePrefix, setVerdict,
+} from '../sdk';
+export * from '../sdk/exports';
+
+// A rule: 48 bytes. Prefix addresses in network order, IPv4 in the first 4 bytes.
+const RULE_BYTES: usize = 48;
+const R_ALLOW = 0;      // u8 1 allow, 0 deny
+const R_VERSION = 1;    // u8 0 any, 4, 6
+const R_PROTO = 2;      // i16 -1 any
+const R_SRC_LEN = 4;    // u8
+const R_DST_LEN = 5;    // u8
+const R_PORTS = 6;      // u8 1 when sport/dport are set
+const R_SPORT = 8;      // u16 lo, u16 hi
+const R_DPORT = 12;     // u16 lo, u16 hi
+const R_SRC = 16;       // 16 bytes
+const R_DST = 32;       // 16 bytes
+
+// Flow state, per flow-table slot.
+const TCP_AWAIT_SYNACK: u8 = 1;
+const TCP_OPEN: u8 = 2;
+
+let rules: usize = 0;
+let nRules: i32 = 0;
+let allowByDefault = false;
+let allowNonIp = true;
+let table: FlowTable | null = null;
+let flowReverse: usize = 0; // u8 per slot: the initiator's direction bit
+let flowTcp: usize = 0;     // u8 per slot: TCP state (0: not TCP)
+
+const p = new Parsed();
+const key: usize = memory.data(FLOW_KEY_BYTES, 8);
+
+const allowedByRule = counter('allowed_by_rule');
+const allowedByDefault = counter('allowed_by_default');
+const allowedByState = counter('allowed_by_state');
+const deniedByRule = counter('denied_by_rule');
+const deniedByDefault = counter('denied_by_default');
+const malformed = counter('malformed');
+const invalidTcp = counter('invalid_tcp');
+const untracked = counter('untracked');
+const flows = gauge('flows');
+
+// ---- configuration -------------------------------------------------------
+
+function readPorts(r: ConfigReader, rule: JsonValue, name: string, path: string, at: usize): bool {
+  const v = rule.get(name);
+  store<u16>(at, 0);
+  store<u16>(at, 0xffff, 2);
+  if (v == null) return false;
+  const where = keyPath(path, name);
+  let lo: i32 = -1;
+  let hi: i32 = -1;
+  if (v.kind == JsonKind.Number) {
+    const n = v.asNumber();
+    if (n == Math.floor(n) && n >= 0 && n <= 65535) lo = hi = <i32>n;
+  } else if (v.kind == JsonKind.String) {
+    const parts = v.asString().split('-');
+    if (parts.length == 2) {
+      lo = I32.parseInt(parts[0]);
+      hi = I32.parseInt(parts[1]);
+      if (parts[0].length == 0 || parts[1].length == 0 || lo < 0 || hi > 65535 || lo > hi) lo = -1;
+    }
+  }
+  if (lo < 0) {
+    r.fail(where, 'must be a port (0-65535) or a range "lo-hi"');
+    return false;
+  }
+  store<u16>(at, <u16>lo);
+  store<u16>(at, <u16>hi, 2);
+  return true;
+}
+
+function readProto(r: ConfigReader, rule: JsonValue, path: string): i32 {
+  const v = rule.get('proto');
+  if (v == null) return -1;
+  if (v.kind == JsonKind.String) {
+    const s = v.asString();
+    if (s == 'tcp') return IPPROTO_TCP;
+    if (s == 'udp') return IPPROTO_UDP;
+    if (s == 'icmp') return IPPROTO_ICMP;
+    if (s == 'icmpv6') return IPPROTO_ICMPV6;
+    if (s == 'any') return -1;
+  } else if (v.kind == JsonKind.Number) {
+    const n = v.asNumber();
+    if (n == Math.floor(n) && n >= 0 && n <= 255) return <i32>n;
+  }
+  r.fail(keyPath(path, 'proto'), 'must be tcp, udp, icmp, icmpv6, any or 0-255');
+  return -1;
+}
+
+/** Reads src or dst into the rule; returns the prefix's IP version, 0 if absent. */
+function readPrefix(r: ConfigReader, rule: JsonValue, name: string, path: string, at: usize, lenAt: usize): i32 {
+  const text = r.string(rule, name, path, '');
+  if (text.length == 0) {
+    store<u8>(lenAt, 0);
+    return 0;
+  }
+  const parsed = parsePrefix(text, at);
+  if (parsed < 0) {
+    r.fail(keyPath(path, name), `'${text}' is not an IPv4 or IPv6 prefix (like 10.0.0.0/8 or 2001:db8::/32)`);
+    return 0;
+  }
+  store<u8>(lenAt, <u8>(parsed & 0xff));
+  return parsed >> 8;
+}
+
+function readRule(r: ConfigReader, rule: JsonValue, path: string, at: usize): void {
+  if (!r.object(rule, path)) return;
+  r.unknownKeys(rule, path, ['action', 'proto', 'src', 'dst', 'sport', 'dport']);
+  store<u8>(at, <u8>r.choice(rule, 'action', path, ['deny', 'allow']), R_ALLOW);
+  const proto = readProto(r, rule, path);
+  store<i16>(at, <i16>proto, R_PROTO);
+  const srcVersion = readPrefix(r, rule, 'src', path, at + R_SRC, at + R_SRC_LEN);
+  const dstVersion = readPrefix(r, rule, 'dst', path, at + R_DST, at + R_DST_LEN);
+  if (srcVersion != 0 && dstVersion != 0 && srcVersion != dstVersion) {
+    r.fail(path, 'src and dst are of different IP versions');
+  }
+  store<u8>(at, <u8>max(srcVersion, dstVersion), R_VERSION);
+  const sport = readPorts(r, rule, 'sport', path, at + R_SPORT);
+  const dport = readPorts(r, rule, 'dport', path, at + R_DPORT);
+  if ((sport || dport) && proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+    r.fail(path, 'sport and dport need proto tcp or udp');
+  }
+  store<u8>(at, sport || dport ? 1 : 0, R_PORTS);
+}
+
+
+export function netvm_configure(ptr: usize, len: i32): i32 {
+  const root = parseJson(configText(ptr, len));
+  if (root == null) {
+    log(LogLevel.ERROR, `config: ${jsonError()}`);
+    return 1;
+  }
+  const r = new ConfigReader(root);
+  r.object(root, '');
+  r.unknownKeys(root, '', ['default', 'non_ip', 'stateful', 'flows', 'timeout_s', 'rules']);
+  allowByDefault = r.choice(root, 'default', '', ['deny', 'allow']) == 1;
+  allowNonIp = r.choice(root, 'non_ip', '', ['deny', 'allow'], 1) == 1;
+  const stateful = r.bool(root, 'stateful', '', 0);
+  const capacity = <u32>r.integer(root, 'flows', '', 1, 8388608, 65536);
+  const timeout = r.number(root, 'timeout_s', '', 0.001, 86400 * 7, 120);
+  const list = r.array(root, 'rules', '', false);
+  const count = list == null ? 0 : list.length;
+  rules = heap.alloc(<usize>max(count, 1) * RULE_BYTES);
+  memory.fill(rules, 0, <usize>max(count, 1) * RULE_BYTES);
+  for (let i = 0; i < count && r.ok(); i++) {
+    readRule(r, list!.at(i)!, itemPath('rules', i), rules + <usize>i * RULE_BYTES);
+  }
+  if (!r.ok()) {
+    log(LogLevel.ERROR, `config: ${r.error()}`);
+    return 1;
+  }
+  nRules = count;
+  if (stateful) {
+    table = new FlowTable(capacity, <u64>(timeout * 1e9));
+    const slots = table!.capacity;
+    flowReverse = heap.alloc(slots);
+    flowTcp = heap.alloc(slots);
+  }
+  return 0;
+}
+
+// ---- per packet ------------------------------------------------------------
+
+/** True when the first len bits at a equal those at prefix (both network order). */
+@inline function prefixMatch(a: usize, prefix: usize, len: u32): bool {
+  if (len == 0) return true;
+  if (len <= 64) {
+    const mask = len == 64 ? <u64>-1 : ~(<u64>-1 >> len);
+    return ((bswap<u64>(load<u64>(a)) ^ bswap<u64>(load<u64>(prefix))) & mask) == 0;
+  }
+  if (load<u64>(a) != load<u64>(prefix)) return false;
+  const rest = len - 64;
+  const mask = rest == 64 ? <u64>-1 : ~(<u64>-1 >> rest);
+  return ((bswap<u64>(load<u64>(a, 8)) ^ bswap<u64>(load<u64>(prefix, 8))) & mask) == 0;
+}
+
+/** The first rule matching p: 1 allow, 0 deny, -1 none. */
+function matchRules(): i32 {
+  // IPv4 addresses are 4 bytes in the packet: compare through a padded copy.
+  const src = p.srcAddr();
+  const dst = p.dstAddr();
+  const hasPorts = p.l4 != 0 && (p.l4Proto == IPPROTO_TCP || p.l4Proto == IPPROTO_UDP);
+  for (let i = 0; i < nRules; i++) {
+    const r = rules + <usize>i * RULE_BYTES;
+    const version = load<u8>(r, R_VERSION);
+    if (version != 0 && version != p.ipVersion) continue;
+    const proto = load<i16>(r, R_PROTO);
+    if (proto >= 0 && <u8>proto != p.l4Proto) continue;
+    if (version == 4) {
+      const sl = load<u8>(r, R_SRC_LEN);
+      const dl = load<u8>(r, R_DST_LEN);
+      if (sl != 0 && ((bswap<u32>(load<u32>(src)) ^ bswap<u32>(load<u32>(r, R_SRC))) >> (32 - sl)) != 0) continue;
+      if (dl != 0 && ((bswap<u32>(load<u32>(dst)) ^ bswap<u32>(load<u32>(r, R_DST))) >> (32 - dl)) != 0) continue;
+    } else if (version == 6) {
+      if (!prefixMatch(src, r + R_SRC, load<u8>(r, R_SRC_LEN))) continue;
+      if (!prefixMatch(dst, r + R_DST, load<u8>(r, R_DST_LEN))) continue;
+    }
+    if (load<u8>(r, R_PORTS)) {
+      if (!hasPorts) continue;
+      const sp = p.srcPort;
+      const dp = p.dstPort;
+      if (sp < load<u16>(r, R_SPORT) || sp > load<u16>(r, R_SPORT + 2)) continue;
+      if (dp < load<u16>(r, R_DPORT) || dp > load<u16>(r, R_DPORT + 2)) continue;
+    }
+    return load<u8>(r, R_ALLOW);
+  }
+  return -1;
+}
+
+/** The ACL's decision for p, counted. */
+function byRules(): bool {
+  const m = matchRules();
+  if (m == 1) allowedByRule.add();
+  else if (m == 0) deniedByRule.add();
+  else if (allowByDefault) allowedByDefault.add();
+  else deniedByDefault.add();
+  return m == 1 || (m < 0 && allowByDefault);
+}
+
+/** The stateful decision: known flows pass (TCP checked), new ones by the rules. */
+function byState(t: FlowTable, now: u64): bool {
+  const reverse = flowKey(p, key);
+  const hash = flowHash(key);
+  const isTcp = p.l4Proto == IPPROTO_TCP && p.l4 != 0;
+  const slot = t.find(key, hash);
+  if (slot >= 0) {
+    const s = <usize>slot;
+    const fromInitiator = (load<u8>(flowReverse + s) != 0) == reverse;
+    if (isTcp) {
+      const flags = p.tcpFlags;
+      if (load<u8>(flowTcp + s) == TCP_AWAIT_SYNACK && !fromInitiator) {
+        if ((flags & TCP_RST) == 0 && (flags & (TCP_SYN | TCP_ACK)) != (TCP_SYN | TCP_ACK)) {
+          invalidTcp.add();
+          return false;
+        }
+        if ((flags & TCP_RST) == 0) store<u8>(flowTcp + s, TCP_OPEN);
+      }
+      if (flags & TCP_RST) {
+        t.removeSlot(<u32>slot);
+        allowedByState.add();
+        return true;
+      }
+    }
+    t.touch(<u32>slot, now);
+    allowedByState.add();
+    return true;
+  }
+  if (!byRules()) return false;
+  // A TCP flow is tracked from its opening SYN only.
+  if (isTcp && (p.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) return true;
+  const created = t.findOrInsert(key, hash, now);
+  if (created < 0) {
+    untracked.add();
+    return true;
+  }
+  store<u8>(flowReverse + <usize>created, reverse ? 1 : 0);
+  store<u8>(flowTcp + <usize>created, isTcp ? TCP_AWAIT_SYNACK : 0);
+  return true;
+}
+
+export function netvm_process(n: i32): void {
+  const t = table;
+  const now = t != null ? <u64>nowNs() : 0;
+  for (let i = 0; i < n; i++) {
+    parse(packetAddr(i), packetLen(i), p);
+    let allow: bool;
+    if (p.ipVersion == 0) {
+      const ip = p.etherType == ETHERTYPE_IPV4 || p.etherType == ETHERTYPE_IPV6;
+      if (ip) malformed.add();
+      allow = !ip && allowNonIp;
+    } else {
+      allow = t != null ? byState(t, now) : byRules();
+    }
+    if (!allow) setVerdict(i, DROP);
+  }
+  if (t != null) {
+    t.expire(now, 64);
+    flows.set(t.size);
+  }
+}

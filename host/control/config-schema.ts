@@ -31,6 +31,7 @@ export const configSchema = {
         properties: {
           module: { type: 'string', minLength: 1 },
           config: {},
+          config_file: { type: 'string', minLength: 1 },
         },
       },
     },

@@ -52,7 +52,7 @@ export class ConfigError extends Error {
 interface RawConfig {
   cores: { poll: number; workers: number[] };
   ports: Record<string, string>;
-  nfs: Record<string, { module: string; config?: unknown }>;
+  nfs: Record<string, { module: string; config?: unknown; config_file?: string }>;
   chains: { name?: string; from: string; through: string[]; to: string }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
@@ -120,6 +120,32 @@ function checkChains(raw: RawConfig, portNames: string[], problems: string[]): v
   });
 }
 
+/** An NF's config from a file: JSON (.json, parsed fast, for big tables) or
+ * YAML; throws an Error that says which file and what is wrong with it. */
+export function loadNfConfigFile(path: string): unknown {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function readConfigFile(field: string, path: string, problems: string[]): unknown {
+  try {
+    return loadNfConfigFile(path);
+  } catch (err) {
+    problems.push(`${field}: ${(err as Error).message}`);
+    return null;
+  }
+}
+
 /** Checks a parsed config; `source` names it in errors. */
 export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
   if (!validate(data)) throw new ConfigError(source, (validate.errors ?? []).map(schemaProblem));
@@ -131,7 +157,12 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
   const nfs = Object.entries(raw.nfs).map(([name, nf]) => {
     const module = resolve(nf.module);
     if (!existsSync(module)) problems.push(`nfs.${name}.module: no such file: ${module}`);
-    return { name, module, config: nf.config ?? null };
+    let config: unknown = nf.config ?? null;
+    if (nf.config_file !== undefined) {
+      if (nf.config !== undefined) problems.push(`nfs.${name}: give config or config_file, not both`);
+      else config = readConfigFile(`nfs.${name}.config_file`, nf.config_file, problems);
+    }
+    return { name, module, config };
   });
   for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
   if (problems.length > 0) throw new ConfigError(source, problems);

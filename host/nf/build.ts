@@ -33,6 +33,8 @@ export function listNfs(): string[] {
 async function compile(name: string, target: 'release' | 'debug', outFile: string): Promise<void> {
   const { error, stderr } = await asc.main([
     join(NF_ROOT, name, 'index.ts'), '--config', CONFIG, '--target', target, '--outFile', outFile,
+    // The diagnostics end up inside our error message: colours only for a terminal.
+    ...(process.stderr.isTTY ? [] : ['--noColors']),
   ]);
   if (error) throw new Error(`nf-modules/${name}: ${target} build failed:\n${stderr.toString()}`);
 }

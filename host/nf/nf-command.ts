@@ -1,9 +1,8 @@
 // netvm nf: the NF author's commands: test a module over a pcap, build, scaffold.
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { OUT, runOffline, type OfflineNf, type OfflineResult } from '../chain/offline.js';
+import { loadNfConfigFile } from '../control/config.js';
 import { UsageError } from '../control/usage.js';
 import { readPcap, writePcap } from '../pcap/index.js';
 import { buildNfs } from './build.js';
@@ -22,13 +21,11 @@ export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> 
   new    scaffolds nf-modules/<name>/ and test/nf-<name>.test.ts, which build and pass at once`;
 
 function readConfig(path: string): string {
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return JSON.stringify(loadNfConfigFile(path));
   } catch (err) {
-    throw new UsageError(`--config: cannot read ${path}: ${(err as Error).message}`, NF_USAGE);
+    throw new UsageError(`--config: ${(err as Error).message}`, NF_USAGE);
   }
-  return JSON.stringify(parseYaml(text));
 }
 
 function report(result: OfflineResult): string {

@@ -1,0 +1,224 @@
+// lb: an L4 load balancer with Maglev consistent hashing (Eisenbud et al.,
+// NSDI 2016), in direct-server-return mode: a packet to a VIP is sent to one
+// of the VIP's backends by rewriting its destination MAC and sending it out
+// of the backend's port; the IP packet is not changed (backends hold the VIP),
+// and replies go straight back to clients.
+// A flow's backend is chosen once, by the Maglev table, and remembered in a
+// flow table, so a flow stays on its backend for its whole life; and because
+// Maglev tables move few entries when a pool changes, most flows of another
+// instance configured with the changed pool land on the same backend too.
+//
+// config:
+//   vips: [ { vip: "192.0.2.10" | "2001:db8::10", port: 80, proto: tcp | udp,
+//             backends: [ { name: "web1", mac: "02:00:00:00:01:01", port: <port index> } ] } ]  (required)
+//   table_size: prime (65537)     Maglev table entries per VIP (more: finer balance)
+//   flows: int (65536), timeout_s: number (60)
+// Backend names are unique over all VIPs; each backend gets a counter to_<name>.
+// Packets to no VIP go on unchanged (metric not_vip).
+import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/json';
+import { FlowTable } from '../sdk/flow-table';
+import {
+  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, configText, counter, flowHash, flowKey, gauge, log,
+  nowNs, outPort, packetAddr, packetLen, parse, parseMac, parsePrefix, setVerdict,
+} from '../sdk';
+export * from '../sdk/exports';
+
+const MAX_VIPS = 64;
+const MAX_BACKENDS = 1024;
+
+class Vip {
+  addr: usize = heap.alloc(16); // network order; IPv4 in the first 4 bytes
+  version: u8 = 0;
+  proto: u8 = 0;
+  port: u16 = 0;
+  first: u32 = 0;       // its backends: [first, first + count) of the global arrays
+  count: u32 = 0;
+  table: usize = 0;     // u16 backend (relative) per Maglev entry
+}
+
+let vips: Vip[] = [];
+let tableSize: u32 = 65537;
+let backendMac: usize = 0;       // 6 bytes a backend
+let backendPort: StaticArray<u32> = new StaticArray<u32>(0);
+let backendCounters: Counter[] = [];
+let flows: FlowTable | null = null;
+let flowBackend: usize = 0;      // u32 (global backend index) per flow slot
+
+const p = new Parsed();
+const key: usize = memory.data(FLOW_KEY_BYTES, 8);
+const balanced = counter('balanced');
+const newFlows = counter('new_flows');
+const notVip = counter('not_vip');
+const untracked = counter('untracked');
+const tracked = gauge('flows');
+
+function isPrime(n: u32): bool {
+  if (n < 2) return false;
+  for (let d: u32 = 2; d * d <= n; d++) if (n % d == 0) return false;
+  return true;
+}
+
+/** FNV-1a over a string, with a seed: the two hashes of a backend's name. */
+function nameHash(s: string, seed: u32): u32 {
+  let h: u32 = 2166136261 ^ seed;
+  for (let i = 0; i < s.length; i++) {
+    h ^= <u32>s.charCodeAt(i);
+    h *= 16777619;
+  }
+  return h;
+}
+
+/** Fills a Maglev lookup table of tableSize entries for the given backend names. */
+function buildTable(names: string[]): usize {
+  const m = tableSize;
+  const n = names.length;
+  const table = heap.alloc(<usize>m * 2);
+  memory.fill(table, 0xff, <usize>m * 2);
+  const offset = new StaticArray<u32>(n);
+  const skip = new StaticArray<u32>(n);
+  const next = new StaticArray<u32>(n);
+  for (let i = 0; i < n; i++) {
+    offset[i] = nameHash(names[i], 0x5bd1e995) % m;
+    skip[i] = nameHash(names[i], 0x1b873593) % (m - 1) + 1;
+  }
+  let filled: u32 = 0;
+  while (filled < m) {
+    for (let i = 0; i < n && filled < m; i++) {
+      // The next entry in backend i's preference order that is still free.
+      let c = <u32>((<u64>offset[i] + <u64>next[i] * skip[i]) % m);
+      while (load<u16>(table + (<usize>c << 1)) != 0xffff) {
+        next[i]++;
+        c = <u32>((<u64>offset[i] + <u64>next[i] * skip[i]) % m);
+      }
+      store<u16>(table + (<usize>c << 1), <u16>i);
+      next[i]++;
+      filled++;
+    }
+  }
+  return table;
+}
+
+function readVip(r: ConfigReader, v: JsonValue, path: string, names: string[], macs: usize, ports: Array<u32>): Vip | null {
+  if (!r.object(v, path)) return null;
+  r.unknownKeys(v, path, ['vip', 'port', 'proto', 'backends']);
+  const vip = new Vip();
+  const addr = r.string(v, 'vip', path);
+  const parsed = parsePrefix(addr, vip.addr);
+  if (r.ok() && (parsed < 0 || (parsed & 0xff) != (parsed >> 8 == 4 ? 32 : 128))) {
+    r.fail(keyPath(path, 'vip'), `'${addr}' is not an IPv4 or IPv6 address`);
+  }
+  vip.version = <u8>(parsed >> 8);
+  vip.port = <u16>r.integer(v, 'port', path, 0, 65535);
+  vip.proto = r.choice(v, 'proto', path, ['tcp', 'udp']) == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+  const list = r.array(v, 'backends', path);
+  const n = list == null ? 0 : list.length;
+  if (list != null && n == 0) r.fail(keyPath(path, 'backends'), 'needs at least one backend');
+  vip.first = names.length;
+  const own = new Array<string>();
+  for (let i = 0; i < n && r.ok(); i++) {
+    const bpath = itemPath(keyPath(path, 'backends'), i);
+    const b = list!.at(i);
+    if (!r.object(b, bpath)) break;
+    r.unknownKeys(b, bpath, ['name', 'mac', 'port']);
+    const name = r.string(b, 'name', bpath);
+    if (names.includes(name) && r.ok()) r.fail(keyPath(bpath, 'name'), `'${name}' is used twice`);
+    if (names.length == MAX_BACKENDS && r.ok()) r.fail(bpath, `more than ${MAX_BACKENDS} backends`);
+    if (!r.ok()) break;
+    const mac = r.string(b, 'mac', bpath);
+    if (!parseMac(mac, macs + <usize>names.length * 6) && r.ok()) r.fail(keyPath(bpath, 'mac'), 'must be a MAC address like 02:00:00:00:00:01');
+    ports.push(<u32>r.integer(b, 'port', bpath, 0, 65535));
+    names.push(name);
+    own.push(name);
+  }
+  vip.count = <u32>own.length;
+  if (r.ok()) vip.table = buildTable(own);
+  return vip;
+}
+
+export function netvm_configure(ptr: usize, len: i32): i32 {
+  const r = new ConfigReader(parseJson(configText(ptr, len)));
+  const root = r.root;
+  r.object(root, '');
+  r.unknownKeys(root, '', ['vips', 'table_size', 'flows', 'timeout_s']);
+  tableSize = <u32>r.integer(root, 'table_size', '', 3, 1048573, 65537);
+  if (r.ok() && !isPrime(tableSize)) r.fail('table_size', 'must be a prime (like 65537)');
+  const capacity = <u32>r.integer(root, 'flows', '', 1, 8388608, 65536);
+  const timeout = r.number(root, 'timeout_s', '', 0.001, 604800, 60);
+  const list = r.array(root, 'vips', '');
+  const n = list == null ? 0 : list.length;
+  if (list != null && (n == 0 || n > MAX_VIPS)) r.fail('vips', `must hold 1 to ${MAX_VIPS} VIPs`);
+  const names = new Array<string>();
+  const ports = new Array<u32>();
+  const macs = heap.alloc(MAX_BACKENDS * 6);
+  const all = new Array<Vip>();
+  for (let i = 0; i < n && r.ok(); i++) {
+    const vip = readVip(r, list!.at(i)!, itemPath('vips', i), names, macs, ports);
+    if (vip != null) all.push(vip);
+  }
+  if (!r.ok()) {
+    log(LogLevel.ERROR, `config: ${r.error()}`);
+    return 1;
+  }
+  vips = all;
+  backendMac = macs;
+  backendPort = new StaticArray<u32>(max(ports.length, 1));
+  for (let i = 0; i < ports.length; i++) backendPort[i] = ports[i];
+  backendCounters = new Array<Counter>(min(names.length, 50));
+  for (let i = 0; i < backendCounters.length; i++) backendCounters[i] = counter(`to_${names[i]}`);
+  const t = new FlowTable(capacity, <u64>(timeout * 1e9));
+  flowBackend = heap.alloc(<usize>t.capacity * 4);
+  flows = t;
+  return 0;
+}
+
+/** The VIP the parsed packet goes to, or null. */
+function vipOf(): Vip | null {
+  if (p.l4 == 0 || (p.l4Proto != IPPROTO_TCP && p.l4Proto != IPPROTO_UDP)) return null;
+  const dst = p.dstAddr();
+  for (let i = 0; i < vips.length; i++) {
+    const v = unchecked(vips[i]);
+    if (v.version != p.ipVersion || v.proto != p.l4Proto || v.port != p.dstPort) continue;
+    if (load<u32>(dst) != load<u32>(v.addr)) continue;
+    if (v.version == 6 && (load<u32>(dst, 4) != load<u32>(v.addr, 4) || load<u64>(dst, 8) != load<u64>(v.addr, 8))) continue;
+    return v;
+  }
+  return null;
+}
+
+export function netvm_process(n: i32): void {
+  const t = flows;
+  if (t == null) return; // not configured
+  const now = <u64>nowNs();
+  for (let i = 0; i < n; i++) {
+    const addr = packetAddr(i);
+    parse(addr, packetLen(i), p);
+    const v = p.ipVersion != 0 ? vipOf() : null;
+    if (v == null) {
+      notVip.add();
+      continue;
+    }
+    flowKey(p, key);
+    const hash = flowHash(key);
+    const slot = t.findOrInsert(key, hash, now);
+    let b: u32;
+    if (slot >= 0 && !t.inserted) {
+      b = load<u32>(flowBackend + (<usize>slot << 2));
+    } else {
+      b = v.first + <u32>load<u16>(v.table + (<usize>(hash % tableSize) << 1));
+      if (slot >= 0) {
+        store<u32>(flowBackend + (<usize>slot << 2), b);
+        newFlows.add();
+      } else {
+        untracked.add();
+      }
+    }
+    const mac = backendMac + <usize>b * 6;
+    store<u32>(addr, load<u32>(mac));
+    store<u16>(addr, load<u16>(mac, 4), 4);
+    setVerdict(i, outPort(unchecked(backendPort[b])));
+    if (b < <u32>backendCounters.length) unchecked(backendCounters[b]).add();
+    balanced.add();
+  }
+  t.expire(now, 64);
+  tracked.set(t.size);
+}

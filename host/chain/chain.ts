@@ -53,6 +53,20 @@ export class Chain {
     }
   }
 
+  /** Calls netvm_tick of the NFs that have it; a trap there is reported like one in a burst. */
+  tick(nowNs: bigint): void {
+    for (const nf of this.nfs) {
+      const tick = nf.exports.netvm_tick;
+      if (tick === undefined) continue;
+      try {
+        tick(nowNs);
+      } catch (err) {
+        if (!isTrap(err)) throw err;
+        this.onTrap(nf, err);
+      }
+    }
+  }
+
   /** Runs one burst; returns its size (0 when nothing was waiting). */
   poll(): number {
     // An empty ring costs one load here instead of a call into C (~20 ns).

@@ -40,4 +40,9 @@ export interface NfExports {
   /** Optional pair: a buffer for the config bytes, and taking the config (0 = accepted). */
   netvm_config_buffer?(len: number): number;
   netvm_configure?(ptr: number, len: number): number;
+  /** Optional: called every TICK_MS between bursts, with the host's clock (ns). */
+  netvm_tick?(nowNs: bigint): void;
 }
+
+/** How often NFs that export netvm_tick get it. */
+export const TICK_MS = 10;

@@ -3,7 +3,7 @@
 // memory, reports ready, and runs its chains until told to stop.
 import { Chain } from '../chain/chain.js';
 import { poolWindow } from '../dataplane/pool-window.js';
-import { MAX_METRICS } from '../nf/abi.js';
+import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
 import { createNfInstance, metricValues, type NfInstance } from '../nf/instance.js';
 import { pinThisThread } from './affinity.js';
 import { CONTROL_STOP, type WorkerEvent, type WorkerTask } from './messages.js';
@@ -11,9 +11,10 @@ import { CONTROL_STOP, type WorkerEvent, type WorkerTask } from './messages.js';
 /** Empty polls in a row before the worker starts to nap between polls. */
 const IDLE_POLLS = 4096;
 const IDLE_NAP_MS = 0.05;
-/** NF metrics are copied out this often; the clock is read every 1024 iterations. */
+/** NF metrics are copied out this often; the clock is read every 1024 iterations
+ * (ticks and metrics are per interval, never per burst). */
 const METRICS_SYNC_MS = 100;
-const SYNC_CHECK_MASK = 1023;
+const CLOCK_CHECK_MASK = 1023;
 
 interface BuiltLane {
   chain: Chain;
@@ -62,14 +63,23 @@ export default function runWorker(task: WorkerTask): void {
   let idle = 0;
   let iterations = 0;
   let lastSync = performance.now();
+  let lastTick = lastSync;
   while (Atomics.load(control, CONTROL_STOP) === 0) {
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (work !== 0) idle = 0;
     else if (++idle > IDLE_POLLS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
-    if ((++iterations & SYNC_CHECK_MASK) === 0 && performance.now() - lastSync >= METRICS_SYNC_MS) {
-      syncMetrics(lanes);
-      lastSync = performance.now();
+    if ((++iterations & CLOCK_CHECK_MASK) === 0) {
+      const now = performance.now();
+      if (now - lastTick >= TICK_MS) {
+        const ns = process.hrtime.bigint();
+        for (let i = 0; i < chains.length; i++) chains[i]!.tick(ns);
+        lastTick = now;
+      }
+      if (now - lastSync >= METRICS_SYNC_MS) {
+        syncMetrics(lanes);
+        lastSync = now;
+      }
     }
   }
   syncMetrics(lanes);

@@ -19,6 +19,7 @@
 #define VERDICT_NEXT 0u
 #define VERDICT_DROP 1u
 #define VERDICT_OUT_PORT_TAG 1u /* verdict >> 16 */
+#define VERDICT_TO_NF_TAG 2u    /* verdict >> 16: on to the NF at a later chain position */
 
 /* Counter layout, in doubles (host/chain/counters.ts). */
 enum { C_IN, C_OUT, C_DROPPED, C_WORDS };
@@ -35,11 +36,13 @@ struct chain {
 	uint32_t max_burst;
 	double *counters;
 	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
-	/* The burst under way. */
+	/* The burst under way: for each chain position, the burst positions of
+	 * the packets waiting for that NF (passed on by NEXT, or sent ahead by a
+	 * TO_NF verdict), and every packet's length as the last NF left it. */
 	uint32_t first, n, ret_first, emitted;
-	uint32_t n_live;
-	uint16_t live[MAX_BURST]; /* burst positions still in the chain */
-	uint32_t len[MAX_BURST];  /* their lengths as the last NF left them */
+	uint16_t n_waiting[MAX_CHAIN_NFS];
+	uint16_t waiting[MAX_CHAIN_NFS][MAX_BURST];
+	uint32_t len[MAX_BURST];
 };
 
 static struct chain chains[NV_MAX_LANES];
@@ -134,37 +137,74 @@ uint32_t nv_chain_begin(uint16_t id)
 	uint32_t head = RTE_MIN(n, c->mask + 1 - start);
 	memcpy(c->records[0], &c->rx->d[start], head * sizeof(struct nv_desc));
 	memcpy(c->records[0] + head, &c->rx->d[0], (n - head) * sizeof(struct nv_desc));
+	memset(c->n_waiting, 0, sizeof(c->n_waiting));
 	for (uint32_t i = 0; i < n; i++)
-		c->live[i] = (uint16_t)i;
-	c->n_live = n;
+		c->waiting[0][i] = (uint16_t)i;
+	c->n_waiting[0] = (uint16_t)n;
 	c->counters[C_COUNTERS_NF(0) + N_IN] += n;
 	return n;
 }
 
-/* After NF k ran (or trapped), checks its records, emits what left the chain,
- * and stages what goes on for NF k + 1. Returns how many packets NF k + 1 is
- * to be called with; 0 ends the burst. */
+/* Stages the packets waiting for the NF at position k into its records. */
+static void stage(struct chain *c, uint16_t k)
+{
+	struct nv_desc *rec = c->records[k];
+	for (uint32_t j = 0; j < c->n_waiting[k]; j++) {
+		uint16_t i = c->waiting[k][j];
+		const struct nv_desc *d = rx_desc(c, i);
+		rec[j].pool_off = d->pool_off;
+		rec[j].len = c->len[i];
+		rec[j].port = d->port;
+		rec[j].room = d->room;
+		rec[j].verdict = VERDICT_NEXT;
+	}
+	c->counters[C_COUNTERS_NF(k) + N_IN] += c->n_waiting[k];
+}
+
+/* After NF k: the next position with packets waiting, staged, as
+ * (position << 16) | count; 0 when the burst is done. */
+static uint32_t next_nf(struct chain *c, uint16_t k)
+{
+	for (uint16_t t = k + 1; t < c->n_nfs; t++) {
+		if (c->n_waiting[t] == 0)
+			continue;
+		stage(c, t);
+		return ((uint32_t)t << 16) | c->n_waiting[t];
+	}
+	finish(c);
+	return 0;
+}
+
+static inline void wait_for(struct chain *c, uint16_t t, uint16_t i, uint32_t len)
+{
+	c->len[i] = len;
+	c->waiting[t][c->n_waiting[t]++] = i;
+}
+
+/* After NF k ran (or trapped), checks its records, emits what left the
+ * chain, and queues the rest for later NFs. Returns which NF runs next and
+ * with how many packets, as (position << 16) | count; 0 ends the burst. */
 uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)
 {
 	struct chain *c = &chains[id];
 	double *nc = &c->counters[C_COUNTERS_NF(k)];
 	const struct nv_desc *rec = c->records[k];
+	const uint16_t *waiting = c->waiting[k];
+	uint32_t n = c->n_waiting[k];
 	int last = k + 1 == c->n_nfs;
-	struct nv_desc *next = last ? NULL : c->records[k + 1];
 	uint32_t kept = 0, out = 0, dropped = 0, bad_length = 0, bad_verdict = 0;
 	uint64_t bytes = 0;
 
 	if (trapped) {
-		for (uint32_t j = 0; j < c->n_live; j++)
-			emit(c, c->live[j], rx_desc(c, c->live[j])->len, NV_PORT_DROP);
-		nc[N_TRAPPED] += c->n_live;
+		for (uint32_t j = 0; j < n; j++)
+			emit(c, waiting[j], rx_desc(c, waiting[j])->len, NV_PORT_DROP);
+		nc[N_TRAPPED] += n;
 		nc[N_TRAP_BATCHES] += 1;
-		c->counters[C_DROPPED] += c->n_live;
-		finish(c);
-		return 0;
+		c->counters[C_DROPPED] += n;
+		return next_nf(c, k);
 	}
-	for (uint32_t j = 0; j < c->n_live; j++) {
-		uint16_t i = c->live[j];
+	for (uint32_t j = 0; j < n; j++) {
+		uint16_t i = waiting[j];
 		const struct nv_desc *d = rx_desc(c, i);
 		uint32_t len = rec[j].len;
 		uint32_t verdict = rec[j].verdict;
@@ -174,17 +214,15 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)
 			emit(c, i, d->len, NV_PORT_DROP);
 		} else if (likely(verdict == VERDICT_NEXT)) {
 			bytes += len;
-			if (last) {
+			if (last)
 				emit(c, i, len, c->to_port);
-			} else {
-				struct nv_desc *r = &next[kept];
-				r->pool_off = d->pool_off;
-				r->len = len;
-				r->port = d->port;
-				r->room = d->room;
-				r->verdict = VERDICT_NEXT;
-				c->live[kept] = i;
-			}
+			else
+				wait_for(c, k + 1, i, len);
+			kept++;
+		} else if ((verdict >> 16) == VERDICT_TO_NF_TAG && (verdict & 0xffff) > k &&
+			   (verdict & 0xffff) < c->n_nfs) {
+			bytes += len;
+			wait_for(c, (uint16_t)(verdict & 0xffff), i, len);
 			kept++;
 		} else if (verdict == VERDICT_DROP) {
 			dropped++;
@@ -206,11 +244,5 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)
 	nc[N_BAD_VERDICT] += bad_verdict;
 	c->counters[C_OUT] += out + (last ? kept : 0);
 	c->counters[C_DROPPED] += dropped + bad_length + bad_verdict;
-	if (last || kept == 0) {
-		finish(c);
-		return 0;
-	}
-	c->n_live = kept;
-	nc[N_WORDS + N_IN] += kept;
-	return kept;
+	return next_nf(c, k);
 }

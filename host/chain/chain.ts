@@ -73,8 +73,11 @@ export class Chain {
     if (Atomics.load(this.rx, RING_HEAD) === this.rx[RING_TAIL]) return 0;
     const lib = native();
     const size = lib.chainBegin(this.id);
+    if (this.process.length === 0) return size; // sent on by C already
+    // C says which NF runs next, and with how many packets: (position << 16) | count.
+    let k = 0;
     let n = size;
-    for (let k = 0; n > 0 && k < this.process.length; k++) {
+    while (n > 0) {
       let trapped = 0;
       try {
         this.process[k]!(n);
@@ -83,7 +86,9 @@ export class Chain {
         trapped = 1;
         this.onTrap(this.nfs[k]!, err);
       }
-      n = lib.chainAfter(this.id, k, trapped);
+      const next = lib.chainAfter(this.id, k, trapped);
+      k = next >>> 16;
+      n = next & 0xffff;
     }
     return size;
   }

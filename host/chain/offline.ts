@@ -39,9 +39,10 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: 
   const pool = poolCreatePlain(RING_SIZE);
   try {
     const window = poolWindow(pool.len, pool.page_size);
-    const instances = nfs.map((nf) =>
+    const names = nfs.map((nf) => nf.name);
+    const instances = nfs.map((nf, position) =>
       createNfInstance(nf.module, nf.name, {
-        pool: window, ...(nf.config !== undefined && { config: nf.config }), ...(log !== undefined && { log }),
+        pool: window, place: { names, position }, ...(nf.config !== undefined && { config: nf.config }), ...(log !== undefined && { log }),
       }),
     );
     // The host's own view of the pool: a memory with the pool mapped in, like an NF's.

@@ -48,8 +48,11 @@ function loadModules(cfg: DataPlaneConfig): Map<string, NfModule> {
     }
     const config = configText(nf);
     if (config === undefined) continue;
+    // The chain it stands in, so that netvm_nf_index answers as it will on the data plane.
+    const chain = cfg.chains.find((c) => c.through.includes(nf.name));
+    const place = chain ? { names: chain.through, position: chain.through.indexOf(nf.name) } : undefined;
     try {
-      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {} });
+      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {}, ...(place && { place }) });
     } catch (err) {
       problems.push(`nfs.${nf.name}.config: ${(err as Error).message}`);
     }

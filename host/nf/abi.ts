@@ -23,6 +23,7 @@ export const REQUIRED_EXPORTS: Readonly<Record<string, 'function'>> = {
 /** What the host grants a module to import. */
 export const GRANTED_IMPORTS = [
   'env.memory', 'env.netvm_window_base', 'env.abort', 'env.netvm_log', 'env.netvm_metric_define', 'env.netvm_now_ns',
+  'env.netvm_nf_index',
 ] as const;
 
 /** Metrics an NF may define; their values are u64/i64 slots at netvm_metrics(). */

@@ -14,6 +14,12 @@ export interface Metric {
   kind: (typeof METRIC_KINDS)[number];
 }
 
+/** Where an instance stands: the names of its chain's NFs, in order, and its own position. */
+export interface ChainPlace {
+  names: readonly string[];
+  position: number;
+}
+
 export class HostImports {
   readonly metrics: Metric[] = [];
   /** The last error an NF logged: given as the reason when it refuses its config. */
@@ -23,7 +29,11 @@ export class HostImports {
   private logLines = 0;
   private suppressed = 0;
 
-  constructor(private readonly label: string, private readonly write: (line: string) => void = (l) => console.error(l)) {}
+  constructor(
+    private readonly label: string,
+    private readonly write: (line: string) => void = (l) => console.error(l),
+    private readonly place: ChainPlace = { names: [label], position: 0 },
+  ) {}
 
   /** The memory the functions read from; known once the instance has it. */
   bind(memory: LinearMemory): void {
@@ -67,6 +77,11 @@ export class HostImports {
       netvm_log: (level: number, ptr: number, len: number) => this.log(level, ptr >>> 0, len),
       netvm_metric_define: (kind: number, ptr: number, len: number) => this.defineMetric(kind, ptr >>> 0, len),
       netvm_now_ns: () => process.hrtime.bigint(),
+      // The position of the NF so named after this one in its chain, for TO_NF verdicts; -1 if none.
+      netvm_nf_index: (ptr: number, len: number) => {
+        const at = this.place.names.indexOf(this.text(ptr >>> 0, len));
+        return at > this.place.position ? at : -1;
+      },
     };
   }
 }

@@ -10,7 +10,7 @@
 // so it differs between instances.
 import { ABI_VERSION, MAX_METRICS, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
 import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
-import { HostImports } from './host-imports.js';
+import { HostImports, type ChainPlace } from './host-imports.js';
 import { NfModuleError, type NfModule } from './module.js';
 
 const WASM_PAGE = 65536;
@@ -50,6 +50,8 @@ export interface InstanceOptions {
   config?: string;
   /** Where its log lines go (stderr by default). */
   log?: (line: string) => void;
+  /** Its chain and position in it, for netvm_nf_index (alone in a chain by default). */
+  place?: ChainPlace;
 }
 
 function inside(memory: LinearMemory, addr: number, bytes: number): boolean {
@@ -105,7 +107,7 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
       `abort: ${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`,
     );
   };
-  const host = new HostImports(name, opts.log);
+  const host = new HostImports(name, opts.log, opts.place);
   host.bind(memory);
   let exports: NfExports;
   try {

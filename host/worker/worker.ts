@@ -25,8 +25,9 @@ interface BuiltLane {
 function buildLanes(task: WorkerTask): BuiltLane[] {
   const pool = poolWindow(task.pool.len, task.pool.pageSize);
   return task.lanes.map((lane) => {
-    const instances = lane.nfs.map((nf) =>
-      createNfInstance(nf.module, nf.name, { pool, ...(nf.config !== undefined && { config: nf.config }) }),
+    const names = lane.nfs.map((nf) => nf.name);
+    const instances = lane.nfs.map((nf, position) =>
+      createNfInstance(nf.module, nf.name, { pool, place: { names, position }, ...(nf.config !== undefined && { config: nf.config }) }),
     );
     // Every trap is counted; only the first of each NF is reported, so that an
     // NF that traps on every burst cannot flood the main thread.

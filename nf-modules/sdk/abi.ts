@@ -17,10 +17,13 @@ export const MAX_BURST: i32 = 256;
 export const RECORD_BYTES: i32 = 16;
 
 // Verdicts: NEXT hands the packet to the next NF (after the last one, to the
-// chain's output port); DROP frees it; OUT_PORT | p sends it out of port p at once.
+// chain's output port); DROP frees it; OUT_PORT | p sends it out of port p at
+// once; TO_NF | k hands it to the NF at chain position k, skipping those
+// between (k must come after this NF: see nfIndex()).
 export const NEXT: u32 = 0;
 export const DROP: u32 = 1;
 export const OUT_PORT: u32 = 0x10000;
+export const TO_NF: u32 = 0x20000;
 
 @external("env", "netvm_window_base")
 declare const WINDOW_BASE: usize;
@@ -70,4 +73,9 @@ export function netvm_max_burst(): i32 {
 /** The verdict that sends a packet out of port index p. */
 @inline export function outPort(p: u32): u32 {
   return OUT_PORT | p;
+}
+
+/** The verdict that hands a packet to the NF at chain position k (from nfIndex). */
+@inline export function toNf(k: u32): u32 {
+  return TO_NF | k;
 }

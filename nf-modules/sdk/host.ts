@@ -12,6 +12,9 @@ declare function host_metric_define(kind: i32, ptr: usize, len: i32): i32;
 @external("env", "netvm_now_ns")
 declare function host_now_ns(): i64;
 
+@external("env", "netvm_nf_index")
+declare function host_nf_index(ptr: usize, len: i32): i32;
+
 export enum LogLevel { DEBUG = 0, INFO = 1, WARN = 2, ERROR = 3 }
 
 const LOG_BUFFER_BYTES: i32 = 512;
@@ -25,6 +28,14 @@ export function log(level: LogLevel, message: string): void {
   const chars = min(message.length, LOG_BUFFER_BYTES / 3);
   const written = String.UTF8.encodeUnsafe(changetype<usize>(message), chars, logBuffer);
   host_log(<i32>level, logBuffer, <i32>written);
+}
+
+/** The chain position of the NF of that name (its entry's name in the
+ *  config) if it comes after this one in this NF's chain, else -1. Ask at
+ *  configure time; use the position with toNf(). */
+export function nfIndex(name: string): i32 {
+  const bytes = String.UTF8.encode(name);
+  return host_nf_index(changetype<usize>(bytes), bytes.byteLength);
 }
 
 /** Nanoseconds from the host's monotonic clock. */

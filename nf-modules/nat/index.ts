@@ -1,0 +1,422 @@
+// nat: NAPT (source NAT) for IPv4. Connections from the inside prefix to
+// anywhere else leave from public_ip, each with a public port of its own; the
+// replies from the far endpoint come back to the inside host and port.
+//
+// config:
+//   inside: "10.0.0.0/8"          (required) the private IPv4 prefix
+//   public_ip: "203.0.113.1"      (required) the address flows leave from; not inside `inside`
+//   ports: "1024-65535"           ("1024-65535") the public ports to allocate, per protocol
+//   flows: int                    (65536) mappings held at once (the flow table's capacity)
+//   timeout_s: number             (120) idle time before a mapping expires; a TCP mapping
+//                                 that has seen FIN both ways expires after min(10, timeout_s)
+// Unknown keys are refused.
+//
+// Outbound (source inside, destination not inside): TCP and UDP by their
+// 5-tuple, ICMP echo requests by (source, destination, identifier). A new
+// flow gets the next free public port of the range (a rotating cursor: the
+// first free port after the last one given, wrapping), so no two live flows
+// share (public_ip, port, protocol). The source address and port (ICMP: the
+// identifier) are rewritten and the IPv4 header and L4 checksums updated
+// incrementally (RFC 1624; a UDP checksum of 0, "none", stays 0).
+// Inbound (destination public_ip): TCP/UDP by (protocol, destination port),
+// ICMP echo replies by identifier, accepted only from the flow's far endpoint
+// (TCP/UDP: address and port; ICMP: address); the destination is rewritten
+// back to the inside address and port.
+// A mapping ends when it expires (the flow table's sweep; its slot comes back
+// on the table's freed-slot ring, drained every burst, and its port is freed)
+// or at once when its TCP flow sees an RST (either way; the RST itself is
+// translated).
+//
+// Dropped, each counted: inbound with no mapping, or not from the mapping's
+// far endpoint (no_mapping); a new flow when the range has no free port
+// (port_exhausted) or the flow table is full (table_full); TCP/UDP packets to
+// translate whose L4 header is not whole or that are non-first fragments
+// (untranslatable: they cannot be mapped without reassembly).
+// Passed unchanged: non-IP, IPv6, inside to inside, packets neither from
+// inside nor to public_ip, other protocols (GRE, ...), ICMP other than echo
+// request out / echo reply in (ICMP errors are not translated).
+// Known limits: no hairpinning (inside to public_ip is translated outbound
+// like any other destination); one timeout for TCP and UDP.
+import { ConfigReader, parseJson } from '../sdk/json';
+import { FlowTable, hashKey } from '../sdk/flow-table';
+import {
+  DROP, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, TCP_FIN, TCP_RST,
+  checksumUpdate16, checksumUpdate32, configText, counter, gauge, loadBe16, log, nowNs,
+  packetAddr, packetLen, parse, parseIpv4, parsePrefix, setVerdict, storeBe16,
+} from '../sdk';
+export * from '../sdk/exports';
+
+const CLOSING_TIMEOUT_S: f64 = 10;
+const SWEEP_BUDGET: u32 = 256;
+const ICMP_ECHO_REPLY: u8 = 0;
+const ICMP_ECHO_REQUEST: u8 = 8;
+
+// Protocol index for the per-protocol port pools.
+const PI_TCP: u32 = 0;
+const PI_UDP: u32 = 1;
+const PI_ICMP: u32 = 2;
+const N_PROTOS: u32 = 3;
+const BITMAP_BYTES: usize = 65536 / 8;
+
+let insideNet: u32 = 0;  // host order
+let insideMask: u32 = 0;
+let publicIp: u32 = 0;   // host order
+let portLo: u32 = 1024;
+let portHi: u32 = 65535;
+let table: FlowTable | null = null;
+let timeoutNs: u64 = 0;
+let closingNs: u64 = 0;
+let seed: u64 = 0;
+
+// Per flow-table slot.
+let fInAddr: usize = 0;   // u32 inside address, host order
+let fRemAddr: usize = 0;  // u32 far address, host order
+let fInPort: usize = 0;   // u16 inside port (ICMP: identifier)
+let fRemPort: usize = 0;  // u16 far port (ICMP: 0)
+let fPubPort: usize = 0;  // u16 public port (ICMP: identifier)
+let fProto: usize = 0;    // u8 protocol index
+let fFin: usize = 0;      // u8 FIN seen: 1 out, 2 in
+
+// Per protocol: free ports (bit set = free), slot + 1 by public port, cursor, free count.
+let freeBits: usize = 0;
+let portSlot: usize = 0;
+const cursor = new StaticArray<u32>(N_PROTOS);
+const freeCount = new StaticArray<u32>(N_PROTOS);
+
+const p = new Parsed();
+const key: usize = memory.data(FLOW_KEY_BYTES, 8);
+const prefixBuf: usize = memory.data(16, 8);
+
+const translatedOut = counter('translated_out');
+const translatedIn = counter('translated_in');
+const newMappings = counter('new_mappings');
+const expiredMappings = counter('expired_mappings');
+const closedMappings = counter('closed_mappings');
+const noMapping = counter('no_mapping');
+const portExhausted = counter('port_exhausted');
+const tableFull = counter('table_full');
+const untranslatable = counter('untranslatable');
+const mappings = gauge('mappings');
+
+// ---- configuration -------------------------------------------------------
+
+/** A decimal number of 1 to 5 digits, or -1. */
+function portNumber(s: string): i32 {
+  if (s.length == 0 || s.length > 5) return -1;
+  let v = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+export function netvm_configure(ptr: usize, len: i32): i32 {
+  const r = new ConfigReader(parseJson(configText(ptr, len)));
+  const root = r.root;
+  r.object(root, '');
+  r.unknownKeys(root, '', ['inside', 'public_ip', 'ports', 'flows', 'timeout_s']);
+  const insideText = r.string(root, 'inside', '');
+  let net: u32 = 0, mask: u32 = 0;
+  if (r.ok()) {
+    const parsed = parsePrefix(insideText, prefixBuf);
+    if (parsed < 0 || parsed >> 8 != 4) {
+      r.fail('inside', `'${insideText}' is not an IPv4 prefix (like 10.0.0.0/8)`);
+    } else {
+      const plen = parsed & 0xff;
+      mask = plen == 0 ? 0 : <u32>0xffffffff << (32 - plen);
+      net = bswap<u32>(load<u32>(prefixBuf));
+    }
+  }
+  const publicText = r.string(root, 'public_ip', '');
+  let pub: u32 = 0;
+  if (r.ok()) {
+    const v = parseIpv4(publicText);
+    if (v < 0) r.fail('public_ip', `'${publicText}' is not an IPv4 address (like 203.0.113.1)`);
+    else {
+      pub = <u32>v;
+      if ((pub & mask) == net) r.fail('public_ip', `${publicText} is inside ${insideText}`);
+    }
+  }
+  const portsText = r.string(root, 'ports', '', '1024-65535');
+  let lo: i32 = -1, hi: i32 = -1;
+  if (r.ok()) {
+    const dash = portsText.indexOf('-');
+    if (dash < 0) {
+      lo = hi = portNumber(portsText);
+    } else {
+      lo = portNumber(portsText.substring(0, dash));
+      hi = portNumber(portsText.substring(dash + 1));
+    }
+    if (lo < 1 || hi < 1 || lo > 65535 || hi > 65535 || lo > hi) r.fail('ports', `'${portsText}' is not a port range "lo-hi" within 1-65535`);
+  }
+  const capacity = <u32>r.integer(root, 'flows', '', 1, 8388608, 65536);
+  const timeout = r.number(root, 'timeout_s', '', 0.001, 86400 * 7, 120);
+  if (!r.ok()) {
+    log(LogLevel.ERROR, `config: ${r.error()}`);
+    return 1;
+  }
+  insideNet = net;
+  insideMask = mask;
+  publicIp = pub;
+  portLo = <u32>lo;
+  portHi = <u32>hi;
+  timeoutNs = <u64>(timeout * 1e9);
+  closingNs = <u64>(min(timeout, CLOSING_TIMEOUT_S) * 1e9);
+  seed = <u64>nowNs() * 0x9e3779b97f4a7c15;
+  const t = new FlowTable(capacity, timeoutNs, SWEEP_BUDGET);
+  const slots = <usize>t.capacity;
+  fInAddr = heap.alloc(slots << 2);
+  fRemAddr = heap.alloc(slots << 2);
+  fInPort = heap.alloc(slots << 1);
+  fRemPort = heap.alloc(slots << 1);
+  fPubPort = heap.alloc(slots << 1);
+  fProto = heap.alloc(slots);
+  fFin = heap.alloc(slots);
+  freeBits = heap.alloc(BITMAP_BYTES * N_PROTOS);
+  memory.fill(freeBits, 0, BITMAP_BYTES * N_PROTOS);
+  portSlot = heap.alloc(65536 * 4 * N_PROTOS);
+  memory.fill(portSlot, 0, 65536 * 4 * N_PROTOS);
+  for (let pi: u32 = 0; pi < N_PROTOS; pi++) {
+    const bm = freeBits + <usize>pi * BITMAP_BYTES;
+    for (let port = portLo; port <= portHi; port++) {
+      store<u8>(bm + (port >> 3), load<u8>(bm + (port >> 3)) | <u8>(<u32>1 << (port & 7)));
+    }
+    cursor[pi] = portLo;
+    freeCount[pi] = portHi - portLo + 1;
+  }
+  table = t;
+  return 0;
+}
+
+// ---- ports -----------------------------------------------------------------
+
+/** The first free port at or after the cursor (wrapping), taken; -1 when none. */
+function allocPort(pi: u32): i32 {
+  if (unchecked(freeCount[pi]) == 0) return -1;
+  const bm = freeBits + <usize>pi * BITMAP_BYTES;
+  const start = unchecked(cursor[pi]);
+  let w = start >> 6;
+  let word = load<u64>(bm + (<usize>w << 3)) & (<u64>-1 << (start & 63));
+  for (let k = 0; k <= 1024; k++) {
+    if (word != 0) {
+      const port = (w << 6) + <u32>ctz<u64>(word);
+      const at = bm + (<usize>w << 3);
+      store<u64>(at, load<u64>(at) & ~(<u64>1 << (port & 63)));
+      unchecked(cursor[pi] = port >= portHi ? portLo : port + 1);
+      unchecked(freeCount[pi] = unchecked(freeCount[pi]) - 1);
+      return <i32>port;
+    }
+    w = (w + 1) & 1023;
+    word = load<u64>(bm + (<usize>w << 3));
+  }
+  return -1;
+}
+
+@inline function slotOfPort(pi: u32, port: u32): usize {
+  return portSlot + ((<usize>pi << 16) + port) * 4;
+}
+
+/** Frees the public port a slot holds (its state is still the flow's). */
+function releaseSlot(slot: u32): void {
+  const s = <usize>slot;
+  const pi = <u32>load<u8>(fProto + s);
+  const port = <u32>load<u16>(fPubPort + (s << 1));
+  const at = slotOfPort(pi, port);
+  if (load<u32>(at) != slot + 1) return; // not holding it (never happens)
+  store<u32>(at, 0);
+  const bm = freeBits + <usize>pi * BITMAP_BYTES + (port >> 3);
+  store<u8>(bm, load<u8>(bm) | <u8>(<u32>1 << (port & 7)));
+  unchecked(freeCount[pi] = unchecked(freeCount[pi]) + 1);
+}
+
+/** Releases the ports of the slots the table freed (expired or reclaimed). */
+function drainFreed(t: FlowTable): void {
+  for (let s = t.popFreed(); s >= 0; s = t.popFreed()) {
+    releaseSlot(<u32>s);
+    expiredMappings.add();
+  }
+}
+
+// ---- per packet ------------------------------------------------------------
+
+@inline function l4ChecksumAt(proto: u8): u32 {
+  return proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2;
+}
+
+/** Rewrites the address at ip + addrOff and the port (identifier) at l4 + portOff,
+ *  updating the IPv4 header and L4 checksums. */
+function rewrite(addrOff: usize, newAddr: u32, portOff: usize, newPort: u32): void {
+  const ip = p.addr + p.l3;
+  const l4 = p.addr + p.l4;
+  const proto = p.l4Proto;
+  const oldAddr = bswap<u32>(load<u32>(ip + addrOff));
+  const oldPort = loadBe16(l4 + portOff);
+  store<u32>(ip + addrOff, bswap<u32>(newAddr));
+  storeBe16(ip + 10, checksumUpdate32(loadBe16(ip + 10), oldAddr, newAddr));
+  storeBe16(l4 + portOff, newPort);
+  const field = l4 + l4ChecksumAt(proto);
+  const old = loadBe16(field);
+  if (proto == IPPROTO_UDP && old == 0) return; // no checksum: stays none
+  let c = old;
+  if (proto != IPPROTO_ICMP) c = checksumUpdate32(c, oldAddr, newAddr); // pseudo-header
+  c = checksumUpdate16(c, oldPort, newPort);
+  if (proto == IPPROTO_UDP && c == 0) c = 0xffff;
+  storeBe16(field, c);
+}
+
+/** Marks a closing TCP flow to expire closingNs after now. */
+@inline function ageClosing(t: FlowTable, slot: u32, now: u64): void {
+  const back = timeoutNs - closingNs;
+  t.touch(slot, now > back ? now - back : 0);
+}
+
+function outbound(i: i32, t: FlowTable, now: u64): void {
+  const proto = p.l4Proto;
+  let pi: u32;
+  let localPort: u32;
+  let remotePort: u32;
+  if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+    if (p.l4 == 0) {
+      untranslatable.add();
+      setVerdict(i, DROP);
+      return;
+    }
+    pi = proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
+    localPort = p.srcPort;
+    remotePort = p.dstPort;
+  } else if (proto == IPPROTO_ICMP && p.l4 != 0 && p.l4Len >= 8 && p.icmpType == ICMP_ECHO_REQUEST) {
+    pi = PI_ICMP;
+    localPort = loadBe16(p.addr + p.l4 + 4);
+    remotePort = 0;
+  } else {
+    return; // not translated: passes unchanged
+  }
+  const src = p.src4();
+  const dst = p.dst4();
+  store<u32>(key, src);
+  store<u32>(key, dst, 4);
+  store<u16>(key, <u16>localPort, 8);
+  store<u16>(key, <u16>remotePort, 10);
+  store<u32>(key, proto, 12);
+  store<u64>(key, 0, 16);
+  store<u64>(key, 0, 24);
+  store<u64>(key, 0, 32);
+  const hash = hashKey(key, seed);
+  let slot = t.find(key, hash);
+  if (slot >= 0) {
+    t.touch(<u32>slot, now);
+  } else {
+    slot = t.findOrInsert(key, hash, now);
+    drainFreed(t); // a reclaimed slot's port first, before the slot is reused
+    if (slot < 0) {
+      tableFull.add();
+      setVerdict(i, DROP);
+      return;
+    }
+    const port = allocPort(pi);
+    if (port < 0) {
+      t.removeSlot(<u32>slot);
+      portExhausted.add();
+      setVerdict(i, DROP);
+      return;
+    }
+    const s = <usize>slot;
+    store<u32>(fInAddr + (s << 2), src);
+    store<u32>(fRemAddr + (s << 2), dst);
+    store<u16>(fInPort + (s << 1), <u16>localPort);
+    store<u16>(fRemPort + (s << 1), <u16>remotePort);
+    store<u16>(fPubPort + (s << 1), <u16>port);
+    store<u8>(fProto + s, <u8>pi);
+    store<u8>(fFin + s, 0);
+    store<u32>(slotOfPort(pi, <u32>port), <u32>slot + 1);
+    newMappings.add();
+  }
+  const s = <usize>slot;
+  const pub = <u32>load<u16>(fPubPort + (s << 1));
+  rewrite(12, publicIp, pi == PI_ICMP ? 4 : 0, pub);
+  translatedOut.add();
+  if (pi == PI_TCP) tcpState(t, <u32>slot, 1, now);
+}
+
+function inbound(i: i32, t: FlowTable, now: u64): void {
+  const proto = p.l4Proto;
+  let pi: u32;
+  let pubPort: u32;
+  let remotePort: u32;
+  if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+    if (p.l4 == 0) {
+      untranslatable.add();
+      setVerdict(i, DROP);
+      return;
+    }
+    pi = proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
+    pubPort = p.dstPort;
+    remotePort = p.srcPort;
+  } else if (proto == IPPROTO_ICMP && p.l4 != 0 && p.l4Len >= 8 && p.icmpType == ICMP_ECHO_REPLY) {
+    pi = PI_ICMP;
+    pubPort = loadBe16(p.addr + p.l4 + 4);
+    remotePort = 0;
+  } else {
+    return; // not translated: passes unchanged
+  }
+  const held = load<u32>(slotOfPort(pi, pubPort));
+  if (held == 0) {
+    noMapping.add();
+    setVerdict(i, DROP);
+    return;
+  }
+  const slot = held - 1;
+  const s = <usize>slot;
+  if (load<u32>(fRemAddr + (s << 2)) != p.src4() || <u32>load<u16>(fRemPort + (s << 1)) != remotePort) {
+    noMapping.add();
+    setVerdict(i, DROP);
+    return;
+  }
+  t.touch(slot, now);
+  rewrite(16, load<u32>(fInAddr + (s << 2)), pi == PI_ICMP ? 4 : 2, <u32>load<u16>(fInPort + (s << 1)));
+  translatedIn.add();
+  if (pi == PI_TCP) tcpState(t, slot, 2, now);
+}
+
+/** RST ends the mapping at once; FIN both ways shortens its life. */
+function tcpState(t: FlowTable, slot: u32, dirBit: u8, now: u64): void {
+  const flags = p.tcpFlags;
+  if (flags & TCP_RST) {
+    releaseSlot(slot);
+    t.removeSlot(slot);
+    closedMappings.add();
+    return;
+  }
+  const s = <usize>slot;
+  let fin = load<u8>(fFin + s);
+  if (flags & TCP_FIN) {
+    fin |= dirBit;
+    store<u8>(fFin + s, fin);
+  }
+  if (fin == 3) ageClosing(t, slot, now);
+}
+
+export function netvm_process(n: i32): void {
+  const t = table;
+  if (t == null) return; // not configured
+  const now = <u64>nowNs();
+  const net = insideNet;
+  const mask = insideMask;
+  const pub = publicIp;
+  for (let i = 0; i < n; i++) {
+    parse(packetAddr(i), packetLen(i), p);
+    if (p.ipVersion != 4) continue;
+    const src = p.src4();
+    const dst = p.dst4();
+    if ((src & mask) == net) {
+      if ((dst & mask) != net) outbound(i, t, now);
+    } else if (dst == pub) {
+      inbound(i, t, now);
+    }
+  }
+  t.expire(now, SWEEP_BUDGET);
+  drainFreed(t);
+  mappings.set(t.size);
+}

@@ -1,0 +1,221 @@
+// nat, offline, checked packet by packet against the independent reference in
+// test/support/nat-reference.ts (checksums from scratch), and every
+// translated packet's checksums verified on their own.
+// Not tested: expiry by time (the NF reads the host's clock, and each
+// runOffline makes a new instance, so no run lasts long enough).
+import t from 'tap';
+import { join } from 'node:path';
+import { runOffline } from '../host/chain/offline.js';
+import { createNfInstance } from '../host/nf/instance.js';
+import { NfModuleError, loadNfModule } from '../host/nf/module.js';
+import { REPO_ROOT } from './support/fixtures.js';
+import { NatReference, type NatConfig } from './support/nat-reference.js';
+import { ETHERTYPE, arpPacket, checksum, ethernetFrame, icmpEcho, ipv4Packet, ipv6Packet, padFrame, tcpSegment, udpDatagram } from './support/packets.js';
+import { parseRef } from './support/parse-reference.js';
+import { DATA_ROOM, inputFrames } from './support/pcap-ports.js';
+
+const module = loadNfModule(join(REPO_ROOT, 'nf-modules/build/nat.wasm'));
+const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
+
+const SYN = 0x02, ACK = 0x10, RST = 0x04, FIN = 0x01, PSH = 0x08;
+
+const tcp = (src: string, sport: number, dst: string, dport: number, flags = ACK, payload?: Uint8Array): Uint8Array =>
+  padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({ src, dst, ttl: 64, protocol: 6, payload: tcpSegment({ srcPort: sport, dstPort: dport, flags, ...(payload && { payload }) }) }) }));
+const udp = (src: string, sport: number, dst: string, dport: number, payload?: Uint8Array, vlan = false): Uint8Array =>
+  padFrame(ethernetFrame({
+    etherType: ETHERTYPE.IPV4, ...(vlan && { vlans: [{ tpid: ETHERTYPE.VLAN, vid: 7 }] }),
+    payload: ipv4Packet({ src, dst, ttl: 64, protocol: 17, payload: udpDatagram({ srcPort: sport, dstPort: dport, ...(payload && { payload }) }) }),
+  }));
+const ping = (src: string, dst: string, id: number, reply = false): Uint8Array => {
+  const msg = icmpEcho({ family: 4, id, seq: 1, payload: Uint8Array.from([1, 2, 3]) });
+  if (reply) msg[0] = 0;
+  return padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({ src, dst, ttl: 64, protocol: 1, payload: msg }) }));
+};
+/** A UDP datagram sent without a checksum (0). */
+const udpNoSum = (src: string, sport: number, dst: string, dport: number): Uint8Array => {
+  const f = udp(src, sport, dst, dport, Uint8Array.from([9, 9, 9]));
+  f[14 + 20 + 6] = 0;
+  f[14 + 20 + 7] = 0;
+  return f;
+};
+
+/** Checksums of a frame verified from scratch: IPv4 header, and L4 over its pseudo-header. */
+function checksumsOk(f: Uint8Array): boolean {
+  const r = parseRef(f);
+  if (r.ipVersion !== 4) return true;
+  return checksum(f.subarray(r.l3, r.l3 + r.ipHeaderLen)) === 0 && r.l4ChecksumOk !== 0;
+}
+
+interface Checked { out: Uint8Array[]; metrics: Record<string, number>; ref: NatReference }
+
+/** Runs the NF and the reference over the frames; checks every packet out. */
+function check(t: Tap.Test, cfg: NatConfig, frames: Uint8Array[], what: string): Checked {
+  const fitting = frames.filter((f) => f.length <= DATA_ROOM);
+  const ref = new NatReference(cfg);
+  const expected = fitting.map((f) => ({ f, e: ref.process(f) })).filter((x) => x.e !== undefined);
+  const result = runOffline(fitting, [{ name: 'nat', module, config: JSON.stringify(cfg) }], () => {});
+  const out = result.out.map((p) => p.data);
+  t.equal(out.length, expected.length, `${what}: as many packets out as the reference lets through`);
+  t.ok(result.out.every((p) => p.port === 1), `${what}: all by NEXT (port 1)`);
+  let same = 0, sumsOk = 0, looseKept = 0;
+  const translated = expected.filter((x) => x.e!.translated).length;
+  expected.forEach(({ f, e }, k) => {
+    const got = out[k];
+    if (got === undefined) return;
+    const want = Uint8Array.from(e!.data);
+    for (const at of e!.loose) want[at] = got[at]!;
+    if (hex(got) === hex(want)) same++;
+    else t.equal(hex(got), hex(want), `${what}: packet ${k} (in: ${hex(f.subarray(0, 64))}...)`);
+    if (e!.translated) {
+      // Loose checksums: wrong before, still wrong after (never "fixed").
+      const before = parseRef(f), after = parseRef(got);
+      if (e!.loose.length === 0) sumsOk += checksumsOk(got) ? 1 : 0;
+      else if ((before.ipv4ChecksumOk === 0) === (after.ipv4ChecksumOk === 0) && (before.l4ChecksumOk === 0) === (after.l4ChecksumOk === 0)) looseKept++;
+      else t.fail(`${what}: packet ${k}: a wrong checksum changed state`);
+    }
+  });
+  t.equal(same, expected.length, `${what}: every packet byte-exact`);
+  t.equal(sumsOk + looseKept, translated, `${what}: the ${translated} translated packets' checksums verify (or stay wrong)`);
+  const m = result.nfs[0]!.metrics;
+  for (const [name, value] of Object.entries(ref.metrics)) t.equal(m[name], value, `${what}: metric ${name}`);
+  t.equal(m['mappings'], ref.mappings, `${what}: mappings gauge`);
+  t.equal(result.nfs[0]!.dropped, fitting.length - expected.length, `${what}: every other packet dropped by verdict`);
+  return { out, metrics: m, ref };
+}
+
+const CFG: NatConfig = { inside: '10.0.0.0/8', public_ip: '203.0.113.1' };
+const WEB = '192.0.2.80', DNS = '198.51.100.53';
+
+t.test('outbound connections get distinct ports; replies come back; strangers are dropped', async (t) => {
+  const frames = [
+    tcp('10.0.0.5', 40000, WEB, 80, SYN),                          // TCP 1024
+    tcp('10.0.0.6', 40000, WEB, 80, SYN),                          // TCP 1025: same port, another host
+    tcp('10.0.0.5', 40001, WEB, 80, SYN),                          // TCP 1026
+    udp('10.0.0.5', 5353, DNS, 53, Uint8Array.from([1, 2, 3, 4, 5])), // UDP 1024 (odd length)
+    udp('10.1.2.3', 5353, DNS, 53, undefined, true),               // UDP 1025, VLAN-tagged
+    udpNoSum('10.0.0.7', 1000, DNS, 2000),                         // UDP 1026, checksum 0 stays 0
+    ping('10.0.0.5', WEB, 77),                                     // ICMP id 1024
+    ping('10.0.0.6', WEB, 77),                                     // ICMP id 1025
+    tcp(WEB, 80, '203.0.113.1', 1024, SYN | ACK),                  // -> 10.0.0.5:40000
+    tcp(WEB, 80, '203.0.113.1', 1025, SYN | ACK),                  // -> 10.0.0.6:40000
+    tcp('10.0.0.5', 40000, WEB, 80, ACK | PSH, Uint8Array.from([0x47, 0x45, 0x54])), // same flow: 1024
+    udp(DNS, 53, '203.0.113.1', 1024, Uint8Array.from([7])),       // -> 10.0.0.5:5353
+    udp(DNS, 53, '203.0.113.1', 1025),                             // -> 10.1.2.3:5353
+    udpNoSum(DNS, 2000, '203.0.113.1', 1026),                      // -> 10.0.0.7:1000, no checksum
+    ping(WEB, '203.0.113.1', 1025, true),                          // -> 10.0.0.6 id 77
+    tcp(WEB, 80, '203.0.113.1', 2000, ACK),                        // no mapping: dropped
+    tcp('192.0.2.81', 80, '203.0.113.1', 1024, ACK),               // wrong remote address: dropped
+    tcp(WEB, 81, '203.0.113.1', 1024, ACK),                        // wrong remote port: dropped
+    udp(DNS, 53, '203.0.113.1', 1024 + 9),                         // no mapping: dropped
+    ping('192.0.2.99', '203.0.113.1', 1024, true),                 // echo reply from elsewhere: dropped
+    tcp('10.0.0.5', 40000, WEB, 80, RST | ACK),                    // RST: translated, mapping ends
+    tcp(WEB, 80, '203.0.113.1', 1024, ACK),                        // after the RST: dropped
+    tcp('10.0.0.5', 1, '10.9.9.9', 2, SYN),                        // inside to inside: unchanged
+    udp('192.0.2.1', 1, '198.51.100.1', 2),                        // outside to outside: unchanged
+    ping(WEB, '203.0.113.1', 5),                                   // echo request to public_ip: unchanged
+    padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV6, payload: ipv6Packet({ src: '2001:db8::5', dst: '2001:db8:1::1', hopLimit: 64, nextHeader: 17, payload: udpDatagram({ srcPort: 1, dstPort: 2 }) }) })),
+    padFrame(ethernetFrame({ etherType: ETHERTYPE.ARP, payload: arpPacket({ op: 'request', senderMac: '02:00:00:00:00:01', senderIp: '10.0.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.2' }) })),
+  ];
+  const { out, metrics, ref } = check(t, CFG, frames, 'story');
+  // The story as the reference tells it (so the reference is checked too).
+  t.equal(metrics['new_mappings'], 8);
+  t.equal(metrics['translated_out'], 10);
+  t.equal(metrics['translated_in'], 6);
+  t.equal(metrics['no_mapping'], 6);
+  t.equal(metrics['closed_mappings'], 1);
+  t.equal(metrics['mappings'], 7);
+  t.equal(ref.publicPort(6, '10.0.0.6', 40000, WEB, 80), 1025);
+  t.equal(ref.publicPort(17, '10.0.0.7', 1000, DNS, 2000), 1026);
+  // Spot checks on the bytes, by hand.
+  const first = parseRef(out[0]!);
+  t.equal(hex(out[0]!.subarray(first.l3 + 12, first.l3 + 16)), 'cb007101', 'source rewritten to 203.0.113.1');
+  t.equal((out[0]![first.l4]! << 8) | out[0]![first.l4 + 1]!, 1024, 'source port 1024');
+  const back = parseRef(out[8]!);
+  t.equal(hex(out[8]!.subarray(back.l3 + 16, back.l3 + 20)), '0a000005', 'reply to 10.0.0.5');
+  t.equal((out[8]![back.l4 + 2]! << 8) | out[8]![back.l4 + 3]!, 40000, 'reply to port 40000');
+  const noSum = parseRef(out[5]!);
+  t.equal((out[5]![noSum.l4 + 6]! << 8) | out[5]![noSum.l4 + 7]!, 0, 'a UDP checksum of 0 stays 0');
+});
+
+t.test('a small range exhausts; an RST frees its port for the next flow', async (t) => {
+  const cfg: NatConfig = { ...CFG, ports: '40000-40003' };
+  const frames = [
+    ...[1, 2, 3, 4, 5].map((k) => udp('10.0.0.1', 1000 + k, DNS, 53)),   // 4 ports, the 5th exhausted
+    ...[1, 2, 3, 4, 5].map((k) => tcp('10.0.0.1', 2000 + k, WEB, 80, SYN)), // TCP has its own 4
+    tcp(WEB, 80, '203.0.113.1', 40001, RST),                             // reset from outside: 40001 freed
+    tcp('10.0.0.2', 3000, WEB, 80, SYN),                                 // gets 40001
+    tcp('10.0.0.2', 3001, WEB, 80, SYN),                                 // exhausted again
+    udp('10.0.0.1', 1001, DNS, 53),                                      // an existing flow still passes
+    tcp(WEB, 80, '203.0.113.1', 40001, ACK),                             // to the new flow of 40001
+  ];
+  const { out, metrics, ref } = check(t, cfg, frames, 'exhaustion');
+  t.equal(metrics['port_exhausted'], 3, 'the 5th UDP, the 5th TCP, and one after the reuse');
+  t.equal(metrics['closed_mappings'], 1);
+  t.equal(ref.publicPort(6, '10.0.0.2', 3000, WEB, 80), 40001, 'the reset port reused');
+  const last = parseRef(out.at(-1)!);
+  t.equal(hex(out.at(-1)!.subarray(last.l3 + 16, last.l3 + 20)), '0a000002', 'the reused port leads to the new flow');
+  t.equal(metrics['mappings'], 8);
+});
+
+t.test('a full flow table drops new flows', async (t) => {
+  const frames = [
+    udp('10.0.0.1', 1, DNS, 53),
+    udp('10.0.0.1', 2, DNS, 53),
+    udp('10.0.0.1', 3, DNS, 53),             // the table holds 2: dropped
+    tcp('10.0.0.1', 4, WEB, 80, SYN),        // and so is this
+    udp(DNS, 53, '203.0.113.1', 1025),       // the second flow's reply
+    tcp('10.0.0.1', 4, WEB, 80, RST),        // still no room
+  ];
+  const { metrics } = check(t, { ...CFG, flows: 2 }, frames, 'full table');
+  t.equal(metrics['table_full'], 3);
+  t.equal(metrics['port_exhausted'], 0);
+  t.equal(metrics['mappings'], 2);
+});
+
+t.test('FIN both ways keeps the mapping (until its shorter timeout)', async (t) => {
+  const frames = [
+    tcp('10.0.0.5', 40000, WEB, 80, SYN),
+    tcp('10.0.0.5', 40000, WEB, 80, FIN | ACK),
+    tcp(WEB, 80, '203.0.113.1', 1024, FIN | ACK),
+    tcp('10.0.0.5', 40000, WEB, 80, ACK),
+  ];
+  const { metrics } = check(t, CFG, frames, 'FIN');
+  t.equal(metrics['mappings'], 1);
+  t.equal(metrics['translated_out'], 3);
+});
+
+t.test('the bundled traffic', async (t) => {
+  // Its IPv4 goes from 192.0.2.x: outbound with this config (with malformed,
+  // truncated, fragmented and optioned packets among it).
+  check(t, { inside: '192.0.2.0/24', public_ip: '203.0.113.1' }, inputFrames(), 'bundled, outbound');
+  // To 198.51.100.1 = public_ip: inbound, no mapping.
+  check(t, { inside: '10.0.0.0/8', public_ip: '198.51.100.1' }, inputFrames(), 'bundled, inbound');
+});
+
+t.test('bad configs are refused with the field named', async (t) => {
+  const refused = (config: unknown): string => {
+    try {
+      createNfInstance(module, 'nat', { config: JSON.stringify(config), log: () => {} });
+      return 'accepted';
+    } catch (err) {
+      return err instanceof NfModuleError ? err.message.replace(/^.*refused its config \(status 1\): /, '') : String(err);
+    }
+  };
+  t.equal(refused({}), 'config: inside: required');
+  t.equal(refused({ inside: '10.0.0.0/8' }), 'config: public_ip: required');
+  t.equal(refused({ inside: '10.0.0.1/8', public_ip: '203.0.113.1' }), "config: inside: '10.0.0.1/8' is not an IPv4 prefix (like 10.0.0.0/8)");
+  t.equal(refused({ inside: '2001:db8::/32', public_ip: '203.0.113.1' }), "config: inside: '2001:db8::/32' is not an IPv4 prefix (like 10.0.0.0/8)");
+  t.equal(refused({ inside: '10.0.0.0/8', public_ip: '203.0.113' }), "config: public_ip: '203.0.113' is not an IPv4 address (like 203.0.113.1)");
+  t.equal(refused({ inside: '10.0.0.0/8', public_ip: '10.1.1.1' }), 'config: public_ip: 10.1.1.1 is inside 10.0.0.0/8');
+  for (const ports of ['0-10', '5-4', 'a-b', '70000', '1024-', '-1', '1-65536']) {
+    t.equal(refused({ ...CFG, ports }), `config: ports: '${ports}' is not a port range "lo-hi" within 1-65535`);
+  }
+  t.equal(refused({ ...CFG, ports: 1024 }), 'config: ports: must be a string');
+  t.equal(refused({ ...CFG, flows: 0 }), 'config: flows: must be an integer from 1 to 8388608');
+  t.equal(refused({ ...CFG, flows: 1.5 }), 'config: flows: must be an integer from 1 to 8388608');
+  t.equal(refused({ ...CFG, timeout_s: 0 }), 'config: timeout_s: must be a number from 0.001 to 604800');
+  t.equal(refused({ ...CFG, timeout: 5 }), 'config: timeout: unknown key (allowed: inside, public_ip, ports, flows, timeout_s)');
+  t.equal(refused([]), 'config: (root): must be an object');
+  t.equal(refused({ ...CFG, ports: '80', flows: 16, timeout_s: 0.5 }), 'accepted');
+  t.equal(refused(CFG), 'accepted');
+});

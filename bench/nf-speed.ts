@@ -4,6 +4,7 @@
 // same logic in plain TypeScript over the same bytes (the baseline), run in
 // the same process on the same core. Packets are restored before each pass,
 // outside the timed part, so that NFs that change them see the same input.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Chain } from '../host/chain/chain.js';
@@ -44,21 +45,14 @@ function frame(f: number): Uint8Array {
 
 interface Case {
   name: string;
-  module: string;
-  config?: string;
+  /** One NF, or a chain of them in order. */
+  nfs: { module: string; config?: unknown }[];
   /** The same logic in TypeScript over the packet at off (len bytes); returns false to drop. */
-  baseline: (pool: Uint8Array, view: DataView, off: number, len: number) => boolean;
+  baseline?: (pool: Uint8Array, view: DataView, off: number, len: number) => boolean;
 }
 
-const CASES: Case[] = [
-  { name: 'forward', module: 'forward', baseline: () => true },
-  { name: 'ttl', module: 'ttl', baseline: ttlBaseline },
-  { name: 'firewall', module: 'firewall', config: firewallConfig(false), baseline: firewallBaseline },
-  { name: 'firewall+st', module: 'firewall', config: firewallConfig(true), baseline: firewallBaseline },
-];
-
 /** FIREWALL_RULES as the NF's config; stateful adds flow tracking (the baseline has none). */
-function firewallConfig(stateful: boolean): string {
+function firewallConfig(stateful: boolean): unknown {
   const ip = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
   const rules = FIREWALL_RULES.map((r) => ({
     action: r.allow ? 'allow' : 'deny',
@@ -67,28 +61,57 @@ function firewallConfig(stateful: boolean): string {
     ...(r.dstLen && { dst: `${ip(r.dst)}/${r.dstLen}` }),
     dport: `${r.dportLo}-${r.dportHi}`,
   }));
-  return JSON.stringify({ default: 'deny', stateful, flows: 1 << 21, rules });
+  return { default: 'deny', stateful, flows: 1 << 21, rules };
 }
 
-function measure(c: Case, flows: number): { wasm: number; ts: number } {
+const ROUTER = {
+  next_hops: [{ port: 1, mac: '02:00:00:00:00:01' }, { port: 0, mac: '02:00:00:00:00:02' }],
+  routes: [{ prefix: '0.0.0.0/0', via: 1 }, { prefix: '192.168.0.0/16', via: 0 }, { prefix: '192.168.1.0/24', via: 1 }],
+};
+const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: 1 << 21 };
+// The bench's flows go to 192.168.0.0 (below 64K flows) on UDP port 80.
+const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }] };
+
+const CASES: Case[] = [
+  { name: 'forward', nfs: [{ module: 'forward' }], baseline: () => true },
+  { name: 'ttl', nfs: [{ module: 'ttl' }], baseline: ttlBaseline },
+  { name: 'firewall', nfs: [{ module: 'firewall', config: firewallConfig(false) }], baseline: firewallBaseline },
+  { name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }] },
+  { name: 'router', nfs: [{ module: 'router', config: ROUTER }] },
+  { name: 'nat', nfs: [{ module: 'nat', config: NAT }] },
+  { name: 'lb', nfs: [{ module: 'lb', config: LB }] },
+  { name: 'dpi', nfs: [{ module: 'dpi', config: { patterns: [{ text: 'attack', action: 'drop' }, { hex: 'deadbeef', action: 'count' }] } }] },
+  { name: 'ratelimit', nfs: [{ module: 'ratelimit', config: { rate: 1e12, burst: 1e6, buckets: 1 << 21 } }] },
+  { name: 'monitor', nfs: [{ module: 'monitor', config: { flows: 1 << 21 } }] },
+  {
+    name: 'fw+rt+nat',
+    nfs: [{ module: 'forward' }, { module: 'firewall', config: firewallConfig(false) }, { module: 'router', config: ROUTER }, { module: 'nat', config: NAT }],
+  },
+];
+
+function measure(c: Case, flows: number): { wasm: number; ts: number | undefined } {
   const pool = poolCreatePlain(BURST);
   try {
-    const inst = createNfInstance(loadNfModule(join(PROJECT_ROOT, `nf-modules/build/${c.module}.wasm`)), c.name, {
-      pool: poolWindow(pool.len, pool.page_size), ...(c.config !== undefined && { config: c.config }),
-    });
-    const bytes = new Uint8Array(inst.memory.buffer, inst.windowOffset, pool.len);
-    const view = new DataView(inst.memory.buffer, inst.windowOffset, pool.len);
-    const frames = Array.from({ length: BURST }, (_, i) => frame((i * 2654435761) % flows));
-    const offs = frames.map((_, i) => i * pool.elt_size + pool.headroom);
-    const restore = (pass: number): void => frames.forEach((_, i) => bytes.set(frame(((pass * BURST + i) * 2654435761) % flows), offs[i]!));
+    const window = poolWindow(pool.len, pool.page_size);
+    const names = c.nfs.map((nf, i) => `${nf.module}${i}`);
+    const insts = c.nfs.map((nf, position) =>
+      createNfInstance(loadNfModule(join(PROJECT_ROOT, `nf-modules/build/${nf.module}.wasm`)), names[position]!, {
+        pool: window, place: { names, position }, ...(nf.config !== undefined && { config: JSON.stringify(nf.config) }),
+      }),
+    );
+    const first = insts[0]!;
+    const bytes = new Uint8Array(first.memory.buffer, first.windowOffset, pool.len);
+    const view = new DataView(first.memory.buffer, first.windowOffset, pool.len);
+    const offs = Array.from({ length: BURST }, (_, i) => i * pool.elt_size + pool.headroom);
+    const restore = (pass: number): void => offs.forEach((off, i) => bytes.set(frame(((pass * BURST + i) * 2654435761) % flows), off));
 
     const rx = allocRing();
     const ret = allocRing();
-    const chain = new Chain({ id: 0, rx, ret, counters: allocCounters(1), nfs: [inst], toPortId: 1, portIds: [0, 1] }, () => {});
+    const chain = new Chain({ id: 0, rx, ret, counters: allocCounters(insts.length), nfs: insts, toPortId: 1, portIds: [0, 1] }, () => {});
     const rxw = new Int32Array(rx);
     const retw = new Int32Array(ret);
-    let wasmNs = 0;
-    let tsNs = 0;
+    let wasmMs = 0;
+    let tsMs = 0;
     for (let pass = 0; pass < PASSES; pass++) {
       restore(pass);
       const head = rxw[RING_HEAD]!;
@@ -102,18 +125,19 @@ function measure(c: Case, flows: number): { wasm: number; ts: number } {
       Atomics.store(rxw, RING_HEAD, (head + BURST) | 0);
       const t0 = performance.now();
       chain.poll();
-      wasmNs += performance.now() - t0;
+      wasmMs += performance.now() - t0;
       retw[RING_TAIL] = retw[RING_HEAD]!;
 
+      if (c.baseline === undefined) continue;
       restore(pass);
       const t1 = performance.now();
       let kept = 0;
       for (let i = 0; i < BURST; i++) if (c.baseline(bytes, view, offs[i]!, FRAME)) kept++;
-      tsNs += performance.now() - t1;
+      tsMs += performance.now() - t1;
       if (kept < 0) throw new Error('unreachable');
     }
     const perPacket = (ms: number): number => (ms * 1e6) / (PASSES * BURST);
-    return { wasm: perPacket(wasmNs), ts: perPacket(tsNs) };
+    return { wasm: perPacket(wasmMs), ts: c.baseline === undefined ? undefined : perPacket(tsMs) };
   } finally {
     native().poolDestroy();
   }
@@ -122,12 +146,16 @@ function measure(c: Case, flows: number): { wasm: number; ts: number } {
 const machine = describeMachine();
 console.log(`NF speed: ns per 64-byte packet on the worker's path (C chain + Wasm), bursts of ${BURST}, ${PASSES} passes`);
 console.log(`machine: ${machine.cpu}, kernel ${machine.kernel}, Node ${machine.node}, V8 ${machine.v8}\n`);
-console.log(`${'NF'.padEnd(12)} ${'flows'.padStart(8)} ${'Wasm ns'.padStart(9)} ${'TS ns'.padStart(9)} ${'Wasm/TS'.padStart(8)}`);
+console.log('(TS: the same logic in plain TypeScript, where a baseline exists; Mpps: one worker core at the Wasm figure)\n');
+console.log(`${'case'.padEnd(12)} ${'flows'.padStart(8)} ${'Wasm ns'.padStart(9)} ${'Mpps'.padStart(7)} ${'TS ns'.padStart(9)} ${'Wasm/TS'.padStart(8)}`);
 // Names given on the command line pick cases (all by default).
 const only = process.argv.slice(2);
 for (const c of CASES.filter((c) => only.length === 0 || only.includes(c.name))) {
+  if (!existsSync(join(PROJECT_ROOT, 'nf-modules/build', `${c.nfs[0]!.module}.wasm`))) continue;
   for (const flows of [1000, 1_000_000]) {
     const { wasm, ts } = measure(c, flows);
-    console.log(`${c.name.padEnd(12)} ${String(flows).padStart(8)} ${wasm.toFixed(2).padStart(9)} ${ts.toFixed(2).padStart(9)} ${(wasm / ts).toFixed(2).padStart(8)}`);
+    const tsText = ts === undefined ? '-' : ts.toFixed(2);
+    const ratio = ts === undefined ? '-' : (wasm / ts).toFixed(2);
+    console.log(`${c.name.padEnd(12)} ${String(flows).padStart(8)} ${wasm.toFixed(2).padStart(9)} ${(1000 / wasm).toFixed(1).padStart(7)} ${tsText.padStart(9)} ${ratio.padStart(8)}`);
   }
 }

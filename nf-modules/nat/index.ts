@@ -272,34 +272,48 @@ function rewrite(addrOff: usize, newAddr: u32, portOff: usize, newPort: u32): vo
   t.touch(slot, now > back ? now - back : 0);
 }
 
-function outbound(i: i32, t: FlowTable, now: u64): void {
+// The ports of the packet translatable() last accepted: ours (the inside
+// host's outbound, the public one inbound) and the remote endpoint's.
+let ourPort: u32 = 0;
+let theirPort: u32 = 0;
+
+/** The protocol index of packet i if NAT translates it (its ports in ourPort
+ *  and theirPort); -1 when it passes unchanged, or when it is dropped as
+ *  untranslatable (a TCP/UDP header that is not whole). */
+function translatable(i: i32, outbound: bool): i32 {
   const proto = p.l4Proto;
-  let pi: u32;
-  let localPort: u32;
-  let remotePort: u32;
   if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
     if (p.l4 == 0) {
       untranslatable.add();
       setVerdict(i, DROP);
-      return;
+      return -1;
     }
-    pi = proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
-    localPort = p.srcPort;
-    remotePort = p.dstPort;
-  } else if (proto == IPPROTO_ICMP && p.l4 != 0 && p.l4Len >= 8 && p.icmpType == ICMP_ECHO_REQUEST) {
-    pi = PI_ICMP;
-    localPort = loadBe16(p.addr + p.l4 + 4);
-    remotePort = 0;
-  } else {
-    return; // not translated: passes unchanged
+    ourPort = outbound ? p.srcPort : p.dstPort;
+    theirPort = outbound ? p.dstPort : p.srcPort;
+    return proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
   }
+  const echo = outbound ? ICMP_ECHO_REQUEST : ICMP_ECHO_REPLY;
+  if (proto == IPPROTO_ICMP && p.l4 != 0 && p.l4Len >= 8 && p.icmpType == echo) {
+    ourPort = loadBe16(p.addr + p.l4 + 4);
+    theirPort = 0;
+    return PI_ICMP;
+  }
+  return -1;
+}
+
+function outbound(i: i32, t: FlowTable, now: u64): void {
+  const found = translatable(i, true);
+  if (found < 0) return;
+  const pi = <u32>found;
+  const localPort = ourPort;
+  const remotePort = theirPort;
   const src = p.src4();
   const dst = p.dst4();
   store<u32>(key, src);
   store<u32>(key, dst, 4);
   store<u16>(key, <u16>localPort, 8);
   store<u16>(key, <u16>remotePort, 10);
-  store<u32>(key, proto, 12);
+  store<u32>(key, p.l4Proto, 12);
   store<u64>(key, 0, 16);
   store<u64>(key, 0, 24);
   store<u64>(key, 0, 32);
@@ -341,26 +355,11 @@ function outbound(i: i32, t: FlowTable, now: u64): void {
 }
 
 function inbound(i: i32, t: FlowTable, now: u64): void {
-  const proto = p.l4Proto;
-  let pi: u32;
-  let pubPort: u32;
-  let remotePort: u32;
-  if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-    if (p.l4 == 0) {
-      untranslatable.add();
-      setVerdict(i, DROP);
-      return;
-    }
-    pi = proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
-    pubPort = p.dstPort;
-    remotePort = p.srcPort;
-  } else if (proto == IPPROTO_ICMP && p.l4 != 0 && p.l4Len >= 8 && p.icmpType == ICMP_ECHO_REPLY) {
-    pi = PI_ICMP;
-    pubPort = loadBe16(p.addr + p.l4 + 4);
-    remotePort = 0;
-  } else {
-    return; // not translated: passes unchanged
-  }
+  const found = translatable(i, false);
+  if (found < 0) return;
+  const pi = <u32>found;
+  const pubPort = ourPort;
+  const remotePort = theirPort;
   const held = load<u32>(slotOfPort(pi, pubPort));
   if (held == 0) {
     noMapping.add();

@@ -56,6 +56,7 @@
 // is not keyed: when flows come from untrusted senders, prefer a hash with a
 // secret seed (hashKey(key, seed)) so nobody can aim at one probe chain.
 
+import { allocLines, pow2AtLeast } from './alloc';
 import { FLOW_KEY_BYTES } from './flow';
 export { FLOW_KEY_BYTES };
 /** Largest capacity (flows): 2^23, 640 MiB of table. */
@@ -94,17 +95,7 @@ export function hashKey(key: usize, seed: u64 = 0): u32 {
   return <u32>h;
 }
 
-function pow2AtLeast(x: u32): u32 {
-  return x <= 1 ? 1 : <u32>1 << (32 - clz<u32>(x - 1));
-}
-
 /** `bytes` of zeroed memory aligned to a cache line, never freed. */
-function allocLines(bytes: usize): usize {
-  const p = (heap.alloc(bytes + 64) + 63) & ~<usize>63;
-  memory.fill(p, 0, bytes);
-  return p;
-}
-
 @final export class FlowTable {
   /** Slots (flows the table can hold): the constructor's capacity rounded up to a power of two. */
   readonly capacity: u32;

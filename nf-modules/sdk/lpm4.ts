@@ -28,6 +28,7 @@
 // Memory: 64 MiB (tbl24) + 1 KiB per tbl8 group + 16 bytes per rule of
 // maxRules (rounded up to a power of two) + 4 bytes per group (free list).
 
+import { allocLines, pow2AtLeast } from './alloc';
 export const NO_ROUTE: u16 = 0xffff;
 /** Most tbl8 groups (512 MiB of them). */
 export const LPM4_MAX_GROUPS: u32 = 1 << 19;
@@ -50,16 +51,6 @@ const RULE_KEY: u64 = 0x3fffffffff; // prefix | len << 32
   h ^= h >> 29;
   h *= 0xbf58476d1ce4e5b9;
   return <u32>(h >> 32);
-}
-
-function pow2AtLeast(x: u32): u32 {
-  return x <= 1 ? 1 : <u32>1 << (32 - clz<u32>(x - 1));
-}
-
-function allocLines(bytes: usize): usize {
-  const p = (heap.alloc(bytes + 64) + 63) & ~<usize>63;
-  memory.fill(p, 0, bytes);
-  return p;
 }
 
 @final export class Lpm4 {

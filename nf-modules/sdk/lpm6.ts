@@ -38,6 +38,7 @@
 // + 24 bytes per bucket of 2 * maxRules rounded up to a power of two
 // (at least 48 bytes per rule). E.g. maxGroups 65536 and maxRules 65536:
 // 256 KiB + 64.25 MiB + 3 MiB.
+import { allocLines, pow2AtLeast } from './alloc';
 import { NO_ROUTE } from './lpm4';
 
 /** Most groups (512 MiB of them). */
@@ -76,16 +77,6 @@ function ruleHash(hi: u64, lo: u64, len: u32): u32 {
   h *= 0xff51afd7ed558ccd;
   h ^= h >> 33;
   return <u32>h;
-}
-
-function pow2AtLeast(x: u32): u32 {
-  return x <= 1 ? 1 : <u32>1 << (32 - clz<u32>(x - 1));
-}
-
-function allocLines(bytes: usize): usize {
-  const p = (heap.alloc(bytes + 64) + 63) & ~<usize>63;
-  memory.fill(p, 0, bytes);
-  return p;
 }
 
 @final export class Lpm6 {

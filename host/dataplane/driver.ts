@@ -49,16 +49,21 @@ export class DataPlane {
       removeRuntimeDir(runtimeDir);
       check(ret);
     }
+    // A forced exit (a second Ctrl-C) skips close(): the kernel frees EAL's
+    // memory, but its runtime folder would stay.
+    const onExit = (): void => removeRuntimeDir(runtimeDir);
+    process.once('exit', onExit);
     try {
-      return new DataPlane(spec, runtimeDir);
+      return new DataPlane(spec, runtimeDir, onExit);
     } catch (err) {
+      process.off('exit', onExit);
       native().shutdown();
       removeRuntimeDir(runtimeDir);
       throw err;
     }
   }
 
-  private constructor(spec: DataPlaneSpec, private readonly runtimeDir: string) {
+  private constructor(spec: DataPlaneSpec, private readonly runtimeDir: string, private readonly onExit: () => void) {
     this.pool = poolCreate(spec.mbufs, spec.hugepages);
     for (const port of spec.ports) {
       const id = native().portAdd(port.devargs, 1024, 1024);
@@ -116,6 +121,7 @@ export class DataPlane {
     if (this.state === 'closed') return;
     native().shutdown();
     removeRuntimeDir(this.runtimeDir);
+    process.off('exit', this.onExit);
     this.state = 'closed';
   }
 }

@@ -37,12 +37,12 @@ export function cliEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs `netvm run` on a config (an object, written as YAML, or YAML text);
- * with interrupt, sends it SIGINT (Ctrl-C) once it has printed its first rates. */
+ * sends it `interrupts` SIGINTs (Ctrl-C) once it has printed its first rates. */
 export async function runNetvm(
   config: object | string,
   args: string[] = ['--until-idle', '300'],
   dir = tempDir(),
-  interrupt = false,
+  interrupts = 0,
 ): Promise<RunResult> {
   const cfgPath = join(dir, 'config.yaml');
   writeFileSync(cfgPath, typeof config === 'string' ? config : stringify(config));
@@ -55,15 +55,17 @@ export async function runNetvm(
   });
   let stdout = '';
   let stderr = '';
-  let interrupted = false;
+  // The first Ctrl-C once it prints rates; another once it says it is stopping
+  // (signals sent together arrive as one).
+  let sent = 0;
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
-    if (interrupt && !interrupted && /(^|\n)\[/.test(stdout)) {
-      interrupted = true;
-      child.kill('SIGINT');
-    }
+    if (sent === 0 && interrupts > 0 && /(^|\n)\[/.test(stdout)) sent += child.kill('SIGINT') ? 1 : 0;
   });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (sent === 1 && interrupts > 1 && stderr.includes('stopping')) sent += child.kill('SIGINT') ? 1 : 0;
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const summary = existsSync(statsPath) ? (JSON.parse(readFileSync(statsPath, 'utf8')) as RunSummary) : undefined;
   return { code, stdout, stderr, summary, dir, filePrefix, leftRuntimeDir: existsSync(join('/var/run/dpdk', filePrefix)) };

@@ -7,7 +7,7 @@
 import { DESC0, DESC_WORDS, RING_HEAD, RING_SIZE, RING_TAIL, allocRing } from '../dataplane/ring.js';
 import { native, poolCreatePlain } from '../dataplane/native.js';
 import { poolWindow } from '../dataplane/pool-window.js';
-import { createNfInstance, metricValues } from '../nf/instance.js';
+import { createNfInstance, exportState, importState, metricValues } from '../nf/instance.js';
 import type { NfModule } from '../nf/module.js';
 import { Chain } from './chain.js';
 import { allocCounters, readChainCounters, readNfCounters } from './counters.js';
@@ -23,6 +23,10 @@ export interface OfflineNf {
   name: string;
   module: NfModule;
   config?: string;
+  /** State to hand the NF after its configure (another run's exported state). */
+  state?: Uint8Array;
+  /** Export the NF's state at the end of the run (into the result). */
+  exportState?: boolean;
 }
 
 export interface OfflineResult {
@@ -31,7 +35,8 @@ export interface OfflineResult {
   /** Packets dropped on arrival because they do not fit one buffer. */
   multiseg: number;
   chain: Record<ChainCounterName, number>;
-  nfs: ({ name: string; metrics: Record<string, number> } & Record<NfCounterName, number>)[];
+  /** Per NF; state is what it exported at the end when asked (undefined: it gave none). */
+  nfs: ({ name: string; metrics: Record<string, number>; state?: Uint8Array } & Record<NfCounterName, number>)[];
 }
 
 export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: string) => void): OfflineResult {
@@ -45,6 +50,9 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: 
         pool: window, place: { names, position }, ...(nf.config !== undefined && { config: nf.config }), ...(log !== undefined && { log }),
       }),
     );
+    nfs.forEach((nf, k) => {
+      if (nf.state !== undefined) importState(instances[k]!, nf.state);
+    });
     // The host's own view of the pool: a memory with the pool mapped in, like an NF's.
     const view = instances[0]!;
     const bytes = (): Uint8Array => new Uint8Array(view.memory.buffer, view.windowOffset, pool.len);
@@ -93,7 +101,8 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: 
     result.nfs = instances.map((nf, k) => {
       const values = metricValues(nf);
       const metrics = Object.fromEntries(nf.host.metrics.map((m, i) => [m.name, values[i]!]));
-      return { name: nf.name, ...readNfCounters(c, k), metrics };
+      const state = nfs[k]!.exportState ? exportState(nf) : undefined;
+      return { name: nf.name, ...readNfCounters(c, k), metrics, ...(state !== undefined && { state }) };
     });
     return result;
   } finally {

@@ -41,9 +41,17 @@ export interface NfExports {
   /** Optional pair: a buffer for the config bytes, and taking the config (0 = accepted). */
   netvm_config_buffer?(len: number): number;
   netvm_configure?(ptr: number, len: number): number;
+  /** Optional: the address of the NF's state, [u32 length][bytes] (0: none to give). */
+  netvm_state_export?(): number;
+  /** Optional pair: a buffer for state bytes, and taking them (0 = accepted). */
+  netvm_state_buffer?(len: number): number;
+  netvm_state_import?(ptr: number, len: number): number;
   /** Optional: called every TICK_MS between bursts, with the host's clock (ns). */
   netvm_tick?(nowNs: bigint): void;
 }
+
+/** The most state bytes an NF may hand over. */
+export const MAX_STATE_BYTES = 1024 * 1024 * 1024;
 
 /** How often NFs that export netvm_tick get it. */
 export const TICK_MS = 10;

@@ -8,7 +8,7 @@
 // windowOffset is the first address >= 64 KiB that is aligned to the pool's
 // page size in the process's address space; V8 only aligns memories to 64 KiB,
 // so it differs between instances.
-import { ABI_VERSION, MAX_METRICS, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
+import { ABI_VERSION, MAX_METRICS, MAX_STATE_BYTES, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
 import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
 import { HostImports, type ChainPlace } from './host-imports.js';
 import { NfModuleError, type NfModule } from './module.js';
@@ -147,4 +147,56 @@ export function metricValues(nf: NfInstance): number[] {
   const n = nf.host.metrics.length;
   if (n === 0) return [];
   return Array.from(new BigInt64Array(nf.memory.buffer, nf.metricsAddr, n), Number);
+}
+
+/** Whether an instance can give its state, and whether it can take state. */
+export function stateHandover(nf: NfInstance): { exports: boolean; imports: boolean } {
+  const e = nf.exports;
+  return { exports: e.netvm_state_export !== undefined, imports: e.netvm_state_import !== undefined && e.netvm_state_buffer !== undefined };
+}
+
+/** A copy of the state an instance gives (netvm_state_export), or undefined
+ *  when it has none to give. Call between bursts. */
+export function exportState(nf: NfInstance): Uint8Array | undefined {
+  const fail = (reason: string): never => {
+    throw new NfModuleError(nf.path, `${nf.name}: ${reason}`);
+  };
+  if (nf.exports.netvm_state_export === undefined) return undefined;
+  let addr: number;
+  try {
+    addr = nf.exports.netvm_state_export() >>> 0;
+  } catch (err) {
+    return fail(`trapped in netvm_state_export: ${(err as Error).message}`);
+  }
+  if (addr === 0) return undefined;
+  const memory = nf.memory.buffer;
+  if (addr % 4 !== 0 || !inside(nf.memory, addr, 4)) fail(`netvm_state_export() returned ${addr}, not a 4-byte aligned address in its own memory`);
+  const len = new DataView(memory).getUint32(addr, true);
+  if (len > MAX_STATE_BYTES || !inside(nf.memory, addr + 4, len)) {
+    fail(`netvm_state_export() gave ${len} bytes at ${addr + 4}, beyond its own memory or the ${MAX_STATE_BYTES}-byte limit`);
+  }
+  return new Uint8Array(memory, addr + 4, len).slice();
+}
+
+/** Hands state (from another instance's exportState) to an instance: throws
+ *  an NfModuleError when it cannot take state, refuses it, or traps. */
+export function importState(nf: NfInstance, state: Uint8Array): void {
+  const fail = (reason: string): never => {
+    throw new NfModuleError(nf.path, `${nf.name}: ${reason}`);
+  };
+  const e = nf.exports;
+  if (e.netvm_state_import === undefined || e.netvm_state_buffer === undefined) {
+    fail('does not export netvm_state_import and netvm_state_buffer: it cannot take state');
+  }
+  nf.host.lastError = '';
+  try {
+    const ptr = e.netvm_state_buffer!(state.length) >>> 0;
+    if (!inside(nf.memory, ptr, state.length)) fail(`netvm_state_buffer(${state.length}) returned ${ptr}, outside its own memory`);
+    new Uint8Array(nf.memory.buffer, ptr, state.length).set(state);
+    const status = e.netvm_state_import!(ptr, state.length);
+    if (status !== 0) fail(`refused the state (status ${status})${nf.host.lastError ? `: ${nf.host.lastError}` : ''}`);
+  } catch (err) {
+    if (err instanceof NfModuleError) throw err;
+    fail(`trapped in netvm_state_import: ${(err as Error).message}`);
+  }
 }

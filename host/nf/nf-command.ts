@@ -8,15 +8,19 @@ import { readPcap, writePcap } from '../pcap/index.js';
 import { buildNfs } from './build.js';
 import { loadNfModule } from './module.js';
 import { scaffoldNf } from './scaffold.js';
+import { readStateFile, writeStateFile } from './state-file.js';
 
 export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> [--config <file>]... [--out <out.pcap>] [--expect <pcap>]
+                   [--state-in <file>] [--state-out <file>]
        netvm nf build [<name>...] [--force]
        netvm nf new <name>
 
   test   runs one NF, or a chain of them in the order given, over a pcap without DPDK or
          hugepages (the data plane's loader, ABI and chain), and prints the verdict counts.
          --config: the NF's config (YAML or JSON), once per module in module order;
-         --out: write what came out; --expect: compare what came out with a pcap (exit 1 if not equal)
+         --out: write what came out; --expect: compare what came out with a pcap (exit 1 if not equal);
+         --state-out: save the NFs' state at the end (those that export it); --state-in: hand
+         each NF the state saved under its name before the first packet (as a hot-swap does)
   build  compiles nf-modules/<name>/index.ts (all NFs by default) into nf-modules/build/
   new    scaffolds nf-modules/<name>/ and test/nf-<name>.test.ts, which build and pass at once`;
 
@@ -57,6 +61,21 @@ function difference(out: Uint8Array[], expected: Uint8Array[]): string | undefin
   return undefined;
 }
 
+/** Gives each NF the state saved under its name; a name the chain lacks is an error. */
+function handStates(nfs: OfflineNf[], path: string): void {
+  let states: Map<string, Uint8Array>;
+  try {
+    states = readStateFile(path);
+  } catch (err) {
+    throw new UsageError(`--state-in: ${(err as Error).message}`, NF_USAGE);
+  }
+  for (const [name, state] of states) {
+    const nf = nfs.find((n) => n.name === name);
+    if (nf === undefined) throw new UsageError(`--state-in: ${path} holds state for '${name}', which is not in the chain (${nfs.map((n) => n.name).join(', ')})`, NF_USAGE);
+    nf.state = state;
+  }
+}
+
 function testCommand(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -66,6 +85,8 @@ function testCommand(argv: string[]): number {
       config: { type: 'string', multiple: true },
       out: { type: 'string' },
       expect: { type: 'string' },
+      'state-in': { type: 'string' },
+      'state-out': { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('nf test needs at least one module', NF_USAGE);
@@ -78,9 +99,16 @@ function testCommand(argv: string[]): number {
     const config = configs[i] === undefined ? undefined : readConfig(configs[i]!);
     return { name: `${basename(path, '.wasm')}${positionals.length > 1 ? i + 1 : ''}`, module: loadNfModule(path), ...(config !== undefined && { config }) };
   });
+  if (values['state-in'] !== undefined) handStates(nfs, values['state-in']);
+  if (values['state-out'] !== undefined) for (const nf of nfs) nf.exportState = true;
   const frames = readPcap(values.pcap).packets.map((p) => p.data);
   const result = runOffline(frames, nfs);
   console.log(report(result));
+  if (values['state-out'] !== undefined) {
+    const states = new Map(result.nfs.flatMap((nf) => (nf.state === undefined ? [] : [[nf.name, nf.state] as const])));
+    writeStateFile(values['state-out'], states);
+    console.log(`state: saved ${states.size > 0 ? [...states].map(([name, s]) => `${name} (${s.length} bytes)`).join(', ') : 'nothing (no NF exports state)'}`);
+  }
   const out = result.out.map((p) => p.data);
   if (values.out !== undefined) writePcap(values.out, out.map((data) => ({ data })));
   if (values.expect === undefined) return 0;

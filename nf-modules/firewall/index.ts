@@ -19,13 +19,16 @@
 // a SYN without ACK); later packets of the flow, both ways, pass without the
 // rules. TCP: until the responder's SYN+ACK, it may send only SYN+ACK or RST
 // (anything else is dropped: invalid_tcp); an RST ends the flow.
+// State handover (hot-swap): a stateful firewall's flows move to the new
+// instance (imported_flows; beyond the new table's room they are left
+// behind); a stateless one exports nothing and keeps nothing it is given.
 import {
   ConfigReader, JsonKind, JsonValue, itemPath, jsonError, keyPath, parseJson,
 } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
-  LogLevel, Parsed, TCP_ACK, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
+  LogLevel, Parsed, StateReader, StateWriter, TCP_ACK, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
   packetAddr, packetLen, parse, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -66,6 +69,7 @@ const deniedByDefault = counter('denied_by_default');
 const malformed = counter('malformed');
 const invalidTcp = counter('invalid_tcp');
 const untracked = counter('untracked');
+const importedFlows = counter('imported_flows');
 const flows = gauge('flows');
 
 // ---- configuration -------------------------------------------------------
@@ -306,4 +310,57 @@ export function netvm_process(n: i32): void {
     t.expire(now, 64);
     flows.set(t.size);
   }
+}
+
+// ---- state handover ----------------------------------------------------------
+
+const STATE_KIND = 'firewall';
+const STATE_VERSION: u32 = 1;
+const STATE_RECORD_BYTES: usize = FLOW_KEY_BYTES + 10;
+
+// A flow record: its 40-byte key, u64 last seen (ns), u8 the initiator's
+// direction bit, u8 TCP state.
+export function netvm_state_export(): usize {
+  const t = table;
+  if (t == null) return 0;
+  const w = new StateWriter(STATE_KIND, STATE_VERSION, 4 + <usize>t.size * STATE_RECORD_BYTES);
+  w.u32(t.size);
+  for (let slot = t.nextInUse(0); slot >= 0; slot = t.nextInUse(<u32>slot + 1)) {
+    w.bytes(t.keyOf(<u32>slot), FLOW_KEY_BYTES);
+    w.u64(t.lastSeen(<u32>slot));
+    w.u8(load<u8>(flowReverse + <usize>slot));
+    w.u8(load<u8>(flowTcp + <usize>slot));
+  }
+  return w.finish();
+}
+
+export function netvm_state_import(ptr: usize, len: i32): i32 {
+  const r = new StateReader(ptr, len);
+  if (!r.expect(STATE_KIND, STATE_VERSION)) {
+    log(LogLevel.ERROR, r.error);
+    return 1;
+  }
+  const n = r.u32();
+  if (!r.ok() || r.remaining() != <usize>n * STATE_RECORD_BYTES) {
+    log(LogLevel.ERROR, `state of ${n} flows should be ${<usize>n * STATE_RECORD_BYTES} bytes, not ${r.remaining()}`);
+    return 1;
+  }
+  const t = table;
+  if (t == null) {
+    if (n > 0) log(LogLevel.WARN, `stateless: the ${n} flows handed over are not kept`);
+    return 0;
+  }
+  for (let k: u32 = 0; k < n; k++) {
+    r.bytes(key, FLOW_KEY_BYTES);
+    const seen = r.u64();
+    const reverse = r.u8();
+    const tcp = r.u8();
+    const slot = t.findOrInsert(key, flowHash(key), seen);
+    if (slot < 0 || !t.inserted) continue;
+    store<u8>(flowReverse + <usize>slot, reverse != 0 ? 1 : 0);
+    store<u8>(flowTcp + <usize>slot, min(tcp, TCP_OPEN));
+    importedFlows.add();
+  }
+  flows.set(t.size);
+  return 0;
 }

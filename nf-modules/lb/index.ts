@@ -15,10 +15,13 @@
 //   flows: int (65536), timeout_s: number (60)
 // Backend names are unique over all VIPs; each backend gets a counter to_<name>.
 // Packets to no VIP go on unchanged (metric not_vip).
+// State handover (hot-swap): the flows move to the new instance with their
+// backends, by name; a flow whose backend the new config does not have is
+// left behind (import_skipped) and its next packet is balanced afresh.
 import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
-  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, configText, counter, flowHash, flowKey, gauge, log,
+  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateReader, StateWriter, configText, counter, flowHash, flowKey, gauge, log,
   nowNs, outPort, packetAddr, packetLen, parse, parseMac, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -41,6 +44,7 @@ let tableSize: u32 = 65537;
 let backendMac: usize = 0;       // 6 bytes a backend
 let backendPort: StaticArray<u32> = new StaticArray<u32>(0);
 let backendCounters: Counter[] = [];
+let backendNames: string[] = [];
 let flows: FlowTable | null = null;
 let flowBackend: usize = 0;      // u32 (global backend index) per flow slot
 
@@ -50,6 +54,8 @@ const balanced = counter('balanced');
 const newFlows = counter('new_flows');
 const notVip = counter('not_vip');
 const untracked = counter('untracked');
+const importedFlows = counter('imported_flows');
+const importSkipped = counter('import_skipped');
 const tracked = gauge('flows');
 
 function isPrime(n: u32): bool {
@@ -163,6 +169,7 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   backendMac = macs;
   backendPort = new StaticArray<u32>(max(ports.length, 1));
   for (let i = 0; i < ports.length; i++) backendPort[i] = ports[i];
+  backendNames = names;
   backendCounters = new Array<Counter>(min(names.length, 50));
   for (let i = 0; i < backendCounters.length; i++) backendCounters[i] = counter(`to_${names[i]}`);
   const t = new FlowTable(capacity, <u64>(timeout * 1e9));
@@ -221,4 +228,91 @@ export function netvm_process(n: i32): void {
   }
   t.expire(now, 64);
   tracked.set(t.size);
+}
+
+// ---- state handover ----------------------------------------------------------
+
+const STATE_KIND = 'lb';
+const STATE_VERSION: u32 = 1;
+const STATE_FLOW_BYTES: usize = FLOW_KEY_BYTES + 12;
+
+// The backend names (u32 count; each u16 length + UTF-8), then the flows
+// (u32 count; each its 40-byte key, u64 last seen, u32 backend: an index
+// into those names).
+export function netvm_state_export(): usize {
+  const t = flows;
+  if (t == null) return 0;
+  const encoded = new Array<ArrayBuffer>(backendNames.length);
+  let nameBytes: usize = 4;
+  for (let i = 0; i < backendNames.length; i++) {
+    encoded[i] = String.UTF8.encode(backendNames[i]);
+    nameBytes += 2 + <usize>encoded[i].byteLength;
+  }
+  const w = new StateWriter(STATE_KIND, STATE_VERSION, nameBytes + 4 + <usize>t.size * STATE_FLOW_BYTES);
+  w.u32(encoded.length);
+  for (let i = 0; i < encoded.length; i++) {
+    w.u16(<u16>encoded[i].byteLength);
+    w.bytes(changetype<usize>(encoded[i]), <usize>encoded[i].byteLength);
+  }
+  w.u32(t.size);
+  for (let slot = t.nextInUse(0); slot >= 0; slot = t.nextInUse(<u32>slot + 1)) {
+    w.bytes(t.keyOf(<u32>slot), FLOW_KEY_BYTES);
+    w.u64(t.lastSeen(<u32>slot));
+    w.u32(load<u32>(flowBackend + (<usize>slot << 2)));
+  }
+  return w.finish();
+}
+
+export function netvm_state_import(ptr: usize, len: i32): i32 {
+  const t = flows;
+  if (t == null) {
+    log(LogLevel.ERROR, 'state import before configure');
+    return 1;
+  }
+  const r = new StateReader(ptr, len);
+  if (!r.expect(STATE_KIND, STATE_VERSION)) {
+    log(LogLevel.ERROR, r.error);
+    return 1;
+  }
+  // Their backend index -> ours (-1: we have no backend of that name).
+  const nNames = r.u32();
+  if (!r.ok() || <usize>nNames * 2 > r.remaining()) {
+    log(LogLevel.ERROR, 'state cut short in its backend names');
+    return 1;
+  }
+  const ours = new StaticArray<i32>(nNames);
+  for (let i: u32 = 0; i < nNames; i++) {
+    const n = <usize>r.u16();
+    if (!r.ok() || n > r.remaining()) {
+      log(LogLevel.ERROR, 'state cut short in its backend names');
+      return 1;
+    }
+    const buf = heap.alloc(max(n, 1));
+    r.bytes(buf, n);
+    ours[i] = backendNames.indexOf(String.UTF8.decodeUnsafe(buf, n));
+  }
+  const n = r.u32();
+  if (!r.ok() || r.remaining() != <usize>n * STATE_FLOW_BYTES) {
+    log(LogLevel.ERROR, `state of ${n} flows should be ${<usize>n * STATE_FLOW_BYTES} bytes, not ${r.remaining()}`);
+    return 1;
+  }
+  for (let k: u32 = 0; k < n; k++) {
+    r.bytes(key, FLOW_KEY_BYTES);
+    const seen = r.u64();
+    const theirs = r.u32();
+    const b = theirs < nNames ? ours[theirs] : -1;
+    if (b < 0) {
+      importSkipped.add();
+      continue;
+    }
+    const slot = t.findOrInsert(key, flowHash(key), seen);
+    if (slot < 0 || !t.inserted) {
+      importSkipped.add();
+      continue;
+    }
+    store<u32>(flowBackend + (<usize>slot << 2), <u32>b);
+    importedFlows.add();
+  }
+  tracked.set(t.size);
+  return 0;
 }

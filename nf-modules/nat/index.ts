@@ -35,12 +35,16 @@
 // Passed unchanged: non-IP, IPv6, inside to inside, packets neither from
 // inside nor to public_ip, other protocols (GRE, ...), ICMP other than echo
 // request out / echo reply in (ICMP errors are not translated).
+// State handover (hot-swap): the mappings move to the new instance with their
+// public ports, inside and far endpoints, FIN state and idle times; a mapping
+// whose public port is outside the new range, or whose inside address is not
+// inside the new prefix, is left behind (import_skipped).
 // Known limits: no hairpinning (inside to public_ip is translated outbound
 // like any other destination); one timeout for TCP and UDP.
 import { ConfigReader, parseJson } from '../sdk/json';
 import { FlowTable, hashKey } from '../sdk/flow-table';
 import {
-  DROP, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, TCP_FIN, TCP_RST,
+  DROP, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateReader, StateWriter, TCP_FIN, TCP_RST,
   checksumUpdate16, checksumUpdate32, configText, counter, gauge, loadBe16, log, nowNs,
   packetAddr, packetLen, parse, parseIpv4, parsePrefix, setVerdict, storeBe16,
 } from '../sdk';
@@ -96,6 +100,8 @@ const noMapping = counter('no_mapping');
 const portExhausted = counter('port_exhausted');
 const tableFull = counter('table_full');
 const untranslatable = counter('untranslatable');
+const importedMappings = counter('imported_mappings');
+const importSkipped = counter('import_skipped');
 const mappings = gauge('mappings');
 
 // ---- configuration -------------------------------------------------------
@@ -418,4 +424,94 @@ export function netvm_process(n: i32): void {
   t.expire(now, SWEEP_BUDGET);
   drainFreed(t);
   mappings.set(t.size);
+}
+
+// ---- state handover ----------------------------------------------------------
+
+const STATE_KIND = 'nat';
+const STATE_VERSION: u32 = 1;
+const STATE_RECORD_BYTES: usize = 24;
+const PROTO_OF_INDEX: u32[] = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP];
+
+// A mapping record: u32 inside addr, u32 far addr, u16 inside port, u16 far
+// port, u16 public port, u8 protocol index, u8 FIN bits, u64 last seen (ns).
+export function netvm_state_export(): usize {
+  const t = table;
+  if (t == null) return 0;
+  const w = new StateWriter(STATE_KIND, STATE_VERSION, 4 + <usize>t.size * STATE_RECORD_BYTES);
+  w.u32(t.size);
+  for (let slot = t.nextInUse(0); slot >= 0; slot = t.nextInUse(<u32>slot + 1)) {
+    const s = <usize>slot;
+    w.u32(load<u32>(fInAddr + (s << 2)));
+    w.u32(load<u32>(fRemAddr + (s << 2)));
+    w.u16(load<u16>(fInPort + (s << 1)));
+    w.u16(load<u16>(fRemPort + (s << 1)));
+    w.u16(load<u16>(fPubPort + (s << 1)));
+    w.u8(load<u8>(fProto + s));
+    w.u8(load<u8>(fFin + s));
+    w.u64(t.lastSeen(<u32>slot));
+  }
+  return w.finish();
+}
+
+export function netvm_state_import(ptr: usize, len: i32): i32 {
+  const t = table;
+  if (t == null) {
+    log(LogLevel.ERROR, 'state import before configure');
+    return 1;
+  }
+  const r = new StateReader(ptr, len);
+  if (!r.expect(STATE_KIND, STATE_VERSION)) {
+    log(LogLevel.ERROR, r.error);
+    return 1;
+  }
+  const n = r.u32();
+  if (!r.ok() || r.remaining() != <usize>n * STATE_RECORD_BYTES) {
+    log(LogLevel.ERROR, `state of ${n} mappings should be ${<usize>n * STATE_RECORD_BYTES} bytes, not ${r.remaining()}`);
+    return 1;
+  }
+  for (let k: u32 = 0; k < n; k++) {
+    const inAddr = r.u32();
+    const remAddr = r.u32();
+    const inPort = r.u16();
+    const remPort = r.u16();
+    const pubPort = <u32>r.u16();
+    const pi = <u32>r.u8();
+    const fin = r.u8();
+    const seen = r.u64();
+    const bm = freeBits + <usize>min(pi, N_PROTOS - 1) * BITMAP_BYTES + (pubPort >> 3);
+    if (pi >= N_PROTOS || pubPort < portLo || pubPort > portHi || (load<u8>(bm) & <u8>(<u32>1 << (pubPort & 7))) == 0 ||
+        (inAddr & insideMask) != insideNet || (remAddr & insideMask) == insideNet) {
+      importSkipped.add();
+      continue;
+    }
+    store<u32>(key, inAddr);
+    store<u32>(key, remAddr, 4);
+    store<u16>(key, inPort, 8);
+    store<u16>(key, remPort, 10);
+    store<u32>(key, unchecked(PROTO_OF_INDEX[pi]), 12);
+    store<u64>(key, 0, 16);
+    store<u64>(key, 0, 24);
+    store<u64>(key, 0, 32);
+    const slot = t.findOrInsert(key, hashKey(key, seed), seen);
+    drainFreed(t);
+    if (slot < 0 || !t.inserted) {
+      importSkipped.add();
+      continue;
+    }
+    const s = <usize>slot;
+    store<u32>(fInAddr + (s << 2), inAddr);
+    store<u32>(fRemAddr + (s << 2), remAddr);
+    store<u16>(fInPort + (s << 1), inPort);
+    store<u16>(fRemPort + (s << 1), remPort);
+    store<u16>(fPubPort + (s << 1), <u16>pubPort);
+    store<u8>(fProto + s, <u8>pi);
+    store<u8>(fFin + s, fin & 3);
+    store<u8>(bm, load<u8>(bm) & ~<u8>(<u32>1 << (pubPort & 7)));
+    unchecked(freeCount[pi] = unchecked(freeCount[pi]) - 1);
+    store<u32>(slotOfPort(pi, pubPort), <u32>slot + 1);
+    importedMappings.add();
+  }
+  mappings.set(t.size);
+  return 0;
 }

@@ -236,6 +236,15 @@ export function hashKey(key: usize, seed: u64 = 0): u32 {
     return slot < this.capacity ? this.slots + (<usize>slot << SLOT_SHIFT) : 0;
   }
 
+  /** The first slot at or after `from` that holds a flow, or -1: walks the
+   *  flows (for a state export), not for the per-packet path. */
+  nextInUse(from: u32): i32 {
+    for (let s = from; s < this.capacity; s++) {
+      if (load<u32>(this.slots + (<usize>s << SLOT_SHIFT), R_USED) != 0) return <i32>s;
+    }
+    return -1;
+  }
+
   /** Removes the key; false when absent. Not reported on the freed ring. */
   remove(key: usize, hash: u32): bool {
     const i = this.bucketOf(key, hash);

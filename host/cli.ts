@@ -7,13 +7,23 @@ import { UsageError } from './control/usage.js';
 import { NF_USAGE, nfCommand } from './nf/nf-command.js';
 import { NfModuleError } from './nf/module.js';
 
-const USAGE = `${RUN_USAGE}\n\n${NF_USAGE}`;
+const BENCH_USAGE_LINE = 'usage: netvm bench [--quick] [--only <point>]... [--out <dir>] (netvm bench --help for more)';
+const USAGE = `${RUN_USAGE}\n\n${NF_USAGE}\n\n${BENCH_USAGE_LINE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'run') return await runCommand(rest);
     if (command === 'nf') return await nfCommand(rest);
+    if (command === 'bench') {
+      // The suite lives in bench/ (dist/bench once built), loaded only when asked for.
+      const { BENCH_USAGE, benchCommand } = await import('../bench/suite.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(BENCH_USAGE);
+        return 0;
+      }
+      return await benchCommand(rest);
+    }
     if (command === undefined || command === '-h' || command === '--help') {
       console.log(USAGE);
       return command === undefined ? 2 : 0;

@@ -71,6 +71,16 @@ t.test('packets to no VIP go on unchanged', async (t) => {
   t.equal(result.nfs[0]!.metrics['not_vip'], 3);
 });
 
+t.test('egress next: balanced packets go on along the chain, rewritten the same', async (t) => {
+  const names = ['web1', 'web2'];
+  const frames = Array.from({ length: 50 }, (_, i) => tcp(i, 2000 + i));
+  const byPort = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config(names)) }], () => {});
+  const onward = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify({ ...config(names), egress: 'next' }) }], () => {});
+  t.same(onward.out.map((p) => hex(p.data)), byPort.out.map((p) => hex(p.data)), 'the same backends, the same bytes');
+  t.ok(onward.out.every((p) => p.port === 1), "all by the chain's exit");
+  t.equal(onward.nfs[0]!.out, 0);
+});
+
 t.test('bad configs are refused with the field named', async (t) => {
   const refused = (cfg: unknown): string => {
     try {
@@ -81,6 +91,7 @@ t.test('bad configs are refused with the field named', async (t) => {
     }
   };
   t.equal(refused({}), 'config: vips: required');
+  t.match(refused({ ...config(['a']), egress: 'up' }), /^config: egress: /);
   t.equal(refused({ ...config(['a']), table_size: 100 }), 'config: table_size: must be a prime (like 65537)');
   t.equal(refused({ vips: [{ vip: '10.0.0.0/8', port: 80, proto: 'tcp', backends: backends(['a']) }] }), "config: vips[0].vip: '10.0.0.0/8' is not an IPv4 or IPv6 address");
   t.equal(refused({ vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: [] }] }), 'config: vips[0].backends: needs at least one backend');

@@ -136,6 +136,14 @@ t.test('longest prefix, TTL step, MAC rewrite, port', async (t) => {
   t.equal(m['no_route'], 2, 'the two IPv6 destinations no route covers');
 });
 
+t.test('egress next: routed packets go on along the chain, rewritten the same', async (t) => {
+  const expected = frames().map((f) => route(CFG, f)).filter((r) => r !== undefined).map((r) => r!.data);
+  const result = runOffline(frames(), [{ name: 'router', module, config: JSON.stringify({ ...CFG, egress: 'next' }) }], () => {});
+  t.same(result.out.map((p) => hex(p.data)), expected, 'the same packets, the same bytes, in order');
+  t.ok(result.out.every((p) => p.port === 1), "all by the chain's exit");
+  t.equal(result.nfs[0]!.out, 0, 'none sent out by the router itself');
+});
+
 t.test('bad configs are refused with the field named', async (t) => {
   const refused = (config: unknown): string => {
     try {
@@ -146,6 +154,7 @@ t.test('bad configs are refused with the field named', async (t) => {
     }
   };
   t.equal(refused({ routes: [] }), 'config: next_hops: required');
+  t.match(refused({ ...CFG, egress: 'sideways' }), /^config: egress: /);
   t.equal(refused({ next_hops: [{ port: 1, mac: '02:00:00:00:00:01' }], routes: [{ prefix: '10.0.0.0/8', via: 3 }] }),
     'config: routes[0].via: must be an integer from 0 to 0');
   t.equal(refused({ next_hops: [{ port: 1, mac: '02:00' }], routes: [] }), 'config: next_hops[0].mac: must be a MAC address like 02:00:00:00:00:01');

@@ -11,6 +11,8 @@ Runs a data plane described by a YAML file until Ctrl-C, --duration or --until-i
 
 options:
   --duration <s>        stop after this many seconds
+  --warmup <s>          with --stats-json: also count from this many seconds in to the stop
+                        (the summary's window, with each thread's share of a core)
   --until-idle <ms>     stop once no packet has arrived for this long (how a pcap run ends)
   --stats-json <file>   write the final counters as JSON
   --file-prefix <name>  DPDK --file-prefix of this run (default: netvm-<pid>)`;
@@ -22,6 +24,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     options: {
       duration: { type: 'string' },
       'until-idle': { type: 'string' },
+      warmup: { type: 'string' },
       'stats-json': { type: 'string' },
       'file-prefix': { type: 'string' },
     },
@@ -33,6 +36,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const duration = positiveNumber(values.duration, '--duration', RUN_USAGE);
   const untilIdle = positiveNumber(values['until-idle'], '--until-idle', RUN_USAGE);
+  const warmup = positiveNumber(values.warmup, '--warmup', RUN_USAGE);
+  if (warmup !== undefined && duration !== undefined && warmup >= duration) {
+    throw new UsageError(`--warmup ${warmup} must be shorter than --duration ${duration}`, RUN_USAGE);
+  }
   const cfg = loadConfig(positionals[0]!);
 
   const stopSignal = new Promise<void>((resolve) => {
@@ -48,6 +55,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     filePrefix, stopSignal,
     ...(duration !== undefined && { duration }),
     ...(untilIdle !== undefined && { untilIdle }),
+    ...(warmup !== undefined && { warmup }),
   });
   if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
   const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;

@@ -13,11 +13,14 @@ import { CONTROL_STOP, CONTROL_WORDS, type LaneTask, type WorkerEvent, type Work
 import { ConfigError, type DataPlaneConfig, type NfConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
-import { formatSummary, rateLine, summarizeChains, unaccounted, type ChainView, type RunSummary } from './stats.js';
+import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type ChainView, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
+import { cpuShares, threadCpu, type ThreadCpu } from './threads.js';
 
 export interface RunOptions {
   /** Stop after this many seconds. */
   duration?: number;
+  /** Seconds from the start after which the summary's window begins. */
+  warmup?: number;
   /** Stop once no packet has arrived for this many milliseconds. */
   untilIdle?: number;
   filePrefix: string;
@@ -139,6 +142,9 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const workerFailed = Promise.all(done).then(() => undefined);
     let failure: unknown;
     workerFailed.catch((err: unknown) => (failure = err));
+    // The window after the warm-up: counters and thread CPU at its start.
+    let windowStart: { at: number; ports: PortSummary[]; chains: ChainSummary[]; threads: ThreadCpu[] } | undefined;
+    const warmupMs = opts.warmup === undefined ? undefined : opts.warmup * 1000;
 
     while (!stopRequested && failure === undefined) {
       await sleep(20);
@@ -146,6 +152,9 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const ports = portsNow();
       const rx = ports.reduce((n, p) => n + p.rx, 0);
       if (rx !== lastRx) [lastRx, lastRxChange] = [rx, now];
+      if (warmupMs !== undefined && windowStart === undefined && now - started >= warmupMs) {
+        windowStart = { at: now, ports, chains: summarizeChains(views), threads: threadCpu() };
+      }
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
       if (now - lastLine >= 1000) {
@@ -155,6 +164,12 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       }
     }
     if (failure !== undefined) throw failure;
+    let window: RunSummary['window'];
+    if (windowStart !== undefined) {
+      const seconds = (Date.now() - windowStart.at) / 1000;
+      const threads = cpuShares(windowStart.threads, threadCpu(), seconds);
+      window = { seconds, ...windowCounters(portsNow(), windowStart.ports, summarizeChains(views), windowStart.chains), threads };
+    }
 
     dp.drain();
     const drainStart = Date.now();
@@ -170,7 +185,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const chains = summarizeChains(views);
     const badDescriptors = views.reduce((n, _, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
-      seconds, hugepages, ports, chains, traps, badDescriptors,
+      seconds, ...(window !== undefined && { window }), hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },
       unaccounted: unaccounted(ports, chains),
     };

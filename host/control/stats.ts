@@ -15,8 +15,19 @@ export interface ChainSummary extends Record<ChainCounterName, number> {
   nfs: ({ name: string; metrics: Record<string, number> } & Record<NfCounterName, number>)[];
 }
 
+/** Counters over the part of a run after its warm-up (all counts are differences). */
+export interface RunWindow {
+  seconds: number;
+  ports: PortSummary[];
+  chains: ChainSummary[];
+  /** The share of a core each busy thread of the process used, busiest first. */
+  threads: { tid: number; name: string; share: number }[];
+}
+
 export interface RunSummary {
   seconds: number;
+  /** With a warm-up: the counters from its end to the stop. */
+  window?: RunWindow;
   hugepages: boolean;
   ports: PortSummary[];
   chains: ChainSummary[];
@@ -108,4 +119,19 @@ export function formatSummary(s: RunSummary): string {
   if (s.badDescriptors > 0) lines.push(`  HOST BUG: ${s.badDescriptors} return descriptors refused by the poll loop`);
   lines.push(`  accounting: ${s.unaccounted === 0 ? 'every packet sent or counted as dropped' : `${s.unaccounted} packets unaccounted for`}`);
   return lines.join('\n');
+}
+
+/** after - before, for every counter of ports and chains (metrics too). */
+export function windowCounters(
+  ports: PortSummary[], portsBefore: PortSummary[], chains: ChainSummary[], chainsBefore: ChainSummary[],
+): { ports: PortSummary[]; chains: ChainSummary[] } {
+  const minus = <T extends object>(a: T, b: T): T =>
+    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, typeof v === 'number' ? v - ((b as Record<string, number>)[k] ?? 0) : v])) as T;
+  return {
+    ports: ports.map((p, i) => minus(p, portsBefore[i]!)),
+    chains: chains.map((c, i) => ({
+      ...minus(c, chainsBefore[i]!),
+      nfs: c.nfs.map((nf, k) => ({ ...minus(nf, chainsBefore[i]!.nfs[k]!), metrics: minus(nf.metrics, chainsBefore[i]!.nfs[k]!.metrics) })),
+    })),
+  };
 }

@@ -5,7 +5,7 @@ import { Chain } from '../chain/chain.js';
 import { poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
 import { createNfInstance, metricValues, type NfInstance } from '../nf/instance.js';
-import { pinThisThread } from './affinity.js';
+import { nameThisThread, pinThisThread } from './affinity.js';
 import { CONTROL_STOP, type WorkerEvent, type WorkerTask } from './messages.js';
 
 /** Empty polls in a row before the worker starts to nap between polls. */
@@ -54,6 +54,7 @@ function syncMetrics(lanes: BuiltLane[]): void {
 
 export default function runWorker(task: WorkerTask): void {
   pinThisThread(task.cpu);
+  nameThisThread(`netvm-worker${task.cpu}`);
   const lanes = buildLanes(task);
   const chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);

@@ -13,6 +13,8 @@
 //             backends: [ { name: "web1", mac: "02:00:00:00:01:01", port: <port index> } ] } ]  (required)
 //   table_size: prime (65537)     Maglev table entries per VIP (more: finer balance)
 //   flows: int (65536), timeout_s: number (60)
+//   egress: port | next (port)   port: a balanced packet leaves at once by its backend's port;
+//                                next: it goes on to the next NF (the backend's port unused)
 // Backend names are unique over all VIPs; each backend gets a counter to_<name>.
 // Packets to no VIP go on unchanged (metric not_vip).
 // State handover (hot-swap): the flows move to the new instance with their
@@ -45,6 +47,7 @@ let backendMac: usize = 0;       // 6 bytes a backend
 let backendPort: StaticArray<u32> = new StaticArray<u32>(0);
 let backendCounters: Counter[] = [];
 let backendNames: string[] = [];
+let toNext = false; // egress: next
 let flows: FlowTable | null = null;
 let flowBackend: usize = 0;      // u32 (global backend index) per flow slot
 
@@ -145,7 +148,8 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   const r = new ConfigReader(parseJson(configText(ptr, len)));
   const root = r.root;
   r.object(root, '');
-  r.unknownKeys(root, '', ['vips', 'table_size', 'flows', 'timeout_s']);
+  r.unknownKeys(root, '', ['vips', 'table_size', 'flows', 'timeout_s', 'egress']);
+  const egressNext = r.choice(root, 'egress', '', ['port', 'next'], 0) == 1;
   tableSize = <u32>r.integer(root, 'table_size', '', 3, 1048573, 65537);
   if (r.ok() && !isPrime(tableSize)) r.fail('table_size', 'must be a prime (like 65537)');
   const capacity = <u32>r.integer(root, 'flows', '', 1, 8388608, 65536);
@@ -166,6 +170,7 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
     return 1;
   }
   vips = all;
+  toNext = egressNext;
   backendMac = macs;
   backendPort = new StaticArray<u32>(max(ports.length, 1));
   for (let i = 0; i < ports.length; i++) backendPort[i] = ports[i];
@@ -222,7 +227,7 @@ export function netvm_process(n: i32): void {
     const mac = backendMac + <usize>b * 6;
     store<u32>(addr, load<u32>(mac));
     store<u16>(addr, load<u16>(mac, 4), 4);
-    setVerdict(i, outPort(unchecked(backendPort[b])));
+    if (!toNext) setVerdict(i, outPort(unchecked(backendPort[b])));
     if (b < <u32>backendCounters.length) unchecked(backendCounters[b]).add();
     balanced.add();
   }

@@ -7,6 +7,10 @@
 //   next_hops: [ { port: <port index>, mac: "02:00:00:00:00:02", src_mac: "..." } ]  (required, 1..65534)
 //   routes: [ { prefix: "10.0.0.0/8" | "2001:db8::/32", via: <next hop index> } ]
 //   non_ip: drop | pass                                                             (drop)
+//   egress: port | next                                                             (port)
+//     port: a routed packet leaves at once by its next hop's port; next: it goes on
+//     to the next NF of the chain (routing then only rewrites: MACs, TTL), for a
+//     chain that does more after routing (nat, monitor) and leaves by its `to`
 // Big tables come from a file: `config_file:` in the NF's entry instead of `config:`.
 //
 // Dropped, each counted: no route (no_route), TTL/hop limit <= 1 (ttl_expired),
@@ -33,6 +37,7 @@ let hopMac: usize = 0;    // 6 bytes a next hop
 let hopSrcMac: usize = 0; // 6 bytes a next hop
 let hopHasSrc: StaticArray<bool> = new StaticArray<bool>(0);
 let passNonIp = false;
+let toNext = false; // egress: next
 
 // Per burst: which packets wait for which lookup.
 const addrs4: usize = memory.data(MAX_BURST * 4, 8);
@@ -55,8 +60,9 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   const r = new ConfigReader(parseJson(configText(ptr, len)));
   const root = r.root;
   r.object(root, '');
-  r.unknownKeys(root, '', ['next_hops', 'routes', 'non_ip']);
+  r.unknownKeys(root, '', ['next_hops', 'routes', 'non_ip', 'egress']);
   passNonIp = r.choice(root, 'non_ip', '', ['drop', 'pass'], 0) == 1;
+  const egressNext = r.choice(root, 'egress', '', ['port', 'next'], 0) == 1;
   const hops = r.array(root, 'next_hops', '');
   const nHops = hops == null ? 0 : hops.length;
   if (hops != null && (nHops == 0 || nHops > MAX_NEXT_HOPS)) r.fail('next_hops', `must hold 1 to ${MAX_NEXT_HOPS} next hops`);
@@ -114,6 +120,7 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   }
   lpm4 = table4;
   lpm6 = table6;
+  toNext = egressNext;
   return 0;
 }
 
@@ -127,7 +134,7 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
 @inline function sendBy(i: i32, addr: usize, h: u32): void {
   copyMac(addr, hopMac + <usize>h * 6);
   if (unchecked(hopHasSrc[h])) copyMac(addr + 6, hopSrcMac + <usize>h * 6);
-  setVerdict(i, outPort(unchecked(hopPort[h])));
+  if (!toNext) setVerdict(i, outPort(unchecked(hopPort[h])));
   forwarded.add();
 }
 

@@ -1,6 +1,6 @@
-// ns/packet of each NF on the worker's path (the C chain around the NF's
-// Wasm call), offline, without DPDK: a burst of 64-byte packets is laid out in
-// a pool, the chain runs over it, repeatedly. Each NF is compared with the
+// The NF path: ns/packet of each NF on the worker's path (the C chain around
+// the NF's Wasm call), offline, without DPDK: a burst of 64-byte packets is
+// laid out in a pool, the chain runs over it, repeatedly. Each NF is compared with the
 // same logic in plain TypeScript over the same bytes (the baseline), run in
 // the same process on the same core. Packets are restored before each pass,
 // outside the timed part, so that NFs that change them see the same input.
@@ -15,7 +15,6 @@ import { DESC0, DESC_WORDS, RING_HEAD, RING_TAIL, allocRing } from '../host/data
 import { createNfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { PROJECT_ROOT } from '../host/paths.js';
-import { describeMachine } from './machine.js';
 import { FIREWALL_RULES, firewallBaseline, ttlBaseline } from './baselines.js';
 
 const BURST = 256;
@@ -43,7 +42,7 @@ function writeFrame(bytes: Uint8Array, v: DataView, off: number, f: number): voi
   v.setUint16(off + 38, FRAME - 34);
 }
 
-interface Case {
+export interface NfPathCase {
   name: string;
   /** One NF, or a chain of them in order. */
   nfs: { module: string; config?: unknown }[];
@@ -67,12 +66,14 @@ function firewallConfig(stateful: boolean): unknown {
 const ROUTER = {
   next_hops: [{ port: 1, mac: '02:00:00:00:00:01' }, { port: 0, mac: '02:00:00:00:00:02' }],
   routes: [{ prefix: '0.0.0.0/0', via: 1 }, { prefix: '192.168.0.0/16', via: 0 }, { prefix: '192.168.1.0/24', via: 1 }],
+  // On to the next NF (nat, in the chain case) rather than out at once.
+  egress: 'next',
 };
 const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: 1 << 21 };
 // The bench's flows go to 192.168.0.0 (below 64K flows) on UDP port 80.
 const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }] };
 
-const CASES: Case[] = [
+export const NF_PATH_CASES: NfPathCase[] = [
   { name: 'forward', nfs: [{ module: 'forward' }], baseline: () => true },
   { name: 'ttl', nfs: [{ module: 'ttl' }], baseline: ttlBaseline },
   { name: 'firewall', nfs: [{ module: 'firewall', config: firewallConfig(false) }], baseline: firewallBaseline },
@@ -89,7 +90,11 @@ const CASES: Case[] = [
   },
 ];
 
-function measure(c: Case, flows: number): { wasm: number; ts: number | undefined } {
+/** ns per packet of a case at a number of flows, in Wasm and (where it has one) in its TypeScript baseline. */
+export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts: number | undefined } {
+  if (!existsSync(join(PROJECT_ROOT, 'nf-modules/build', `${c.nfs[0]!.module}.wasm`))) {
+    throw new Error(`nf-modules/build/${c.nfs[0]!.module}.wasm is not built (npm run build)`);
+  }
   const pool = poolCreatePlain(BURST);
   try {
     const window = poolWindow(pool.len, pool.page_size);
@@ -142,22 +147,5 @@ function measure(c: Case, flows: number): { wasm: number; ts: number | undefined
     return { wasm: perPacket(wasmMs), ts: c.baseline === undefined ? undefined : perPacket(tsMs) };
   } finally {
     native().poolDestroy();
-  }
-}
-
-const machine = describeMachine();
-console.log(`NF speed: ns per 64-byte packet on the worker's path (C chain + Wasm), bursts of ${BURST}, ${PASSES} passes`);
-console.log(`machine: ${machine.cpu}, kernel ${machine.kernel}, Node ${machine.node}, V8 ${machine.v8}\n`);
-console.log('(TS: the same logic in plain TypeScript, where a baseline exists; Mpps: one worker core at the Wasm figure)\n');
-console.log(`${'case'.padEnd(12)} ${'flows'.padStart(8)} ${'Wasm ns'.padStart(9)} ${'Mpps'.padStart(7)} ${'TS ns'.padStart(9)} ${'Wasm/TS'.padStart(8)}`);
-// Names given on the command line pick cases (all by default).
-const only = process.argv.slice(2);
-for (const c of CASES.filter((c) => only.length === 0 || only.includes(c.name))) {
-  if (!existsSync(join(PROJECT_ROOT, 'nf-modules/build', `${c.nfs[0]!.module}.wasm`))) continue;
-  for (const flows of [1000, 1_000_000]) {
-    const { wasm, ts } = measure(c, flows);
-    const tsText = ts === undefined ? '-' : ts.toFixed(2);
-    const ratio = ts === undefined ? '-' : (wasm / ts).toFixed(2);
-    console.log(`${c.name.padEnd(12)} ${String(flows).padStart(8)} ${wasm.toFixed(2).padStart(9)} ${(1000 / wasm).toFixed(1).padStart(7)} ${tsText.padStart(9)} ${ratio.padStart(8)}`);
   }
 }

@@ -1,0 +1,31 @@
+// One point of the data-plane matrix: `netvm run` on a config for
+// warm-up + measured seconds, in its own process (EAL starts once per
+// process) with its own --file-prefix; the figures come from the summary's
+// window (the counters and thread CPU after the warm-up).
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunSummary, RunWindow } from '../host/control/stats.js';
+import { PROJECT_ROOT } from '../host/paths.js';
+
+const CLI = join(PROJECT_ROOT, 'dist/host/cli.js');
+
+export async function runNetvm(config: object, dir: string, name: string, warmupS: number, seconds: number): Promise<RunSummary & { window: RunWindow }> {
+  const configFile = join(dir, `${name}.json.yaml`);
+  const statsFile = join(dir, `${name}.stats.json`);
+  writeFileSync(configFile, JSON.stringify(config, null, 1)); // JSON is YAML
+  const args = [CLI, 'run', configFile, '--duration', String(warmupS + seconds), '--warmup', String(warmupS),
+    '--stats-json', statsFile, '--file-prefix', `netvm-bench-${process.pid}-${name}`];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  let summary: RunSummary;
+  try {
+    summary = JSON.parse(readFileSync(statsFile, 'utf8')) as RunSummary;
+  } catch {
+    throw new Error(`netvm run for ${name} failed (exit ${code}): ${stderr.trim() || 'no summary written'}`);
+  }
+  if (summary.window === undefined) throw new Error(`netvm run for ${name} wrote no window`);
+  return summary as RunSummary & { window: RunWindow };
+}

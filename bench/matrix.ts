@@ -1,0 +1,108 @@
+// What the suite measures: its points, and the config each data-plane point
+// runs. A point's id names it (`--only` picks by id prefix):
+//   skeleton-<size>B             raw DPDK: the skeleton example, 2x net_null copy=1, one core
+//   forward-<size>B              netvm, [forward] both ways on the same vdevs (poll + one worker)
+//   chain<L>-<size>B-<flows>     netvm, the first L of CHAIN_NFS, one way: bench traffic
+//                                replayed by net_pcap (infinite_rx) into a net_null sink
+//   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, TS baseline
+import { FIREWALL_RULES } from './baselines.js';
+import { NF_PATH_CASES } from './nf-path.js';
+import { FCS_BYTES, SERVICE_IP, SERVICE_PORT } from './traffic.js';
+
+export const SIZES = [64, 128, 256, 512, 1024, 1518];
+export const CHAIN_NFS = ['firewall', 'router', 'nat', 'lb', 'monitor'] as const;
+/** The poll lcore's CPU and the worker's: the whole of a 2-core machine. */
+export const POLL_CPU = 1;
+export const WORKER_CPU = 0;
+/** Flows the data plane's replayed traffic can hold: each is a packet net_pcap keeps in the pool. */
+export const DATAPLANE_FLOWS = [1000, 32768];
+const POOL_MBUFS = 65535;
+
+export type Point =
+  | { kind: 'skeleton'; id: string; size: number }
+  | { kind: 'forward'; id: string; size: number }
+  | { kind: 'chain'; id: string; length: number; size: number; flows: number }
+  | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
+
+const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
+
+export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
+export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
+export const chainPoint = (length: number, size: number, flows: number): Point =>
+  ({ kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}`, length, size, flows });
+export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'nf-path', id: `nf-${nfCase}-${flowsText(flows)}`, nfCase, flows });
+
+/** The full matrix, or the quick one (the README's, about two minutes). */
+export function matrix(quick: boolean): Point[] {
+  if (quick) {
+    return [
+      skeletonPoint(64), forwardPoint(64),
+      chainPoint(1, 64, 1000), chainPoint(3, 64, 1000), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
+      ...['forward', 'ttl', 'firewall', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
+    ];
+  }
+  const points: Point[] = [];
+  for (const size of SIZES) points.push(skeletonPoint(size), forwardPoint(size));
+  for (const flows of DATAPLANE_FLOWS) {
+    for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, flows));
+  }
+  for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
+  return points;
+}
+
+/** The net_null vdevs of the skeleton and forward points. */
+export const nullVdevs = (size: number): string[] => [0, 1].map((i) => `net_null${i},size=${size - FCS_BYTES},copy=1`);
+
+function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown {
+  const tableFlows = Math.max(1024, flows * 2);
+  const ip = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
+  switch (nf) {
+    case 'firewall':
+      return {
+        default: 'deny',
+        rules: FIREWALL_RULES.map((r) => ({
+          action: r.allow ? 'allow' : 'deny', proto: r.proto === 6 ? 'tcp' : 'udp',
+          ...(r.srcLen && { src: `${ip(r.src)}/${r.srcLen}` }), ...(r.dstLen && { dst: `${ip(r.dst)}/${r.dstLen}` }),
+          dport: `${r.dportLo}-${r.dportHi}`,
+        })),
+      };
+    case 'router':
+      return {
+        next_hops: [{ port: 1, mac: '02:00:00:00:00:01' }, { port: 0, mac: '02:00:00:00:00:02' }],
+        routes: [{ prefix: '0.0.0.0/0', via: 1 }, { prefix: '192.168.0.0/16', via: 0 }, { prefix: '172.16.0.0/12', via: 1 }],
+        egress: 'next',
+      };
+    case 'nat':
+      return { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: tableFlows };
+    case 'lb':
+      return {
+        flows: tableFlows,
+        egress: 'next',
+        vips: [{ vip: SERVICE_IP, port: SERVICE_PORT, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }],
+      };
+    case 'monitor':
+      return { flows: tableFlows };
+  }
+}
+
+/** The netvm config of a forward or chain point. Port index 1 is where packets leave. */
+export function dataPlaneConfig(point: Point, modules: string, pcap: string): object {
+  const cores = { poll: POLL_CPU, workers: [WORKER_CPU] };
+  if (point.kind === 'forward') {
+    const [a, b] = nullVdevs(point.size);
+    return {
+      cores, ports: { a, b },
+      nfs: { ab: { module: `${modules}/forward.wasm` }, ba: { module: `${modules}/forward.wasm` } },
+      chains: [{ from: 'a', through: ['ab'], to: 'b' }, { from: 'b', through: ['ba'], to: 'a' }],
+    };
+  }
+  if (point.kind !== 'chain') throw new Error(`${point.id} does not run on netvm`);
+  const names = CHAIN_NFS.slice(0, point.length);
+  return {
+    cores,
+    pool: { mbufs: POOL_MBUFS },
+    ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, sink: `net_null0,size=${point.size - FCS_BYTES}` },
+    nfs: Object.fromEntries(names.map((nf) => [nf, { module: `${modules}/${nf}.wasm`, config: nfConfig(nf, point.flows) }])),
+    chains: [{ from: 'src', through: names, to: 'sink' }],
+  };
+}

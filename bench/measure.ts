@@ -1,0 +1,86 @@
+// Measuring one sample of a point: the skeleton over telemetry, netvm over its
+// run summary's window, the NF path in this process.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunWindow } from '../host/control/stats.js';
+import { PROJECT_ROOT } from '../host/paths.js';
+import { runNetvm } from './dataplane.js';
+import { POLL_CPU, dataPlaneConfig, nullVdevs, type Point } from './matrix.js';
+import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
+import { skeletonPps } from './skeleton.js';
+import { writeFlowsPcap } from './traffic.js';
+
+export interface Sample {
+  /** Packets per second out of the system under test (every egress port). */
+  pps: number;
+  /** Packets per second that arrived (data-plane points). */
+  offeredPps?: number;
+  /** Each busy thread's share of a core (data-plane points). */
+  threads?: { name: string; share: number }[];
+  /** Packets dropped in the window, by where. */
+  drops?: Record<string, number>;
+  /** The whole run accounted for every packet and gave the pool back full. */
+  clean?: boolean;
+  /** NF path: ns per packet in Wasm, and in the TypeScript baseline where there is one. */
+  nsPerPacket?: number;
+  tsNsPerPacket?: number;
+}
+
+export interface Timing {
+  warmupS: number;
+  seconds: number;
+}
+
+const MODULES = join(PROJECT_ROOT, 'nf-modules/build');
+
+/** Drops of a window, by where they happened (zero counts left out). */
+function dropsOf(w: RunWindow): Record<string, number> {
+  const d: Record<string, number> = {};
+  const add = (where: string, n: number): void => {
+    if (n > 0) d[where] = (d[where] ?? 0) + n;
+  };
+  for (const p of w.ports) {
+    add(`${p.name}: worker ring full`, p.rx_ring_full);
+    add(`${p.name}: TX full`, p.tx_full);
+    add(`${p.name}: multi-segment`, p.rx_multiseg);
+  }
+  for (const c of w.chains) {
+    for (const nf of c.nfs) {
+      add(`${nf.name}: verdict drop`, nf.dropped);
+      add(`${nf.name}: bad verdict or length`, nf.bad_verdict + nf.bad_length);
+      add(`${nf.name}: trapped`, nf.trapped);
+    }
+  }
+  return d;
+}
+
+export async function measure(point: Point, timing: Timing, scratch: string): Promise<Sample> {
+  switch (point.kind) {
+    case 'skeleton':
+      return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds) };
+    case 'forward':
+    case 'chain': {
+      let pcap = '';
+      if (point.kind === 'chain') {
+        mkdirSync(scratch, { recursive: true });
+        pcap = join(scratch, `traffic-${point.size}-${point.flows}.pcap`);
+        writeFlowsPcap(pcap, point.size, point.flows);
+      }
+      const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap), scratch, point.id, timing.warmupS, timing.seconds);
+      const w = summary.window;
+      const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
+      return {
+        pps: w.ports.reduce((n, p) => n + p.tx, 0) / w.seconds,
+        offeredPps: w.ports.reduce((n, p) => n + p.rx, 0) / w.seconds,
+        threads: w.threads.map(({ name, share }) => ({ name, share })),
+        drops: dropsOf(w),
+        clean,
+      };
+    }
+    case 'nf-path': {
+      const c = NF_PATH_CASES.find((x) => x.name === point.nfCase)!;
+      const { wasm, ts } = measureNfPath(c, point.flows);
+      return { pps: 1e9 / wasm, nsPerPacket: wasm, ...(ts !== undefined && { tsNsPerPacket: ts }) };
+    }
+  }
+}

@@ -1,0 +1,263 @@
+// What the suite makes of its samples: per point the median and spread, the
+// derived figures (Gbps, ns per packet per core, ratios to the baselines), the
+// targets met or missed (with the bottleneck of a miss), and the terminal
+// table, Markdown report and charts that show them.
+import type { Machine } from './machine.js';
+import { CHAIN_NFS, SIZES, type Point } from './matrix.js';
+import type { Sample } from './measure.js';
+import { barChartSvg, type Bar } from './svg.js';
+import { WIRE_OVERHEAD_BYTES } from './traffic.js';
+
+/** Repeats that disagree by more than this (max - min over median) make a point noisy. */
+export const NOISY_SPREAD = 0.1;
+const LINE_RATE_10G_64B_MPPS = 14.88;
+
+export interface PointResult {
+  point: Point;
+  samples: Sample[];
+  /** Why the point could not be measured. */
+  error?: string;
+}
+
+export interface Figures {
+  /** Packets per second: median, and the spread of the repeats. */
+  pps: number;
+  min: number;
+  max: number;
+  noisy: boolean;
+  mpps: number;
+  gbpsL2?: number;
+  gbpsWire?: number;
+  /** ns of each thread's core per packet (data-plane points), or of the NF path. */
+  workerNs?: number;
+  pollNs?: number;
+  tsNs?: number;
+  /** Ratio of pps to the skeleton's at the same size, and of ns to the TS baseline's. */
+  vsSkeleton?: number;
+  wasmVsTs?: number;
+}
+
+export interface Target {
+  what: string;
+  status: 'met' | 'missed' | 'not measured';
+  detail: string;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** The sample closest to the median (its threads and drops stand for the point). */
+export function typicalSample(r: PointResult): Sample | undefined {
+  if (r.samples.length === 0) return undefined;
+  const m = median(r.samples.map((s) => s.pps));
+  return r.samples.reduce((best, s) => (Math.abs(s.pps - m) < Math.abs(best.pps - m) ? s : best));
+}
+
+const shareOf = (s: Sample | undefined, name: RegExp): number | undefined => s?.threads?.find((t) => name.test(t.name))?.share;
+const WORKER = /^netvm-worker/;
+const POLL = /^rte-worker|^lcore-worker/;
+
+export function figures(r: PointResult, all: PointResult[]): Figures | undefined {
+  if (r.samples.length === 0) return undefined;
+  const ppss = r.samples.map((s) => s.pps);
+  const pps = median(ppss);
+  const min = Math.min(...ppss), max = Math.max(...ppss);
+  const f: Figures = { pps, min, max, noisy: r.samples.length > 1 && (max - min) / pps > NOISY_SPREAD, mpps: pps / 1e6 };
+  const p = r.point;
+  if (p.kind === 'nf-path') {
+    f.workerNs = median(r.samples.map((s) => s.nsPerPacket!));
+    const ts = r.samples.flatMap((s) => (s.tsNsPerPacket === undefined ? [] : [s.tsNsPerPacket]));
+    if (ts.length > 0) {
+      f.tsNs = median(ts);
+      f.wasmVsTs = f.workerNs / f.tsNs;
+    }
+    return f;
+  }
+  f.gbpsL2 = (pps * p.size * 8) / 1e9;
+  f.gbpsWire = (pps * (p.size + WIRE_OVERHEAD_BYTES) * 8) / 1e9;
+  const typical = typicalSample(r);
+  const worker = shareOf(typical, WORKER);
+  const poll = shareOf(typical, POLL);
+  if (worker !== undefined) f.workerNs = (worker * 1e9) / pps;
+  if (poll !== undefined) f.pollNs = (poll * 1e9) / pps;
+  if (p.kind === 'skeleton') f.pollNs = 1e9 / pps; // one core, spinning
+  const skeleton = all.find((x) => x.point.kind === 'skeleton' && x.point.size === p.size);
+  if (p.kind !== 'skeleton' && skeleton && skeleton.samples.length > 0) f.vsSkeleton = pps / median(skeleton.samples.map((s) => s.pps));
+  return f;
+}
+
+/** Which part of the system held a data-plane point back. */
+export function bottleneck(r: PointResult): string {
+  const s = typicalSample(r);
+  const worker = shareOf(s, WORKER) ?? 0;
+  const ringFull = Object.entries(s?.drops ?? {}).filter(([k]) => k.endsWith('worker ring full')).reduce((n, [, v]) => n + v, 0);
+  if (ringFull > 0 && worker >= 0.9) return 'the worker core: it cannot keep up with what the poll lcore hands it (the NFs\' work, in Wasm, and the chain\'s per-packet staging)';
+  // The poll lcore spins whether or not it has work: its share says nothing.
+  if (worker < 0.9) return 'the poll lcore (RX from the source, the descriptor rings to and from the worker, TX), or the traffic source itself: the worker has time to spare';
+  return 'the worker core, near saturation';
+}
+
+const byId = (all: PointResult[], id: string): PointResult | undefined => all.find((r) => r.point.id === id);
+
+export function targets(all: PointResult[]): Target[] {
+  const out: Target[] = [];
+  const ratioTarget = (what: string, id: string, atLeast: number, extra?: (f: Figures) => string | undefined): void => {
+    const r = byId(all, id);
+    const f = r && figures(r, all);
+    if (!r || !f || f.vsSkeleton === undefined) {
+      out.push({ what, status: 'not measured', detail: `needs ${id} and its skeleton baseline in the run` });
+      return;
+    }
+    const extraMiss = extra?.(f);
+    const ok = f.vsSkeleton >= atLeast && extraMiss === undefined;
+    const detail = `${f.mpps.toFixed(2)} Mpps, ${f.vsSkeleton.toFixed(2)}x the skeleton${extraMiss ? `; ${extraMiss}` : ''}`;
+    out.push({ what, status: ok ? 'met' : 'missed', detail: ok ? detail : `${detail}. Bottleneck: ${bottleneck(r)}` });
+  };
+  ratioTarget('forward >= 0.5x raw DPDK skeleton (net_null copy=1, 64 B)', 'forward-64B', 0.5);
+  ratioTarget('firewall -> router -> nat, 64 B, 1K flows: >= 0.25x skeleton and > 14.88 Mpps on one worker core', 'chain3-64B-1K', 0.25,
+    (f) => (f.mpps > LINE_RATE_10G_64B_MPPS ? undefined : `below ${LINE_RATE_10G_64B_MPPS} Mpps`));
+  out.push({ what: 'zero-copy 3-chain >= 2.5x the isolated-copy 3-chain', status: 'not measured', detail: 'the isolated (copy) trust level does not exist yet (issue 6)' });
+  const big = byId(all, 'chain5-1518B-1K');
+  const bf = big && figures(big, all);
+  if (!big || !bf) {
+    out.push({ what: '1518 B through 5 NFs >= 10 Gbps on the wire', status: 'not measured', detail: 'needs chain5-1518B-1K in the run' });
+  } else {
+    const ok = bf.gbpsWire! >= 10;
+    out.push({ what: '1518 B through 5 NFs >= 10 Gbps on the wire', status: ok ? 'met' : 'missed', detail: `${bf.gbpsWire!.toFixed(2)} Gbps${ok ? '' : `. Bottleneck: ${bottleneck(big)}`}` });
+  }
+  out.push({ what: 'p99 latency < 20 us through 3 NFs at 50% load', status: 'not measured', detail: 'latency (a paced source, RX/TX timestamps) is not built yet' });
+  return out;
+}
+
+const fmt = (v: number | undefined, digits = 2): string => (v === undefined ? '-' : v.toFixed(digits));
+
+/** One row per point: the terminal's table and the report's. */
+function rows(all: PointResult[]): string[][] {
+  return all.map((r) => {
+    const f = figures(r, all);
+    if (!f) return [r.point.id, r.error ? `failed: ${r.error.split('\n')[0]}` : 'not run', '', '', '', '', '', ''];
+    const spread = r.samples.length > 1 ? ` [${(f.min / 1e6).toFixed(2)}-${(f.max / 1e6).toFixed(2)}]` : '';
+    const s = typicalSample(r);
+    const notes = [f.noisy ? 'NOISY' : '', s?.clean === false ? 'ACCOUNTING FAILED' : '',
+      ...Object.entries(s?.drops ?? {}).map(([k, v]) => `${k} ${v}`)].filter(Boolean).join('; ');
+    return [r.point.id, `${f.mpps.toFixed(2)}${spread}`, fmt(f.gbpsWire), fmt(f.workerNs, 1), fmt(f.pollNs, 1),
+      f.vsSkeleton === undefined ? '-' : `${f.vsSkeleton.toFixed(2)}x`, f.wasmVsTs === undefined ? '-' : `${f.wasmVsTs.toFixed(2)}x (TS ${fmt(f.tsNs, 1)} ns)`, notes];
+  });
+}
+
+const HEAD = ['point', 'Mpps [min-max]', 'Gbps wire', 'ns/pkt worker', 'ns/pkt poll', 'vs skeleton', 'Wasm vs TS', 'notes'];
+
+export function terminalTable(all: PointResult[]): string {
+  const table = [HEAD, ...rows(all)];
+  const widths = HEAD.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export interface SuiteRun {
+  started: string;
+  machine: Machine;
+  options: { quick: boolean; only: string[]; repeats: number; warmupS: number; seconds: number };
+  results: PointResult[];
+}
+
+export function markdownReport(run: SuiteRun, charts: string[]): string {
+  const m = run.machine;
+  const all = run.results;
+  const md: string[] = [
+    `# NetVM benchmark, ${run.started}`,
+    '',
+    `Machine: ${m.cpu}, ${m.cpus} CPUs; kernel ${m.kernel}; DPDK ${m.dpdk}; Node ${m.node}; V8 ${m.v8}; hugepages ${m.hugepages}.`,
+    '',
+    `Run: ${run.options.quick ? 'quick matrix' : 'full matrix'}${run.options.only.length ? ` (only ${run.options.only.join(', ')})` : ''}; ` +
+      `each point ${run.options.repeats} time(s), ${run.options.warmupS} s warm-up then ${run.options.seconds} s measured; ` +
+      'poll lcore on CPU 1, one worker on CPU 0, both pinned; the skeleton on CPU 1. ' +
+      `A point is NOISY when its repeats disagree by more than ${NOISY_SPREAD * 100}% of their median.`,
+    '',
+    '## Targets',
+    '',
+    '| target | status | measured |',
+    '|---|---|---|',
+    ...targets(all).map((t) => `| ${t.what} | ${t.status === 'met' ? 'met' : t.status === 'missed' ? '**missed**' : 'not measured'} | ${t.detail} |`),
+    '',
+    '## Results',
+    '',
+    'Packet sizes are Ethernet frames with their FCS (64..1518 B); wire Gbps adds the 20 B of preamble and gap. ' +
+      '"ns/pkt" is the share of a core the thread used, per packet. The skeleton and forward points run both directions ' +
+      'between two net_null ports (copy=1); chain points replay the bench traffic (one packet per flow, UDP from ' +
+      `10.0.0.0/8 to 192.168.0.1:80) from net_pcap into a net_null sink through the first L of ${CHAIN_NFS.join(', ')}. ` +
+      'nf-* points are the NF path alone (the C chain and the Wasm call, no DPDK), against the same logic in plain TypeScript.',
+    '',
+    `| ${HEAD.join(' | ')} |`,
+    `|${HEAD.map(() => '---').join('|')}|`,
+    ...rows(all).map((row) => `| ${row.join(' | ')} |`),
+    '',
+    '## Baselines',
+    '',
+    `- raw DPDK (the skeleton example, from dpdk-doc): ${all.some((r) => r.point.kind === 'skeleton' && r.samples.length > 0) ? 'measured' : 'not in this run'}.`,
+    '- plain TypeScript: on the NF path, for the NFs that have one (forward, ttl, firewall); not yet as a data-plane worker.',
+    '- isolated-copy mode and KVM guests: not available yet (issue 6).',
+    '- flows: the data plane replays one packet per flow from the pool (at most ' +
+      '32Ki flows); 1M flows are measured on the NF path only.',
+    '',
+    ...(charts.length > 0 ? ['## Charts', '', ...charts.map((c) => `![${c}](${c})`), ''] : []),
+  ];
+  return md.join('\n');
+}
+
+/** The charts of whatever the run measured: file name and SVG text. */
+export function charts(all: PointResult[]): { file: string; svg: string }[] {
+  const out: { file: string; svg: string }[] = [];
+  const bar = (id: string, value: (f: Figures) => number | undefined, spread?: (f: Figures) => [number, number]): Bar | undefined => {
+    const r = byId(all, id);
+    const f = r && figures(r, all);
+    const v = f && value(f);
+    if (f === undefined || v === undefined) return undefined;
+    return spread ? { value: v, min: spread(f)[0], max: spread(f)[1] } : { value: v };
+  };
+  const mppsSpread = (f: Figures): [number, number] => [f.min / 1e6, f.max / 1e6];
+  const chainIds = ['skeleton-64B', 'forward-64B', ...CHAIN_NFS.map((_, i) => `chain${i + 1}-64B-1K`)];
+  if (chainIds.some((id) => bar(id, (f) => f.mpps))) {
+    out.push({
+      file: 'chain-length.svg',
+      svg: barChartSvg({
+        title: 'Throughput by chain length (64 B, 1K flows)', unit: 'Mpps',
+        groups: ['skeleton', 'forward', ...CHAIN_NFS.map((_, i) => `${i + 1} NF${i ? 's' : ''}`)],
+        series: [{ name: 'Mpps', values: chainIds.map((id) => bar(id, (f) => f.mpps, mppsSpread)) }],
+        reference: { label: '10 GbE line rate at 64 B (14.88 Mpps)', value: LINE_RATE_10G_64B_MPPS },
+      }),
+    });
+  }
+  const sizeSeries = [
+    { name: 'raw DPDK skeleton', id: (s: number) => `skeleton-${s}B` },
+    { name: 'netvm [forward]', id: (s: number) => `forward-${s}B` },
+    { name: 'netvm, 5 NFs (1K flows)', id: (s: number) => `chain5-${s}B-1K` },
+  ];
+  if (SIZES.some((s) => sizeSeries.some((x) => bar(x.id(s), (f) => f.gbpsWire)))) {
+    out.push({
+      file: 'packet-size.svg',
+      svg: barChartSvg({
+        title: 'Throughput by packet size (on the wire)', unit: 'Gbps', groups: SIZES.map((s) => `${s} B`),
+        series: sizeSeries.map((x) => ({ name: x.name, values: SIZES.map((s) => bar(x.id(s), (f) => f.gbpsWire)) })),
+        reference: { label: '10 GbE', value: 10 },
+      }),
+    });
+  }
+  const nfIds = all.filter((r) => r.point.kind === 'nf-path' && r.point.flows === 1000).map((r) => r.point.id);
+  if (nfIds.length > 0) {
+    out.push({
+      file: 'nf-path.svg',
+      svg: barChartSvg({
+        title: 'NF path, ns per packet (64 B, 1K flows)', unit: 'ns/packet', groups: nfIds.map((id) => id.replace(/^nf-|-1K$/g, '')),
+        series: [
+          { name: 'Wasm (C chain + NF)', values: nfIds.map((id) => bar(id, (f) => f.workerNs)) },
+          { name: 'plain TypeScript', values: nfIds.map((id) => bar(id, (f) => f.tsNs)) },
+        ],
+        reference: { label: 'target: 20 ns', value: 20 },
+      }),
+    });
+  }
+  return out;
+}

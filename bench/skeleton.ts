@@ -1,0 +1,54 @@
+// The raw-DPDK baseline: Debian's dpdk-doc `skeleton` example (basicfwd.c),
+// built here from the packaged source, forwarding between two net_null ports
+// on one core; its port counters are read over DPDK telemetry.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../host/paths.js';
+import { Telemetry } from './telemetry.js';
+
+const SKELETON_SRC = '/usr/share/dpdk/examples/skeleton/basicfwd.c';
+const SKELETON = join(PROJECT_ROOT, 'bench/build/skeleton');
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Builds the skeleton when missing or older than its source; false when dpdk-doc is not installed. */
+export function buildSkeleton(): boolean {
+  if (!existsSync(SKELETON_SRC)) return false;
+  if (existsSync(SKELETON) && statSync(SKELETON).mtimeMs >= statSync(SKELETON_SRC).mtimeMs) return true;
+  mkdirSync(join(PROJECT_ROOT, 'bench/build'), { recursive: true });
+  const flags = (what: string): string[] => execFileSync('pkg-config', [what, 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync('cc', ['-O3', ...flags('--cflags'), SKELETON_SRC, '-o', SKELETON, ...flags('--libs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return true;
+}
+
+/** Packets per second the skeleton forwards (both ports' TX) on `cpu` between the vdevs. */
+export async function skeletonPps(vdevs: string[], cpu: number, warmupS: number, seconds: number): Promise<number> {
+  const prefix = `netvm-bench-skeleton-${process.pid}`;
+  const args = ['-l', String(cpu), '--in-memory', '--no-pci', `--file-prefix=${prefix}`, '--log-level=lib.eal:error'];
+  for (const vdev of vdevs) args.push('--vdev', vdev);
+  const child = spawn(SKELETON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const runtimeDir = `/var/run/dpdk/${prefix}`;
+  try {
+    const socket = join(runtimeDir, 'dpdk_telemetry.v2');
+    for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
+    if (!existsSync(socket)) throw new Error(`the skeleton did not start (no ${socket}): ${stderr.trim()}`);
+    await sleep(warmupS * 1000);
+    const telemetry = Telemetry.connect(socket);
+    try {
+      const sent = (): number => vdevs.reduce((n, _, port) => n + telemetry.opackets(port), 0);
+      const before = sent();
+      const t0 = performance.now();
+      await sleep(seconds * 1000);
+      return (sent() - before) / ((performance.now() - t0) / 1000);
+    } finally {
+      telemetry.close();
+    }
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    rmSync(runtimeDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,109 @@
+// netvm bench: the benchmark suite. Runs the matrix (bench/matrix.ts) one
+// point at a time (each pins and spins both cores), repeats every point, and
+// writes into the output folder results.json (every sample), report.md and
+// SVG charts; the terminal gets a progress bar, then the table.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError, positiveNumber } from '../host/control/usage.js';
+import { PROJECT_ROOT } from '../host/paths.js';
+import { describeMachine } from './machine.js';
+import { matrix } from './matrix.js';
+import { measure, type Timing } from './measure.js';
+import { charts, figures, markdownReport, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
+import { buildSkeleton } from './skeleton.js';
+
+export const BENCH_USAGE = `usage: netvm bench [--quick] [--only <point>]... [--out <dir>] [--repeats <n>] [--warmup <s>] [--seconds <s>]
+
+  Runs the benchmark matrix and writes results.json, report.md and charts (SVG) into --out
+  (default bench/results/<date>). --quick: the short matrix (about two minutes); --only: the
+  points whose id starts with this (skeleton-64B, forward-, chain3-, nf-firewall, ...), repeatable.
+  Each point runs --repeats times (3, quick 2): --warmup seconds (2, quick 1), then --seconds
+  measured (5, quick 2). Needs hugepages (npm run bench reserves them) and both CPUs idle.`;
+
+/** A progress bar on a terminal; a line per point otherwise. */
+function progress(total: number): (done: number, label: string) => void {
+  const tty = process.stderr.isTTY;
+  return (done, label) => {
+    if (!tty) {
+      if (done < total) console.error(`[${done + 1}/${total}] ${label}`);
+      return;
+    }
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${label}`.padEnd(100));
+    if (done === total) process.stderr.write('\n');
+  };
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean' },
+      only: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      repeats: { type: 'string' },
+      warmup: { type: 'string' },
+      seconds: { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`bench takes no arguments ('${positionals[0]}')`, BENCH_USAGE);
+  const quick = values.quick ?? false;
+  const only = values.only ?? [];
+  const repeats = positiveNumber(values.repeats, '--repeats', BENCH_USAGE) ?? (quick ? 2 : 3);
+  if (!Number.isInteger(repeats)) throw new UsageError(`--repeats: '${values.repeats}' is not a whole number`, BENCH_USAGE);
+  const timing: Timing = {
+    warmupS: positiveNumber(values.warmup, '--warmup', BENCH_USAGE) ?? (quick ? 1 : 2),
+    seconds: positiveNumber(values.seconds, '--seconds', BENCH_USAGE) ?? (quick ? 2 : 5),
+  };
+  const all = matrix(quick);
+  const points = only.length === 0 ? all : all.filter((p) => only.some((o) => p.id.startsWith(o)));
+  if (points.length === 0) {
+    throw new UsageError(`--only ${only.join(', ')}: no such point in the ${quick ? 'quick' : 'full'} matrix (${all.map((p) => p.id).join(', ')})`, BENCH_USAGE);
+  }
+  const started = new Date();
+  const out = resolve(values.out ?? join(PROJECT_ROOT, 'bench/results', started.toISOString().replace(/[:.]/g, '-')));
+  const scratch = join(out, 'scratch');
+  mkdirSync(out, { recursive: true });
+
+  const machine = describeMachine();
+  console.log(`netvm bench: ${points.length} points x ${repeats} on ${machine.cpu} (${machine.cpus} CPUs), hugepages ${machine.hugepages}`);
+  const hasSkeleton = points.some((p) => p.kind === 'skeleton') ? buildSkeleton() : true;
+  const results: PointResult[] = points.map((point) => ({ point, samples: [] }));
+  const show = progress(points.length * repeats);
+  let done = 0;
+  // Repeats go round the matrix, so that a slow spell of the machine spreads over points.
+  for (let rep = 0; rep < repeats; rep++) {
+    for (const r of results) {
+      show(done, `${r.point.id} (${rep + 1}/${repeats})`);
+      if (r.error === undefined) {
+        try {
+          if (r.point.kind === 'skeleton' && !hasSkeleton) throw new Error('the skeleton example is missing: apt-get install dpdk-doc');
+          r.samples.push(await measure(r.point, timing, scratch));
+        } catch (err) {
+          r.error = (err as Error).message;
+        }
+      }
+      done++;
+    }
+  }
+  show(done, 'done');
+  rmSync(scratch, { recursive: true, force: true });
+
+  const run: SuiteRun = { started: started.toISOString(), machine, options: { quick, only, repeats, ...timing }, results };
+  const made = charts(results);
+  for (const c of made) writeFileSync(join(out, c.file), c.svg);
+  writeFileSync(join(out, 'report.md'), markdownReport(run, made.map((c) => c.file)));
+  const json = {
+    ...run,
+    results: results.map((r) => ({ ...r.point, samples: r.samples, ...(r.error !== undefined && { error: r.error }), figures: figures(r, results) ?? null })),
+    targets: targets(results),
+  };
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify(json, null, 1)}\n`);
+  console.log(`\n${terminalTable(results)}\n`);
+  for (const t of targets(results)) console.log(`target ${t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   '} ${t.what}: ${t.detail}`);
+  console.log(`\nwritten: ${join(out, 'report.md')}, results.json, ${made.map((c) => c.file).join(', ') || 'no charts'}`);
+  return results.some((r) => r.error !== undefined) ? 1 : 0;
+}

@@ -1,0 +1,64 @@
+// The benchmark suite on a tiny matrix: it runs the raw-DPDK baseline, a
+// data-plane chain and an NF-path point, and writes valid JSON, a report and
+// charts; targets it could not measure say so. No speed is asserted.
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { netvm } from './support/cli.js';
+import { tempDir } from './support/netvm.js';
+
+interface Results {
+  machine: { cpu: string; dpdk: string; node: string; v8: string; kernel: string; hugepages: string };
+  options: { repeats: number };
+  results: { id: string; kind: string; samples: { pps: number; clean?: boolean; threads?: { name: string }[] }[]; error?: string; figures: { mpps: number } | null }[];
+  targets: { what: string; status: string; detail: string }[];
+}
+
+t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown and SVG', async (t) => {
+  const out = join(tempDir(), 'bench');
+  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'chain1-', '--only', 'nf-firewall',
+    '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /point\s+Mpps \[min-max\]\s+Gbps wire/);
+  t.match(run.stdout, /target n\/a {4}zero-copy 3-chain >= 2\.5x the isolated-copy 3-chain: the isolated \(copy\) trust level does not exist yet/);
+
+  const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'chain1-64B-1K', 'nf-firewall-1K']);
+  for (const r of json.results) {
+    t.equal(r.error, undefined, `${r.id} ran`);
+    t.equal(r.samples.length, 1, `${r.id}: one sample`);
+    t.ok(r.samples[0]!.pps > 0, `${r.id}: packets went through`);
+    t.ok(r.figures !== null && r.figures.mpps > 0, `${r.id}: figures`);
+  }
+  const chain = json.results[1]!.samples[0]!;
+  t.equal(chain.clean, true, 'the chain run accounted for every packet and gave the pool back');
+  t.ok(chain.threads!.some((th) => th.name === 'netvm-worker0'), 'the worker thread is named and measured');
+  t.ok(json.machine.dpdk && json.machine.node && json.machine.v8 && json.machine.kernel, 'the machine is recorded');
+  t.equal(json.targets.length, 5);
+  t.ok(json.targets.every((x) => ['met', 'missed', 'not measured'].includes(x.status)));
+  t.equal(json.targets.find((x) => x.what.startsWith('p99'))!.status, 'not measured');
+
+  const report = readFileSync(join(out, 'report.md'), 'utf8');
+  t.match(report, /^# NetVM benchmark, /);
+  t.match(report, /\| chain1-64B-1K \| [\d.]+ \|/);
+  t.match(report, /raw DPDK \(the skeleton example, from dpdk-doc\): measured/);
+  for (const svg of ['chain-length.svg', 'nf-path.svg']) {
+    const text = readFileSync(join(out, svg), 'utf8');
+    t.match(text, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/, `${svg} is an SVG document`);
+    t.match(text, /<\/svg>\n$/);
+    t.match(report, `![${svg}](${svg})`);
+  }
+  t.notOk(existsSync(join(out, 'scratch')), 'scratch files removed');
+});
+
+t.test('bad options are refused before anything runs', async (t) => {
+  const none = await netvm(['bench', '--only', 'nosuch']);
+  t.equal(none.code, 2);
+  t.match(none.stderr, /--only nosuch: no such point in the full matrix \(skeleton-64B, forward-64B, /);
+  const repeats = await netvm(['bench', '--repeats', '1.5']);
+  t.equal(repeats.code, 2);
+  t.match(repeats.stderr, /--repeats: '1.5' is not a whole number/);
+  const help = await netvm(['bench', '--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /usage: netvm bench \[--quick\]/);
+});

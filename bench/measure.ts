@@ -61,8 +61,8 @@ export async function measure(point: Point, timing: Timing, scratch: string): Pr
     case 'forward':
     case 'chain': {
       let pcap = '';
+      mkdirSync(scratch, { recursive: true });
       if (point.kind === 'chain') {
-        mkdirSync(scratch, { recursive: true });
         pcap = join(scratch, `traffic-${point.size}-${point.flows}.pcap`);
         writeFlowsPcap(pcap, point.size, point.flows);
       }

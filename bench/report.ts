@@ -138,7 +138,7 @@ const fmt = (v: number | undefined, digits = 2): string => (v === undefined ? '-
 function rows(all: PointResult[]): string[][] {
   return all.map((r) => {
     const f = figures(r, all);
-    if (!f) return [r.point.id, r.error ? `failed: ${r.error.split('\n')[0]}` : 'not run', '', '', '', '', '', ''];
+    if (!f) return [r.point.id, r.error ? 'failed' : 'not run', '', '', '', '', '', r.error?.split('\n')[0]?.slice(0, 120) ?? ''];
     const spread = r.samples.length > 1 ? ` [${(f.min / 1e6).toFixed(2)}-${(f.max / 1e6).toFixed(2)}]` : '';
     const s = typicalSample(r);
     const notes = [f.noisy ? 'NOISY' : '', s?.clean === false ? 'ACCOUNTING FAILED' : '',

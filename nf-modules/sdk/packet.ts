@@ -178,6 +178,49 @@ function parseIpv6(p: Parsed): void {
   if (p.firstFragment && off <= p.ipLen) parseL4(p, p.l3 + off);
 }
 
+/** The common case in one pass, with each field written once: an untagged
+ *  IPv4 packet without options, not a fragment, carrying TCP or UDP whose
+ *  header is whole. Gives exactly what the general path gives for it; false
+ *  (nothing written) for any other packet. */
+@inline function parseCommon(addr: usize, len: u32, p: Parsed): bool {
+  if (len < 42 || load<u16>(addr, 12) != 0x0008 || load<u8>(addr, 14) != 0x45) return false;
+  const total = loadBe16(addr + 16);
+  const proto = load<u8>(addr, 23);
+  // Flags and offset (network order in a little-endian load): MF or any offset is a fragment.
+  if (total < 28 || (load<u16>(addr, 20) & 0xff3f) != 0 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP)) return false;
+  const ipLen = min(total, len - 14);
+  const l4Len = ipLen - 20;
+  let flags: u8 = 0;
+  if (proto == IPPROTO_TCP) {
+    if (l4Len < 20) return false;
+    const doff = <u32>(load<u8>(addr, 46) >> 4) << 2;
+    if (doff < 20 || doff > l4Len) return false;
+    flags = load<u8>(addr, 47);
+  }
+  p.addr = addr;
+  p.len = len;
+  p.vlans = 0;
+  p.outerVlan = 0;
+  p.innerVlan = 0;
+  p.etherType = ETHERTYPE_IPV4;
+  p.l3 = 14;
+  p.ipVersion = 4;
+  p.ipHeaderLen = 20;
+  p.ipLen = ipLen;
+  p.ipTruncated = total > len - 14;
+  p.fragment = false;
+  p.firstFragment = true;
+  p.l4Proto = proto;
+  p.l4 = 34;
+  p.l4Len = l4Len;
+  p.srcPort = <u16>loadBe16(addr + 34);
+  p.dstPort = <u16>loadBe16(addr + 36);
+  p.tcpFlags = flags;
+  p.icmpType = 0;
+  p.icmpCode = 0;
+  return true;
+}
+
 function parseL4(p: Parsed, l4: u32): void {
   const end = p.l3 + p.ipLen;
   if (l4 > end) return;
@@ -208,6 +251,7 @@ function parseL4(p: Parsed, l4: u32): void {
 
 /** Parses the packet at addr (len bytes) into p; returns p.ipVersion != 0. */
 export function parse(addr: usize, len: u32, p: Parsed): bool {
+  if (parseCommon(addr, len, p)) return true;
   p.reset(addr, len);
   parseL2(p);
   if (p.etherType == ETHERTYPE_IPV4) parseIpv4(p);

@@ -10,12 +10,14 @@ import { PROJECT_ROOT } from '../host/paths.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/host/cli.js');
 
-export async function runNetvm(config: object, dir: string, name: string, warmupS: number, seconds: number): Promise<RunSummary & { window: RunWindow }> {
+export async function runNetvm(
+  config: object, dir: string, name: string, warmupS: number, seconds: number, extra: string[] = [],
+): Promise<RunSummary & { window: RunWindow }> {
   const configFile = join(dir, `${name}.json.yaml`);
   const statsFile = join(dir, `${name}.stats.json`);
   writeFileSync(configFile, JSON.stringify(config, null, 1)); // JSON is YAML
   const args = [CLI, 'run', configFile, '--duration', String(warmupS + seconds), '--warmup', String(warmupS),
-    '--stats-json', statsFile, '--file-prefix', `netvm-bench-${process.pid}-${name}`];
+    '--stats-json', statsFile, '--file-prefix', `netvm-bench-${process.pid}-${name}`, ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -4,6 +4,8 @@
 //   forward-<size>B              netvm, [forward] both ways on the same vdevs (poll + one worker)
 //   chain<L>-<size>B-<flows>     netvm, the first L of CHAIN_NFS, one way: bench traffic
 //                                replayed by net_pcap (infinite_rx) into a net_null sink
+//   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
+//                                in this run: RX-to-hand-back latency percentiles
 //   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, TS baseline
 import { FIREWALL_RULES } from './baselines.js';
 import { NF_PATH_CASES } from './nf-path.js';
@@ -22,14 +24,20 @@ export type Point =
   | { kind: 'skeleton'; id: string; size: number }
   | { kind: 'forward'; id: string; size: number }
   | { kind: 'chain'; id: string; length: number; size: number; flows: number }
+  | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
 
 const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
 
 export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
-export const chainPoint = (length: number, size: number, flows: number): Point =>
+export type ChainPoint = Extract<Point, { kind: 'chain' }>;
+export const chainPoint = (length: number, size: number, flows: number): ChainPoint =>
   ({ kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}`, length, size, flows });
+export const latencyPoint = (length: number, percent: number): Point => ({ kind: 'latency', id: `latency${length}-${percent}pct`, length, percent });
+/** The point whose measured rate a latency point is paced against. */
+export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.length, 64, 1000);
+export const LOAD_PERCENTS = [10, 50, 90];
 export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'nf-path', id: `nf-${nfCase}-${flowsText(flows)}`, nfCase, flows });
 
 /** The full matrix, or the quick one (the README's, about two minutes). */
@@ -38,6 +46,7 @@ export function matrix(quick: boolean): Point[] {
     return [
       skeletonPoint(64), forwardPoint(64),
       chainPoint(1, 64, 1000), chainPoint(3, 64, 1000), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
+      ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
       ...['forward', 'ttl', 'firewall', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -46,6 +55,7 @@ export function matrix(quick: boolean): Point[] {
   for (const flows of DATAPLANE_FLOWS) {
     for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, flows));
   }
+  for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
 }
@@ -96,13 +106,14 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string): ob
       chains: [{ from: 'a', through: ['ab'], to: 'b' }, { from: 'b', through: ['ba'], to: 'a' }],
     };
   }
-  if (point.kind !== 'chain') throw new Error(`${point.id} does not run on netvm`);
-  const names = CHAIN_NFS.slice(0, point.length);
+  if (point.kind !== 'chain' && point.kind !== 'latency') throw new Error(`${point.id} does not run on netvm`);
+  const chain = point.kind === 'latency' ? latencyBase(point) : point;
+  const names = CHAIN_NFS.slice(0, chain.length);
   return {
     cores,
     pool: { mbufs: POOL_MBUFS },
-    ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, sink: `net_null0,size=${point.size - FCS_BYTES}` },
-    nfs: Object.fromEntries(names.map((nf) => [nf, { module: `${modules}/${nf}.wasm`, config: nfConfig(nf, point.flows) }])),
+    ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, sink: `net_null0,size=${chain.size - FCS_BYTES}` },
+    nfs: Object.fromEntries(names.map((nf) => [nf, { module: `${modules}/${nf}.wasm`, config: nfConfig(nf, chain.flows) }])),
     chains: [{ from: 'src', through: names, to: 'sink' }],
   };
 }

@@ -3,9 +3,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunWindow } from '../host/control/stats.js';
+import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';
-import { POLL_CPU, dataPlaneConfig, nullVdevs, type Point } from './matrix.js';
+import { POLL_CPU, dataPlaneConfig, latencyBase, nullVdevs, type Point } from './matrix.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
 import { writeFlowsPcap } from './traffic.js';
@@ -24,6 +25,9 @@ export interface Sample {
   /** NF path: ns per packet in Wasm, and in the TypeScript baseline where there is one. */
   nsPerPacket?: number;
   tsNsPerPacket?: number;
+  /** Latency points: the rate the source was paced to, and the percentiles. */
+  pacedPps?: number;
+  latency?: LatencySummary;
 }
 
 export interface Timing {
@@ -54,19 +58,32 @@ function dropsOf(w: RunWindow): Record<string, number> {
   return d;
 }
 
-export async function measure(point: Point, timing: Timing, scratch: string): Promise<Sample> {
+/** What a point may need from points measured before it: their median rate. */
+export type RateOf = (point: Point) => number | undefined;
+
+export async function measure(point: Point, timing: Timing, scratch: string, rateOf: RateOf): Promise<Sample> {
   switch (point.kind) {
     case 'skeleton':
       return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds) };
     case 'forward':
-    case 'chain': {
+    case 'chain':
+    case 'latency': {
       let pcap = '';
+      const extra: string[] = [];
+      let pacedPps: number | undefined;
       mkdirSync(scratch, { recursive: true });
-      if (point.kind === 'chain') {
-        pcap = join(scratch, `traffic-${point.size}-${point.flows}.pcap`);
-        writeFlowsPcap(pcap, point.size, point.flows);
+      const chain = point.kind === 'latency' ? latencyBase(point) : point;
+      if (point.kind === 'latency') {
+        const max = rateOf(chain);
+        if (max === undefined) throw new Error(`needs ${chain.id} measured first, in the same run`);
+        pacedPps = Math.round((max * point.percent) / 100);
+        extra.push('--latency', '--rx-pps', String(pacedPps));
       }
-      const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap), scratch, point.id, timing.warmupS, timing.seconds);
+      if (chain.kind === 'chain') {
+        pcap = join(scratch, `traffic-${chain.size}-${chain.flows}.pcap`);
+        writeFlowsPcap(pcap, chain.size, chain.flows);
+      }
+      const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap), scratch, point.id, timing.warmupS, timing.seconds, extra);
       const w = summary.window;
       const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
       return {
@@ -75,6 +92,8 @@ export async function measure(point: Point, timing: Timing, scratch: string): Pr
         threads: w.threads.map(({ name, share }) => ({ name, share })),
         drops: dropsOf(w),
         clean,
+        ...(pacedPps !== undefined && { pacedPps }),
+        ...(w.latency !== undefined && { latency: w.latency }),
       };
     }
     case 'nf-path': {

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, positiveNumber } from '../host/control/usage.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { describeMachine } from './machine.js';
-import { matrix } from './matrix.js';
+import { latencyBase, matrix, type Point } from './matrix.js';
 import { measure, type Timing } from './measure.js';
 import { charts, figures, markdownReport, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
 import { buildSkeleton } from './skeleton.js';
@@ -59,7 +59,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
     seconds: positiveNumber(values.seconds, '--seconds', BENCH_USAGE) ?? (quick ? 2 : 5),
   };
   const all = matrix(quick);
-  const points = only.length === 0 ? all : all.filter((p) => only.some((o) => p.id.startsWith(o)));
+  // A latency point is paced against its chain point's rate: that one comes along.
+  const wanted = (p: Point): boolean => only.some((o) => p.id.startsWith(o));
+  const points = only.length === 0 ? all : all.filter((p) => wanted(p) || all.some((q) => q.kind === 'latency' && wanted(q) && latencyBase(q).id === p.id));
   if (points.length === 0) {
     throw new UsageError(`--only ${only.join(', ')}: no such point in the ${quick ? 'quick' : 'full'} matrix (${all.map((p) => p.id).join(', ')})`, BENCH_USAGE);
   }
@@ -81,7 +83,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
       if (r.error === undefined) {
         try {
           if (r.point.kind === 'skeleton' && !hasSkeleton) throw new Error('the skeleton example is missing: apt-get install dpdk-doc');
-          r.samples.push(await measure(r.point, timing, scratch));
+          r.samples.push(await measure(r.point, timing, scratch, (p) => {
+            const base = results.find((x) => x.point.id === p.id);
+            return base && base.samples.length > 0 ? figures(base, results)!.pps : undefined;
+          }));
         } catch (err) {
           r.error = (err as Error).message;
         }

@@ -33,6 +33,28 @@ extern struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
 void nv_ports_close(void);
 void nv_pool_free(void);
 
+/* Latency (latency.c): a TSC per pool slot, stamped at RX, and the histogram
+ * of RX-to-hand-back times; NULL when not enabled. */
+extern uint64_t *nv_lat_rx_tsc;
+extern uint64_t nv_lat_hist[NV_LAT_BUCKETS];
+
+static inline uint32_t nv_lat_bucket(uint64_t cycles)
+{
+	if (cycles < NV_LAT_SUB)
+		return (uint32_t)cycles;
+	uint32_t e = 63 - (uint32_t)__builtin_clzll(cycles); /* >= NV_LAT_SUB_BITS */
+	uint32_t i = (e - NV_LAT_SUB_BITS + 1) * NV_LAT_SUB + (uint32_t)((cycles >> (e - NV_LAT_SUB_BITS)) & (NV_LAT_SUB - 1));
+	return i < NV_LAT_BUCKETS ? i : NV_LAT_BUCKETS - 1;
+}
+
+/* A paced RX (latency.c): token bucket over TSC cycles; off while per_cycle is 0. */
+struct nv_pace {
+	double per_cycle;
+	double tokens;
+	uint64_t last;
+};
+extern struct nv_pace nv_pace;
+
 /* Stats are written by the poll lcore and read by the main thread. */
 static inline void nv_count(uint64_t *c, uint64_t n)
 {

@@ -93,6 +93,16 @@ int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst);
 uint32_t nv_chain_begin(uint16_t id);
 uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped); /* (next position << 16) | count */
 
+/* Latency histogram: NV_LAT_SUB buckets per power of two of TSC cycles. */
+#define NV_LAT_SUB_BITS 4
+#define NV_LAT_SUB (1u << NV_LAT_SUB_BITS)
+#define NV_LAT_BUCKETS (NV_LAT_SUB * 44u) /* up to 2^47 cycles */
+int nv_latency_enable(void); /* after the pool, before the poll loop */
+uint32_t nv_latency_histogram(uint64_t *out, uint32_t n); /* copies n buckets; returns how many there are */
+uint64_t nv_latency_bucket_low(uint32_t i);
+uint64_t nv_tsc_hz(void);
+int nv_pace_rx(double pps); /* before the poll loop: every input port together takes at most pps */
+
 int nv_poll_start(unsigned int lcore);
 int nv_poll_drain(void);
 uint64_t nv_poll_in_flight(void);

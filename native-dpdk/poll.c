@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -91,10 +92,25 @@ static void rx_port(uint16_t port, struct lane *l)
 {
 	struct rte_mbuf *m[BURST];
 	struct nv_port_stats *s = &nv_port_counters[port];
-	uint16_t n = rte_eth_rx_burst(port, 0, m, BURST);
+	uint16_t want = BURST;
+
+	if (nv_pace.per_cycle > 0) {
+		uint64_t now = rte_rdtsc();
+		nv_pace.tokens += (double)(now - nv_pace.last) * nv_pace.per_cycle;
+		nv_pace.last = now;
+		if (nv_pace.tokens > BURST) /* no bursts above one RX burst after a pause */
+			nv_pace.tokens = BURST;
+		if (nv_pace.tokens < 1)
+			return;
+		want = (uint16_t)nv_pace.tokens;
+	}
+	uint16_t n = rte_eth_rx_burst(port, 0, m, want);
 
 	if (n == 0)
 		return;
+	if (nv_pace.per_cycle > 0)
+		nv_pace.tokens -= n;
+	uint64_t tsc = nv_lat_rx_tsc != NULL ? rte_rdtsc() : 0;
 
 	struct nv_ring *r = l->rx;
 	uint32_t head = r->head;
@@ -124,6 +140,8 @@ static void rx_port(uint16_t port, struct lane *l)
 		d->port = port;
 		d->room = (uint16_t)(m[i]->buf_len - m[i]->data_off);
 		d->verdict = 0;
+		if (nv_lat_rx_tsc != NULL)
+			nv_lat_rx_tsc[d->pool_off / NV_POOL_ELT_SIZE] = tsc;
 		pushed++;
 	}
 	/* Publish the descriptors before the index that makes them visible. */
@@ -167,6 +185,7 @@ static uint32_t take_returns(struct lane *l)
 	uint32_t n = l->ret_head_seen - tail;
 	struct rte_mbuf *mbufs[BURST];
 	uint32_t dropped = 0;
+	uint64_t tsc = 0;
 
 	if (n == 0) {
 		l->ret_head_seen = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
@@ -176,6 +195,8 @@ static uint32_t take_returns(struct lane *l)
 	}
 	if (n > BURST)
 		n = BURST;
+	if (nv_lat_rx_tsc != NULL)
+		tsc = rte_rdtsc();
 	/* Find every mbuf of the burst and start fetching its header before
 	 * touching any of them. The buffer size is a constant, so the division
 	 * is a multiply. */
@@ -203,6 +224,10 @@ static uint32_t take_returns(struct lane *l)
 			rte_pktmbuf_free(m);
 			dropped++;
 			continue;
+		}
+		if (nv_lat_rx_tsc != NULL) {
+			uint64_t *b = &nv_lat_hist[nv_lat_bucket(tsc - nv_lat_rx_tsc[d->pool_off / NV_POOL_ELT_SIZE])];
+			nv_count(b, 1);
 		}
 		m->data_len = (uint16_t)d->len;
 		m->pkt_len = d->len;

@@ -13,6 +13,8 @@ options:
   --duration <s>        stop after this many seconds
   --warmup <s>          with --stats-json: also count from this many seconds in to the stop
                         (the summary's window, with each thread's share of a core)
+  --latency             measure every sent packet's latency (RX to hand-back) into the summary
+  --rx-pps <n>          take at most n packets per second from the input ports (a paced source)
   --until-idle <ms>     stop once no packet has arrived for this long (how a pcap run ends)
   --stats-json <file>   write the final counters as JSON
   --file-prefix <name>  DPDK --file-prefix of this run (default: netvm-<pid>)`;
@@ -25,6 +27,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       duration: { type: 'string' },
       'until-idle': { type: 'string' },
       warmup: { type: 'string' },
+      latency: { type: 'boolean' },
+      'rx-pps': { type: 'string' },
       'stats-json': { type: 'string' },
       'file-prefix': { type: 'string' },
     },
@@ -37,6 +41,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const duration = positiveNumber(values.duration, '--duration', RUN_USAGE);
   const untilIdle = positiveNumber(values['until-idle'], '--until-idle', RUN_USAGE);
   const warmup = positiveNumber(values.warmup, '--warmup', RUN_USAGE);
+  const rxPps = positiveNumber(values['rx-pps'], '--rx-pps', RUN_USAGE);
   if (warmup !== undefined && duration !== undefined && warmup >= duration) {
     throw new UsageError(`--warmup ${warmup} must be shorter than --duration ${duration}`, RUN_USAGE);
   }
@@ -56,6 +61,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(duration !== undefined && { duration }),
     ...(untilIdle !== undefined && { untilIdle }),
     ...(warmup !== undefined && { warmup }),
+    ...(values.latency && { latency: true }),
+    ...(rxPps !== undefined && { rxPps }),
   });
   if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
   const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;

@@ -15,12 +15,17 @@ import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type ChainView, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
 import { cpuShares, threadCpu, type ThreadCpu } from './threads.js';
+import { latencySummary } from '../dataplane/latency.js';
 
 export interface RunOptions {
   /** Stop after this many seconds. */
   duration?: number;
   /** Seconds from the start after which the summary's window begins. */
   warmup?: number;
+  /** Measure each sent packet's latency (RX to hand-back) into the summary. */
+  latency?: boolean;
+  /** Take at most this many packets per second from the input ports (a paced source). */
+  rxPps?: number;
   /** Stop once no packet has arrived for this many milliseconds. */
   untilIdle?: number;
   filePrefix: string;
@@ -129,6 +134,8 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     await Promise.race([readyPromise, Promise.all(done)]);
     if (ready < tasks.size) await Promise.all(done);
 
+    if (opts.latency) dp.enableLatency();
+    if (opts.rxPps !== undefined) dp.paceRx(opts.rxPps);
     dp.start();
     const started = Date.now();
     const portsNow = () => cfg.ports.map((p, i) => ({ name: p.name, ...dp.portCounters(i) }));
@@ -143,7 +150,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     let failure: unknown;
     workerFailed.catch((err: unknown) => (failure = err));
     // The window after the warm-up: counters and thread CPU at its start.
-    let windowStart: { at: number; ports: PortSummary[]; chains: ChainSummary[]; threads: ThreadCpu[] } | undefined;
+    let windowStart: { at: number; ports: PortSummary[]; chains: ChainSummary[]; threads: ThreadCpu[]; latency?: BigUint64Array } | undefined;
     const warmupMs = opts.warmup === undefined ? undefined : opts.warmup * 1000;
 
     while (!stopRequested && failure === undefined) {
@@ -153,7 +160,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const rx = ports.reduce((n, p) => n + p.rx, 0);
       if (rx !== lastRx) [lastRx, lastRxChange] = [rx, now];
       if (warmupMs !== undefined && windowStart === undefined && now - started >= warmupMs) {
-        windowStart = { at: now, ports, chains: summarizeChains(views), threads: threadCpu() };
+        windowStart = { at: now, ports, chains: summarizeChains(views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts() }) };
       }
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
@@ -168,7 +175,10 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     if (windowStart !== undefined) {
       const seconds = (Date.now() - windowStart.at) / 1000;
       const threads = cpuShares(windowStart.threads, threadCpu(), seconds);
-      window = { seconds, ...windowCounters(portsNow(), windowStart.ports, summarizeChains(views), windowStart.chains), threads };
+      window = {
+        seconds, ...windowCounters(portsNow(), windowStart.ports, summarizeChains(views), windowStart.chains), threads,
+        ...(windowStart.latency && { latency: latencySummary(dp.latencyCounts(), windowStart.latency) }),
+      };
     }
 
     dp.drain();
@@ -185,7 +195,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const chains = summarizeChains(views);
     const badDescriptors = views.reduce((n, _, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
-      seconds, ...(window !== undefined && { window }), hugepages, ports, chains, traps, badDescriptors,
+      seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },
       unaccounted: unaccounted(ports, chains),
     };

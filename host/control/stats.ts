@@ -5,6 +5,7 @@ import { readChainCounters, readNfCounters, type ChainCounterName, type NfCounte
 import type { PortCounters } from '../dataplane/native.js';
 import { MAX_METRICS } from '../nf/abi.js';
 import type { Metric } from '../nf/host-imports.js';
+import type { LatencySummary } from '../dataplane/latency.js';
 
 export interface PortSummary extends PortCounters {
   name: string;
@@ -22,10 +23,13 @@ export interface RunWindow {
   chains: ChainSummary[];
   /** The share of a core each busy thread of the process used, busiest first. */
   threads: { tid: number; name: string; share: number }[];
+  latency?: LatencySummary;
 }
 
 export interface RunSummary {
   seconds: number;
+  /** With latency measured: RX to hand-back of every packet sent. */
+  latency?: LatencySummary;
   /** With a warm-up: the counters from its end to the stop. */
   window?: RunWindow;
   hugepages: boolean;
@@ -113,6 +117,10 @@ export function formatSummary(s: RunSummary): string {
       const metrics = Object.entries(nf.metrics);
       if (metrics.length > 0) lines.push(`      metrics: ${metrics.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
+  }
+  if (s.latency) {
+    const us = (ns: number): string => (ns / 1000).toFixed(1);
+    lines.push(`  latency (RX to hand-back, ${s.latency.count} packets): p50 ${us(s.latency.p50Ns)} us, p99 ${us(s.latency.p99Ns)} us, p99.9 ${us(s.latency.p999Ns)} us, max ${us(s.latency.maxNs)} us`);
   }
   const leaked = s.pool.mbufs - s.pool.available;
   lines.push(`  pool: ${s.pool.available}/${s.pool.mbufs} mbufs free${leaked === 0 ? '' : ` (${leaked} NOT RETURNED)`}`);

@@ -86,6 +86,24 @@ export class DataPlane {
     check(native().routePort(this.portIds[portIndex]!, lane));
   }
 
+  /** Records every sent packet's RX-to-hand-back time (call before start). */
+  enableLatency(): void {
+    check(native().latencyEnable());
+  }
+
+  /** Takes at most pps packets per second from the input ports together (call before start). */
+  paceRx(pps: number): void {
+    check(native().paceRx(pps));
+  }
+
+  /** The latency histogram's bucket counts so far (see latency.ts). */
+  latencyCounts(): BigUint64Array {
+    const n = native().latencyHistogram(new BigUint64Array(0), 0);
+    const out = new BigUint64Array(n);
+    native().latencyHistogram(out, n);
+    return out;
+  }
+
   start(): void {
     check(native().pollStart(POLL_LCORE));
     this.state = 'polling';

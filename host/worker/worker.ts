@@ -8,8 +8,12 @@ import { createNfInstance, metricValues, type NfInstance } from '../nf/instance.
 import { nameThisThread, pinThisThread } from './affinity.js';
 import { CONTROL_STOP, type WorkerEvent, type WorkerTask } from './messages.js';
 
-/** Empty polls in a row before the worker starts to nap between polls. */
-const IDLE_POLLS = 4096;
+/** A worker naps between polls only once no packet has come for IDLE_AFTER_MS
+ * (a quiet data plane, not the gap between two bursts: a nap costs the
+ * packets that arrive during it up to a timer slack of latency). Empty polls
+ * are counted, and the clock read every IDLE_CHECK_POLLS of them. */
+const IDLE_AFTER_MS = 10;
+const IDLE_CHECK_POLLS = 1024;
 const IDLE_NAP_MS = 0.05;
 /** NF metrics are copied out this often; the clock is read every 1024 iterations
  * (ticks and metrics are per interval, never per burst). */
@@ -63,6 +67,7 @@ export default function runWorker(task: WorkerTask): void {
   task.events.postMessage(ready);
 
   let idle = 0;
+  let quietSince = 0;
   let iterations = 0;
   let lastSync = performance.now();
   let lastTick = lastSync;
@@ -70,7 +75,9 @@ export default function runWorker(task: WorkerTask): void {
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (work !== 0) idle = 0;
-    else if (++idle > IDLE_POLLS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
+    else if (++idle === 1) quietSince = performance.now();
+    else if (idle >= IDLE_CHECK_POLLS && performance.now() - quietSince >= IDLE_AFTER_MS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
+    else if (idle >= IDLE_CHECK_POLLS) idle = 1;
     if ((++iterations & CLOCK_CHECK_MASK) === 0) {
       const now = performance.now();
       if (now - lastTick >= TICK_MS) {

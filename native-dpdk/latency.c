@@ -1,0 +1,67 @@
+/* Latency through the data plane and a paced input, for measuring a chain
+ * below its maximum rate. Both are off unless asked for before the poll loop
+ * starts; both cost the poll lcore a little per burst, never a call per
+ * packet across a boundary.
+ *
+ * Latency: at RX every packet's buffer slot gets the burst's TSC; when a
+ * worker hands the packet back to be sent, the poll lcore adds (now - that)
+ * to a histogram. So it measures RX burst to hand-back (the whole chain and
+ * both rings), not the TX queue. Histogram: log-linear over TSC cycles,
+ * NV_LAT_SUB buckets per power of two (about 6% wide), read by the host,
+ * which turns cycles into ns with nv_tsc_hz(). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <rte_cycles.h>
+
+#include "internal.h"
+
+uint64_t *nv_lat_rx_tsc;
+uint64_t nv_lat_hist[NV_LAT_BUCKETS];
+
+struct nv_pace nv_pace;
+
+int nv_latency_enable(void)
+{
+	if (nv_pool.mp == NULL)
+		return nv_fail(ENOENT, "latency: create the pool first");
+	if (nv_lat_rx_tsc == NULL) {
+		nv_lat_rx_tsc = calloc(nv_pool.n_slots, sizeof(*nv_lat_rx_tsc));
+		if (nv_lat_rx_tsc == NULL)
+			return nv_fail(ENOMEM, "latency: no memory for %u timestamps", nv_pool.n_slots);
+	}
+	return 0;
+}
+
+uint32_t nv_latency_histogram(uint64_t *out, uint32_t n)
+{
+	if (n > NV_LAT_BUCKETS)
+		n = NV_LAT_BUCKETS;
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = __atomic_load_n(&nv_lat_hist[i], __ATOMIC_RELAXED);
+	return NV_LAT_BUCKETS;
+}
+
+/* The lowest value (cycles) that falls in bucket i. */
+uint64_t nv_latency_bucket_low(uint32_t i)
+{
+	if (i < NV_LAT_SUB)
+		return i;
+	uint32_t e = i / NV_LAT_SUB + NV_LAT_SUB_BITS - 1;
+	return ((uint64_t)NV_LAT_SUB | (i % NV_LAT_SUB)) << (e - NV_LAT_SUB_BITS);
+}
+
+uint64_t nv_tsc_hz(void)
+{
+	return rte_get_tsc_hz();
+}
+
+int nv_pace_rx(double pps)
+{
+	if (!(pps > 0))
+		return nv_fail(EINVAL, "pace: %g packets per second", pps);
+	nv_pace.per_cycle = pps / (double)rte_get_tsc_hz();
+	nv_pace.tokens = 0;
+	nv_pace.last = rte_rdtsc();
+	return 0;
+}

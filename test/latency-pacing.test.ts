@@ -1,0 +1,49 @@
+// netvm run --rx-pps paces the input, --latency measures every sent packet's
+// time from RX to hand-back, and --warmup adds a window of the run after the
+// warm-up, with each thread's share of a core. On net_null traffic through
+// [forward]: the exact counts still hold, the rate stays at or below the pace,
+// and the histogram counts exactly the packets sent.
+import t from 'tap';
+import { join } from 'node:path';
+import { REPO_ROOT } from './support/fixtures.js';
+import { runNetvm, totals } from './support/netvm.js';
+
+const FORWARD = join(REPO_ROOT, 'nf-modules/build/forward.wasm');
+const config = {
+  cores: { poll: 1, workers: [0] },
+  ports: { src: 'net_null0,size=60,copy=1', sink: 'net_null1,size=60' },
+  nfs: { fwd: { module: FORWARD } },
+  chains: [{ from: 'src', through: ['fwd'], to: 'sink' }],
+};
+const PPS = 50_000;
+
+t.test('a paced run with latency and a window', async (t) => {
+  const run = await runNetvm(config, ['--duration', '2', '--warmup', '1', '--rx-pps', String(PPS), '--latency']);
+  t.equal(run.code, 0, run.stderr);
+  const s = run.summary!;
+  const { rx, tx, drops } = totals(s);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  t.equal(drops, 0, 'nothing dropped at this rate');
+  t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
+  t.ok(rx <= PPS * s.seconds + 64, `no more than the pace let in (${rx} in ${s.seconds.toFixed(2)} s)`);
+  t.ok(rx >= PPS * (s.seconds - 0.5), 'about the pace came in');
+  t.equal(s.latency!.count, tx, 'every packet sent was timed');
+  t.ok(s.latency!.p50Ns > 0 && s.latency!.p50Ns <= s.latency!.p99Ns && s.latency!.p99Ns <= s.latency!.p999Ns && s.latency!.p999Ns <= s.latency!.maxNs, 'ordered percentiles');
+  t.match(run.stdout, /latency \(RX to hand-back, \d+ packets\): p50 [\d.]+ us, p99 [\d.]+ us, p99\.9 [\d.]+ us, max [\d.]+ us/);
+
+  const w = s.window!;
+  t.ok(w.seconds > 0.8 && w.seconds < 1.3, `the window is the second after the warm-up (${w.seconds} s)`);
+  const wTx = w.ports.reduce((n, p) => n + p.tx, 0);
+  t.ok(wTx > 0 && wTx < tx, 'the window counts part of the run');
+  t.equal(w.latency!.count, wTx, 'the window\'s latency counts the window\'s packets');
+  t.ok(w.threads.some((th) => th.name === 'netvm-worker0'), 'the worker\'s CPU share is there');
+});
+
+t.test('bad pacing and warm-up options are refused', async (t) => {
+  const pace = await runNetvm(config, ['--duration', '1', '--rx-pps', '0']);
+  t.equal(pace.code, 2);
+  t.match(pace.stderr, /--rx-pps: '0' is not a positive number/);
+  const warm = await runNetvm(config, ['--duration', '1', '--warmup', '2']);
+  t.equal(warm.code, 2);
+  t.match(warm.stderr, /--warmup 2 must be shorter than --duration 1/);
+});

@@ -17,7 +17,7 @@ export async function runNetvm(
   const statsFile = join(dir, `${name}.stats.json`);
   writeFileSync(configFile, JSON.stringify(config, null, 1)); // JSON is YAML
   const args = [CLI, 'run', configFile, '--duration', String(warmupS + seconds), '--warmup', String(warmupS),
-    '--stats-json', statsFile, '--file-prefix', `netvm-bench-${process.pid}-${name}`, ...extra];
+    '--stats-json', statsFile, '--file-prefix', `netvm-bench-${process.pid}-${name}`, '--control', 'off', ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

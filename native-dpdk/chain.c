@@ -33,7 +33,8 @@ struct chain {
 	uint16_t to_port; /* DPDK port id after the last NF */
 	uint16_t port_ids[NV_MAX_PORTS];
 	struct nv_desc *records[MAX_CHAIN_NFS];
-	uint32_t max_burst;
+	uint32_t nf_max_burst[MAX_CHAIN_NFS];
+	uint32_t max_burst; /* the least of nf_max_burst and MAX_BURST */
 	double *counters;
 	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
 	/* The burst under way: for each chain position, the burst positions of
@@ -65,16 +66,38 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 	return 0;
 }
 
+static void update_max_burst(struct chain *c)
+{
+	c->max_burst = MAX_BURST;
+	for (uint16_t k = 0; k < c->n_nfs; k++)
+		if (c->nf_max_burst[k] < c->max_burst)
+			c->max_burst = c->nf_max_burst[k];
+}
+
 /* records: the NF's batch area, as an address in this process. */
 int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst)
 {
 	struct chain *c = &chains[id];
 	if (id >= NV_MAX_LANES || c->n_nfs == MAX_CHAIN_NFS)
 		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, MAX_CHAIN_NFS);
-	c->records[c->n_nfs++] = records;
-	if (max_burst < c->max_burst)
-		c->max_burst = max_burst;
+	c->records[c->n_nfs] = records;
+	c->nf_max_burst[c->n_nfs++] = max_burst;
+	update_max_burst(c);
 	return c->n_nfs;
+}
+
+/* Puts another instance at position k (a hot-swap): between bursts only. */
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst)
+{
+	if (id >= NV_MAX_LANES || k >= chains[id].n_nfs)
+		return nv_fail(EINVAL, "chain %u: no NF at position %u", id, k);
+	struct chain *c = &chains[id];
+	if (c->n != 0)
+		return nv_fail(EBUSY, "chain %u: a burst is under way", id);
+	c->records[k] = records;
+	c->nf_max_burst[k] = max_burst;
+	update_max_burst(c);
+	return 0;
 }
 
 static inline struct nv_desc *rx_desc(const struct chain *c, uint32_t i)

@@ -90,6 +90,7 @@ int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out);
 int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size, void *counters,
 		  uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports);
 int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst);
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst);
 uint32_t nv_chain_begin(uint16_t id);
 uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped); /* (next position << 16) | count */
 

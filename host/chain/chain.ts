@@ -29,7 +29,7 @@ export interface ChainSpec {
 export class Chain {
   private readonly id: number;
   private readonly process: ((n: number) => void)[];
-  private readonly nfs: NfInstance[];
+  readonly nfs: NfInstance[];
   private readonly rx: Int32Array;
   /** C writes into these through raw pointers: the chain keeps them alive,
    * or the GC could free their memory (malloc'd) under C's feet. */
@@ -51,6 +51,13 @@ export class Chain {
       // records' address holds even after the NF grows its memory.
       check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst));
     }
+  }
+
+  /** Puts another instance at chain position k (a hot-swap); only between bursts. */
+  replace(k: number, nf: NfInstance): void {
+    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst));
+    this.nfs[k] = nf;
+    this.process[k] = nf.exports.netvm_process;
   }
 
   /** Calls netvm_tick of the NFs that have it; a trap there is reported like one in a burst. */

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { runDataPlane } from './run.js';
+import { DEFAULT_CONTROL, parseControlAddress, type ControlAddress } from './api.js';
 import { UsageError, positiveNumber } from './usage.js';
 
 export const RUN_USAGE = `usage: netvm run <config.yaml> [options]
@@ -17,6 +18,8 @@ options:
   --rx-pps <n>          take at most n packets per second from the input ports (a paced source)
   --until-idle <ms>     stop once no packet has arrived for this long (how a pcap run ends)
   --stats-json <file>   write the final counters as JSON
+  --control <addr>      where to serve the control API: host:port on loopback, unix:<path>
+                        or off (default ${DEFAULT_CONTROL}; docs/control-api.md)
   --file-prefix <name>  DPDK --file-prefix of this run (default: netvm-<pid>)`;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -31,6 +34,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'rx-pps': { type: 'string' },
       'stats-json': { type: 'string' },
       'file-prefix': { type: 'string' },
+      control: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('run takes exactly one config file', RUN_USAGE);
@@ -45,6 +49,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (warmup !== undefined && duration !== undefined && warmup >= duration) {
     throw new UsageError(`--warmup ${warmup} must be shorter than --duration ${duration}`, RUN_USAGE);
   }
+  let control: ControlAddress | undefined;
+  try {
+    control = parseControlAddress(values.control ?? DEFAULT_CONTROL);
+  } catch (err) {
+    throw new UsageError(`--control: ${(err as Error).message}`, RUN_USAGE);
+  }
   const cfg = loadConfig(positionals[0]!);
 
   const stopSignal = new Promise<void>((resolve) => {
@@ -57,7 +67,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   const summary = await runDataPlane(cfg, {
-    filePrefix, stopSignal,
+    filePrefix, stopSignal, ...(control !== undefined && { control }),
     ...(duration !== undefined && { duration }),
     ...(untilIdle !== undefined && { untilIdle }),
     ...(warmup !== undefined && { warmup }),

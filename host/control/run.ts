@@ -15,6 +15,9 @@ import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type ChainView, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
 import { cpuShares, threadCpu, type ThreadCpu } from './threads.js';
+import { describeAddress, startControlServer, tokenPath, type ControlAddress } from './api.js';
+import { route, type RunningDataPlane } from './api-routes.js';
+import { NfSwapper, type NfPlace } from './nf-swap.js';
 import { latencySummary } from '../dataplane/latency.js';
 
 export interface RunOptions {
@@ -28,6 +31,8 @@ export interface RunOptions {
   rxPps?: number;
   /** Stop once no packet has arrived for this many milliseconds. */
   untilIdle?: number;
+  /** Where to serve the control API (none: no API). */
+  control?: ControlAddress;
   filePrefix: string;
   /** Where progress lines go (stdout by default). */
   log?: (line: string) => void;
@@ -74,15 +79,27 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Promise<RunSummary> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const modules = loadModules(cfg);
+  // The API's address is taken before EAL starts, so that a busy one costs nothing.
+  let running: RunningDataPlane | undefined;
+  const api = opts.control === undefined ? undefined : await startControlServer(opts.control, {
+    route: (method, path, body) => (running ? route(running, method, path, body) : Promise.resolve({ status: 503, body: { error: 'starting' } })),
+  });
+  if (api !== undefined) log(`control API on ${describeAddress(api.address)} (token in ${tokenPath(api.address)})`);
   const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
   if (warning) console.error(warning);
 
-  const dp = DataPlane.open({
+  let dp: DataPlane;
+  try {
+    dp = DataPlane.open({
     ealArgs: buildEalArgs(cfg, opts.filePrefix, hugepages),
     mbufs: cfg.pool.mbufs,
     hugepages,
     ports: cfg.ports,
-  });
+    });
+  } catch (err) {
+    await api?.close();
+    throw err;
+  }
   let pool: Piscina | undefined;
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   try {
@@ -112,9 +129,24 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     let allReady!: () => void;
     const readyPromise = new Promise<void>((r) => (allReady = r));
     pool = new Piscina({ filename: WORKER_FILE, minThreads: tasks.size, maxThreads: tasks.size, idleTimeout: 1000 });
+    const places = new Map<string, NfPlace>();
+    const swapper = new NfSwapper(places, (place, metrics) => {
+      views[place.lane]!.metricNames[place.position] = metrics;
+      log(`nf ${place.name} now runs ${place.module}`);
+    });
     const done = [...tasks].map(([cpu, lanes]) => {
       const { port1, port2 } = new MessageChannel();
+      for (const lane of lanes) {
+        lane.nfs.forEach((nf, position) => {
+          const spec = cfg.nfs.find((n) => n.name === nf.name)!;
+          places.set(nf.name, {
+            name: nf.name, lane: lane.lane, position, chain: cfg.chains[lane.lane]!.through, port: port1, module: spec.module,
+            ...(nf.config !== undefined && { config: nf.config }),
+          });
+        });
+      }
       port1.on('message', (e: WorkerEvent) => {
+        swapper.handle(e);
         if (e.type === 'ready') {
           for (const { lane, nfs } of e.metrics) views[lane]!.metricNames = nfs;
           if (++ready === tasks.size) allReady();
@@ -146,6 +178,13 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     let lastRxChange = started;
     let stopRequested = false;
     void opts.stopSignal?.then(() => (stopRequested = true));
+    running = {
+      startedAt: started,
+      chains: cfg.chains.map((c) => ({ name: c.name, nfs: c.through })),
+      swapper,
+      counters: () => ({ ports: portsNow(), chains: summarizeChains(views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
+      stop: () => (stopRequested = true),
+    };
     const workerFailed = Promise.all(done).then(() => undefined);
     let failure: unknown;
     workerFailed.catch((err: unknown) => (failure = err));
@@ -204,6 +243,8 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
   } finally {
     Atomics.store(control, CONTROL_STOP, 1);
     Atomics.notify(control, CONTROL_STOP);
+    running = undefined;
+    await api?.close();
     await pool?.destroy();
     dp.close();
   }

@@ -126,6 +126,11 @@ export class DataPlane {
     return Number(native().pollInFlight());
   }
 
+  /** Mbufs free in the pool now (those not in a port's rings or a worker's hands). */
+  poolAvailable(): number {
+    return native().poolAvailable() as number;
+  }
+
   /** Ends the poll loop and closes the ports; returns the mbufs free in the pool after. */
   stop(): number {
     if (this.state === 'open' || this.state === 'polling') {

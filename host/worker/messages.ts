@@ -37,6 +37,34 @@ export interface WorkerTask {
 export const CONTROL_STOP = 0;
 export const CONTROL_WORDS = 1;
 
+/** What the main thread asks of a running worker, on the same port. */
+export interface SwapRequest {
+  type: 'swap';
+  id: number;
+  lane: number;
+  /** Chain position of the NF in its lane. */
+  position: number;
+  nf: string;
+  module: NfModule;
+  config?: string;
+}
+
+/** How a swap ended on a worker. */
+export type SwapOutcome =
+  | {
+      ok: true;
+      /** 'handed-over': the old instance's state went to the new one; 'empty': it starts empty (why says why). */
+      state: 'handed-over' | 'empty';
+      stateBytes: number;
+      why?: string;
+      /** The new instance's metrics, in slot order. */
+      metrics: Metric[];
+      /** How long the worker's chains stood still for the swap. */
+      pauseUs: number;
+    }
+  | { ok: false; reason: string };
+
 export type WorkerEvent =
   | { type: 'ready'; cpu: number; metrics: { lane: number; nfs: Metric[][] }[] }
-  | { type: 'trap'; lane: number; nf: string; message: string };
+  | { type: 'trap'; lane: number; nf: string; message: string }
+  | { type: 'swapped'; id: number; outcome: SwapOutcome };

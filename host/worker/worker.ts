@@ -4,9 +4,11 @@
 import { Chain } from '../chain/chain.js';
 import { poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
-import { createNfInstance, metricValues, type NfInstance } from '../nf/instance.js';
+import { receiveMessageOnPort } from 'node:worker_threads';
+import { createNfInstance, metricValues, type PoolWindow } from '../nf/instance.js';
 import { nameThisThread, pinThisThread } from './affinity.js';
-import { CONTROL_STOP, type WorkerEvent, type WorkerTask } from './messages.js';
+import { CONTROL_STOP, type SwapOutcome, type SwapRequest, type WorkerEvent, type WorkerTask } from './messages.js';
+import { swapNf, type SwapTarget } from './swap.js';
 
 /** A worker naps between polls only once no packet has come for IDLE_AFTER_MS
  * (a quiet data plane, not the gap between two bursts: a nap costs the
@@ -20,14 +22,11 @@ const IDLE_NAP_MS = 0.05;
 const METRICS_SYNC_MS = 100;
 const CLOCK_CHECK_MASK = 1023;
 
-interface BuiltLane {
-  chain: Chain;
-  instances: NfInstance[];
+interface BuiltLane extends SwapTarget {
   metrics: Float64Array;
 }
 
-function buildLanes(task: WorkerTask): BuiltLane[] {
-  const pool = poolWindow(task.pool.len, task.pool.pageSize);
+function buildLanes(task: WorkerTask, pool: PoolWindow): BuiltLane[] {
   return task.lanes.map((lane) => {
     const names = lane.nfs.map((nf) => nf.name);
     const instances = lane.nfs.map((nf, position) =>
@@ -45,7 +44,7 @@ function buildLanes(task: WorkerTask): BuiltLane[] {
     const { lane: id, rx, ret, counters } = lane;
     const toPortId = task.portIds[lane.toPort]!;
     const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId, portIds: task.portIds }, onTrap);
-    return { chain, instances, metrics: new Float64Array(lane.metrics) };
+    return { chain, instances, names, metrics: new Float64Array(lane.metrics) };
   });
 }
 
@@ -59,7 +58,8 @@ function syncMetrics(lanes: BuiltLane[]): void {
 export default function runWorker(task: WorkerTask): void {
   pinThisThread(task.cpu);
   nameThisThread(`netvm-worker${task.cpu}`);
-  const lanes = buildLanes(task);
+  const pool = poolWindow(task.pool.len, task.pool.pageSize);
+  const lanes = buildLanes(task, pool);
   const chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
   const metrics = task.lanes.map((lane, i) => ({ lane: lane.lane, nfs: lanes[i]!.instances.map((nf) => nf.host.metrics) }));
@@ -88,6 +88,16 @@ export default function runWorker(task: WorkerTask): void {
       if (now - lastSync >= METRICS_SYNC_MS) {
         syncMetrics(lanes);
         lastSync = now;
+      }
+      // Commands from the main thread wait here, between bursts.
+      const command = receiveMessageOnPort(task.events)?.message as SwapRequest | undefined;
+      if (command !== undefined) {
+        const laneIndex = task.lanes.findIndex((l) => l.lane === command.lane);
+        const outcome: SwapOutcome = laneIndex < 0
+          ? { ok: false, reason: `lane ${command.lane} is not on this worker` }
+          : swapNf(lanes[laneIndex]!, command, pool);
+        const event: WorkerEvent = { type: 'swapped', id: command.id, outcome };
+        task.events.postMessage(event);
       }
     }
   }

@@ -36,14 +36,18 @@ export function cliEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs `netvm run` on a config (an object, written as YAML, or YAML text);
+/** A `netvm run` under way: what it printed so far, and its end. */
+export interface RunningNetvm {
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once its stdout matches (rejects after timeoutMs). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  done: Promise<RunResult>;
+}
+
+/** Starts `netvm run` on a config (an object, written as YAML, or YAML text);
  * sends it `interrupts` SIGINTs (Ctrl-C) once it has printed its first rates. */
-export async function runNetvm(
-  config: object | string,
-  args: string[] = ['--until-idle', '300'],
-  dir = tempDir(),
-  interrupts = 0,
-): Promise<RunResult> {
+export function startNetvm(config: object | string, args: string[], dir = tempDir(), interrupts = 0): RunningNetvm {
   const cfgPath = join(dir, 'config.yaml');
   writeFileSync(cfgPath, typeof config === 'string' ? config : stringify(config));
   const statsPath = join(dir, 'stats.json');
@@ -55,20 +59,51 @@ export async function runNetvm(
   });
   let stdout = '';
   let stderr = '';
+  const watchers: (() => void)[] = [];
   // The first Ctrl-C once it prints rates; another once it says it is stopping
   // (signals sent together arrive as one).
   let sent = 0;
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
     if (sent === 0 && interrupts > 0 && /(^|\n)\[/.test(stdout)) sent += child.kill('SIGINT') ? 1 : 0;
+    watchers.forEach((w) => w());
   });
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
     if (sent === 1 && interrupts > 1 && stderr.includes('stopping')) sent += child.kill('SIGINT') ? 1 : 0;
   });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const summary = existsSync(statsPath) ? (JSON.parse(readFileSync(statsPath, 'utf8')) as RunSummary) : undefined;
-  return { code, stdout, stderr, summary, dir, filePrefix, leftRuntimeDir: existsSync(join('/var/run/dpdk', filePrefix)) };
+  const done = new Promise<number | null>((resolve) => child.on('close', resolve)).then((code) => {
+    const summary = existsSync(statsPath) ? (JSON.parse(readFileSync(statsPath, 'utf8')) as RunSummary) : undefined;
+    return { code, stdout, stderr, summary, dir, filePrefix, leftRuntimeDir: existsSync(join('/var/run/dpdk', filePrefix)) };
+  });
+  const waitFor = (pattern: RegExp, timeoutMs = 20000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`netvm run did not print ${pattern} in ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
+      const check = (): void => {
+        if (!pattern.test(stdout)) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      watchers.push(check);
+      check();
+      void done.then(() => {
+        if (!pattern.test(stdout)) {
+          clearTimeout(timer);
+          reject(new Error(`netvm run ended without printing ${pattern}:\n${stdout}\n${stderr}`));
+        }
+      });
+    });
+  return { stdout: () => stdout, stderr: () => stderr, waitFor, done };
+}
+
+/** Runs `netvm run` to its end (see startNetvm). */
+export function runNetvm(
+  config: object | string,
+  args: string[] = ['--until-idle', '300'],
+  dir = tempDir(),
+  interrupts = 0,
+): Promise<RunResult> {
+  return startNetvm(config, args, dir, interrupts).done;
 }
 
 /** Packets received less packets sent and counted drops, from the ports' and chains' counters. */

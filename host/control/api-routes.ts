@@ -1,0 +1,47 @@
+// The calls of the control API (version 1), over what a running data plane
+// exposes to them. docs/control-api.md is their reference.
+import type { Reply } from './api.js';
+import type { NfSwapper } from './nf-swap.js';
+import type { ChainSummary, PortSummary } from './stats.js';
+
+export interface RunningDataPlane {
+  startedAt: number;
+  chains: { name: string; nfs: string[] }[];
+  swapper: NfSwapper;
+  counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
+  stop(): void;
+}
+
+const notFound = (what: string): Reply => ({ status: 404, body: { error: what } });
+
+export async function route(dp: RunningDataPlane, method: string, path: string, body: unknown): Promise<Reply> {
+  if (method === 'GET' && path === '/v1/status') {
+    return {
+      status: 200,
+      body: {
+        state: 'running',
+        uptimeS: (Date.now() - dp.startedAt) / 1000,
+        chains: dp.chains,
+        nfs: [...dp.swapper.places.values()].map((p) => ({ name: p.name, module: p.module, chain: dp.chains[p.lane]!.name, position: p.position })),
+      },
+    };
+  }
+  if (method === 'GET' && path === '/v1/stats') return { status: 200, body: { uptimeS: (Date.now() - dp.startedAt) / 1000, ...dp.counters() } };
+  if (method === 'POST' && path === '/v1/stop') {
+    dp.stop();
+    return { status: 200, body: { stopping: true } };
+  }
+  const swap = /^\/v1\/nfs\/([^/]+)\/swap$/.exec(path);
+  if (swap && method === 'POST') {
+    const name = decodeURIComponent(swap[1]!);
+    if (!dp.swapper.places.has(name)) return notFound(`no NF named '${name}' (running: ${[...dp.swapper.places.keys()].join(', ')})`);
+    const { module, config } = (body ?? {}) as { module?: unknown; config?: unknown };
+    if (typeof module !== 'string' || module.length === 0) return { status: 400, body: { error: 'module: required, the path of a .wasm file' } };
+    if (config !== undefined && (typeof config !== 'object' || config === null)) {
+      return { status: 400, body: { error: 'config: must be an object (the NF\'s config), if given' } };
+    }
+    const result = await dp.swapper.swap(name, module, config === undefined ? undefined : JSON.stringify(config));
+    return { status: result.swapped ? 200 : 422, body: result };
+  }
+  return notFound(`no call ${method} ${path}: see docs/control-api.md`);
+}

@@ -1,0 +1,144 @@
+// The CLI's side of the control API: netvm status | stats [--watch] | swap | stop,
+// talking to a running `netvm run` with the token it wrote.
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROL, describeAddress, parseControlAddress, tokenPath, type ControlAddress } from './api.js';
+import { UsageError, positiveNumber } from './usage.js';
+
+export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
+       netvm stats [--watch [<s>]] [--control <addr>]
+       netvm swap <nf> <module.wasm> [--config <file>] [--control <addr>]
+       netvm stop [--control <addr>]
+
+  Talk to a running netvm run through its control API (default ${DEFAULT_CONTROL}; the token is read
+  from where that run wrote it). swap replaces an NF's module on the live data plane between two
+  bursts, handing its state over when both modules can; --config gives the new instance its config
+  (YAML or JSON; without it, none).`;
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+async function call(address: ControlAddress, method: string, path: string, body?: unknown): Promise<Answer> {
+  let token: string;
+  try {
+    token = readFileSync(tokenPath(address), 'utf8').trim();
+  } catch {
+    throw new Error(`no netvm run serves ${describeAddress(address)} (no token at ${tokenPath(address)})`);
+  }
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        method, path,
+        ...(address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port }),
+        headers: { authorization: `Bearer ${token}`, ...(payload !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
+          } catch {
+            reject(new Error(`${describeAddress(address)} answered ${res.statusCode} with something that is not JSON`));
+          }
+        });
+      },
+    );
+    req.on('error', (err) => reject(new Error(`cannot reach ${describeAddress(address)}: ${err.message}`)));
+    req.end(payload);
+  });
+}
+
+function fail(a: Answer): never {
+  throw new Error(String(a.body['error'] ?? a.body['reason'] ?? `status ${a.status}`));
+}
+
+interface Counters {
+  uptimeS: number;
+  ports: { name: string; rx: number; tx: number; rx_ring_full: number; tx_full: number }[];
+  chains: { name: string; in: number; out: number; dropped: number }[];
+}
+
+function statsLines(now: Counters, before?: Counters): string[] {
+  const dt = before ? now.uptimeS - before.uptimeS : 0;
+  const rate = (a: number, b: number | undefined): string => (before && dt > 0 ? ` (${((a - b!) / dt / 1e6).toFixed(3)} Mpps)` : '');
+  return [
+    `up ${now.uptimeS.toFixed(1)} s`,
+    ...now.ports.map((p, i) => `  port ${p.name}: rx ${p.rx}${rate(p.rx, before?.ports[i]?.rx)}, tx ${p.tx}${rate(p.tx, before?.ports[i]?.tx)}, ring full ${p.rx_ring_full}, tx full ${p.tx_full}`),
+    ...now.chains.map((c) => `  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}`),
+  ];
+}
+
+export async function controlCommand(command: string, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { control: { type: 'string' }, config: { type: 'string' }, watch: { type: 'boolean' } },
+  });
+  let address: ControlAddress | undefined;
+  try {
+    address = parseControlAddress(values.control ?? DEFAULT_CONTROL);
+  } catch (err) {
+    throw new UsageError(`--control: ${(err as Error).message}`, CONTROL_USAGE);
+  }
+  if (address === undefined) throw new UsageError('--control off: there is nothing to talk to', CONTROL_USAGE);
+  const expectArgs = (n: number): void => {
+    if (positionals.length !== n) throw new UsageError(`${command} takes ${n === 0 ? 'no arguments' : `${n} arguments`}`, CONTROL_USAGE);
+  };
+  if (command === 'status') {
+    expectArgs(0);
+    const a = await call(address, 'GET', '/v1/status');
+    if (a.status !== 200) fail(a);
+    const nfs = a.body['nfs'] as { name: string; module: string; chain: string; position: number }[];
+    console.log(`running for ${(a.body['uptimeS'] as number).toFixed(1)} s`);
+    for (const nf of nfs) console.log(`  nf ${nf.name}: ${nf.module} (chain ${nf.chain}, position ${nf.position})`);
+    return 0;
+  }
+  if (command === 'stats') {
+    const interval = positiveNumber(positionals[0], 'stats --watch', CONTROL_USAGE);
+    if (positionals.length > (values.watch ? 1 : 0)) throw new UsageError('stats takes no arguments but --watch [<s>]', CONTROL_USAGE);
+    let before: Counters | undefined;
+    for (;;) {
+      const a = await call(address, 'GET', '/v1/stats');
+      if (a.status !== 200) fail(a);
+      const now = a.body as unknown as Counters;
+      console.log(statsLines(now, before).join('\n'));
+      if (!values.watch) return 0;
+      before = now;
+      await new Promise((r) => setTimeout(r, (interval ?? 1) * 1000));
+    }
+  }
+  if (command === 'swap') {
+    expectArgs(2);
+    const [nf, module] = positionals as [string, string];
+    let config: unknown;
+    if (values.config !== undefined) {
+      try {
+        config = (await import('./config.js')).loadNfConfigFile(values.config);
+      } catch (err) {
+        throw new UsageError(`--config: ${(err as Error).message}`, CONTROL_USAGE);
+      }
+    }
+    const a = await call(address, 'POST', `/v1/nfs/${encodeURIComponent(nf)}/swap`, { module, ...(config !== undefined && { config }) });
+    if (a.status === 200) {
+      const b = a.body;
+      const state = b['state'] === 'handed-over' ? `its state handed over (${b['stateBytes']} bytes)` : `started empty: ${b['why']}`;
+      console.log(`swapped nf ${nf} to ${module}: ${state}; the data path paused ${(b['pauseUs'] as number).toFixed(0)} us`);
+      return 0;
+    }
+    console.error(`netvm: swap refused, nf ${nf} keeps running its old module: ${String(a.body['reason'] ?? a.body['error'])}`);
+    return 1;
+  }
+  if (command === 'stop') {
+    expectArgs(0);
+    const a = await call(address, 'POST', '/v1/stop');
+    if (a.status !== 200) fail(a);
+    console.log('stopping');
+    return 0;
+  }
+  throw new UsageError(`unknown command '${command}'`, CONTROL_USAGE);
+}

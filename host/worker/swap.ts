@@ -1,0 +1,46 @@
+// A hot-swap on the worker: between two bursts, the NF at one chain position
+// is replaced by a new instance of a (possibly) new module. The new instance
+// gets its pool window and its config; if the old one exports state and the
+// new one imports it, the state moves across; then the C chain points at the
+// new instance's batch records. Any failure leaves the old instance in place.
+// The chains of this worker stand still meanwhile: the pause is measured.
+import type { Chain } from '../chain/chain.js';
+import { createNfInstance, exportState, importState, stateHandover, type NfInstance, type PoolWindow } from '../nf/instance.js';
+import type { SwapOutcome, SwapRequest } from './messages.js';
+
+export interface SwapTarget {
+  chain: Chain;
+  instances: NfInstance[];
+  names: string[];
+}
+
+export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): SwapOutcome {
+  const t0 = performance.now();
+  const old = target.instances[req.position];
+  if (old === undefined || old.name !== req.nf) return { ok: false, reason: `no NF ${req.nf} at position ${req.position} of lane ${req.lane}` };
+  let fresh: NfInstance;
+  let state: Uint8Array | undefined;
+  let why: string | undefined;
+  try {
+    fresh = createNfInstance(req.module, req.nf, {
+      pool, place: { names: target.names, position: req.position }, ...(req.config !== undefined && { config: req.config }),
+    });
+    const can = { old: stateHandover(old), fresh: stateHandover(fresh) };
+    if (!can.old.exports) why = `${old.path} does not export its state`;
+    else if (!can.fresh.imports) why = `${req.module.path} does not import state`;
+    else {
+      state = exportState(old);
+      if (state === undefined) why = 'the old instance had no state to give';
+      else importState(fresh, state);
+    }
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+  target.chain.replace(req.position, fresh);
+  target.instances[req.position] = fresh;
+  const pauseUs = (performance.now() - t0) * 1000;
+  return {
+    ok: true, state: state !== undefined ? 'handed-over' : 'empty', stateBytes: state?.length ?? 0,
+    ...(why !== undefined && { why }), metrics: fresh.host.metrics, pauseUs,
+  };
+}

@@ -23,7 +23,7 @@
 
 /* Counter layout, in doubles (host/chain/counters.ts). */
 enum { C_IN, C_OUT, C_DROPPED, C_WORDS };
-enum { N_IN, N_BYTES, N_NEXT, N_OUT, N_DROPPED, N_BAD_VERDICT, N_BAD_LENGTH, N_TRAPPED, N_TRAP_BATCHES, N_WORDS };
+enum { N_IN, N_BYTES, N_NEXT, N_OUT, N_DROPPED, N_BAD_VERDICT, N_BAD_LENGTH, N_TRAPPED, N_TRAP_BATCHES, N_HUNG, N_WORDS };
 #define C_COUNTERS_NF(k) (C_WORDS + (k) * N_WORDS)
 
 struct chain {
@@ -41,6 +41,7 @@ struct chain {
 	 * the packets waiting for that NF (passed on by NEXT, or sent ahead by a
 	 * TO_NF verdict), and every packet's length as the last NF left it. */
 	uint32_t first, n, ret_first, emitted;
+	uint16_t running; /* the chain position whose NF has the burst now */
 	uint16_t n_waiting[MAX_CHAIN_NFS];
 	uint16_t waiting[MAX_CHAIN_NFS][MAX_BURST];
 	uint32_t len[MAX_BURST];
@@ -164,6 +165,7 @@ uint32_t nv_chain_begin(uint16_t id)
 	for (uint32_t i = 0; i < n; i++)
 		c->waiting[0][i] = (uint16_t)i;
 	c->n_waiting[0] = (uint16_t)n;
+	c->running = 0;
 	c->counters[C_COUNTERS_NF(0) + N_IN] += n;
 	return n;
 }
@@ -192,6 +194,7 @@ static uint32_t next_nf(struct chain *c, uint16_t k)
 		if (c->n_waiting[t] == 0)
 			continue;
 		stage(c, t);
+		c->running = t;
 		return ((uint32_t)t << 16) | c->n_waiting[t];
 	}
 	finish(c);
@@ -268,4 +271,38 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)
 	c->counters[C_OUT] += out + (last ? kept : 0);
 	c->counters[C_DROPPED] += dropped + bad_length + bad_verdict;
 	return next_nf(c, k);
+}
+
+/* The chain position whose NF has the burst under way, or -1 between bursts
+ * (read by the watchdog from another thread: a hint, not a lock). */
+int nv_chain_running(uint16_t id)
+{
+	if (id >= NV_MAX_LANES)
+		return -1;
+	const struct chain *c = &chains[id];
+	return __atomic_load_n(&c->n, __ATOMIC_RELAXED) == 0 ? -1 : c->running;
+}
+
+/* Ends the burst under way of a chain whose worker was stopped in the middle
+ * of it (an NF that did not return): every packet of the burst not yet sent
+ * on is dropped, and counted as hung on the NF that held the burst. Called
+ * from another thread once that worker is gone; returns how many it dropped. */
+uint32_t nv_chain_abort(uint16_t id)
+{
+	if (id >= NV_MAX_LANES)
+		return 0;
+	struct chain *c = &chains[id];
+	if (c->n == 0)
+		return 0;
+	uint32_t dropped = 0;
+	for (uint16_t t = c->running; t < c->n_nfs; t++) {
+		for (uint32_t j = 0; j < c->n_waiting[t]; j++)
+			emit(c, c->waiting[t][j], rx_desc(c, c->waiting[t][j])->len, NV_PORT_DROP);
+		dropped += c->n_waiting[t];
+		c->n_waiting[t] = 0;
+	}
+	c->counters[C_COUNTERS_NF(c->running) + N_HUNG] += dropped;
+	c->counters[C_DROPPED] += dropped;
+	finish(c);
+	return dropped;
 }

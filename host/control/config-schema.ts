@@ -1,6 +1,8 @@
 // The JSON schema of a data-plane config file (YAML). Checked with ajv; the
 // references between sections (ports, nfs, chains) are checked in config.ts.
 
+/** How long a worker may make no progress before the watchdog restarts it. */
+export const DEFAULT_WATCHDOG_MS = 50;
 export const DEFAULT_MBUFS = 8191;
 
 export const configSchema = {
@@ -59,5 +61,6 @@ export const configSchema = {
       },
     },
     eal: { type: 'array', items: { type: 'string' } },
+    watchdog_ms: { type: 'integer', minimum: 10, maximum: 60000 },
   },
 } as const;

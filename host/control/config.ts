@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_MBUFS, configSchema } from './config-schema.js';
+import { DEFAULT_MBUFS, DEFAULT_WATCHDOG_MS, configSchema } from './config-schema.js';
 import { checkExtraEalArgs } from './eal-args.js';
 
 export type HugepageMode = 'auto' | 'on' | 'off';
@@ -40,6 +40,8 @@ export interface DataPlaneConfig {
   chains: ChainConfig[];
   pool: { mbufs: number; hugepages: HugepageMode };
   eal: string[];
+  /** A worker that makes no progress this long (an NF that never returns) is restarted. */
+  watchdogMs: number;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +58,7 @@ interface RawConfig {
   chains: { name?: string; from: string; through: string[]; to: string }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
+  watchdog_ms?: number;
 }
 
 const validate = new Ajv({ allErrors: true, strict: true, verbose: true }).compile<RawConfig>(configSchema);
@@ -181,6 +184,7 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
     })),
     pool: { mbufs: raw.pool?.mbufs ?? DEFAULT_MBUFS, hugepages: raw.pool?.hugepages ?? 'auto' },
     eal: raw.eal ?? [],
+    watchdogMs: raw.watchdog_ms ?? DEFAULT_WATCHDOG_MS,
   };
 }
 

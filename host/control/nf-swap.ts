@@ -15,7 +15,8 @@ export interface NfPlace {
   position: number;
   /** Names of its chain, in order (for netvm_nf_index). */
   chain: string[];
-  port: MessagePort;
+  /** The port of the worker that runs it (set once the worker starts, changed when it is replaced). */
+  port?: MessagePort;
   module: string;
   config?: string;
 }
@@ -60,6 +61,8 @@ export class NfSwapper {
     } catch (err) {
       return refused((err as Error).message);
     }
+    if (place.port === undefined) return refused('its worker is not running');
+    const port = place.port;
     const id = this.nextId++;
     const outcome = await new Promise<SwapOutcome>((resolve) => {
       const timer = setTimeout(() => {
@@ -71,7 +74,7 @@ export class NfSwapper {
         resolve(o);
       });
       const request: SwapRequest = { type: 'swap', id, lane: place.lane, position: place.position, nf: name, module, ...(config !== undefined && { config }) };
-      place.port.postMessage(request);
+      port.postMessage(request);
     });
     if (!outcome.ok) return refused(outcome.reason);
     place.module = modulePath;

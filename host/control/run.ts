@@ -2,14 +2,15 @@
 // modules are loaded and checked before EAL starts; workers are ready before
 // the poll loop starts; on the way down RX stops first, workers hand back every
 // packet, then they stop, then ports close and the pool must be full again.
-import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { allocCounters } from '../chain/counters.js';
 import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
 import { MAX_METRICS } from '../nf/abi.js';
 import { createNfInstance } from '../nf/instance.js';
 import { loadNfModule, type NfModule } from '../nf/module.js';
-import { CONTROL_STOP, CONTROL_WORDS, type LaneTask, type WorkerEvent, type WorkerTask } from '../worker/messages.js';
+import { CONTROL_STOP, CONTROL_WORDS, type LaneTask } from '../worker/messages.js';
+import { native } from '../dataplane/native.js';
+import { WorkerSet } from './workers.js';
 import { ConfigError, type DataPlaneConfig, type NfConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
@@ -125,46 +126,40 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     }
 
     const traps: { nf: string; message: string }[] = [];
-    let ready = 0;
-    let allReady!: () => void;
-    const readyPromise = new Promise<void>((r) => (allReady = r));
     pool = new Piscina({ filename: WORKER_FILE, minThreads: tasks.size, maxThreads: tasks.size, idleTimeout: 1000 });
     const places = new Map<string, NfPlace>();
     const swapper = new NfSwapper(places, (place, metrics) => {
       views[place.lane]!.metricNames[place.position] = metrics;
       log(`nf ${place.name} now runs ${place.module}`);
     });
-    const done = [...tasks].map(([cpu, lanes]) => {
-      const { port1, port2 } = new MessageChannel();
+    for (const [, lanes] of tasks) {
       for (const lane of lanes) {
         lane.nfs.forEach((nf, position) => {
           const spec = cfg.nfs.find((n) => n.name === nf.name)!;
           places.set(nf.name, {
-            name: nf.name, lane: lane.lane, position, chain: cfg.chains[lane.lane]!.through, port: port1, module: spec.module,
+            name: nf.name, lane: lane.lane, position, chain: cfg.chains[lane.lane]!.through, module: spec.module,
             ...(nf.config !== undefined && { config: nf.config }),
           });
         });
       }
-      port1.on('message', (e: WorkerEvent) => {
+    }
+    const workers = new WorkerSet(pool, {
+      control: control.buffer as SharedArrayBuffer,
+      pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
+      portIds: dp.portIds,
+      onPort: (cpu, port) => {
+        for (const lane of tasks.get(cpu)!) for (const nf of lane.nfs) places.get(nf.name)!.port = port;
+      },
+      onEvent: (_cpu, e) => {
         swapper.handle(e);
-        if (e.type === 'ready') {
-          for (const { lane, nfs } of e.metrics) views[lane]!.metricNames = nfs;
-          if (++ready === tasks.size) allReady();
-        }
+        if (e.type === 'ready') for (const { lane, nfs } of e.metrics) views[lane]!.metricNames = nfs;
         if (e.type === 'trap') {
           traps.push({ nf: e.nf, message: e.message });
           console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; the run goes on)`);
         }
-      });
-      const task: WorkerTask = {
-        cpu, control: control.buffer as SharedArrayBuffer, lanes, events: port2, portIds: dp.portIds,
-        pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
-      };
-      return pool!.run(task, { transferList: [port2] }).finally(() => port1.close());
+      },
     });
-    // A worker that fails to start rejects its task: stop waiting for ready then.
-    await Promise.race([readyPromise, Promise.all(done)]);
-    if (ready < tasks.size) await Promise.all(done);
+    await Promise.all([...tasks].map(([cpu, lanes]) => workers.start(cpu, lanes)));
 
     if (opts.latency) dp.enableLatency();
     if (opts.rxPps !== undefined) dp.paceRx(opts.rxPps);
@@ -185,9 +180,9 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       counters: () => ({ ports: portsNow(), chains: summarizeChains(views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
       stop: () => (stopRequested = true),
     };
-    const workerFailed = Promise.all(done).then(() => undefined);
     let failure: unknown;
-    workerFailed.catch((err: unknown) => (failure = err));
+    workers.failed.catch((err: unknown) => (failure = err));
+    const hangs: { nf: string; lost: number }[] = [];
     // The window after the warm-up: counters and thread CPU at its start.
     let windowStart: { at: number; ports: PortSummary[]; chains: ChainSummary[]; threads: ThreadCpu[]; latency?: BigUint64Array } | undefined;
     const warmupMs = opts.warmup === undefined ? undefined : opts.warmup * 1000;
@@ -203,6 +198,18 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       }
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
+      for (const cpu of workers.hung(cfg.watchdogMs)) {
+        // Which NF held the burst: the C chain knows the position of each lane's burst under way.
+        const held = tasks.get(cpu)!.flatMap((l) => {
+          const k = native().chainRunning(l.lane);
+          return k < 0 ? [] : [l.nfs[k]!.name];
+        });
+        console.error(`worker on CPU ${cpu}: no progress for ${cfg.watchdogMs} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
+        const lost = await workers.replace(cpu);
+        const dropped = lost.reduce((n, [, d]) => n + d, 0);
+        hangs.push({ nf: held.join(', ') || '?', lost: dropped });
+        console.error(`worker on CPU ${cpu} restarted with fresh NF instances; ${dropped} packets of the burst it held were dropped and counted`);
+      }
       if (now - lastLine >= 1000) {
         const chains = summarizeChains(views);
         log(rateLine((now - started) / 1000, (now - lastLine) / 1000, ports, lastPorts, chains, lastChains));
@@ -226,7 +233,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     if (dp.inFlight() > 0) console.error(`${dp.inFlight()} packets still held by workers after ${DRAIN_TIMEOUT_MS} ms`);
     Atomics.store(control, CONTROL_STOP, 1);
     Atomics.notify(control, CONTROL_STOP);
-    await Promise.all(done);
+    await workers.stopped();
     const seconds = (Date.now() - started) / 1000;
 
     const available = dp.stop();
@@ -234,7 +241,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const chains = summarizeChains(views);
     const badDescriptors = views.reduce((n, _, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
-      seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
+      hangs, seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },
       unaccounted: unaccounted(ports, chains),
     };

@@ -32,10 +32,18 @@ export interface WorkerTask {
   portIds: number[];
   lanes: LaneTask[];
   events: MessagePort;
+  /** Int32Array words: see HEARTBEAT_* below. */
+  heartbeat: SharedArrayBuffer;
 }
 
 export const CONTROL_STOP = 0;
 export const CONTROL_WORDS = 1;
+
+/** The worker's heartbeat: a count of its loop's turns, and a flag it sets
+ * while it does something slow on purpose (a swap), which the watchdog spares. */
+export const HEARTBEAT_BEATS = 0;
+export const HEARTBEAT_BUSY = 1;
+export const HEARTBEAT_WORDS = 2;
 
 /** What the main thread asks of a running worker, on the same port. */
 export interface SwapRequest {
@@ -65,6 +73,6 @@ export type SwapOutcome =
   | { ok: false; reason: string };
 
 export type WorkerEvent =
-  | { type: 'ready'; cpu: number; metrics: { lane: number; nfs: Metric[][] }[] }
+  | { type: 'ready'; cpu: number; threadId: number; metrics: { lane: number; nfs: Metric[][] }[] }
   | { type: 'trap'; lane: number; nf: string; message: string }
   | { type: 'swapped'; id: number; outcome: SwapOutcome };

@@ -4,10 +4,10 @@
 import { Chain } from '../chain/chain.js';
 import { poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
-import { receiveMessageOnPort } from 'node:worker_threads';
+import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { createNfInstance, metricValues, type PoolWindow } from '../nf/instance.js';
 import { nameThisThread, pinThisThread } from './affinity.js';
-import { CONTROL_STOP, type SwapOutcome, type SwapRequest, type WorkerEvent, type WorkerTask } from './messages.js';
+import { CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type SwapOutcome, type SwapRequest, type WorkerEvent, type WorkerTask } from './messages.js';
 import { swapNf, type SwapTarget } from './swap.js';
 
 /** A worker naps between polls only once no packet has come for IDLE_AFTER_MS
@@ -63,7 +63,7 @@ export default function runWorker(task: WorkerTask): void {
   const chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
   const metrics = task.lanes.map((lane, i) => ({ lane: lane.lane, nfs: lanes[i]!.instances.map((nf) => nf.host.metrics) }));
-  const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, metrics };
+  const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, threadId, metrics };
   task.events.postMessage(ready);
 
   let idle = 0;
@@ -71,7 +71,9 @@ export default function runWorker(task: WorkerTask): void {
   let iterations = 0;
   let lastSync = performance.now();
   let lastTick = lastSync;
+  const heartbeat = new Int32Array(task.heartbeat);
   while (Atomics.load(control, CONTROL_STOP) === 0) {
+    heartbeat[HEARTBEAT_BEATS] = (heartbeat[HEARTBEAT_BEATS]! + 1) | 0;
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (work !== 0) idle = 0;
@@ -93,9 +95,11 @@ export default function runWorker(task: WorkerTask): void {
       const command = receiveMessageOnPort(task.events)?.message as SwapRequest | undefined;
       if (command !== undefined) {
         const laneIndex = task.lanes.findIndex((l) => l.lane === command.lane);
+        Atomics.store(heartbeat, HEARTBEAT_BUSY, 1);
         const outcome: SwapOutcome = laneIndex < 0
           ? { ok: false, reason: `lane ${command.lane} is not on this worker` }
           : swapNf(lanes[laneIndex]!, command, pool);
+        Atomics.store(heartbeat, HEARTBEAT_BUSY, 0);
         const event: WorkerEvent = { type: 'swapped', id: command.id, outcome };
         task.events.postMessage(event);
       }

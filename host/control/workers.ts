@@ -1,0 +1,114 @@
+// The data plane's workers, one per worker CPU, each a long-lived piscina
+// task, and the watchdog over them. A worker counts a heartbeat every turn of
+// its loop; one whose heartbeat stands still longer than the budget (an NF
+// that never returns from a burst or a tick) is terminated, the burst it held
+// is dropped and counted (native-dpdk/chain.c: nv_chain_abort), and a fresh
+// worker takes over its lanes with fresh NF instances. The other workers keep
+// forwarding meanwhile.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import { native } from '../dataplane/native.js';
+import {
+  HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, type LaneTask, type PoolLayout, type WorkerEvent, type WorkerTask,
+} from '../worker/messages.js';
+
+interface Entry {
+  cpu: number;
+  lanes: LaneTask[];
+  port: MessagePort;
+  heartbeat: Int32Array;
+  threadId: number;
+  task: Promise<unknown>;
+  /** Set while the watchdog replaces this worker: its task's end is expected. */
+  replacing: boolean;
+  lastBeat: number;
+  lastBeatAt: number;
+}
+
+export interface WorkerSetOptions {
+  control: SharedArrayBuffer;
+  pool: PoolLayout;
+  portIds: number[];
+  /** Every event of every worker, with the CPU it runs on. */
+  onEvent: (cpu: number, e: WorkerEvent) => void;
+  /** A worker's port changes when it is replaced. */
+  onPort: (cpu: number, port: MessagePort) => void;
+}
+
+export class WorkerSet {
+  private readonly entries = new Map<number, Entry>();
+  private failure: ((err: unknown) => void) | undefined;
+  /** Rejects when a worker's task fails other than by the watchdog's hand. */
+  readonly failed = new Promise<never>((_, reject) => (this.failure = reject));
+
+  constructor(private readonly piscina: Piscina, private readonly opts: WorkerSetOptions) {
+    this.failed.catch(() => undefined); // observed by whoever races it
+  }
+
+  /** Starts a worker for these lanes on this CPU; resolves once it is ready. */
+  start(cpu: number, lanes: LaneTask[]): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    const heartbeat = new Int32Array(new SharedArrayBuffer(HEARTBEAT_WORDS * 4));
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const entry: Entry = { cpu, lanes, port: port1, heartbeat, threadId: -1, task: Promise.resolve(), replacing: false, lastBeat: 0, lastBeatAt: Date.now() };
+    port1.on('message', (e: WorkerEvent) => {
+      if (e.type === 'ready') {
+        entry.threadId = e.threadId;
+        entry.lastBeatAt = Date.now();
+        ready();
+      }
+      this.opts.onEvent(cpu, e);
+    });
+    const task: WorkerTask = {
+      cpu, control: this.opts.control, lanes, events: port2, portIds: this.opts.portIds, pool: this.opts.pool, heartbeat: heartbeat.buffer as SharedArrayBuffer,
+    };
+    entry.task = this.piscina.run(task, { transferList: [port2] }).then(
+      () => port1.close(),
+      (err: unknown) => {
+        port1.close();
+        if (!entry.replacing) this.failure?.(err);
+      },
+    );
+    this.entries.set(cpu, entry);
+    this.opts.onPort(cpu, port1);
+    // A worker that fails to start never says ready: its failure ends the wait.
+    return Promise.race([isReady, this.failed]);
+  }
+
+  /** CPUs whose worker made no progress for budgetMs (not counting swaps, which are slow on purpose). */
+  hung(budgetMs: number): number[] {
+    const now = Date.now();
+    const out: number[] = [];
+    for (const e of this.entries.values()) {
+      if (e.threadId < 0 || e.replacing) continue;
+      const beat = Atomics.load(e.heartbeat, HEARTBEAT_BEATS);
+      if (beat !== e.lastBeat || Atomics.load(e.heartbeat, HEARTBEAT_BUSY) !== 0) {
+        e.lastBeat = beat;
+        e.lastBeatAt = now;
+      } else if (now - e.lastBeatAt > budgetMs) {
+        out.push(e.cpu);
+      }
+    }
+    return out;
+  }
+
+  /** Terminates a hung worker, drops the bursts it held, and starts a fresh one for its lanes.
+   *  Returns what each of its lanes lost: [lane, packets dropped]. */
+  async replace(cpu: number): Promise<[number, number][]> {
+    const e = this.entries.get(cpu)!;
+    e.replacing = true;
+    const thread = this.piscina.threads.find((w) => w.threadId === e.threadId);
+    await thread?.terminate();
+    await e.task;
+    // The worker's thread is gone: nobody else touches its chains now.
+    const lost = e.lanes.map((lane): [number, number] => [lane.lane, native().chainAbort(lane.lane)]);
+    await this.start(cpu, e.lanes);
+    return lost;
+  }
+
+  /** Resolves when every worker's task has ended (after CONTROL_STOP). */
+  async stopped(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => e.task));
+  }
+}

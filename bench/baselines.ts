@@ -1,6 +1,13 @@
 // The NFs' logic in plain TypeScript over pool bytes: the baselines of
-// bench/nf-speed.ts. Each takes the packet at off (len bytes) and returns
-// false to drop it; it may change the packet as its NF does.
+// bench/nf-path.ts. Each takes the packet at off (len bytes) and returns
+// false to drop it; it may change the packet as its NF does. ttl's and the
+// stateless firewall's are written for speed; the others are the independent
+// references of the NF tests (test/support), as they are.
+import { FirewallReference, type FwConfig } from '../test/support/firewall-reference.js';
+import { flowHash, flowKeyBytes, maglevTable } from '../test/support/lb-reference.js';
+import { NatReference, type NatConfig } from '../test/support/nat-reference.js';
+
+export type Baseline = (pool: Uint8Array, view: DataView, off: number, len: number) => boolean;
 
 /** ttl's step (nf-modules/ttl): IPv4 checked and TTL - 1 with an incremental checksum; IPv6 hop limit. */
 export function ttlBaseline(pool: Uint8Array, v: DataView, off: number, len: number): boolean {
@@ -80,4 +87,41 @@ export function firewallBaseline(pool: Uint8Array, v: DataView, off: number, len
     return r.allow;
   }
   return false;
+}
+
+/** The firewall tests' reference, deciding each packet (stateful when the config says so). */
+export function firewallReferenceBaseline(cfg: FwConfig): Baseline {
+  const ref = new FirewallReference(cfg);
+  return (pool, _v, off, len) => ref.decide(pool.subarray(off, off + len));
+}
+
+/** The nat tests' reference: the packet it gives back is written over the original. */
+export function natReferenceBaseline(cfg: NatConfig): Baseline {
+  const ref = new NatReference(cfg);
+  return (pool, _v, off, len) => {
+    const out = ref.process(pool.subarray(off, off + len));
+    if (out === undefined) return false;
+    pool.set(out.data, off);
+    return true;
+  };
+}
+
+/** The lb tests' reference Maglev table and flow hash, with flows pinned to their first backend. */
+export function lbReferenceBaseline(vip: number, port: number, proto: number, backendMacs: Uint8Array[], tableSize: number): Baseline {
+  const table = maglevTable(backendMacs.map((_, i) => 'abcdefghij'[i]!), tableSize);
+  const pinned = new Map<string, number>();
+  return (pool, v, off, len) => {
+    if (len < 38 || v.getUint16(off + 12) !== 0x0800 || pool[off + 23] !== proto) return true;
+    const l4 = off + 14 + ((pool[off + 14]! & 15) << 2);
+    if (v.getUint32(off + 30) !== vip || v.getUint16(l4 + 2) !== port) return true;
+    const key = flowKeyBytes(pool.subarray(off, off + len));
+    const id = Buffer.from(key).toString('latin1');
+    let b = pinned.get(id);
+    if (b === undefined) {
+      b = table[flowHash(key) % tableSize]!;
+      pinned.set(id, b);
+    }
+    pool.set(backendMacs[b]!, off);
+    return true;
+  };
 }

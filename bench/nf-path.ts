@@ -15,10 +15,14 @@ import { DESC0, DESC_WORDS, RING_HEAD, RING_TAIL, allocRing } from '../host/data
 import { createNfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { PROJECT_ROOT } from '../host/paths.js';
-import { FIREWALL_RULES, firewallBaseline, ttlBaseline } from './baselines.js';
+import type { FwConfig } from '../test/support/firewall-reference.js';
+import {
+  FIREWALL_RULES, firewallBaseline, firewallReferenceBaseline, lbReferenceBaseline, natReferenceBaseline, ttlBaseline, type Baseline,
+} from './baselines.js';
 
 const BURST = 256;
 const PASSES = 4000;
+const REFERENCE_PASSES = 200;
 const FRAME = 64;
 
 /** Writes the 64-byte IPv4 UDP frame of flow f (addresses and ports vary
@@ -46,8 +50,12 @@ export interface NfPathCase {
   name: string;
   /** One NF, or a chain of them in order. */
   nfs: { module: string; config?: unknown }[];
-  /** The same logic in TypeScript over the packet at off (len bytes); returns false to drop. */
-  baseline?: (pool: Uint8Array, view: DataView, off: number, len: number) => boolean;
+  /** Makes the same logic in TypeScript (fresh state each time it is made). */
+  baseline?: () => Baseline;
+  /** Fewer passes for a slow baseline (the tests' references are written to be clear, not fast). */
+  baselinePasses?: number;
+  /** Flows beyond which the baseline is not run (nat's reference scans its ports when they run out). */
+  baselineMaxFlows?: number;
 }
 
 /** FIREWALL_RULES as the NF's config; stateful adds flow tracking (the baseline has none). */
@@ -71,16 +79,26 @@ const ROUTER = {
 };
 const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: 1 << 21 };
 // The bench's flows go to 192.168.0.0 (below 64K flows) on UDP port 80.
+const LB_MACS = ['a', 'b', 'c', 'd'].map((_, i) => Uint8Array.from([2, 0, 0, 0, 1, i]));
 const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }] };
 
 export const NF_PATH_CASES: NfPathCase[] = [
-  { name: 'forward', nfs: [{ module: 'forward' }], baseline: () => true },
-  { name: 'ttl', nfs: [{ module: 'ttl' }], baseline: ttlBaseline },
-  { name: 'firewall', nfs: [{ module: 'firewall', config: firewallConfig(false) }], baseline: firewallBaseline },
-  { name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }] },
+  { name: 'forward', nfs: [{ module: 'forward' }], baseline: () => () => true },
+  { name: 'ttl', nfs: [{ module: 'ttl' }], baseline: () => ttlBaseline },
+  { name: 'firewall', nfs: [{ module: 'firewall', config: firewallConfig(false) }], baseline: () => firewallBaseline },
+  {
+    name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }],
+    baseline: () => firewallReferenceBaseline(firewallConfig(true) as FwConfig), baselinePasses: REFERENCE_PASSES,
+  },
   { name: 'router', nfs: [{ module: 'router', config: ROUTER }] },
-  { name: 'nat', nfs: [{ module: 'nat', config: NAT }] },
-  { name: 'lb', nfs: [{ module: 'lb', config: LB }] },
+  {
+    name: 'nat', nfs: [{ module: 'nat', config: NAT }],
+    baseline: () => natReferenceBaseline(NAT), baselinePasses: REFERENCE_PASSES, baselineMaxFlows: 60000,
+  },
+  {
+    name: 'lb', nfs: [{ module: 'lb', config: LB }],
+    baseline: () => lbReferenceBaseline(0xc0a80000, 80, 17, LB_MACS, 65537), baselinePasses: REFERENCE_PASSES,
+  },
   { name: 'dpi', nfs: [{ module: 'dpi', config: { patterns: [{ text: 'attack', action: 'drop' }, { hex: 'deadbeef', action: 'count' }] } }] },
   { name: 'ratelimit', nfs: [{ module: 'ratelimit', config: { rate: 1e12, burst: 1e6, buckets: 1 << 21 } }] },
   { name: 'monitor', nfs: [{ module: 'monitor', config: { flows: 1 << 21 } }] },
@@ -91,7 +109,7 @@ export const NF_PATH_CASES: NfPathCase[] = [
 ];
 
 /** ns per packet of a case at a number of flows, in Wasm and (where it has one) in its TypeScript baseline. */
-export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts: number | undefined } {
+export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts?: number } {
   if (!existsSync(join(PROJECT_ROOT, 'nf-modules/build', `${c.nfs[0]!.module}.wasm`))) {
     throw new Error(`nf-modules/build/${c.nfs[0]!.module}.wasm is not built (npm run build)`);
   }
@@ -118,7 +136,6 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts:
     const rxw = new Int32Array(rx);
     const retw = new Int32Array(ret);
     let wasmMs = 0;
-    let tsMs = 0;
     for (let pass = 0; pass < PASSES; pass++) {
       restore(pass);
       const head = rxw[RING_HEAD]!;
@@ -134,17 +151,22 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts:
       chain.poll();
       wasmMs += performance.now() - t0;
       retw[RING_TAIL] = retw[RING_HEAD]!;
-
-      if (c.baseline === undefined) continue;
+    }
+    const perPacket = (ms: number, passes: number): number => (ms * 1e6) / (passes * BURST);
+    // The baseline after, not interleaved: a slow reference must not evict the NF's tables.
+    const baseline = flows <= (c.baselineMaxFlows ?? Infinity) ? c.baseline?.() : undefined;
+    if (baseline === undefined) return { wasm: perPacket(wasmMs, PASSES) };
+    const passes = c.baselinePasses ?? PASSES;
+    let tsMs = 0;
+    let kept = 0;
+    for (let pass = 0; pass < passes; pass++) {
       restore(pass);
       const t1 = performance.now();
-      let kept = 0;
-      for (let i = 0; i < BURST; i++) if (c.baseline(bytes, view, offs[i]!, FRAME)) kept++;
+      for (let i = 0; i < BURST; i++) if (baseline(bytes, view, offs[i]!, FRAME)) kept++;
       tsMs += performance.now() - t1;
-      if (kept < 0) throw new Error('unreachable');
     }
-    const perPacket = (ms: number): number => (ms * 1e6) / (PASSES * BURST);
-    return { wasm: perPacket(wasmMs), ts: c.baseline === undefined ? undefined : perPacket(tsMs) };
+    if (kept < 0) throw new Error('unreachable');
+    return { wasm: perPacket(wasmMs, PASSES), ts: perPacket(tsMs, passes) };
   } finally {
     native().poolDestroy();
   }

@@ -23,7 +23,8 @@
 
 /* Counter layout, in doubles (host/chain/counters.ts). */
 enum { C_IN, C_OUT, C_DROPPED, C_WORDS };
-enum { N_IN, N_BYTES, N_NEXT, N_OUT, N_DROPPED, N_BAD_VERDICT, N_BAD_LENGTH, N_TRAPPED, N_TRAP_BATCHES, N_HUNG, N_WORDS };
+enum { N_IN, N_BYTES, N_NEXT, N_OUT, N_DROPPED, N_BAD_VERDICT, N_BAD_LENGTH, N_TRAPPED, N_TRAP_BATCHES, N_HUNG,
+       N_FAIL_DROPPED, N_FAIL_PASSED, N_WORDS };
 #define C_COUNTERS_NF(k) (C_WORDS + (k) * N_WORDS)
 
 struct chain {
@@ -207,10 +208,11 @@ static inline void wait_for(struct chain *c, uint16_t t, uint16_t i, uint32_t le
 	c->waiting[t][c->n_waiting[t]++] = i;
 }
 
-/* After NF k ran (or trapped), checks its records, emits what left the
- * chain, and queues the rest for later NFs. Returns which NF runs next and
- * with how many packets, as (position << 16) | count; 0 ends the burst. */
-uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)
+/* After NF k ran (or trapped, or was not called: see enum nv_nf_status),
+ * checks its records, emits what left the chain, and queues the rest for
+ * later NFs. Returns which NF runs next and with how many packets, as
+ * (position << 16) | count; 0 ends the burst. */
+uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 {
 	struct chain *c = &chains[id];
 	double *nc = &c->counters[C_COUNTERS_NF(k)];
@@ -221,14 +223,21 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)
 	uint32_t kept = 0, out = 0, dropped = 0, bad_length = 0, bad_verdict = 0;
 	uint64_t bytes = 0;
 
-	if (trapped) {
+	if (status == NV_NF_TRAPPED || status == NV_NF_FAILED_CLOSED) {
 		for (uint32_t j = 0; j < n; j++)
 			emit(c, waiting[j], rx_desc(c, waiting[j])->len, NV_PORT_DROP);
-		nc[N_TRAPPED] += n;
-		nc[N_TRAP_BATCHES] += 1;
+		if (status == NV_NF_TRAPPED) {
+			nc[N_TRAPPED] += n;
+			nc[N_TRAP_BATCHES] += 1;
+		} else {
+			nc[N_FAIL_DROPPED] += n;
+		}
 		c->counters[C_DROPPED] += n;
 		return next_nf(c, k);
 	}
+	/* Failed open: the records are as staged (NEXT, lengths unchanged). */
+	if (status == NV_NF_FAILED_OPEN)
+		nc[N_FAIL_PASSED] += n;
 	for (uint32_t j = 0; j < n; j++) {
 		uint16_t i = waiting[j];
 		const struct nv_desc *d = rx_desc(c, i);

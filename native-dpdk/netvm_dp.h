@@ -94,7 +94,11 @@ int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst);
 uint32_t nv_chain_abort(uint16_t id); /* after its worker is gone: drops the burst under way */
 int nv_chain_running(uint16_t id);    /* position of the NF holding the burst, or -1 */
 uint32_t nv_chain_begin(uint16_t id);
-uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped); /* (next position << 16) | count */
+/* What became of NF k's batch: it ran; it trapped (its packets are dropped);
+ * or it was not called because it failed, and its chain drops its packets
+ * (fail closed) or passes them on unchanged (fail open). */
+enum nv_nf_status { NV_NF_RAN = 0, NV_NF_TRAPPED = 1, NV_NF_FAILED_CLOSED = 2, NV_NF_FAILED_OPEN = 3 };
+uint32_t nv_chain_after(uint16_t id, uint16_t k, int status); /* (next position << 16) | count */
 
 /* Latency histogram: NV_LAT_SUB buckets per power of two of TSC cycles. */
 #define NV_LAT_SUB_BITS 4

@@ -9,8 +9,14 @@ import { RING_HEAD, RING_TAIL, ringSize } from '../dataplane/ring.js';
 import { isTrap } from '../nf/engine.js';
 import type { NfInstance } from '../nf/instance.js';
 
-/** Called on a trap, outside the per-packet path; the chain goes on. */
-export type TrapListener = (nf: NfInstance, err: unknown) => void;
+/** Called on a trap (with the NF's chain position), outside the per-packet path; the chain goes on. */
+export type TrapListener = (nf: NfInstance, err: unknown, position: number) => void;
+
+/** What nv_chain_after is told of an NF's batch (enum nv_nf_status in netvm_dp.h). */
+export const NF_RAN = 0;
+const NF_TRAPPED = 1;
+export const NF_FAILED_CLOSED = 2;
+export const NF_FAILED_OPEN = 3;
 
 export interface ChainSpec {
   /** Lane id: also the C chain's id. */
@@ -30,6 +36,8 @@ export class Chain {
   private readonly id: number;
   private readonly process: ((n: number) => void)[];
   readonly nfs: NfInstance[];
+  /** Per position: NF_RAN (call the NF), or the failure status its bursts get instead. */
+  private readonly mode: Uint8Array;
   private readonly rx: Int32Array;
   /** C writes into these through raw pointers: the chain keeps them alive,
    * or the GC could free their memory (malloc'd) under C's feet. */
@@ -42,6 +50,7 @@ export class Chain {
     this.rx = new Int32Array(spec.rx);
     this.keepAlive = [spec.rx, spec.ret, spec.counters];
     this.process = spec.nfs.map((nf) => nf.exports.netvm_process);
+    this.mode = new Uint8Array(spec.nfs.length);
     check(
       lib.chainInit(spec.id, addressOf(spec.rx), addressOf(spec.ret), ringSize(spec.rx), addressOf(spec.counters),
         spec.toPortId, Uint16Array.from(spec.portIds), spec.portIds.length),
@@ -60,16 +69,23 @@ export class Chain {
     this.process[k] = nf.exports.netvm_process;
   }
 
+  /** Stops calling the NF at position k: its bursts get NF_FAILED_CLOSED or
+   *  NF_FAILED_OPEN instead; NF_RAN calls it again. */
+  setMode(k: number, mode: number): void {
+    this.mode[k] = mode;
+  }
+
   /** Calls netvm_tick of the NFs that have it; a trap there is reported like one in a burst. */
   tick(nowNs: bigint): void {
-    for (const nf of this.nfs) {
+    for (let k = 0; k < this.nfs.length; k++) {
+      const nf = this.nfs[k]!;
       const tick = nf.exports.netvm_tick;
-      if (tick === undefined) continue;
+      if (tick === undefined || this.mode[k] !== NF_RAN) continue;
       try {
         tick(nowNs);
       } catch (err) {
         if (!isTrap(err)) throw err;
-        this.onTrap(nf, err);
+        this.onTrap(nf, err, k);
       }
     }
   }
@@ -85,15 +101,17 @@ export class Chain {
     let k = 0;
     let n = size;
     while (n > 0) {
-      let trapped = 0;
-      try {
-        this.process[k]!(n);
-      } catch (err) {
-        if (!isTrap(err)) throw err;
-        trapped = 1;
-        this.onTrap(this.nfs[k]!, err);
+      let status = this.mode[k]!;
+      if (status === NF_RAN) {
+        try {
+          this.process[k]!(n);
+        } catch (err) {
+          if (!isTrap(err)) throw err;
+          status = NF_TRAPPED;
+          this.onTrap(this.nfs[k]!, err, k);
+        }
       }
-      const next = lib.chainAfter(this.id, k, trapped);
+      const next = lib.chainAfter(this.id, k, status);
       k = next >>> 16;
       n = next & 0xffff;
     }

@@ -49,6 +49,7 @@ export const configSchema = {
           from: { type: 'string' },
           through: { type: 'array', items: { type: 'string' } },
           to: { type: 'string' },
+          fail: { enum: ['closed', 'open'] },
         },
       },
     },

@@ -31,6 +31,8 @@ export interface ChainConfig {
   through: string[];
   /** CPU of the worker that runs it. */
   cpu: number;
+  /** For an NF that keeps trapping: pass its packets on (true) or drop them. */
+  failOpen: boolean;
 }
 
 export interface DataPlaneConfig {
@@ -55,7 +57,7 @@ interface RawConfig {
   cores: { poll: number; workers: number[] };
   ports: Record<string, string>;
   nfs: Record<string, { module: string; config?: unknown; config_file?: string }>;
-  chains: { name?: string; from: string; through: string[]; to: string }[];
+  chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open' }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
   watchdog_ms?: number;
@@ -181,6 +183,7 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
       to: portNames.indexOf(chain.to),
       through: chain.through,
       cpu: workers[i % workers.length]!,
+      failOpen: chain.fail === 'open',
     })),
     pool: { mbufs: raw.pool?.mbufs ?? DEFAULT_MBUFS, hugepages: raw.pool?.hugepages ?? 'auto' },
     eal: raw.eal ?? [],

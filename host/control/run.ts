@@ -11,6 +11,7 @@ import { loadNfModule, type NfModule } from '../nf/module.js';
 import { CONTROL_STOP, CONTROL_WORDS, type LaneTask } from '../worker/messages.js';
 import { native } from '../dataplane/native.js';
 import { WorkerSet } from './workers.js';
+import { TRAP_WINDOW_MS } from '../worker/faults.js';
 import { ConfigError, type DataPlaneConfig, type NfConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
@@ -121,11 +122,12 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         const config = configText(nf);
         return { name, module: modules.get(nf.module)!, ...(config !== undefined && { config }) };
       });
-      const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: chain.to };
+      const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: chain.to, failOpen: chain.failOpen };
       tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
     }
 
     const traps: { nf: string; message: string }[] = [];
+    const failed: string[] = [];
     pool = new Piscina({ filename: WORKER_FILE, minThreads: tasks.size, maxThreads: tasks.size, idleTimeout: 1000 });
     const places = new Map<string, NfPlace>();
     const swapper = new NfSwapper(places, (place, metrics) => {
@@ -155,7 +157,14 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         if (e.type === 'ready') for (const { lane, nfs } of e.metrics) views[lane]!.metricNames = nfs;
         if (e.type === 'trap') {
           traps.push({ nf: e.nf, message: e.message });
-          console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; the run goes on)`);
+          console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; a fresh instance takes over)`);
+        }
+        if (e.type === 'nf-restarted') console.error(`nf ${e.nf}: a fresh instance runs (trap ${e.traps} in ${TRAP_WINDOW_MS / 1000} s)`);
+        if (e.type === 'nf-failed') {
+          failed.push(e.nf);
+          console.error(
+            `nf ${e.nf} FAILED: ${e.reason ?? `${e.traps} traps in ${TRAP_WINDOW_MS / 1000} s`}; its chain now ${e.failOpen ? 'passes its packets on unchanged (fail open)' : 'drops its packets (fail closed)'}, counted`,
+          );
         }
       },
     });
@@ -241,7 +250,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const chains = summarizeChains(views);
     const badDescriptors = views.reduce((n, _, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
-      hangs, seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
+      hangs, failed, seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },
       unaccounted: unaccounted(ports, chains),
     };

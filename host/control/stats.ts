@@ -39,6 +39,8 @@ export interface RunSummary {
   traps: { nf: string; message: string }[];
   /** Workers the watchdog restarted: the NF that held the burst, and the packets dropped with it. */
   hangs: { nf: string; lost: number }[];
+  /** NFs marked failed (too many traps): their chains apply their fail policy. */
+  failed: string[];
   /** Packets received less packets sent and counted drops: 0 when nothing was lost. */
   unaccounted: number;
   /** Return descriptors the poll loop refused (a host bug if ever not 0). */
@@ -114,7 +116,8 @@ export function formatSummary(s: RunSummary): string {
     lines.push(`  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}`);
     for (const nf of c.nfs) {
       lines.push(
-        `    nf ${nf.name}: in ${nf.in}, next ${nf.next}, out ${nf.out}, dropped ${nf.dropped}, bad verdict ${nf.bad_verdict}, bad length ${nf.bad_length}, trapped ${nf.trapped} (in ${nf.trap_batches} bursts), hung ${nf.hung}`,
+        `    nf ${nf.name}: in ${nf.in}, next ${nf.next}, out ${nf.out}, dropped ${nf.dropped}, bad verdict ${nf.bad_verdict}, bad length ${nf.bad_length}, trapped ${nf.trapped} (in ${nf.trap_batches} bursts), hung ${nf.hung}` +
+          (nf.fail_dropped + nf.fail_passed > 0 ? `, failed: dropped ${nf.fail_dropped}, passed ${nf.fail_passed}` : ''),
       );
       const metrics = Object.entries(nf.metrics);
       if (metrics.length > 0) lines.push(`      metrics: ${metrics.map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -95,7 +95,7 @@ function load() {
     chainAbort: lib.func('uint32_t nv_chain_abort(uint16_t id)') as (id: number) => number,
     chainSetNf: lib.func('int nv_chain_set_nf(uint16_t id, uint16_t k, uintptr_t records, uint32_t max_burst)'),
     chainBegin: lib.func('uint32_t nv_chain_begin(uint16_t id)') as (id: number) => number,
-    chainAfter: lib.func('uint32_t nv_chain_after(uint16_t id, uint16_t k, int trapped)') as (id: number, k: number, trapped: number) => number,
+    chainAfter: lib.func('uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)') as (id: number, k: number, status: number) => number,
     latencyEnable: lib.func('int nv_latency_enable(void)'),
     latencyHistogram: lib.func('uint32_t nv_latency_histogram(_Out_ uint64_t *out, uint32_t n)') as (out: BigUint64Array, n: number) => number,
     latencyBucketLow: lib.func('uint64_t nv_latency_bucket_low(uint32_t i)') as (i: number) => bigint | number,

@@ -16,6 +16,8 @@ export interface LaneTask {
   nfs: { name: string; module: NfModule; config?: string }[];
   /** Port index the chain ends at. */
   toPort: number;
+  /** The chain's fail policy for an NF that keeps trapping: pass its packets on (open) or drop them (closed). */
+  failOpen: boolean;
 }
 
 export interface PoolLayout {
@@ -75,4 +77,6 @@ export type SwapOutcome =
 export type WorkerEvent =
   | { type: 'ready'; cpu: number; threadId: number; metrics: { lane: number; nfs: Metric[][] }[] }
   | { type: 'trap'; lane: number; nf: string; message: string }
-  | { type: 'swapped'; id: number; outcome: SwapOutcome };
+  | { type: 'swapped'; id: number; outcome: SwapOutcome }
+  | { type: 'nf-restarted'; lane: number; nf: string; traps: number }
+  | { type: 'nf-failed'; lane: number; nf: string; traps: number; failOpen: boolean; reason?: string };

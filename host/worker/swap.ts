@@ -6,12 +6,15 @@
 // The chains of this worker stand still meanwhile: the pause is measured.
 import type { Chain } from '../chain/chain.js';
 import { createNfInstance, exportState, importState, stateHandover, type NfInstance, type PoolWindow } from '../nf/instance.js';
+import type { NfModule } from '../nf/module.js';
 import type { SwapOutcome, SwapRequest } from './messages.js';
 
 export interface SwapTarget {
   chain: Chain;
   instances: NfInstance[];
   names: string[];
+  /** What each position runs: its module and config (a re-created instance gets the same). */
+  specs: { module: NfModule; config?: string }[];
 }
 
 export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): SwapOutcome {
@@ -38,6 +41,7 @@ export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): 
   }
   target.chain.replace(req.position, fresh);
   target.instances[req.position] = fresh;
+  target.specs[req.position] = { module: req.module, ...(req.config !== undefined && { config: req.config }) };
   const pauseUs = (performance.now() - t0) * 1000;
   return {
     ok: true, state: state !== undefined ? 'handed-over' : 'empty', stateBytes: state?.length ?? 0,

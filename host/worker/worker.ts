@@ -8,7 +8,8 @@ import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { createNfInstance, metricValues, type PoolWindow } from '../nf/instance.js';
 import { nameThisThread, pinThisThread } from './affinity.js';
 import { CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type SwapOutcome, type SwapRequest, type WorkerEvent, type WorkerTask } from './messages.js';
-import { swapNf, type SwapTarget } from './swap.js';
+import { swapNf } from './swap.js';
+import { NfFaults, type FaultLane } from './faults.js';
 
 /** A worker naps between polls only once no packet has come for IDLE_AFTER_MS
  * (a quiet data plane, not the gap between two bursts: a nap costs the
@@ -22,12 +23,12 @@ const IDLE_NAP_MS = 0.05;
 const METRICS_SYNC_MS = 100;
 const CLOCK_CHECK_MASK = 1023;
 
-interface BuiltLane extends SwapTarget {
+interface BuiltLane extends FaultLane {
   metrics: Float64Array;
 }
 
-function buildLanes(task: WorkerTask, pool: PoolWindow): BuiltLane[] {
-  return task.lanes.map((lane) => {
+function buildLanes(task: WorkerTask, pool: PoolWindow, onTrapAt: (laneIndex: number, k: number) => void): BuiltLane[] {
+  return task.lanes.map((lane, laneIndex) => {
     const names = lane.nfs.map((nf) => nf.name);
     const instances = lane.nfs.map((nf, position) =>
       createNfInstance(nf.module, nf.name, { pool, place: { names, position }, ...(nf.config !== undefined && { config: nf.config }) }),
@@ -35,7 +36,8 @@ function buildLanes(task: WorkerTask, pool: PoolWindow): BuiltLane[] {
     // Every trap is counted; only the first of each NF is reported, so that an
     // NF that traps on every burst cannot flood the main thread.
     const reported = new Set<string>();
-    const onTrap = (nf: { name: string }, err: unknown): void => {
+    const onTrap = (nf: { name: string }, err: unknown, k: number): void => {
+      onTrapAt(laneIndex, k);
       if (reported.has(nf.name)) return;
       reported.add(nf.name);
       const event: WorkerEvent = { type: 'trap', lane: lane.lane, nf: nf.name, message: String(err) };
@@ -44,7 +46,8 @@ function buildLanes(task: WorkerTask, pool: PoolWindow): BuiltLane[] {
     const { lane: id, rx, ret, counters } = lane;
     const toPortId = task.portIds[lane.toPort]!;
     const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId, portIds: task.portIds }, onTrap);
-    return { chain, instances, names, metrics: new Float64Array(lane.metrics) };
+    const specs = lane.nfs.map((nf) => ({ module: nf.module, ...(nf.config !== undefined && { config: nf.config }) }));
+    return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };
   });
 }
 
@@ -59,7 +62,10 @@ export default function runWorker(task: WorkerTask): void {
   pinThisThread(task.cpu);
   nameThisThread(`netvm-worker${task.cpu}`);
   const pool = poolWindow(task.pool.len, task.pool.pageSize);
-  const lanes = buildLanes(task, pool);
+  // The chains report traps to the fault handler, which needs the chains: built first, bound after.
+  let faults: NfFaults | undefined;
+  const lanes = buildLanes(task, pool, (laneIndex, k) => faults?.onTrap(laneIndex, k, performance.now()));
+  faults = new NfFaults(lanes, pool, (e) => task.events.postMessage(e));
   const chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
   const metrics = task.lanes.map((lane, i) => ({ lane: lane.lane, nfs: lanes[i]!.instances.map((nf) => nf.host.metrics) }));
@@ -76,6 +82,7 @@ export default function runWorker(task: WorkerTask): void {
     heartbeat[HEARTBEAT_BEATS] = (heartbeat[HEARTBEAT_BEATS]! + 1) | 0;
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
+    if (faults.pending !== 0) faults.recreateDue(performance.now());
     if (work !== 0) idle = 0;
     else if (++idle === 1) quietSince = performance.now();
     else if (idle >= IDLE_CHECK_POLLS && performance.now() - quietSince >= IDLE_AFTER_MS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
@@ -99,6 +106,7 @@ export default function runWorker(task: WorkerTask): void {
         const outcome: SwapOutcome = laneIndex < 0
           ? { ok: false, reason: `lane ${command.lane} is not on this worker` }
           : swapNf(lanes[laneIndex]!, command, pool);
+        if (outcome.ok) faults.reset(laneIndex, command.position);
         Atomics.store(heartbeat, HEARTBEAT_BUSY, 0);
         const event: WorkerEvent = { type: 'swapped', id: command.id, outcome };
         task.events.postMessage(event);

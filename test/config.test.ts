@@ -26,9 +26,25 @@ function problems(data: unknown): string[] {
 t.test('the config of the README resolves, with defaults', async (t) => {
   const cfg = resolveConfig(base, 'test.yaml');
   t.same(cfg.ports, [{ name: 'in', devargs: 'net_null0' }, { name: 'out', devargs: 'net_null1' }]);
-  t.same(cfg.chains, [{ name: 'in->out', from: 0, to: 1, through: ['a', 'b'], cpu: 0 }]);
+  t.same(cfg.chains, [{ name: 'in->out', from: 0, to: 1, through: ['a', 'b'], cpu: 0, failOpen: false }]);
   t.same(cfg.pool, { mbufs: 8191, hugepages: 'auto' });
-  t.same(cfg.nfs[1], { name: 'b', module: FORWARD, config: { x: 1 } });
+  t.same(cfg.nfs[1], { name: 'b', module: FORWARD, config: { x: 1 }, limits: {} });
+});
+
+t.test('fail policy, watchdog and NF limits', async (t) => {
+  const cfg = resolveConfig({
+    ...base, watchdog_ms: 200, chains: [{ ...base.chains[0], fail: 'open' }],
+    nfs: { ...base.nfs, a: { ...base.nfs.a, limits: { heap_mb: 64, batch_ms: 500 } } },
+  }, 'test.yaml');
+  t.equal(cfg.watchdogMs, 200);
+  t.equal(cfg.chains[0]!.failOpen, true);
+  t.same(cfg.nfs[0]!.limits, { heapMb: 64, batchMs: 500 });
+  t.equal(resolveConfig(base, 'test.yaml').watchdogMs, 50, 'the default budget');
+  const bad = problems({ ...base, watchdog_ms: 1, chains: [{ ...base.chains[0], fail: 'maybe' }], nfs: { ...base.nfs, a: { ...base.nfs.a, limits: { heap_mb: 0, cpu: 1 } } } });
+  t.ok(bad.some((p) => p.startsWith('watchdog_ms:')), 'watchdog_ms out of range');
+  t.ok(bad.some((p) => p.startsWith('chains[0].fail:')), 'an unknown fail policy');
+  t.ok(bad.some((p) => p.startsWith('nfs.a.limits.heap_mb:')), 'heap_mb below 1');
+  t.ok(bad.some((p) => p.startsWith('nfs.a.limits')) && bad.some((p) => p.includes('cpu')), 'an unknown limit');
 });
 
 t.test('each NF entry is one instance; each port is read by one chain', async (t) => {

@@ -34,6 +34,14 @@ export const configSchema = {
           module: { type: 'string', minLength: 1 },
           config: {},
           config_file: { type: 'string', minLength: 1 },
+          limits: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              heap_mb: { type: 'integer', minimum: 1, maximum: 3840 },
+              batch_ms: { type: 'integer', minimum: 10, maximum: 60000 },
+            },
+          },
         },
       },
     },

@@ -21,6 +21,8 @@ export interface NfConfig {
   /** Absolute path of the .wasm module. */
   module: string;
   config: unknown;
+  /** Its heap may grow to heapMb MiB (above the pool's region); a burst or tick may take batchMs. */
+  limits: { heapMb?: number; batchMs?: number };
 }
 
 export interface ChainConfig {
@@ -56,7 +58,7 @@ export class ConfigError extends Error {
 interface RawConfig {
   cores: { poll: number; workers: number[] };
   ports: Record<string, string>;
-  nfs: Record<string, { module: string; config?: unknown; config_file?: string }>;
+  nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number } }>;
   chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open' }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
@@ -167,7 +169,11 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
       if (nf.config !== undefined) problems.push(`nfs.${name}: give config or config_file, not both`);
       else config = readConfigFile(`nfs.${name}.config_file`, nf.config_file, problems);
     }
-    return { name, module, config };
+    const limits = {
+      ...(nf.limits?.heap_mb !== undefined && { heapMb: nf.limits.heap_mb }),
+      ...(nf.limits?.batch_ms !== undefined && { batchMs: nf.limits.batch_ms }),
+    };
+    return { name, module, config, limits };
   });
   for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
   if (problems.length > 0) throw new ConfigError(source, problems);

@@ -19,6 +19,8 @@ export interface NfPlace {
   port?: MessagePort;
   module: string;
   config?: string;
+  /** Its limits (from the config): a new module runs under the same. */
+  limits: { heapMb?: number; batchMs?: number };
 }
 
 export type SwapResult =
@@ -57,7 +59,10 @@ export class NfSwapper {
     let module: NfModule;
     try {
       module = loadNfModule(modulePath);
-      createNfInstance(module, name, { log: () => {}, place: { names: place.chain, position: place.position }, ...(config !== undefined && { config }) });
+      createNfInstance(module, name, {
+        log: () => {}, place: { names: place.chain, position: place.position }, ...(config !== undefined && { config }),
+        ...(place.limits.heapMb !== undefined && { heapMb: place.limits.heapMb }),
+      });
     } catch (err) {
       return refused((err as Error).message);
     }
@@ -73,7 +78,10 @@ export class NfSwapper {
         clearTimeout(timer);
         resolve(o);
       });
-      const request: SwapRequest = { type: 'swap', id, lane: place.lane, position: place.position, nf: name, module, ...(config !== undefined && { config }) };
+      const request: SwapRequest = {
+        type: 'swap', id, lane: place.lane, position: place.position, nf: name, module, ...(config !== undefined && { config }),
+        ...(place.limits.heapMb !== undefined && { heapMb: place.limits.heapMb }),
+      };
       port.postMessage(request);
     });
     if (!outcome.ok) return refused(outcome.reason);

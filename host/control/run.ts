@@ -67,7 +67,7 @@ function loadModules(cfg: DataPlaneConfig): Map<string, NfModule> {
     const chain = cfg.chains.find((c) => c.through.includes(nf.name));
     const place = chain ? { names: chain.through, position: chain.through.indexOf(nf.name) } : undefined;
     try {
-      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {}, ...(place && { place }) });
+      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {}, ...(place && { place }), ...(nf.limits.heapMb !== undefined && { heapMb: nf.limits.heapMb }) });
     } catch (err) {
       problems.push(`nfs.${nf.name}.config: ${(err as Error).message}`);
     }
@@ -120,7 +120,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const nfs = chain.through.map((name) => {
         const nf = cfg.nfs.find((n) => n.name === name)!;
         const config = configText(nf);
-        return { name, module: modules.get(nf.module)!, ...(config !== undefined && { config }) };
+        return { name, module: modules.get(nf.module)!, ...(config !== undefined && { config }), ...(nf.limits.heapMb !== undefined && { heapMb: nf.limits.heapMb }) };
       });
       const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: chain.to, failOpen: chain.failOpen };
       tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
@@ -140,7 +140,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
           const spec = cfg.nfs.find((n) => n.name === nf.name)!;
           places.set(nf.name, {
             name: nf.name, lane: lane.lane, position, chain: cfg.chains[lane.lane]!.through, module: spec.module,
-            ...(nf.config !== undefined && { config: nf.config }),
+            ...(nf.config !== undefined && { config: nf.config }), limits: spec.limits,
           });
         });
       }
@@ -207,13 +207,18 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       }
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
-      for (const cpu of workers.hung(cfg.watchdogMs)) {
+      // A worker's budget is that of the NF holding a burst, if it has one of its own.
+      const budgetOf = (cpu: number): number => Math.max(cfg.watchdogMs, ...tasks.get(cpu)!.map((l) => {
+        const k = native().chainRunning(l.lane);
+        return k < 0 ? 0 : (places.get(l.nfs[k]!.name)!.limits.batchMs ?? cfg.watchdogMs);
+      }));
+      for (const cpu of workers.hung(budgetOf)) {
         // Which NF held the burst: the C chain knows the position of each lane's burst under way.
         const held = tasks.get(cpu)!.flatMap((l) => {
           const k = native().chainRunning(l.lane);
           return k < 0 ? [] : [l.nfs[k]!.name];
         });
-        console.error(`worker on CPU ${cpu}: no progress for ${cfg.watchdogMs} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
+        console.error(`worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
         const lost = await workers.replace(cpu);
         const dropped = lost.reduce((n, [, d]) => n + d, 0);
         hangs.push({ nf: held.join(', ') || '?', lost: dropped });

@@ -76,8 +76,8 @@ export class WorkerSet {
     return Promise.race([isReady, this.failed]);
   }
 
-  /** CPUs whose worker made no progress for budgetMs (not counting swaps, which are slow on purpose). */
-  hung(budgetMs: number): number[] {
+  /** CPUs whose worker made no progress for its budget (not counting swaps, which are slow on purpose). */
+  hung(budgetMs: (cpu: number) => number): number[] {
     const now = Date.now();
     const out: number[] = [];
     for (const e of this.entries.values()) {
@@ -86,7 +86,7 @@ export class WorkerSet {
       if (beat !== e.lastBeat || Atomics.load(e.heartbeat, HEARTBEAT_BUSY) !== 0) {
         e.lastBeat = beat;
         e.lastBeatAt = now;
-      } else if (now - e.lastBeatAt > budgetMs) {
+      } else if (now - e.lastBeatAt > budgetMs(e.cpu)) {
         out.push(e.cpu);
       }
     }

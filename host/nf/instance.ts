@@ -52,6 +52,8 @@ export interface InstanceOptions {
   log?: (line: string) => void;
   /** Its chain and position in it, for netvm_nf_index (alone in a chain by default). */
   place?: ChainPlace;
+  /** The most its heap may grow to, in MiB above NF_MEMORY_BASE (the module's own maximum otherwise). */
+  heapMb?: number;
 }
 
 function inside(memory: LinearMemory, addr: number, bytes: number): boolean {
@@ -91,7 +93,15 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
   };
   // The window needs NF_MEMORY_BASE bytes below the module's data; the module
   // asked for at least that much (checked when it was loaded).
-  const memory = createMemory(nf.memory.minPages, nf.memory.maxPages);
+  let maxPages = nf.memory.maxPages;
+  if (opts.heapMb !== undefined) {
+    const limit = (NF_MEMORY_BASE + opts.heapMb * 1024 * 1024) / WASM_PAGE;
+    if (limit < nf.memory.minPages) {
+      fail(`needs ${((nf.memory.minPages * WASM_PAGE - NF_MEMORY_BASE) / 1048576).toFixed(1)} MiB of heap to start; its limit is ${opts.heapMb} MiB`);
+    }
+    maxPages = Math.min(maxPages ?? limit, limit);
+  }
+  const memory = createMemory(nf.memory.minPages, maxPages);
   let windowOffset = 0;
   if (pool !== undefined) {
     windowOffset = windowOffsetFor(pool.addressOf(memory), pool.pageSize);

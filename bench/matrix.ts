@@ -6,6 +6,8 @@
 //                                replayed by net_pcap (infinite_rx) into a net_null sink
 //   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
 //                                in this run: RX-to-hand-back latency percentiles
+//   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
+//                                fresh instance every 100 ms: the pauses and the drops
 //   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, TS baseline
 import { FIREWALL_RULES } from './baselines.js';
 import { NF_PATH_CASES } from './nf-path.js';
@@ -25,6 +27,7 @@ export type Point =
   | { kind: 'forward'; id: string; size: number }
   | { kind: 'chain'; id: string; length: number; size: number; flows: number }
   | { kind: 'latency'; id: string; length: number; percent: number }
+  | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
 
 const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
@@ -38,6 +41,7 @@ export const latencyPoint = (length: number, percent: number): Point => ({ kind:
 /** The point whose measured rate a latency point is paced against. */
 export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.length, 64, 1000);
 export const LOAD_PERCENTS = [10, 50, 90];
+export const swapPoint = (): Point => ({ kind: 'swap', id: 'swap1-100ms', length: 1, percent: 50 });
 export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'nf-path', id: `nf-${nfCase}-${flowsText(flows)}`, nfCase, flows });
 
 /** The full matrix, or the quick one (the README's, about two minutes). */
@@ -47,6 +51,7 @@ export function matrix(quick: boolean): Point[] {
       skeletonPoint(64), forwardPoint(64),
       chainPoint(1, 64, 1000), chainPoint(3, 64, 1000), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
+      swapPoint(),
       ...['forward', 'ttl', 'firewall', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -56,6 +61,7 @@ export function matrix(quick: boolean): Point[] {
     for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, flows));
   }
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
+  points.push(swapPoint());
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
 }
@@ -63,7 +69,7 @@ export function matrix(quick: boolean): Point[] {
 /** The net_null vdevs of the skeleton and forward points. */
 export const nullVdevs = (size: number): string[] => [0, 1].map((i) => `net_null${i},size=${size - FCS_BYTES},copy=1`);
 
-function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown {
+export function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown {
   const tableFlows = Math.max(1024, flows * 2);
   const ip = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
   switch (nf) {
@@ -106,8 +112,8 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string): ob
       chains: [{ from: 'a', through: ['ab'], to: 'b' }, { from: 'b', through: ['ba'], to: 'a' }],
     };
   }
-  if (point.kind !== 'chain' && point.kind !== 'latency') throw new Error(`${point.id} does not run on netvm`);
-  const chain = point.kind === 'latency' ? latencyBase(point) : point;
+  if (point.kind !== 'chain' && point.kind !== 'latency' && point.kind !== 'swap') throw new Error(`${point.id} does not run on netvm`);
+  const chain = point.kind === 'chain' ? point : latencyBase(point);
   const names = CHAIN_NFS.slice(0, chain.length);
   return {
     cores,

@@ -6,7 +6,8 @@ import type { RunWindow } from '../host/control/stats.js';
 import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';
-import { POLL_CPU, dataPlaneConfig, latencyBase, nullVdevs, type Point } from './matrix.js';
+import { POLL_CPU, dataPlaneConfig, latencyBase, nfConfig, nullVdevs, type Point } from './matrix.js';
+import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
 import { writeFlowsPcap } from './traffic.js';
@@ -25,9 +26,11 @@ export interface Sample {
   /** NF path: ns per packet in Wasm, and in the TypeScript baseline where there is one. */
   nsPerPacket?: number;
   tsNsPerPacket?: number;
-  /** Latency points: the rate the source was paced to, and the percentiles. */
+  /** Latency and swap points: the rate the source was paced to; latency percentiles. */
   pacedPps?: number;
   latency?: LatencySummary;
+  /** Swap points: how many swaps were done and refused, and each one's pause. */
+  swaps?: SwapRound;
 }
 
 export interface Timing {
@@ -36,6 +39,8 @@ export interface Timing {
 }
 
 const MODULES = join(PROJECT_ROOT, 'nf-modules/build');
+/** The swap point's control API: a port of its own, so that no other netvm run is in the way. */
+const SWAP_CONTROL = '127.0.0.1:7079';
 
 /** Drops of a window, by where they happened (zero counts left out). */
 function dropsOf(w: RunWindow): Record<string, number> {
@@ -67,23 +72,33 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
       return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds) };
     case 'forward':
     case 'chain':
-    case 'latency': {
+    case 'latency':
+    case 'swap': {
       let pcap = '';
       const extra: string[] = [];
       let pacedPps: number | undefined;
       mkdirSync(scratch, { recursive: true });
-      const chain = point.kind === 'latency' ? latencyBase(point) : point;
-      if (point.kind === 'latency') {
+      const chain = point.kind === 'latency' || point.kind === 'swap' ? latencyBase(point) : point;
+      if (point.kind === 'latency' || point.kind === 'swap') {
         const max = rateOf(chain);
         if (max === undefined) throw new Error(`needs ${chain.id} measured first, in the same run`);
         pacedPps = Math.round((max * point.percent) / 100);
-        extra.push('--latency', '--rx-pps', String(pacedPps));
+        extra.push('--rx-pps', String(pacedPps));
+        if (point.kind === 'latency') extra.push('--latency');
       }
       if (chain.kind === 'chain') {
         pcap = join(scratch, `traffic-${chain.size}-${chain.flows}.pcap`);
         writeFlowsPcap(pcap, chain.size, chain.flows);
       }
-      const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap), scratch, point.id, timing.warmupS, timing.seconds, extra);
+      let swaps: SwapRound | undefined;
+      const during = point.kind !== 'swap' ? undefined : {
+        control: SWAP_CONTROL,
+        run: async () => {
+          const until = Date.now() + timing.seconds * 1000 - 500;
+          swaps = await swapEvery(SWAP_CONTROL, 'firewall', join(MODULES, 'firewall.wasm'), nfConfig('firewall', latencyBase(point).flows), until);
+        },
+      };
+      const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap), scratch, point.id, timing.warmupS, timing.seconds, extra, during);
       const w = summary.window;
       const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
       return {
@@ -94,6 +109,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
         clean,
         ...(pacedPps !== undefined && { pacedPps }),
         ...(w.latency !== undefined && { latency: w.latency }),
+        ...(swaps !== undefined && { swaps }),
       };
     }
     case 'nf-path': {

@@ -37,6 +37,8 @@ export interface Figures {
   wasmVsTs?: number;
   /** Latency points: percentiles (median over the repeats; max: the largest seen), in us. */
   latencyUs?: { p50: number; p99: number; p999: number; max: number };
+  /** Swap points: swaps done and refused, their pauses, and the packets dropped meanwhile (all repeats). */
+  swap?: { swaps: number; refused: number; medianPauseUs: number; maxPauseUs: number; drops: number };
 }
 
 export interface Target {
@@ -78,7 +80,7 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
     }
     return f;
   }
-  const size = p.kind === 'latency' ? latencyBase(p).size : p.size;
+  const size = p.kind === 'latency' || p.kind === 'swap' ? latencyBase(p).size : p.size;
   f.gbpsL2 = (pps * size * 8) / 1e9;
   f.gbpsWire = (pps * (size + WIRE_OVERHEAD_BYTES) * 8) / 1e9;
   if (p.kind === 'latency') {
@@ -89,6 +91,15 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
         p999: median(lat.map((l) => l.p999Ns)) / 1000, max: Math.max(...lat.map((l) => l.maxNs)) / 1000,
       };
     }
+    return f;
+  }
+  if (p.kind === 'swap') {
+    const pauses = r.samples.flatMap((s) => s.swaps?.pausesUs ?? []);
+    const drops = r.samples.reduce((n, s) => n + Object.values(s.drops ?? {}).reduce((a, b) => a + b, 0), 0);
+    f.swap = {
+      swaps: pauses.length, refused: r.samples.reduce((n, s) => n + (s.swaps?.refused ?? 0), 0),
+      medianPauseUs: pauses.length ? median(pauses) : 0, maxPauseUs: pauses.length ? Math.max(...pauses) : 0, drops,
+    };
     return f;
   }
   const typical = typicalSample(r);
@@ -141,6 +152,19 @@ export function targets(all: PointResult[]): Target[] {
     const ok = bf.gbpsWire! >= 10;
     out.push({ what: '1518 B through 5 NFs >= 10 Gbps on the wire', status: ok ? 'met' : 'missed', detail: `${bf.gbpsWire!.toFixed(2)} Gbps${ok ? '' : `. Bottleneck: ${bottleneck(big)}`}` });
   }
+  const sw = byId(all, 'swap1-100ms');
+  const swf = sw && figures(sw, all);
+  if (!sw || !swf?.swap || swf.swap.swaps === 0) {
+    out.push({ what: 'hot-swap: pause < 100 us and no loss, swapping every 100 ms at half load', status: 'not measured', detail: 'needs swap1-100ms (and chain1-64B-1K) in the run' });
+  } else {
+    const s = swf.swap;
+    const ok = s.maxPauseUs < 100 && s.drops === 0 && s.refused === 0;
+    out.push({
+      what: 'hot-swap: pause < 100 us and no loss, swapping every 100 ms at half load', status: ok ? 'met' : 'missed',
+      detail: `${s.swaps} swaps (${s.refused} refused): pause median ${s.medianPauseUs.toFixed(0)} us, max ${s.maxPauseUs.toFixed(0)} us; ${s.drops} packets dropped` +
+        (ok ? '' : '. Bottleneck: the new instance is built on the worker, between bursts (its memory, the pool window mapped in, instantiation, configure), and its chains wait meanwhile'),
+    });
+  }
   const lat = byId(all, 'latency3-50pct');
   const lf = lat && figures(lat, all);
   if (!lat || !lf?.latencyUs) {
@@ -167,6 +191,7 @@ function rows(all: PointResult[]): string[][] {
     const s = typicalSample(r);
     const us = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(1)} us`);
     const notes = [f.noisy ? 'NOISY' : '', s?.clean === false ? 'ACCOUNTING FAILED' : '',
+      f.swap ? `${f.swap.swaps} swaps, pause median ${f.swap.medianPauseUs.toFixed(0)} us, max ${f.swap.maxPauseUs.toFixed(0)} us` : '',
       f.latencyUs ? `latency p50 ${us(f.latencyUs.p50)}, p99 ${us(f.latencyUs.p99)}, p99.9 ${us(f.latencyUs.p999)}, max ${us(f.latencyUs.max)}` : '',
       ...Object.entries(s?.drops ?? {}).map(([k, v]) => `${k} ${v}`)].filter(Boolean).join('; ');
     return [r.point.id, `${f.mpps.toFixed(2)}${spread}`, fmt(f.gbpsWire), fmt(f.workerNs, 1), fmt(f.pollNs, 1),

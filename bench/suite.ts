@@ -59,9 +59,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     seconds: positiveNumber(values.seconds, '--seconds', BENCH_USAGE) ?? (quick ? 2 : 5),
   };
   const all = matrix(quick);
-  // A latency point is paced against its chain point's rate: that one comes along.
+  // Latency and swap points are paced against their chain point's rate: that one comes along.
   const wanted = (p: Point): boolean => only.some((o) => p.id.startsWith(o));
-  const points = only.length === 0 ? all : all.filter((p) => wanted(p) || all.some((q) => q.kind === 'latency' && wanted(q) && latencyBase(q).id === p.id));
+  const paced = (q: Point): boolean => (q.kind === 'latency' || q.kind === 'swap') && wanted(q);
+  const points = only.length === 0 ? all : all.filter((p) => wanted(p) || all.some((q) => paced(q) && latencyBase(q as { length: number }).id === p.id));
   if (points.length === 0) {
     throw new UsageError(`--only ${only.join(', ')}: no such point in the ${quick ? 'quick' : 'full'} matrix (${all.map((p) => p.id).join(', ')})`, BENCH_USAGE);
   }

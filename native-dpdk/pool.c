@@ -133,7 +133,10 @@ int nv_pool_destroy(void)
 }
 
 /* Maps the pool at addr, which must be page-aligned for the pool's page size
- * and lie inside memory the caller owns (a WebAssembly memory's buffer). */
+ * and lie inside memory the caller owns (a WebAssembly memory's buffer).
+ * Not populated: the pages are the pool's, already in memory, and each is
+ * mapped on first touch (a few microseconds, once per 2 MiB page), which
+ * keeps a hot-swap's new instance from stalling its worker for milliseconds. */
 int nv_pool_map(void *addr)
 {
 	if (nv_pool.fd < 0)
@@ -142,7 +145,7 @@ int nv_pool_map(void *addr)
 		return nv_fail(EINVAL, "pool: window address %p is not aligned to %lu bytes", addr,
 			       (unsigned long)nv_pool.info.page_size);
 	void *p = mmap(addr, nv_pool.info.len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_FIXED | MAP_POPULATE, nv_pool.fd, 0);
+		       MAP_SHARED | MAP_FIXED, nv_pool.fd, 0);
 	if (p == MAP_FAILED)
 		return nv_fail(errno, "pool: cannot map the window at %p: %s", addr, strerror(errno));
 	return 0;

@@ -36,7 +36,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.equal(chain.clean, true, 'the chain run accounted for every packet and gave the pool back');
   t.ok(chain.threads!.some((th) => th.name === 'netvm-worker0'), 'the worker thread is named and measured');
   t.ok(json.machine.dpdk && json.machine.node && json.machine.v8 && json.machine.kernel, 'the machine is recorded');
-  t.equal(json.targets.length, 5);
+  t.equal(json.targets.length, 6);
   t.ok(json.targets.every((x) => ['met', 'missed', 'not measured'].includes(x.status)));
   t.not(json.targets.find((x) => x.what.startsWith('p99'))!.status, 'not measured', 'the latency target is judged');
   const paced = json.results[3]!.samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number } };

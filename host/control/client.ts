@@ -16,12 +16,13 @@ export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
   bursts, handing its state over when both modules can; --config gives the new instance its config
   (YAML or JSON; without it, none).`;
 
-interface Answer {
+export interface Answer {
   status: number;
   body: Record<string, unknown>;
 }
 
-async function call(address: ControlAddress, method: string, path: string, body?: unknown): Promise<Answer> {
+/** One call of the control API of the run at `address`, with the token that run wrote. */
+export async function controlCall(address: ControlAddress, method: string, path: string, body?: unknown): Promise<Answer> {
   let token: string;
   try {
     token = readFileSync(tokenPath(address), 'utf8').trim();
@@ -91,7 +92,7 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
   };
   if (command === 'status') {
     expectArgs(0);
-    const a = await call(address, 'GET', '/v1/status');
+    const a = await controlCall(address, 'GET', '/v1/status');
     if (a.status !== 200) fail(a);
     const nfs = a.body['nfs'] as { name: string; module: string; chain: string; position: number }[];
     console.log(`running for ${(a.body['uptimeS'] as number).toFixed(1)} s`);
@@ -103,7 +104,7 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
     if (positionals.length > (values.watch ? 1 : 0)) throw new UsageError('stats takes no arguments but --watch [<s>]', CONTROL_USAGE);
     let before: Counters | undefined;
     for (;;) {
-      const a = await call(address, 'GET', '/v1/stats');
+      const a = await controlCall(address, 'GET', '/v1/stats');
       if (a.status !== 200) fail(a);
       const now = a.body as unknown as Counters;
       console.log(statsLines(now, before).join('\n'));
@@ -123,7 +124,7 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
         throw new UsageError(`--config: ${(err as Error).message}`, CONTROL_USAGE);
       }
     }
-    const a = await call(address, 'POST', `/v1/nfs/${encodeURIComponent(nf)}/swap`, { module, ...(config !== undefined && { config }) });
+    const a = await controlCall(address, 'POST', `/v1/nfs/${encodeURIComponent(nf)}/swap`, { module, ...(config !== undefined && { config }) });
     if (a.status === 200) {
       const b = a.body;
       const state = b['state'] === 'handed-over' ? `its state handed over (${b['stateBytes']} bytes)` : `started empty: ${b['why']}`;
@@ -135,7 +136,7 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
   }
   if (command === 'stop') {
     expectArgs(0);
-    const a = await call(address, 'POST', '/v1/stop');
+    const a = await controlCall(address, 'POST', '/v1/stop');
     if (a.status !== 200) fail(a);
     console.log('stopping');
     return 0;

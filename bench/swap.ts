@@ -1,0 +1,32 @@
+// The hot-swap point: a chain at half its measured rate (a paced source, so
+// that any drop is the swap's), its NF swapped for a fresh instance every
+// 100 ms through the control API for the measured seconds. It reports each
+// swap's pause (the worker's chains standing still) and the drops in the window.
+import { controlCall } from '../host/control/client.js';
+import { parseControlAddress } from '../host/control/api.js';
+
+export const SWAP_EVERY_MS = 100;
+
+export interface SwapRound {
+  swaps: number;
+  refused: number;
+  pausesUs: number[];
+}
+
+/** Swaps `nf` to `module` (with `config`) every SWAP_EVERY_MS until `untilMs` (Date.now() time). */
+export async function swapEvery(control: string, nf: string, module: string, config: unknown, untilMs: number): Promise<SwapRound> {
+  const address = parseControlAddress(control)!;
+  const round: SwapRound = { swaps: 0, refused: 0, pausesUs: [] };
+  while (Date.now() + SWAP_EVERY_MS < untilMs) {
+    const started = Date.now();
+    const a = await controlCall(address, 'POST', `/v1/nfs/${nf}/swap`, { module, config });
+    if (a.status === 200) {
+      round.swaps++;
+      round.pausesUs.push(a.body['pauseUs'] as number);
+    } else {
+      round.refused++;
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, SWAP_EVERY_MS - (Date.now() - started))));
+  }
+  return round;
+}

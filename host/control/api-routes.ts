@@ -1,11 +1,15 @@
 // The calls of the control API (version 1), over what a running data plane
 // exposes to them. docs/control-api.md is their reference.
 import type { Reply } from './api.js';
-import type { NfSwapper } from './nf-swap.js';
+import type { NfSwapper, SwapResult } from './nf-swap.js';
+import type { DataPlaneConfig } from './config.js';
+import { planApply } from './config-diff.js';
 import type { ChainSummary, PortSummary } from './stats.js';
 
 export interface RunningDataPlane {
   startedAt: number;
+  /** The config it runs now (apply changes it). */
+  config: DataPlaneConfig;
   chains: { name: string; nfs: string[] }[];
   swapper: NfSwapper;
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
@@ -31,6 +35,7 @@ export async function route(dp: RunningDataPlane, method: string, path: string, 
     dp.stop();
     return { status: 200, body: { stopping: true } };
   }
+  if (method === 'POST' && path === '/v1/apply') return apply(dp, (body as { config?: DataPlaneConfig } | undefined)?.config);
   const swap = /^\/v1\/nfs\/([^/]+)\/swap$/.exec(path);
   if (swap && method === 'POST') {
     const name = decodeURIComponent(swap[1]!);
@@ -44,4 +49,36 @@ export async function route(dp: RunningDataPlane, method: string, path: string, 
     return { status: result.swapped ? 200 : 422, body: result };
   }
   return notFound(`no call ${method} ${path}: see docs/control-api.md`);
+}
+
+/** A new config (resolved and checked by the client): what changed is applied, or nothing is. */
+async function apply(dp: RunningDataPlane, next: DataPlaneConfig | undefined): Promise<Reply> {
+  if (typeof next !== 'object' || next === null || !Array.isArray(next.nfs) || !Array.isArray(next.chains)) {
+    return { status: 400, body: { error: 'config: required, a resolved data-plane config (netvm apply sends one)' } };
+  }
+  const plan = planApply(dp.config, next);
+  if (plan.needRestart.length > 0) return { status: 422, body: { applied: false, reasons: plan.needRestart } };
+  // Every changed NF's module and config are checked before any is swapped: all or nothing.
+  const reasons: string[] = [];
+  for (const nf of plan.swaps) {
+    try {
+      dp.swapper.trial(nf.name, nf.module, configText(nf), nf.limits);
+    } catch (err) {
+      reasons.push(`nfs.${nf.name}: ${(err as Error).message}`);
+    }
+  }
+  if (reasons.length > 0) return { status: 422, body: { applied: false, reasons } };
+  const swapped: SwapResult[] = [];
+  for (const nf of plan.swaps) {
+    dp.swapper.places.get(nf.name)!.limits = nf.limits;
+    const result = await dp.swapper.swap(nf.name, nf.module, configText(nf));
+    swapped.push(result);
+    if (result.swapped) dp.config.nfs = dp.config.nfs.map((n) => (n.name === nf.name ? nf : n));
+  }
+  const ok = swapped.every((r) => r.swapped);
+  return { status: ok ? 200 : 422, body: { applied: ok, swapped, unchanged: plan.unchanged } };
+}
+
+function configText(nf: { config: unknown }): string | undefined {
+  return nf.config === null ? undefined : JSON.stringify(nf.config);
 }

@@ -9,12 +9,15 @@ import { UsageError, positiveNumber } from './usage.js';
 export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
        netvm stats [--watch [<s>]] [--control <addr>]
        netvm swap <nf> <module.wasm> [--config <file>] [--control <addr>]
+       netvm apply <config.yaml> [--control <addr>]
        netvm stop [--control <addr>]
 
   Talk to a running netvm run through its control API (default ${DEFAULT_CONTROL}; the token is read
   from where that run wrote it). swap replaces an NF's module on the live data plane between two
   bursts, handing its state over when both modules can; --config gives the new instance its config
-  (YAML or JSON; without it, none).`;
+  (YAML or JSON; without it, none). apply compares a config with the running one and swaps the NFs
+  whose module, config or limits changed, and nothing else; a config that is invalid, or changes
+  what needs a restart (ports, cores, chains, the set of NFs), is refused as a whole.`;
 
 export interface Answer {
   status: number;
@@ -132,6 +135,26 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
       return 0;
     }
     console.error(`netvm: swap refused, nf ${nf} keeps running its old module: ${String(a.body['reason'] ?? a.body['error'])}`);
+    return 1;
+  }
+  if (command === 'apply') {
+    expectArgs(1);
+    const next = (await import('./config.js')).loadConfig(positionals[0]!);
+    const a = await controlCall(address, 'POST', '/v1/apply', { config: next });
+    const swapped = (a.body['swapped'] ?? []) as { nf: string; swapped: boolean; state?: string; why?: string; reason?: string; pauseUs?: number }[];
+    for (const s of swapped) {
+      console.log(s.swapped
+        ? `  nf ${s.nf}: swapped (${s.state === 'handed-over' ? 'state handed over' : `started empty: ${s.why}`}; paused ${s.pauseUs!.toFixed(0)} us)`
+        : `  nf ${s.nf}: REFUSED, keeps running its old module: ${s.reason}`);
+    }
+    const unchanged = (a.body['unchanged'] ?? []) as string[];
+    if (unchanged.length > 0) console.log(`  unchanged: ${unchanged.join(', ')}`);
+    if (a.status === 200) {
+      console.log(`applied: ${swapped.length} NF(s) swapped`);
+      return 0;
+    }
+    const reasons = (a.body['reasons'] ?? []) as string[];
+    console.error(`netvm: apply refused${swapped.length ? ' in part' : ', nothing changed'}:${reasons.map((r) => `\n  ${r}`).join('')}${a.body['error'] ? ` ${String(a.body['error'])}` : ''}`);
     return 1;
   }
   if (command === 'stop') {

@@ -53,16 +53,23 @@ export class NfSwapper {
     return run;
   }
 
+  /** Loads a module and configures a trial instance of it as the NF would run it; throws why not. */
+  trial(name: string, modulePath: string, config: string | undefined, limits = this.places.get(name)!.limits): NfModule {
+    const place = this.places.get(name)!;
+    const module = loadNfModule(modulePath);
+    createNfInstance(module, name, {
+      log: () => {}, place: { names: place.chain, position: place.position }, ...(config !== undefined && { config }),
+      ...(limits.heapMb !== undefined && { heapMb: limits.heapMb }),
+    });
+    return module;
+  }
+
   private async swapNow(name: string, modulePath: string, config: string | undefined): Promise<SwapResult> {
     const place = this.places.get(name)!;
     const refused = (reason: string): SwapResult => ({ nf: name, module: modulePath, swapped: false, reason });
     let module: NfModule;
     try {
-      module = loadNfModule(modulePath);
-      createNfInstance(module, name, {
-        log: () => {}, place: { names: place.chain, position: place.position }, ...(config !== undefined && { config }),
-        ...(place.limits.heapMb !== undefined && { heapMb: place.limits.heapMb }),
-      });
+      module = this.trial(name, modulePath, config);
     } catch (err) {
       return refused((err as Error).message);
     }

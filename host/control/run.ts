@@ -184,6 +184,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     void opts.stopSignal?.then(() => (stopRequested = true));
     running = {
       startedAt: started,
+      config: structuredClone(cfg),
       chains: cfg.chains.map((c) => ({ name: c.name, nfs: c.through })),
       swapper,
       counters: () => ({ ports: portsNow(), chains: summarizeChains(views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),

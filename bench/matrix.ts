@@ -4,6 +4,7 @@
 //   forward-<size>B              netvm, [forward] both ways on the same vdevs (poll + one worker)
 //   chain<L>-<size>B-<flows>     netvm, the first L of CHAIN_NFS, one way: bench traffic
 //                                replayed by net_pcap (infinite_rx) into a net_null sink
+//   chain<L>-<size>B-<flows>-iso the same with every NF isolated (copies, not the pool)
 //   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
 //                                in this run: RX-to-hand-back latency percentiles
 //   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
@@ -25,7 +26,7 @@ const POOL_MBUFS = 65535;
 export type Point =
   | { kind: 'skeleton'; id: string; size: number }
   | { kind: 'forward'; id: string; size: number }
-  | { kind: 'chain'; id: string; length: number; size: number; flows: number }
+  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean }
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
@@ -35,8 +36,8 @@ const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_
 export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
-export const chainPoint = (length: number, size: number, flows: number): ChainPoint =>
-  ({ kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}`, length, size, flows });
+export const chainPoint = (length: number, size: number, flows: number, isolated = false): ChainPoint =>
+  ({ kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${isolated ? '-iso' : ''}`, length, size, flows, isolated });
 export const latencyPoint = (length: number, percent: number): Point => ({ kind: 'latency', id: `latency${length}-${percent}pct`, length, percent });
 /** The point whose measured rate a latency point is paced against. */
 export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.length, 64, 1000);
@@ -49,7 +50,7 @@ export function matrix(quick: boolean): Point[] {
   if (quick) {
     return [
       skeletonPoint(64), forwardPoint(64),
-      chainPoint(1, 64, 1000), chainPoint(3, 64, 1000), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
+      chainPoint(1, 64, 1000), chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, true), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
       swapPoint(),
       ...['forward', 'ttl', 'firewall', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
@@ -60,6 +61,7 @@ export function matrix(quick: boolean): Point[] {
   for (const flows of DATAPLANE_FLOWS) {
     for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, flows));
   }
+  for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, 1000, true));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
   points.push(swapPoint());
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
@@ -119,7 +121,9 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string): ob
     cores,
     pool: { mbufs: POOL_MBUFS },
     ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, sink: `net_null0,size=${chain.size - FCS_BYTES}` },
-    nfs: Object.fromEntries(names.map((nf) => [nf, { module: `${modules}/${nf}.wasm`, config: nfConfig(nf, chain.flows) }])),
+    nfs: Object.fromEntries(names.map((nf) => [nf, {
+      module: `${modules}/${nf}.wasm`, config: nfConfig(nf, chain.flows), ...(chain.isolated && { trust: 'isolated' }),
+    }])),
     chains: [{ from: 'src', through: names, to: 'sink' }],
   };
 }

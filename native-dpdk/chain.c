@@ -34,6 +34,10 @@ struct chain {
 	uint16_t to_port; /* DPDK port id after the last NF */
 	uint16_t port_ids[NV_MAX_PORTS];
 	struct nv_desc *records[MAX_CHAIN_NFS];
+	/* An isolated NF's private packet area (NULL: it shares the pool): its
+	 * burst is copied in, slot j at j * NV_POOL_ELT_SIZE + headroom, as in the
+	 * pool, and what it passes on is copied back out. */
+	uint8_t *private_area[MAX_CHAIN_NFS];
 	uint32_t nf_max_burst[MAX_CHAIN_NFS];
 	uint32_t max_burst; /* the least of nf_max_burst and MAX_BURST */
 	double *counters;
@@ -76,20 +80,28 @@ static void update_max_burst(struct chain *c)
 			c->max_burst = c->nf_max_burst[k];
 }
 
-/* records: the NF's batch area, as an address in this process. */
-int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst)
+/* Bytes of an isolated NF's private area: a burst's worth of pool-sized slots. */
+uint32_t nv_private_area_bytes(void)
+{
+	return MAX_BURST * NV_POOL_ELT_SIZE;
+}
+
+/* records: the NF's batch area, as an address in this process; private_area:
+ * nv_private_area_bytes() of its memory for an isolated NF, NULL for a shared one. */
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area)
 {
 	struct chain *c = &chains[id];
 	if (id >= NV_MAX_LANES || c->n_nfs == MAX_CHAIN_NFS)
 		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, MAX_CHAIN_NFS);
 	c->records[c->n_nfs] = records;
+	c->private_area[c->n_nfs] = private_area;
 	c->nf_max_burst[c->n_nfs++] = max_burst;
 	update_max_burst(c);
 	return c->n_nfs;
 }
 
 /* Puts another instance at position k (a hot-swap): between bursts only. */
-int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst)
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, void *private_area)
 {
 	if (id >= NV_MAX_LANES || k >= chains[id].n_nfs)
 		return nv_fail(EINVAL, "chain %u: no NF at position %u", id, k);
@@ -97,6 +109,7 @@ int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst)
 	if (c->n != 0)
 		return nv_fail(EBUSY, "chain %u: a burst is under way", id);
 	c->records[k] = records;
+	c->private_area[k] = private_area;
 	c->nf_max_burst[k] = max_burst;
 	update_max_burst(c);
 	return 0;
@@ -122,6 +135,8 @@ static void finish(struct chain *c)
 	__atomic_store_n(&c->rx->tail, c->first + c->n, __ATOMIC_RELEASE);
 	c->n = 0;
 }
+
+static void stage(struct chain *c, uint16_t k);
 
 /* Takes a burst and stages it for the first NF. Returns the burst's size
  * (0: nothing waiting), which is how many packets the first NF is to be called
@@ -157,34 +172,58 @@ uint32_t nv_chain_begin(uint16_t id)
 		finish(c);
 		return n;
 	}
-	/* RX descriptors have the record layout: one or two copies. */
-	uint32_t start = first & c->mask;
-	uint32_t head = RTE_MIN(n, c->mask + 1 - start);
-	memcpy(c->records[0], &c->rx->d[start], head * sizeof(struct nv_desc));
-	memcpy(c->records[0] + head, &c->rx->d[0], (n - head) * sizeof(struct nv_desc));
 	memset(c->n_waiting, 0, sizeof(c->n_waiting));
 	for (uint32_t i = 0; i < n; i++)
 		c->waiting[0][i] = (uint16_t)i;
 	c->n_waiting[0] = (uint16_t)n;
 	c->running = 0;
+	if (c->private_area[0] != NULL) {
+		for (uint32_t i = 0; i < n; i++)
+			c->len[i] = rx_desc(c, i)->len;
+		stage(c, 0);
+		return n;
+	}
+	/* RX descriptors have the record layout: one or two copies. */
+	uint32_t start = first & c->mask;
+	uint32_t head = RTE_MIN(n, c->mask + 1 - start);
+	memcpy(c->records[0], &c->rx->d[start], head * sizeof(struct nv_desc));
+	memcpy(c->records[0] + head, &c->rx->d[0], (n - head) * sizeof(struct nv_desc));
 	c->counters[C_COUNTERS_NF(0) + N_IN] += n;
 	return n;
 }
 
-/* Stages the packets waiting for the NF at position k into its records. */
+/* Where slot j of an isolated NF's private area starts (a packet's first byte). */
+#define PRIVATE_SLOT_OFF(j) ((uint32_t)(j) * NV_POOL_ELT_SIZE + RTE_PKTMBUF_HEADROOM)
+
+/* Stages the packets waiting for the NF at position k into its records; an
+ * isolated NF gets copies in its private area instead of the pool's offsets. */
 static void stage(struct chain *c, uint16_t k)
 {
 	struct nv_desc *rec = c->records[k];
+	uint8_t *private_area = c->private_area[k];
 	for (uint32_t j = 0; j < c->n_waiting[k]; j++) {
 		uint16_t i = c->waiting[k][j];
 		const struct nv_desc *d = rx_desc(c, i);
-		rec[j].pool_off = d->pool_off;
 		rec[j].len = c->len[i];
 		rec[j].port = d->port;
-		rec[j].room = d->room;
 		rec[j].verdict = VERDICT_NEXT;
+		if (private_area == NULL) {
+			rec[j].pool_off = d->pool_off;
+			rec[j].room = d->room;
+		} else {
+			rec[j].pool_off = PRIVATE_SLOT_OFF(j);
+			rec[j].room = (uint16_t)RTE_MIN(d->room, NV_POOL_DATA_ROOM);
+			memcpy(private_area + PRIVATE_SLOT_OFF(j), nv_pool.base + d->pool_off, c->len[i]);
+		}
 	}
 	c->counters[C_COUNTERS_NF(k) + N_IN] += c->n_waiting[k];
+}
+
+/* An isolated NF passed packet i (its record j) on: its bytes go back to the pool. */
+static inline void copy_out(const struct chain *c, uint16_t k, uint32_t j, const struct nv_desc *d, uint32_t len)
+{
+	if (c->private_area[k] != NULL)
+		memcpy(nv_pool.base + d->pool_off, c->private_area[k] + PRIVATE_SLOT_OFF(j), len);
 }
 
 /* After NF k: the next position with packets waiting, staged, as
@@ -244,10 +283,11 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		uint32_t len = rec[j].len;
 		uint32_t verdict = rec[j].verdict;
 
-		if (unlikely(len == 0 || len > d->room)) {
+		if (unlikely(len == 0 || len > (c->private_area[k] != NULL ? RTE_MIN(d->room, NV_POOL_DATA_ROOM) : d->room))) {
 			bad_length++;
 			emit(c, i, d->len, NV_PORT_DROP);
 		} else if (likely(verdict == VERDICT_NEXT)) {
+			copy_out(c, k, j, d, len);
 			bytes += len;
 			if (last)
 				emit(c, i, len, c->to_port);
@@ -256,6 +296,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 			kept++;
 		} else if ((verdict >> 16) == VERDICT_TO_NF_TAG && (verdict & 0xffff) > k &&
 			   (verdict & 0xffff) < c->n_nfs) {
+			copy_out(c, k, j, d, len);
 			bytes += len;
 			wait_for(c, (uint16_t)(verdict & 0xffff), i, len);
 			kept++;
@@ -263,6 +304,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 			dropped++;
 			emit(c, i, d->len, NV_PORT_DROP);
 		} else if ((verdict >> 16) == VERDICT_OUT_PORT_TAG && (verdict & 0xffff) < c->n_ports) {
+			copy_out(c, k, j, d, len);
 			bytes += len;
 			out++;
 			emit(c, i, len, c->port_ids[verdict & 0xffff]);

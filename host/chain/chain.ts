@@ -32,6 +32,11 @@ export interface ChainSpec {
   portIds: number[];
 }
 
+/** An isolated NF's private packet area, as an address (0: it shares the pool). */
+function privateArea(nf: NfInstance): bigint {
+  return nf.isolated ? addressOf(nf.memory.buffer) + BigInt(nf.windowOffset) : 0n;
+}
+
 export class Chain {
   private readonly id: number;
   private readonly process: ((n: number) => void)[];
@@ -58,13 +63,13 @@ export class Chain {
     for (const nf of spec.nfs) {
       // The memory's base never moves (V8 reserves its whole range), so the
       // records' address holds even after the NF grows its memory.
-      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst));
+      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst, privateArea(nf)));
     }
   }
 
   /** Puts another instance at chain position k (a hot-swap); only between bursts. */
   replace(k: number, nf: NfInstance): void {
-    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst));
+    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst, privateArea(nf)));
     this.nfs[k] = nf;
     this.process[k] = nf.exports.netvm_process;
   }

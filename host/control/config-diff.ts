@@ -34,7 +34,8 @@ export function planApply(running: DataPlaneConfig, next: DataPlaneConfig): Appl
   for (const nf of next.nfs) {
     const old = running.nfs.find((n) => n.name === nf.name);
     if (old === undefined) continue;
-    if (isDeepStrictEqual(old, nf)) unchanged.push(nf.name);
+    if (old.trust !== nf.trust) needRestart.push(`nfs.${nf.name}.trust: changed (a restart applies it)`);
+    else if (isDeepStrictEqual(old, nf)) unchanged.push(nf.name);
     else swaps.push(nf);
   }
   return { swaps, unchanged, needRestart };

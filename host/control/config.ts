@@ -23,6 +23,8 @@ export interface NfConfig {
   config: unknown;
   /** Its heap may grow to heapMb MiB (above the pool's region); a burst or tick may take batchMs. */
   limits: { heapMb?: number; batchMs?: number };
+  /** shared: the pool mapped in its memory (zero-copy); isolated: only copies of its own packets. */
+  trust: 'shared' | 'isolated';
 }
 
 export interface ChainConfig {
@@ -58,7 +60,7 @@ export class ConfigError extends Error {
 interface RawConfig {
   cores: { poll: number; workers: number[] };
   ports: Record<string, string>;
-  nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number } }>;
+  nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number }; trust?: 'shared' | 'isolated' }>;
   chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open' }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
@@ -173,7 +175,7 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
       ...(nf.limits?.heap_mb !== undefined && { heapMb: nf.limits.heap_mb }),
       ...(nf.limits?.batch_ms !== undefined && { batchMs: nf.limits.batch_ms }),
     };
-    return { name, module, config, limits };
+    return { name, module, config, limits, trust: nf.trust ?? 'shared' };
   });
   for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
   if (problems.length > 0) throw new ConfigError(source, problems);

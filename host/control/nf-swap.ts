@@ -21,6 +21,8 @@ export interface NfPlace {
   config?: string;
   /** Its limits (from the config): a new module runs under the same. */
   limits: { heapMb?: number; batchMs?: number };
+  /** Its trust level: a new module runs at the same. */
+  isolated: boolean;
 }
 
 export type SwapResult =
@@ -87,7 +89,7 @@ export class NfSwapper {
       });
       const request: SwapRequest = {
         type: 'swap', id, lane: place.lane, position: place.position, nf: name, module, ...(config !== undefined && { config }),
-        ...(place.limits.heapMb !== undefined && { heapMb: place.limits.heapMb }),
+        ...(place.limits.heapMb !== undefined && { heapMb: place.limits.heapMb }), ...(place.isolated && { isolated: true }),
       };
       port.postMessage(request);
     });

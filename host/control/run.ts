@@ -120,7 +120,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const nfs = chain.through.map((name) => {
         const nf = cfg.nfs.find((n) => n.name === name)!;
         const config = configText(nf);
-        return { name, module: modules.get(nf.module)!, ...(config !== undefined && { config }), ...(nf.limits.heapMb !== undefined && { heapMb: nf.limits.heapMb }) };
+        return { name, module: modules.get(nf.module)!, ...(config !== undefined && { config }), ...(nf.limits.heapMb !== undefined && { heapMb: nf.limits.heapMb }), ...(nf.trust === 'isolated' && { isolated: true }) };
       });
       const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: chain.to, failOpen: chain.failOpen };
       tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
@@ -140,7 +140,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
           const spec = cfg.nfs.find((n) => n.name === nf.name)!;
           places.set(nf.name, {
             name: nf.name, lane: lane.lane, position, chain: cfg.chains[lane.lane]!.through, module: spec.module,
-            ...(nf.config !== undefined && { config: nf.config }), limits: spec.limits,
+            ...(nf.config !== undefined && { config: nf.config }), limits: spec.limits, isolated: spec.trust === 'isolated',
           });
         });
       }

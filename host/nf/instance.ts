@@ -41,6 +41,8 @@ export interface NfInstance {
   host: HostImports;
   /** Where its metric slots are (0 when it defined none). */
   metricsAddr: number;
+  /** Isolated: the pool is not in its memory; its burst is copied to windowOffset and back. */
+  isolated: boolean;
 }
 
 export interface InstanceOptions {
@@ -54,6 +56,8 @@ export interface InstanceOptions {
   place?: ChainPlace;
   /** The most its heap may grow to, in MiB above NF_MEMORY_BASE (the module's own maximum otherwise). */
   heapMb?: number;
+  /** With a pool: instead of mapping it, give the NF a private packet area (trust level isolated). */
+  isolated?: boolean;
 }
 
 function inside(memory: LinearMemory, addr: number, bytes: number): boolean {
@@ -103,7 +107,12 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
   }
   const memory = createMemory(nf.memory.minPages, maxPages);
   let windowOffset = 0;
-  if (pool !== undefined) {
+  if (pool !== undefined && opts.isolated) {
+    // A private area where the chain copies the NF's burst: the pool is not mapped.
+    windowOffset = WASM_PAGE;
+    const heap = pool.addressOf(memory) + BigInt(NF_MEMORY_BASE);
+    pool.adviseHugepages(heap, WASM32_BYTES - BigInt(NF_MEMORY_BASE));
+  } else if (pool !== undefined) {
     windowOffset = windowOffsetFor(pool.addressOf(memory), pool.pageSize);
     if (windowOffset + pool.len > NF_MEMORY_BASE) {
       fail(`the pool (${pool.len} bytes) does not fit below the NF memory base (${NF_MEMORY_BASE})`);
@@ -149,7 +158,7 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
       fail(`defines metrics but netvm_metrics() does not give an 8-byte aligned area of ${MAX_METRICS} slots`);
     }
   }
-  return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr };
+  return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr, isolated: pool !== undefined && opts.isolated === true };
 }
 
 /** The current values of the metrics an instance defined, in definition order. */

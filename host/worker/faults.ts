@@ -78,7 +78,7 @@ export class NfFaults {
       try {
         const fresh = createNfInstance(spec.module, lane.names[k]!, {
           pool: this.pool, place: { names: lane.names, position: k }, ...(spec.config !== undefined && { config: spec.config }),
-          ...(spec.heapMb !== undefined && { heapMb: spec.heapMb }),
+          ...(spec.heapMb !== undefined && { heapMb: spec.heapMb }), ...(spec.isolated && { isolated: true }),
         });
         lane.chain.replace(k, fresh);
         lane.instances[k] = fresh;

@@ -12,8 +12,8 @@ export interface LaneTask {
   counters: SharedArrayBuffer;
   /** MAX_METRICS doubles per NF: the NFs' own metrics, copied in by the worker. */
   metrics: SharedArrayBuffer;
-  /** config: the NF's config as JSON text, if it has one; heapMb: its heap limit. */
-  nfs: { name: string; module: NfModule; config?: string; heapMb?: number }[];
+  /** config: the NF's config as JSON text, if it has one; heapMb: its heap limit; isolated: its trust level. */
+  nfs: { name: string; module: NfModule; config?: string; heapMb?: number; isolated?: boolean }[];
   /** Port index the chain ends at. */
   toPort: number;
   /** The chain's fail policy for an NF that keeps trapping: pass its packets on (open) or drop them (closed). */
@@ -58,6 +58,7 @@ export interface SwapRequest {
   module: NfModule;
   config?: string;
   heapMb?: number;
+  isolated?: boolean;
 }
 
 /** How a swap ended on a worker. */

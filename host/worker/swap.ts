@@ -14,7 +14,7 @@ export interface SwapTarget {
   instances: NfInstance[];
   names: string[];
   /** What each position runs: its module and config (a re-created instance gets the same). */
-  specs: { module: NfModule; config?: string; heapMb?: number }[];
+  specs: { module: NfModule; config?: string; heapMb?: number; isolated?: boolean }[];
 }
 
 export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): SwapOutcome {
@@ -27,7 +27,7 @@ export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): 
   try {
     fresh = createNfInstance(req.module, req.nf, {
       pool, place: { names: target.names, position: req.position }, ...(req.config !== undefined && { config: req.config }),
-      ...(req.heapMb !== undefined && { heapMb: req.heapMb }),
+      ...(req.heapMb !== undefined && { heapMb: req.heapMb }), ...(req.isolated && { isolated: true }),
     });
     const can = { old: stateHandover(old), fresh: stateHandover(fresh) };
     if (!can.old.exports) why = `${old.path} does not export its state`;
@@ -42,7 +42,7 @@ export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): 
   }
   target.chain.replace(req.position, fresh);
   target.instances[req.position] = fresh;
-  target.specs[req.position] = { module: req.module, ...(req.config !== undefined && { config: req.config }), ...(req.heapMb !== undefined && { heapMb: req.heapMb }) };
+  target.specs[req.position] = { module: req.module, ...(req.config !== undefined && { config: req.config }), ...(req.heapMb !== undefined && { heapMb: req.heapMb }), ...(req.isolated && { isolated: true }) };
   const pauseUs = (performance.now() - t0) * 1000;
   return {
     ok: true, state: state !== undefined ? 'handed-over' : 'empty', stateBytes: state?.length ?? 0,

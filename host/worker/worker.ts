@@ -32,7 +32,7 @@ function buildLanes(task: WorkerTask, pool: PoolWindow, onTrapAt: (laneIndex: nu
     const names = lane.nfs.map((nf) => nf.name);
     const instances = lane.nfs.map((nf, position) =>
       createNfInstance(nf.module, nf.name, {
-        pool, place: { names, position }, ...(nf.config !== undefined && { config: nf.config }), ...(nf.heapMb !== undefined && { heapMb: nf.heapMb }),
+        pool, place: { names, position }, ...(nf.config !== undefined && { config: nf.config }), ...(nf.heapMb !== undefined && { heapMb: nf.heapMb }), ...(nf.isolated && { isolated: true }),
       }),
     );
     // Every trap is counted; only the first of each NF is reported, so that an
@@ -48,7 +48,7 @@ function buildLanes(task: WorkerTask, pool: PoolWindow, onTrapAt: (laneIndex: nu
     const { lane: id, rx, ret, counters } = lane;
     const toPortId = task.portIds[lane.toPort]!;
     const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId, portIds: task.portIds }, onTrap);
-    const specs = lane.nfs.map((nf) => ({ module: nf.module, ...(nf.config !== undefined && { config: nf.config }), ...(nf.heapMb !== undefined && { heapMb: nf.heapMb }) }));
+    const specs = lane.nfs.map((nf) => ({ module: nf.module, ...(nf.config !== undefined && { config: nf.config }), ...(nf.heapMb !== undefined && { heapMb: nf.heapMb }), ...(nf.isolated && { isolated: true }) }));
     return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };
   });
 }

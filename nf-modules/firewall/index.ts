@@ -28,7 +28,7 @@ import {
 import { FlowTable } from '../sdk/flow-table';
 import {
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
-  LogLevel, Parsed, StateReader, StateWriter, TCP_ACK, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
+  LogLevel, Parsed, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
   packetAddr, packetLen, parse, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -335,22 +335,16 @@ export function netvm_state_export(): usize {
 }
 
 export function netvm_state_import(ptr: usize, len: i32): i32 {
-  const r = new StateReader(ptr, len);
-  if (!r.expect(STATE_KIND, STATE_VERSION)) {
-    log(LogLevel.ERROR, r.error);
-    return 1;
-  }
-  const n = r.u32();
-  if (!r.ok() || r.remaining() != <usize>n * STATE_RECORD_BYTES) {
-    log(LogLevel.ERROR, `state of ${n} flows should be ${<usize>n * STATE_RECORD_BYTES} bytes, not ${r.remaining()}`);
-    return 1;
-  }
+  const r = openState(ptr, len, STATE_KIND, STATE_VERSION);
+  if (r == null) return 1;
+  const n = r.records('flows', STATE_RECORD_BYTES);
+  if (n < 0) return 1;
   const t = table;
   if (t == null) {
     if (n > 0) log(LogLevel.WARN, `stateless: the ${n} flows handed over are not kept`);
     return 0;
   }
-  for (let k: u32 = 0; k < n; k++) {
+  for (let k: i64 = 0; k < n; k++) {
     r.bytes(key, FLOW_KEY_BYTES);
     const seen = r.u64();
     const reverse = r.u8();

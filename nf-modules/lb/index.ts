@@ -23,7 +23,7 @@
 import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
-  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateReader, StateWriter, configText, counter, flowHash, flowKey, gauge, log,
+  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, configText, openState, counter, flowHash, flowKey, gauge, log,
   nowNs, outPort, packetAddr, packetLen, parse, parseMac, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -274,11 +274,8 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
     log(LogLevel.ERROR, 'state import before configure');
     return 1;
   }
-  const r = new StateReader(ptr, len);
-  if (!r.expect(STATE_KIND, STATE_VERSION)) {
-    log(LogLevel.ERROR, r.error);
-    return 1;
-  }
+  const r = openState(ptr, len, STATE_KIND, STATE_VERSION);
+  if (r == null) return 1;
   // Their backend index -> ours (-1: we have no backend of that name).
   const nNames = r.u32();
   if (!r.ok() || <usize>nNames * 2 > r.remaining()) {
@@ -296,12 +293,9 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
     r.bytes(buf, n);
     ours[i] = backendNames.indexOf(String.UTF8.decodeUnsafe(buf, n));
   }
-  const n = r.u32();
-  if (!r.ok() || r.remaining() != <usize>n * STATE_FLOW_BYTES) {
-    log(LogLevel.ERROR, `state of ${n} flows should be ${<usize>n * STATE_FLOW_BYTES} bytes, not ${r.remaining()}`);
-    return 1;
-  }
-  for (let k: u32 = 0; k < n; k++) {
+  const n = r.records('flows', STATE_FLOW_BYTES);
+  if (n < 0) return 1;
+  for (let k: i64 = 0; k < n; k++) {
     r.bytes(key, FLOW_KEY_BYTES);
     const seen = r.u64();
     const theirs = r.u32();

@@ -44,8 +44,8 @@
 import { ConfigReader, parseJson } from '../sdk/json';
 import { FlowTable, hashKey } from '../sdk/flow-table';
 import {
-  DROP, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateReader, StateWriter, TCP_FIN, TCP_RST,
-  checksumUpdate16, checksumUpdate32, configText, counter, gauge, loadBe16, log, nowNs,
+  DROP, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, TCP_FIN, TCP_RST,
+  checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge, loadBe16, log, nowNs,
   packetAddr, packetLen, parse, parseIpv4, parsePrefix, setVerdict, storeBe16,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -460,17 +460,11 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
     log(LogLevel.ERROR, 'state import before configure');
     return 1;
   }
-  const r = new StateReader(ptr, len);
-  if (!r.expect(STATE_KIND, STATE_VERSION)) {
-    log(LogLevel.ERROR, r.error);
-    return 1;
-  }
-  const n = r.u32();
-  if (!r.ok() || r.remaining() != <usize>n * STATE_RECORD_BYTES) {
-    log(LogLevel.ERROR, `state of ${n} mappings should be ${<usize>n * STATE_RECORD_BYTES} bytes, not ${r.remaining()}`);
-    return 1;
-  }
-  for (let k: u32 = 0; k < n; k++) {
+  const r = openState(ptr, len, STATE_KIND, STATE_VERSION);
+  if (r == null) return 1;
+  const n = r.records('mappings', STATE_RECORD_BYTES);
+  if (n < 0) return 1;
+  for (let k: i64 = 0; k < n; k++) {
     const inAddr = r.u32();
     const remAddr = r.u32();
     const inPort = r.u16();

@@ -14,5 +14,5 @@ export * from './json';
 export { FlowTable, hashKey, FLOW_TABLE_MAX_CAPACITY } from './flow-table';
 export * from './lpm4';
 export * from './lpm6';
-export { StateReader, StateWriter } from './state';
+export { StateReader, StateWriter, openState } from './state';
 export { LogLevel, log, nowNs, nfIndex, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

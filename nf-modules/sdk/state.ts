@@ -13,6 +13,8 @@
 // Header: u32 'NVST', u16 kind length, kind (UTF-8), u32 version. Numbers are
 // little-endian.
 
+import { LogLevel, log } from './host';
+
 const MAGIC: u32 = 0x5453564e; // "NVST"
 
 // The last export's area, reused by the next export when it fits.
@@ -122,6 +124,17 @@ let exportCapacity: usize = 0;
     return true;
   }
 
+  /** A u32 count of records of recordBytes each, which must fill the rest of
+   *  the blob; -1 (and the reason logged) when they do not. */
+  records(what: string, recordBytes: usize): i64 {
+    const n = this.u32();
+    if (!this.ok() || this.remaining() != <usize>n * recordBytes) {
+      log(LogLevel.ERROR, `state of ${n} ${what} should be ${<usize>n * recordBytes} bytes, not ${this.remaining()}`);
+      return -1;
+    }
+    return <i64>n;
+  }
+
   /** Bytes not read yet. */
   remaining(): usize {
     return this.end - this.at;
@@ -168,6 +181,17 @@ let exportCapacity: usize = 0;
     if (a == 0) memory.fill(dst, 0, n);
     else memory.copy(dst, a, n);
   }
+}
+
+/** A reader over the state blob at ptr if it is state of this kind and
+ *  version; null (and the reason logged) if not. */
+export function openState(ptr: usize, len: i32, kind: string, version: u32): StateReader | null {
+  const r = new StateReader(ptr, len);
+  if (!r.expect(kind, version)) {
+    log(LogLevel.ERROR, r.error);
+    return null;
+  }
+  return r;
 }
 
 /** Where the host writes the state bytes before calling netvm_state_import. */

@@ -6,6 +6,8 @@
 import { FirewallReference, type FwConfig } from '../test/support/firewall-reference.js';
 import { flowHash, flowKeyBytes, maglevTable } from '../test/support/lb-reference.js';
 import { NatReference, type NatConfig } from '../test/support/nat-reference.js';
+import { firstMatch, payload, type Pattern } from '../test/support/dpi-reference.js';
+import { route, type RouterConfig } from '../test/support/router-reference.js';
 
 export type Baseline = (pool: Uint8Array, view: DataView, off: number, len: number) => boolean;
 
@@ -123,5 +125,25 @@ export function lbReferenceBaseline(vip: number, port: number, proto: number, ba
     }
     pool.set(backendMacs[b]!, off);
     return true;
+  };
+}
+
+/** The router tests' reference: longest prefix by a scan of the routes, the packet rewritten. */
+export function routerReferenceBaseline(cfg: RouterConfig): Baseline {
+  return (pool, _v, off, len) => {
+    const out = route(cfg, pool.subarray(off, off + len));
+    if (out === undefined) return false;
+    pool.set(Buffer.from(out.data, 'hex'), off);
+    return true;
+  };
+}
+
+/** The dpi tests' reference: a naive search of the payload for every signature. */
+export function dpiReferenceBaseline(patterns: { text?: string; hex?: string; action: string }[]): Baseline {
+  const ps: Pattern[] = patterns.map((p) => ({ bytes: p.text !== undefined ? new TextEncoder().encode(p.text) : Buffer.from(p.hex!, 'hex'), drop: p.action === 'drop' }));
+  return (pool, _v, off, len) => {
+    const text = payload(pool.subarray(off, off + len));
+    const id = text === undefined ? -1 : firstMatch(ps, text);
+    return id < 0 || !ps[id]!.drop;
   };
 }

@@ -16,8 +16,10 @@ import { createNfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import type { FwConfig } from '../test/support/firewall-reference.js';
+import type { RouterConfig } from '../test/support/router-reference.js';
 import {
-  FIREWALL_RULES, firewallBaseline, firewallReferenceBaseline, lbReferenceBaseline, natReferenceBaseline, ttlBaseline, type Baseline,
+  FIREWALL_RULES, dpiReferenceBaseline, firewallBaseline, firewallReferenceBaseline, lbReferenceBaseline, natReferenceBaseline,
+  routerReferenceBaseline, ttlBaseline, type Baseline,
 } from './baselines.js';
 
 const BURST = 256;
@@ -71,7 +73,7 @@ function firewallConfig(stateful: boolean): unknown {
   return { default: 'deny', stateful, flows: 1 << 21, rules };
 }
 
-const ROUTER = {
+const ROUTER: RouterConfig & { egress: string } = {
   next_hops: [{ port: 1, mac: '02:00:00:00:00:01' }, { port: 0, mac: '02:00:00:00:00:02' }],
   routes: [{ prefix: '0.0.0.0/0', via: 1 }, { prefix: '192.168.0.0/16', via: 0 }, { prefix: '192.168.1.0/24', via: 1 }],
   // On to the next NF (nat, in the chain case) rather than out at once.
@@ -79,6 +81,7 @@ const ROUTER = {
 };
 const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: 1 << 21 };
 // The bench's flows go to 192.168.0.0 (below 64K flows) on UDP port 80.
+const DPI_PATTERNS = [{ text: 'attack', action: 'drop' }, { hex: 'deadbeef', action: 'count' }];
 const LB_MACS = ['a', 'b', 'c', 'd'].map((_, i) => Uint8Array.from([2, 0, 0, 0, 1, i]));
 const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }] };
 
@@ -90,7 +93,7 @@ export const NF_PATH_CASES: NfPathCase[] = [
     name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }],
     baseline: () => firewallReferenceBaseline(firewallConfig(true) as FwConfig), baselinePasses: REFERENCE_PASSES,
   },
-  { name: 'router', nfs: [{ module: 'router', config: ROUTER }] },
+  { name: 'router', nfs: [{ module: 'router', config: ROUTER }], baseline: () => routerReferenceBaseline(ROUTER), baselinePasses: REFERENCE_PASSES },
   {
     name: 'nat', nfs: [{ module: 'nat', config: NAT }],
     baseline: () => natReferenceBaseline(NAT), baselinePasses: REFERENCE_PASSES, baselineMaxFlows: 60000,
@@ -99,7 +102,10 @@ export const NF_PATH_CASES: NfPathCase[] = [
     name: 'lb', nfs: [{ module: 'lb', config: LB }],
     baseline: () => lbReferenceBaseline(0xc0a80000, 80, 17, LB_MACS, 65537), baselinePasses: REFERENCE_PASSES,
   },
-  { name: 'dpi', nfs: [{ module: 'dpi', config: { patterns: [{ text: 'attack', action: 'drop' }, { hex: 'deadbeef', action: 'count' }] } }] },
+  {
+    name: 'dpi', nfs: [{ module: 'dpi', config: { patterns: DPI_PATTERNS } }],
+    baseline: () => dpiReferenceBaseline(DPI_PATTERNS), baselinePasses: REFERENCE_PASSES,
+  },
   { name: 'ratelimit', nfs: [{ module: 'ratelimit', config: { rate: 1e12, burst: 1e6, buckets: 1 << 21 } }] },
   { name: 'monitor', nfs: [{ module: 'monitor', config: { flows: 1 << 21 } }] },
   {

@@ -28,14 +28,15 @@ t.test('the config of the README resolves, with defaults', async (t) => {
   t.same(cfg.ports, [{ name: 'in', devargs: 'net_null0' }, { name: 'out', devargs: 'net_null1' }]);
   t.same(cfg.chains, [{ name: 'in->out', from: 0, to: 1, through: ['a', 'b'], cpu: 0, failOpen: false }]);
   t.same(cfg.pool, { mbufs: 8191, hugepages: 'auto' });
-  t.same(cfg.nfs[1], { name: 'b', module: FORWARD, config: { x: 1 }, limits: {} });
+  t.same(cfg.nfs[1], { name: 'b', module: FORWARD, config: { x: 1 }, limits: {}, trust: 'shared' });
 });
 
 t.test('fail policy, watchdog and NF limits', async (t) => {
   const cfg = resolveConfig({
     ...base, watchdog_ms: 200, chains: [{ ...base.chains[0], fail: 'open' }],
-    nfs: { ...base.nfs, a: { ...base.nfs.a, limits: { heap_mb: 64, batch_ms: 500 } } },
+    nfs: { ...base.nfs, a: { ...base.nfs.a, limits: { heap_mb: 64, batch_ms: 500 }, trust: 'isolated' } },
   }, 'test.yaml');
+  t.equal(cfg.nfs[0]!.trust, 'isolated');
   t.equal(cfg.watchdogMs, 200);
   t.equal(cfg.chains[0]!.failOpen, true);
   t.same(cfg.nfs[0]!.limits, { heapMb: 64, batchMs: 500 });
@@ -45,6 +46,7 @@ t.test('fail policy, watchdog and NF limits', async (t) => {
   t.ok(bad.some((p) => p.startsWith('chains[0].fail:')), 'an unknown fail policy');
   t.ok(bad.some((p) => p.startsWith('nfs.a.limits.heap_mb:')), 'heap_mb below 1');
   t.ok(bad.some((p) => p.startsWith('nfs.a.limits')) && bad.some((p) => p.includes('cpu')), 'an unknown limit');
+  t.ok(problems({ ...base, nfs: { ...base.nfs, a: { ...base.nfs.a, trust: 'vm' } } }).some((p) => p.startsWith('nfs.a.trust:')), 'an unknown trust level');
 });
 
 t.test('each NF entry is one instance; each port is read by one chain', async (t) => {

@@ -2,7 +2,7 @@
 // config written to a temporary folder, and collects what a user would see:
 // exit code, output, the --stats-json summary, and what was left behind.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -26,8 +26,16 @@ let runs = 0;
 
 /** A fresh temporary folder for one test's files. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'netvm-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'netvm-test-'));
+  tempDirs.push(dir);
+  return dir;
 }
+
+// Each test file runs in a process of its own: its folders go when it ends.
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** The environment of a netvm process: as a user runs it, without the
  * TypeScript loader that tap puts into NODE_OPTIONS for the tests themselves. */

@@ -11,10 +11,10 @@ import { CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type SwapOutcome, type S
 import { swapNf } from './swap.js';
 import { NfFaults, type FaultLane } from './faults.js';
 
-/** A worker naps between polls only once no packet has come for IDLE_AFTER_MS
- * (a quiet data plane, not the gap between two bursts: a nap costs the
- * packets that arrive during it up to a timer slack of latency). Empty polls
- * are counted, and the clock read every IDLE_CHECK_POLLS of them. */
+/** A worker naps between polls only once no packet has come for about
+ * IDLE_AFTER_MS (a quiet data plane, not the gap between two bursts: a nap
+ * costs the packets that arrive during it up to a timer slack of latency).
+ * Empty polls are counted, and the clock read every IDLE_CHECK_POLLS of them. */
 const IDLE_AFTER_MS = 10;
 const IDLE_CHECK_POLLS = 1024;
 const IDLE_NAP_MS = 0.05;
@@ -85,10 +85,14 @@ export default function runWorker(task: WorkerTask): void {
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (faults.pending !== 0) faults.recreateDue(performance.now());
-    if (work !== 0) idle = 0;
-    else if (++idle === 1) quietSince = performance.now();
-    else if (idle >= IDLE_CHECK_POLLS && performance.now() - quietSince >= IDLE_AFTER_MS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
-    else if (idle >= IDLE_CHECK_POLLS) idle = 1;
+    // Reading a clock allocates (a heap number): it is read once per IDLE_CHECK_POLLS empty polls, not per gap.
+    if (work !== 0) [idle, quietSince] = [0, 0];
+    else if (++idle >= IDLE_CHECK_POLLS) {
+      const now = performance.now();
+      if (quietSince === 0) [quietSince, idle] = [now, 0];
+      else if (now - quietSince >= IDLE_AFTER_MS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
+      else idle = 0;
+    }
     if ((++iterations & CLOCK_CHECK_MASK) === 0) {
       const now = performance.now();
       if (now - lastTick >= TICK_MS) {

@@ -8,6 +8,8 @@ import { flowHash, flowKeyBytes, maglevTable } from '../test/support/lb-referenc
 import { NatReference, type NatConfig } from '../test/support/nat-reference.js';
 import { firstMatch, payload, type Pattern } from '../test/support/dpi-reference.js';
 import { route, type RouterConfig } from '../test/support/router-reference.js';
+import { flowKeyRef } from '../test/support/monitor-reference.js';
+import { bucketOf, type Cfg as RatelimitConfig } from '../test/support/ratelimit-reference.js';
 
 export type Baseline = (pool: Uint8Array, view: DataView, off: number, len: number) => boolean;
 
@@ -145,5 +147,37 @@ export function dpiReferenceBaseline(patterns: { text?: string; hex?: string; ac
     const text = payload(pool.subarray(off, off + len));
     const id = text === undefined ? -1 : firstMatch(ps, text);
     return id < 0 || !ps[id]!.drop;
+  };
+}
+
+/** The ratelimit tests' buckets, with tokens refilled from the clock at the configured rate. */
+export function ratelimitReferenceBaseline(cfg: RatelimitConfig): Baseline {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return (pool, _v, off, len) => {
+    const key = bucketOf(cfg, pool.subarray(off, off + len));
+    if (key === undefined) return true;
+    const now = performance.now() / 1000;
+    const b = buckets.get(key) ?? { tokens: cfg.burst, at: now };
+    b.tokens = Math.min(cfg.burst, b.tokens + (now - b.at) * cfg.rate);
+    b.at = now;
+    buckets.set(key, b);
+    const cost = cfg.unit === 'bytes' ? len : 1;
+    if (b.tokens < cost) return false;
+    b.tokens -= cost;
+    return true;
+  };
+}
+
+/** The monitor tests' per-flow totals (packets and bytes by canonical flow key). */
+export function monitorReferenceBaseline(): Baseline {
+  const flows = new Map<string, { packets: number; bytes: number }>();
+  return (pool, _v, off, len) => {
+    const k = flowKeyRef(pool.subarray(off, off + len));
+    if (k === null) return true;
+    const f = flows.get(k.key) ?? { packets: 0, bytes: 0 };
+    f.packets++;
+    f.bytes += len;
+    flows.set(k.key, f);
+    return true;
   };
 }

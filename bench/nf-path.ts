@@ -18,8 +18,8 @@ import { PROJECT_ROOT } from '../host/paths.js';
 import type { FwConfig } from '../test/support/firewall-reference.js';
 import type { RouterConfig } from '../test/support/router-reference.js';
 import {
-  FIREWALL_RULES, dpiReferenceBaseline, firewallBaseline, firewallReferenceBaseline, lbReferenceBaseline, natReferenceBaseline,
-  routerReferenceBaseline, ttlBaseline, type Baseline,
+  FIREWALL_RULES, dpiReferenceBaseline, firewallBaseline, firewallReferenceBaseline, lbReferenceBaseline, monitorReferenceBaseline,
+  natReferenceBaseline, ratelimitReferenceBaseline, routerReferenceBaseline, ttlBaseline, type Baseline,
 } from './baselines.js';
 
 const BURST = 256;
@@ -81,6 +81,7 @@ const ROUTER: RouterConfig & { egress: string } = {
 };
 const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: 1 << 21 };
 // The bench's flows go to 192.168.0.0 (below 64K flows) on UDP port 80.
+const RATELIMIT = { rate: 1e12, burst: 1e6 };
 const DPI_PATTERNS = [{ text: 'attack', action: 'drop' }, { hex: 'deadbeef', action: 'count' }];
 const LB_MACS = ['a', 'b', 'c', 'd'].map((_, i) => Uint8Array.from([2, 0, 0, 0, 1, i]));
 const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }] };
@@ -106,8 +107,11 @@ export const NF_PATH_CASES: NfPathCase[] = [
     name: 'dpi', nfs: [{ module: 'dpi', config: { patterns: DPI_PATTERNS } }],
     baseline: () => dpiReferenceBaseline(DPI_PATTERNS), baselinePasses: REFERENCE_PASSES,
   },
-  { name: 'ratelimit', nfs: [{ module: 'ratelimit', config: { rate: 1e12, burst: 1e6, buckets: 1 << 21 } }] },
-  { name: 'monitor', nfs: [{ module: 'monitor', config: { flows: 1 << 21 } }] },
+  {
+    name: 'ratelimit', nfs: [{ module: 'ratelimit', config: { ...RATELIMIT, buckets: 1 << 21 } }],
+    baseline: () => ratelimitReferenceBaseline(RATELIMIT), baselinePasses: REFERENCE_PASSES,
+  },
+  { name: 'monitor', nfs: [{ module: 'monitor', config: { flows: 1 << 21 } }], baseline: () => monitorReferenceBaseline(), baselinePasses: REFERENCE_PASSES },
   {
     name: 'fw+rt+nat',
     nfs: [{ module: 'forward' }, { module: 'firewall', config: firewallConfig(false) }, { module: 'router', config: ROUTER }, { module: 'nat', config: NAT }],

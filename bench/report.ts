@@ -261,9 +261,9 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     '## Baselines',
     '',
     `- raw DPDK (the skeleton example, from dpdk-doc): ${all.some((r) => r.point.kind === 'skeleton' && r.samples.length > 0) ? 'measured' : 'not in this run'}.`,
-    '- plain TypeScript: on the NF path: forward, ttl and the stateless firewall written for speed; the stateful firewall, router, nat, lb and dpi ' +
-      'are the NF tests\' own references, written to be clear (they allocate per packet: expect them far slower); none yet for ratelimit and monitor, ' +
-      'and none as a data-plane worker.',
+    '- plain TypeScript: on the NF path: forward, ttl and the stateless firewall written for speed; the stateful firewall, router, nat, lb, dpi, ratelimit and monitor ' +
+      'are the NF tests\' own references (ratelimit\'s and monitor\'s: their buckets and per-flow totals), written to be clear ' +
+      '(they allocate per packet: expect them far slower); none runs as a data-plane worker yet.',
     '- isolated-copy mode: chain points marked -iso (each NF gets copies of its packets, not the pool); KVM guests: not available yet (issue 6).',
     '- flows: the data plane replays one packet per flow from the pool (at most ' +
       '32Ki flows); 1M flows are measured on the NF path only.',

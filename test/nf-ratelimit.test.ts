@@ -8,7 +8,7 @@ import { createNfInstance } from '../host/nf/instance.js';
 import { NfModuleError, loadNfModule } from '../host/nf/module.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { ETHERTYPE, arpPacket, ethernetFrame, ipv4Packet, ipv6Packet, padFrame, udpDatagram } from './support/packets.js';
-import { parseRef } from './support/parse-reference.js';
+import { bucketOf, type Cfg } from './support/ratelimit-reference.js';
 
 const module = loadNfModule(join(REPO_ROOT, 'nf-modules/build/ratelimit.wasm'));
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
@@ -17,25 +17,6 @@ const udp4 = (src: string, dst: string, sport: number, dport: number, size = 0):
   padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({ src, dst, ttl: 64, protocol: 17, payload: udpDatagram({ srcPort: sport, dstPort: dport, payload: new Uint8Array(size) }) }) }));
 const udp6 = (src: string, dst: string): Uint8Array =>
   padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV6, payload: ipv6Packet({ src, dst, hopLimit: 64, nextHeader: 17, payload: udpDatagram({ srcPort: 5, dstPort: 6 }) }) }));
-
-interface Cfg { per?: 'flow' | 'source'; prefix_v4?: number; prefix_v6?: number; unit?: 'packets' | 'bytes'; rate: number; burst: number }
-
-/** The bucket a frame falls in, as the config defines buckets; undefined: not IP. */
-function bucketOf(cfg: Cfg, f: Uint8Array): string | undefined {
-  const r = parseRef(f);
-  if (r.ipVersion === 0) return undefined;
-  const n = r.ipVersion === 4 ? 4 : 16;
-  const at = r.l3 + (r.ipVersion === 4 ? 12 : 8);
-  const src = BigInt('0x' + hex(f.subarray(at, at + n)));
-  if (cfg.per === 'source') {
-    const width = BigInt(n * 8);
-    const bits = BigInt(r.ipVersion === 4 ? cfg.prefix_v4 ?? 32 : cfg.prefix_v6 ?? 64);
-    return `${r.ipVersion}/${(src >> (width - bits)).toString(16)}`;
-  }
-  const dst = BigInt('0x' + hex(f.subarray(at + n, at + 2 * n)));
-  const ends = [`${src}:${r.srcPort}`, `${dst}:${r.dstPort}`].sort();
-  return `${r.ipVersion}/${r.l4Proto}/${ends.join('-')}`;
-}
 
 function check(t: Tap.Test, cfg: Cfg, frames: Uint8Array[], what: string): void {
   const left = new Map<string, number>();

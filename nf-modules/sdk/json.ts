@@ -281,6 +281,46 @@ function literal(word: string, value: JsonValue): JsonValue | null {
   return value;
 }
 
+// What follows an array item or object member: another one (after a comma),
+// the end (the closing bracket, consumed), or an error (recorded by fail).
+const SEP_MORE: i32 = 0;
+const SEP_DONE: i32 = 1;
+const SEP_BAD: i32 = 2;
+
+function separator(close: i32, expected: string): i32 {
+  skipSpace();
+  if (pos >= end) {
+    fail(end, "unexpected end of input");
+    return SEP_BAD;
+  }
+  const c = unit(pos);
+  if (c == 0x2c) {
+    const comma = pos;
+    pos++;
+    skipSpace();
+    if (pos < end && unit(pos) == close) {
+      fail(comma, "trailing comma");
+      return SEP_BAD;
+    }
+    return SEP_MORE;
+  }
+  if (c == close) {
+    pos++;
+    return SEP_DONE;
+  }
+  fail(pos, expected);
+  return SEP_BAD;
+}
+
+/** The values pushed since `start`, taken off the stack. */
+function popValues(start: i32): StaticArray<JsonValue> {
+  const n = valueStack.length - start;
+  const out = new StaticArray<JsonValue>(n);
+  for (let i = 0; i < n; i++) unchecked(out[i] = valueStack[start + i]);
+  valueStack.length = start;
+  return out;
+}
+
 function parseArray(depth: i32): JsonValue | null {
   if (depth >= JSON_MAX_DEPTH) return fail(pos, "nesting deeper than 64 levels");
   pos++; // '['
@@ -294,27 +334,11 @@ function parseArray(depth: i32): JsonValue | null {
     const v = parseValue(depth + 1);
     if (v === null) return null;
     valueStack.push(v);
-    skipSpace();
-    if (pos >= end) return fail(end, "unexpected end of input");
-    const c = unit(pos);
-    if (c == 0x2c) {
-      const comma = pos;
-      pos++;
-      skipSpace();
-      if (pos < end && unit(pos) == 0x5d) return fail(comma, "trailing comma");
-      continue;
-    }
-    if (c == 0x5d) {
-      pos++;
-      break;
-    }
-    return fail(pos, "expected ',' or ']' after array item");
+    const sep = separator(0x5d, "expected ',' or ']' after array item");
+    if (sep == SEP_BAD) return null;
+    if (sep == SEP_DONE) break;
   }
-  const n = valueStack.length - start;
-  const items = new StaticArray<JsonValue>(n);
-  for (let i = 0; i < n; i++) unchecked(items[i] = valueStack[start + i]);
-  valueStack.length = start;
-  return new JsonValue(JsonKind.Array, 0, null, items, null, null);
+  return new JsonValue(JsonKind.Array, 0, null, popValues(start), null, null);
 }
 
 function parseObject(depth: i32): JsonValue | null {
@@ -367,27 +391,12 @@ function parseObject(depth: i32): JsonValue | null {
         index = made;
       }
     }
-    skipSpace();
-    if (pos >= end) return fail(end, "unexpected end of input");
-    const c = unit(pos);
-    if (c == 0x2c) {
-      const comma = pos;
-      pos++;
-      skipSpace();
-      if (pos < end && unit(pos) == 0x7d) return fail(comma, "trailing comma");
-      continue;
-    }
-    if (c == 0x7d) {
-      pos++;
-      break;
-    }
-    return fail(pos, "expected ',' or '}' after object member");
+    const sep = separator(0x7d, "expected ',' or '}' after object member");
+    if (sep == SEP_BAD) return null;
+    if (sep == SEP_DONE) break;
   }
-  const n = valueStack.length - start;
-  const values = new StaticArray<JsonValue>(n);
-  for (let i = 0; i < n; i++) unchecked(values[i] = valueStack[start + i]);
-  const names = shapeOf(keyStart, n);
-  valueStack.length = start;
+  const values = popValues(start);
+  const names = shapeOf(keyStart, values.length);
   keyStack.length = keyStart;
   return new JsonValue(JsonKind.Object, 0, null, values, names, index);
 }

@@ -47,6 +47,12 @@ t.test('apply swaps what changed, refuses what it cannot do, and the run goes on
   t.equal(changed.code, 0, changed.stderr);
   t.match(changed.stdout, /nf fw: swapped \(started empty: .*\)/);
   t.match(changed.stdout, /unchanged: step\napplied: 1 NF\(s\) swapped/);
+  // A swap by hand is part of what runs: applying the same file again puts the firewall back.
+  const byHand = await netvm(['swap', 'fw', wasm('forward'), ...ctl]);
+  t.equal(byHand.code, 0, byHand.stderr);
+  const back = await netvm(['apply', join(dir, 'deny.yaml'), ...ctl]);
+  t.equal(back.code, 0, back.stderr);
+  t.match(back.stdout, /nf fw: swapped/, 'the running module is compared, not the one the run started with');
   await new Promise((r) => setTimeout(r, 300));
 
   const stop = await netvm(['stop', ...ctl]);

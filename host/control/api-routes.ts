@@ -2,13 +2,13 @@
 // exposes to them. docs/control-api.md is their reference.
 import type { Reply } from './api.js';
 import type { NfSwapper, SwapResult } from './nf-swap.js';
-import type { DataPlaneConfig } from './config.js';
+import { nfConfigText, type DataPlaneConfig } from './config.js';
 import { planApply } from './config-diff.js';
 import type { ChainSummary, PortSummary } from './stats.js';
 
 export interface RunningDataPlane {
   startedAt: number;
-  /** The config it runs now (apply changes it). */
+  /** The config it started with (its NFs' current modules and configs are the swapper's). */
   config: DataPlaneConfig;
   chains: { name: string; nfs: string[] }[];
   swapper: NfSwapper;
@@ -56,13 +56,18 @@ async function apply(dp: RunningDataPlane, next: DataPlaneConfig | undefined): P
   if (typeof next !== 'object' || next === null || !Array.isArray(next.nfs) || !Array.isArray(next.chains)) {
     return { status: 400, body: { error: 'config: required, a resolved data-plane config (netvm apply sends one)' } };
   }
-  const plan = planApply(dp.config, next);
+  // What runs now: the config it started with, its NFs as swaps and applies have left them.
+  const nfs = [...dp.swapper.places.values()].map((p) => ({
+    name: p.name, module: p.module, config: p.config === undefined ? null : JSON.parse(p.config) as unknown, limits: p.limits,
+    trust: p.isolated ? 'isolated' as const : 'shared' as const,
+  }));
+  const plan = planApply({ ...dp.config, nfs }, next);
   if (plan.needRestart.length > 0) return { status: 422, body: { applied: false, reasons: plan.needRestart } };
   // Every changed NF's module and config are checked before any is swapped: all or nothing.
   const reasons: string[] = [];
   for (const nf of plan.swaps) {
     try {
-      dp.swapper.trial(nf.name, nf.module, configText(nf), nf.limits);
+      dp.swapper.trial(nf.name, nf.module, nfConfigText(nf), nf.limits);
     } catch (err) {
       reasons.push(`nfs.${nf.name}: ${(err as Error).message}`);
     }
@@ -70,15 +75,8 @@ async function apply(dp: RunningDataPlane, next: DataPlaneConfig | undefined): P
   if (reasons.length > 0) return { status: 422, body: { applied: false, reasons } };
   const swapped: SwapResult[] = [];
   for (const nf of plan.swaps) {
-    dp.swapper.places.get(nf.name)!.limits = nf.limits;
-    const result = await dp.swapper.swap(nf.name, nf.module, configText(nf));
-    swapped.push(result);
-    if (result.swapped) dp.config.nfs = dp.config.nfs.map((n) => (n.name === nf.name ? nf : n));
+    swapped.push(await dp.swapper.swap(nf.name, nf.module, nfConfigText(nf), nf.limits));
   }
   const ok = swapped.every((r) => r.swapped);
   return { status: ok ? 200 : 422, body: { applied: ok, swapped, unchanged: plan.unchanged } };
-}
-
-function configText(nf: { config: unknown }): string | undefined {
-  return nf.config === null ? undefined : JSON.stringify(nf.config);
 }

@@ -50,6 +50,11 @@ export interface DataPlaneConfig {
   watchdogMs: number;
 }
 
+/** An NF's config as the text its netvm_configure gets, if it has one. */
+export function nfConfigText(nf: { config: unknown }): string | undefined {
+  return nf.config === null ? undefined : JSON.stringify(nf.config);
+}
+
 export class ConfigError extends Error {
   constructor(readonly source: string, readonly problems: string[]) {
     super(`${source}: invalid config:\n  ${problems.join('\n  ')}`);

@@ -49,8 +49,9 @@ export class NfSwapper {
     this.pending.delete(e.id);
   }
 
-  swap(name: string, modulePath: string, config: string | undefined): Promise<SwapResult> {
-    const run = this.queue.then(() => this.swapNow(name, modulePath, config));
+  /** Swaps the NF to a module and config, under new limits if given (its own otherwise). */
+  swap(name: string, modulePath: string, config: string | undefined, limits?: NfPlace['limits']): Promise<SwapResult> {
+    const run = this.queue.then(() => this.swapNow(name, modulePath, config, limits ?? this.places.get(name)!.limits));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -60,18 +61,17 @@ export class NfSwapper {
     const place = this.places.get(name)!;
     const module = loadNfModule(modulePath);
     createNfInstance(module, name, {
-      log: () => {}, place: { names: place.chain, position: place.position }, ...(config !== undefined && { config }),
-      ...(limits.heapMb !== undefined && { heapMb: limits.heapMb }),
+      log: () => {}, place: { names: place.chain, position: place.position }, config, heapMb: limits.heapMb,
     });
     return module;
   }
 
-  private async swapNow(name: string, modulePath: string, config: string | undefined): Promise<SwapResult> {
+  private async swapNow(name: string, modulePath: string, config: string | undefined, limits: NfPlace['limits']): Promise<SwapResult> {
     const place = this.places.get(name)!;
     const refused = (reason: string): SwapResult => ({ nf: name, module: modulePath, swapped: false, reason });
     let module: NfModule;
     try {
-      module = this.trial(name, modulePath, config);
+      module = this.trial(name, modulePath, config, limits);
     } catch (err) {
       return refused((err as Error).message);
     }
@@ -88,13 +88,13 @@ export class NfSwapper {
         resolve(o);
       });
       const request: SwapRequest = {
-        type: 'swap', id, lane: place.lane, position: place.position, nf: name, module, ...(config !== undefined && { config }),
-        ...(place.limits.heapMb !== undefined && { heapMb: place.limits.heapMb }), ...(place.isolated && { isolated: true }),
+        type: 'swap', id, lane: place.lane, position: place.position, nf: name, spec: { module, config, heapMb: limits.heapMb, isolated: place.isolated },
       };
       port.postMessage(request);
     });
     if (!outcome.ok) return refused(outcome.reason);
     place.module = modulePath;
+    place.limits = limits;
     if (config !== undefined) place.config = config;
     else delete place.config;
     this.onSwapped(place, outcome.metrics);

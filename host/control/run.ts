@@ -12,7 +12,7 @@ import { CONTROL_STOP, CONTROL_WORDS, type LaneTask } from '../worker/messages.j
 import { native } from '../dataplane/native.js';
 import { WorkerSet } from './workers.js';
 import { TRAP_WINDOW_MS } from '../worker/faults.js';
-import { ConfigError, type DataPlaneConfig, type NfConfig } from './config.js';
+import { ConfigError, nfConfigText, type DataPlaneConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type ChainView, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
@@ -45,10 +45,6 @@ export interface RunOptions {
 const WORKER_FILE = new URL('../worker/worker.js', import.meta.url).href;
 const DRAIN_TIMEOUT_MS = 5000;
 
-/** The config of an NF as the text its netvm_configure gets, if it has one. */
-function configText(nf: NfConfig): string | undefined {
-  return nf.config === null ? undefined : JSON.stringify(nf.config);
-}
 
 /** Loads every module once and checks each NF's config on a trial instance. */
 function loadModules(cfg: DataPlaneConfig): Map<string, NfModule> {
@@ -61,13 +57,13 @@ function loadModules(cfg: DataPlaneConfig): Map<string, NfModule> {
       problems.push(`nfs.${nf.name}.module: ${(err as Error).message}`);
       continue;
     }
-    const config = configText(nf);
+    const config = nfConfigText(nf);
     if (config === undefined) continue;
     // The chain it stands in, so that netvm_nf_index answers as it will on the data plane.
     const chain = cfg.chains.find((c) => c.through.includes(nf.name));
     const place = chain ? { names: chain.through, position: chain.through.indexOf(nf.name) } : undefined;
     try {
-      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {}, ...(place && { place }), ...(nf.limits.heapMb !== undefined && { heapMb: nf.limits.heapMb }) });
+      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {}, place, heapMb: nf.limits.heapMb });
     } catch (err) {
       problems.push(`nfs.${nf.name}.config: ${(err as Error).message}`);
     }
@@ -119,8 +115,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       });
       const nfs = chain.through.map((name) => {
         const nf = cfg.nfs.find((n) => n.name === name)!;
-        const config = configText(nf);
-        return { name, module: modules.get(nf.module)!, ...(config !== undefined && { config }), ...(nf.limits.heapMb !== undefined && { heapMb: nf.limits.heapMb }), ...(nf.trust === 'isolated' && { isolated: true }) };
+        return { name, module: modules.get(nf.module)!, config: nfConfigText(nf), heapMb: nf.limits.heapMb, isolated: nf.trust === 'isolated' };
       });
       const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: chain.to, failOpen: chain.failOpen };
       tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
@@ -140,7 +135,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
           const spec = cfg.nfs.find((n) => n.name === nf.name)!;
           places.set(nf.name, {
             name: nf.name, lane: lane.lane, position, chain: cfg.chains[lane.lane]!.through, module: spec.module,
-            ...(nf.config !== undefined && { config: nf.config }), limits: spec.limits, isolated: spec.trust === 'isolated',
+            config: nf.config, limits: spec.limits, isolated: spec.trust === 'isolated',
           });
         });
       }
@@ -184,7 +179,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     void opts.stopSignal?.then(() => (stopRequested = true));
     running = {
       startedAt: started,
-      config: structuredClone(cfg),
+      config: cfg,
       chains: cfg.chains.map((c) => ({ name: c.name, nfs: c.through })),
       swapper,
       counters: () => ({ ports: portsNow(), chains: summarizeChains(views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
@@ -197,6 +192,15 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     let windowStart: { at: number; ports: PortSummary[]; chains: ChainSummary[]; threads: ThreadCpu[]; latency?: BigUint64Array } | undefined;
     const warmupMs = opts.warmup === undefined ? undefined : opts.warmup * 1000;
 
+    // The NFs holding a burst on a worker (the C chain knows each lane's position
+    // under way), and so the worker's budget: the largest of theirs, at least the run's.
+    const heldBy = (cpu: number): string[] => tasks.get(cpu)!.flatMap((l) => {
+      const k = native().chainRunning(l.lane);
+      return k < 0 ? [] : [l.nfs[k]!.name];
+    });
+    const budgetOf = (cpu: number): number =>
+      Math.max(cfg.watchdogMs, ...heldBy(cpu).map((nf) => places.get(nf)!.limits.batchMs ?? cfg.watchdogMs));
+
     while (!stopRequested && failure === undefined) {
       await sleep(20);
       const now = Date.now();
@@ -208,17 +212,8 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       }
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
-      // A worker's budget is that of the NF holding a burst, if it has one of its own.
-      const budgetOf = (cpu: number): number => Math.max(cfg.watchdogMs, ...tasks.get(cpu)!.map((l) => {
-        const k = native().chainRunning(l.lane);
-        return k < 0 ? 0 : (places.get(l.nfs[k]!.name)!.limits.batchMs ?? cfg.watchdogMs);
-      }));
       for (const cpu of workers.hung(budgetOf)) {
-        // Which NF held the burst: the C chain knows the position of each lane's burst under way.
-        const held = tasks.get(cpu)!.flatMap((l) => {
-          const k = native().chainRunning(l.lane);
-          return k < 0 ? [] : [l.nfs[k]!.name];
-        });
+        const held = heldBy(cpu);
         console.error(`worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
         const lost = await workers.replace(cpu);
         const dropped = lost.reduce((n, [, d]) => n + d, 0);

@@ -8,9 +8,9 @@
 // packets; fail open passes them on unchanged. All of it is counted by the C
 // chain (trapped, fail_dropped, fail_passed) and reported to the main thread.
 import { NF_FAILED_CLOSED, NF_FAILED_OPEN, NF_RAN } from '../chain/chain.js';
-import { createNfInstance, type PoolWindow } from '../nf/instance.js';
+import type { PoolWindow } from '../nf/instance.js';
 import type { WorkerEvent } from './messages.js';
-import type { SwapTarget } from './swap.js';
+import { instanceOf, type SwapTarget } from './swap.js';
 
 export const TRAP_LIMIT = 5;
 export const TRAP_WINDOW_MS = 10_000;
@@ -76,10 +76,7 @@ export class NfFaults {
       const lane = this.lanes[laneIndex]!;
       const spec = lane.specs[k]!;
       try {
-        const fresh = createNfInstance(spec.module, lane.names[k]!, {
-          pool: this.pool, place: { names: lane.names, position: k }, ...(spec.config !== undefined && { config: spec.config }),
-          ...(spec.heapMb !== undefined && { heapMb: spec.heapMb }), ...(spec.isolated && { isolated: true }),
-        });
+        const fresh = instanceOf(spec, lane.names[k]!, this.pool, { names: lane.names, position: k });
         lane.chain.replace(k, fresh);
         lane.instances[k] = fresh;
         lane.chain.setMode(k, NF_RAN);

@@ -4,6 +4,15 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfModule } from '../nf/module.js';
 
+/** What an NF instance is built from on a worker: its module, its config as
+ * JSON text (if it has one), its heap limit and its trust level. */
+export interface NfSpec {
+  module: NfModule;
+  config?: string;
+  heapMb?: number;
+  isolated?: boolean;
+}
+
 export interface LaneTask {
   /** Index of this lane in the data plane (also the C lane id). */
   lane: number;
@@ -12,8 +21,7 @@ export interface LaneTask {
   counters: SharedArrayBuffer;
   /** MAX_METRICS doubles per NF: the NFs' own metrics, copied in by the worker. */
   metrics: SharedArrayBuffer;
-  /** config: the NF's config as JSON text, if it has one; heapMb: its heap limit; isolated: its trust level. */
-  nfs: { name: string; module: NfModule; config?: string; heapMb?: number; isolated?: boolean }[];
+  nfs: (NfSpec & { name: string })[];
   /** Port index the chain ends at. */
   toPort: number;
   /** The chain's fail policy for an NF that keeps trapping: pass its packets on (open) or drop them (closed). */
@@ -55,10 +63,7 @@ export interface SwapRequest {
   /** Chain position of the NF in its lane. */
   position: number;
   nf: string;
-  module: NfModule;
-  config?: string;
-  heapMb?: number;
-  isolated?: boolean;
+  spec: NfSpec;
 }
 
 /** How a swap ended on a worker. */

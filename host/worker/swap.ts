@@ -6,15 +6,19 @@
 // The chains of this worker stand still meanwhile: the pause is measured.
 import type { Chain } from '../chain/chain.js';
 import { createNfInstance, exportState, importState, stateHandover, type NfInstance, type PoolWindow } from '../nf/instance.js';
-import type { NfModule } from '../nf/module.js';
-import type { SwapOutcome, SwapRequest } from './messages.js';
+import type { NfSpec, SwapOutcome, SwapRequest } from './messages.js';
 
 export interface SwapTarget {
   chain: Chain;
   instances: NfInstance[];
   names: string[];
-  /** What each position runs: its module and config (a re-created instance gets the same). */
-  specs: { module: NfModule; config?: string; heapMb?: number; isolated?: boolean }[];
+  /** What each position runs (a re-created instance gets the same). */
+  specs: NfSpec[];
+}
+
+/** A new instance of a spec at a chain position, the pool in its memory (or copies of its packets). */
+export function instanceOf(spec: NfSpec, name: string, pool: PoolWindow, place: { names: string[]; position: number }): NfInstance {
+  return createNfInstance(spec.module, name, { pool, place, config: spec.config, heapMb: spec.heapMb, isolated: spec.isolated });
 }
 
 export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): SwapOutcome {
@@ -25,13 +29,10 @@ export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): 
   let state: Uint8Array | undefined;
   let why: string | undefined;
   try {
-    fresh = createNfInstance(req.module, req.nf, {
-      pool, place: { names: target.names, position: req.position }, ...(req.config !== undefined && { config: req.config }),
-      ...(req.heapMb !== undefined && { heapMb: req.heapMb }), ...(req.isolated && { isolated: true }),
-    });
+    fresh = instanceOf(req.spec, req.nf, pool, { names: target.names, position: req.position });
     const can = { old: stateHandover(old), fresh: stateHandover(fresh) };
     if (!can.old.exports) why = `${old.path} does not export its state`;
-    else if (!can.fresh.imports) why = `${req.module.path} does not import state`;
+    else if (!can.fresh.imports) why = `${req.spec.module.path} does not import state`;
     else {
       state = exportState(old);
       if (state === undefined) why = 'the old instance had no state to give';
@@ -42,7 +43,7 @@ export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): 
   }
   target.chain.replace(req.position, fresh);
   target.instances[req.position] = fresh;
-  target.specs[req.position] = { module: req.module, ...(req.config !== undefined && { config: req.config }), ...(req.heapMb !== undefined && { heapMb: req.heapMb }), ...(req.isolated && { isolated: true }) };
+  target.specs[req.position] = req.spec;
   const pauseUs = (performance.now() - t0) * 1000;
   return {
     ok: true, state: state !== undefined ? 'handed-over' : 'empty', stateBytes: state?.length ?? 0,

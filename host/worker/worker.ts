@@ -5,10 +5,10 @@ import { Chain } from '../chain/chain.js';
 import { poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
-import { createNfInstance, metricValues, type PoolWindow } from '../nf/instance.js';
+import { metricValues, type PoolWindow } from '../nf/instance.js';
 import { nameThisThread, pinThisThread } from './affinity.js';
-import { CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type SwapOutcome, type SwapRequest, type WorkerEvent, type WorkerTask } from './messages.js';
-import { swapNf } from './swap.js';
+import { CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type NfSpec, type SwapOutcome, type SwapRequest, type WorkerEvent, type WorkerTask } from './messages.js';
+import { instanceOf, swapNf } from './swap.js';
 import { NfFaults, type FaultLane } from './faults.js';
 
 /** A worker naps between polls only once no packet has come for about
@@ -30,11 +30,8 @@ interface BuiltLane extends FaultLane {
 function buildLanes(task: WorkerTask, pool: PoolWindow, onTrapAt: (laneIndex: number, k: number) => void): BuiltLane[] {
   return task.lanes.map((lane, laneIndex) => {
     const names = lane.nfs.map((nf) => nf.name);
-    const instances = lane.nfs.map((nf, position) =>
-      createNfInstance(nf.module, nf.name, {
-        pool, place: { names, position }, ...(nf.config !== undefined && { config: nf.config }), ...(nf.heapMb !== undefined && { heapMb: nf.heapMb }), ...(nf.isolated && { isolated: true }),
-      }),
-    );
+    const instances = lane.nfs.map((nf, position) => instanceOf(nf, nf.name, pool, { names, position }));
+
     // Every trap is counted; only the first of each NF is reported, so that an
     // NF that traps on every burst cannot flood the main thread.
     const reported = new Set<string>();
@@ -48,7 +45,7 @@ function buildLanes(task: WorkerTask, pool: PoolWindow, onTrapAt: (laneIndex: nu
     const { lane: id, rx, ret, counters } = lane;
     const toPortId = task.portIds[lane.toPort]!;
     const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId, portIds: task.portIds }, onTrap);
-    const specs = lane.nfs.map((nf) => ({ module: nf.module, ...(nf.config !== undefined && { config: nf.config }), ...(nf.heapMb !== undefined && { heapMb: nf.heapMb }), ...(nf.isolated && { isolated: true }) }));
+    const specs = lane.nfs.map(({ name: _, ...spec }): NfSpec => spec);
     return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };
   });
 }

@@ -259,6 +259,8 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	const uint16_t *waiting = c->waiting[k];
 	uint32_t n = c->n_waiting[k];
 	int last = k + 1 == c->n_nfs;
+	/* An isolated NF's slots hold a data room at most, whatever the mbuf has. */
+	uint32_t room_cap = c->private_area[k] != NULL ? NV_POOL_DATA_ROOM : UINT32_MAX;
 	uint32_t kept = 0, out = 0, dropped = 0, bad_length = 0, bad_verdict = 0;
 	uint64_t bytes = 0;
 
@@ -283,7 +285,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		uint32_t len = rec[j].len;
 		uint32_t verdict = rec[j].verdict;
 
-		if (unlikely(len == 0 || len > (c->private_area[k] != NULL ? RTE_MIN(d->room, NV_POOL_DATA_ROOM) : d->room))) {
+		if (unlikely(len == 0 || len > RTE_MIN((uint32_t)d->room, room_cap))) {
 			bad_length++;
 			emit(c, i, d->len, NV_PORT_DROP);
 		} else if (likely(verdict == VERDICT_NEXT)) {

@@ -35,7 +35,9 @@ t.test('a paced run with latency and a window', async (t) => {
   t.ok(w.seconds > 0.8 && w.seconds < 1.3, `the window is the second after the warm-up (${w.seconds} s)`);
   const wTx = w.ports.reduce((n, p) => n + p.tx, 0);
   t.ok(wTx > 0 && wTx < tx, 'the window counts part of the run');
-  t.equal(w.latency!.count, wTx, 'the window\'s latency counts the window\'s packets');
+  // The window's counters and histogram are read a moment apart while packets flow (the whole
+  // run's, read after the stop, match exactly above): they agree within a fraction.
+  t.ok(Math.abs(w.latency!.count - wTx) <= wTx * 0.02, `the window's latency counts the window's packets (${w.latency!.count} vs ${wTx})`);
   t.ok(w.threads.some((th) => th.name === 'netvm-worker0'), 'the worker\'s CPU share is there');
 });
 

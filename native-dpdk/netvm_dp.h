@@ -15,6 +15,7 @@
 #define NV_MAX_PORTS 32
 #define NV_MAX_LANES 64
 #define NV_PORT_DROP 0xFFFFu /* descriptor port value meaning "free this mbuf" */
+#define NV_STEER_BUCKETS 256u /* buckets of an input port's flow steering table */
 
 /* A descriptor, 16 bytes. On the RX ring it has exactly the layout of an NF's
  * batch record (ABI v1, docs/abi.md), so that a worker hands a burst to the
@@ -83,8 +84,13 @@ int nv_advise_hugepages(void *addr, uint64_t len);
 int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd);
 int nv_port_stats(uint16_t port, struct nv_port_stats *out);
 
+/* Lanes may be added and retired while the poll loop runs. */
 int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size);
-int nv_route_port(uint16_t port, uint16_t lane);
+int nv_lane_retire(uint16_t lane); /* drained, and no port steers to it */
+int nv_route_port(uint16_t port, uint16_t lane); /* every packet of the port to one lane */
+/* Per bucket of a symmetric flow hash, the lane (table: NV_STEER_BUCKETS entries). */
+int nv_steer_port(uint16_t port, const uint16_t *table);
+int nv_poll_sync(void); /* returns once the poll loop no longer steers by an older table */
 int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out);
 
 int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size, void *counters,

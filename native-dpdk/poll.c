@@ -9,8 +9,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include <sched.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_jhash.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_prefetch.h>
@@ -23,14 +26,30 @@ enum { POLL_IDLE, POLL_RUN, POLL_DRAIN, POLL_STOP };
 
 /* Each side keeps its last reading of the other side's index and reads the
  * shared one again only when that reading says the ring is full (or empty):
- * an index read is a cache line owned by the other core. */
+ * an index read is a cache line owned by the other core.
+ * Lanes can be added while the poll loop runs (a chain scaled up) and retired
+ * once drained (scaled down); a retired lane's slot is reused by the next add. */
 struct lane {
 	struct nv_ring *rx;  /* poll lcore -> worker */
 	struct nv_ring *ret; /* worker -> poll lcore */
 	uint32_t mask;
 	uint32_t rx_tail_seen;
 	uint32_t ret_head_seen;
+	uint32_t live;       /* 0: retired, the poll loop does not touch its rings */
+	uint32_t staged;     /* descriptors written in this RX burst, not yet published */
+	uint32_t room;       /* free slots at the start of this RX burst */
 	struct nv_lane_stats stats;
+};
+
+/* Which lane each packet of an input port goes to: one lane, or (a chain on
+ * several workers) the lane of its bucket, from a symmetric hash of its flow,
+ * so that both directions of a flow meet the same NF instances. Entries are
+ * rewritten one at a time while the loop runs: a flow moves when its bucket
+ * does. */
+struct steer {
+	uint32_t input;  /* 1: an input port */
+	uint32_t spread; /* 0: every bucket holds lane[0]; no hash needed */
+	uint16_t lane[NV_STEER_BUCKETS];
 };
 
 struct tx_buffer {
@@ -41,40 +60,162 @@ struct tx_buffer {
 
 static struct lane lanes[NV_MAX_LANES];
 static uint16_t n_lanes;
-static int16_t lane_of_port[RTE_MAX_ETHPORTS]; /* -1: not an input port */
-static int lane_of_port_ready;
+static struct steer steers[RTE_MAX_ETHPORTS];
 static int poll_state = POLL_IDLE;
 static unsigned int poll_lcore;
+static uint64_t poll_turns; /* turns of the poll loop, for nv_poll_sync */
 static struct tx_buffer tx_buffers[RTE_MAX_ETHPORTS];
 
-static void init_routes(void)
-{
-	if (lane_of_port_ready)
-		return;
-	for (unsigned int i = 0; i < RTE_MAX_ETHPORTS; i++)
-		lane_of_port[i] = -1;
-	lane_of_port_ready = 1;
-}
-
+/* The lane's slot is published last: the poll loop reads n_lanes and live
+ * with acquire, so it never sees a lane whose rings are not set. */
 int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size)
 {
-	if (poll_state != POLL_IDLE)
-		return nv_fail(EBUSY, "lanes are added before the poll loop starts");
-	if (n_lanes == NV_MAX_LANES)
-		return nv_fail(ENOSPC, "at most %d lanes", NV_MAX_LANES);
 	if (size == 0 || (size & (size - 1)) != 0)
 		return nv_fail(EINVAL, "ring size %u is not a power of two", size);
-	lanes[n_lanes] = (struct lane){ .rx = rx_ring, .ret = ret_ring, .mask = size - 1 };
-	return n_lanes++;
+	uint16_t id = 0;
+	while (id < n_lanes && lanes[id].live)
+		id++;
+	if (id == NV_MAX_LANES)
+		return nv_fail(ENOSPC, "at most %d lanes", NV_MAX_LANES);
+	struct nv_lane_stats kept = lanes[id].stats; /* a reused slot's counts go on */
+	lanes[id] = (struct lane){ .rx = rx_ring, .ret = ret_ring, .mask = size - 1, .stats = kept };
+	__atomic_store_n(&lanes[id].live, 1, __ATOMIC_RELEASE);
+	if (id == n_lanes)
+		__atomic_store_n(&n_lanes, id + 1, __ATOMIC_RELEASE);
+	return id;
+}
+
+static int lane_is_live(uint16_t lane)
+{
+	return lane < n_lanes && lanes[lane].live;
 }
 
 int nv_route_port(uint16_t port, uint16_t lane)
 {
-	init_routes();
-	if (port >= RTE_MAX_ETHPORTS || lane >= n_lanes)
-		return nv_fail(EINVAL, "route: no port %u or no lane %u", port, lane);
-	lane_of_port[port] = (int16_t)lane;
+	uint16_t table[NV_STEER_BUCKETS];
+	for (unsigned int i = 0; i < NV_STEER_BUCKETS; i++)
+		table[i] = lane;
+	return nv_steer_port(port, table);
+}
+
+/* Entries first, then the flag that says whether to hash: either order of
+ * the two is consistent for the poll loop, since every entry is a live lane. */
+int nv_steer_port(uint16_t port, const uint16_t *table)
+{
+	if (port >= RTE_MAX_ETHPORTS)
+		return nv_fail(EINVAL, "steer: no port %u", port);
+	uint32_t spread = 0;
+	for (unsigned int i = 0; i < NV_STEER_BUCKETS; i++) {
+		if (!lane_is_live(table[i]))
+			return nv_fail(EINVAL, "steer: bucket %u names lane %u, which is not live", i, table[i]);
+		spread |= table[i] != table[0];
+	}
+	struct steer *s = &steers[port];
+	for (unsigned int i = 0; i < NV_STEER_BUCKETS; i++)
+		__atomic_store_n(&s->lane[i], table[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&s->spread, spread, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->input, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* Waits until the poll loop has begun two turns after the call: any burst it
+ * was steering with an older table is then handed over. */
+int nv_poll_sync(void)
+{
+	if (__atomic_load_n(&poll_state, __ATOMIC_ACQUIRE) == POLL_IDLE ||
+	    __atomic_load_n(&poll_state, __ATOMIC_ACQUIRE) == POLL_STOP)
+		return 0;
+	uint64_t start = __atomic_load_n(&poll_turns, __ATOMIC_ACQUIRE);
+	uint64_t deadline = rte_get_tsc_cycles() + rte_get_tsc_hz();
+	while (__atomic_load_n(&poll_turns, __ATOMIC_ACQUIRE) < start + 2) {
+		if (rte_get_tsc_cycles() > deadline)
+			return nv_fail(ETIMEDOUT, "the poll loop did not turn within 1 s");
+		sched_yield();
+	}
+	return 0;
+}
+
+/* A drained lane (every descriptor handed to its worker came back) that no
+ * port steers to any more leaves the loop; its slot can be reused. */
+int nv_lane_retire(uint16_t lane)
+{
+	if (!lane_is_live(lane))
+		return nv_fail(EINVAL, "no live lane %u", lane);
+	for (unsigned int p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		if (!steers[p].input)
+			continue;
+		for (unsigned int i = 0; i < NV_STEER_BUCKETS; i++)
+			if (steers[p].lane[i] == lane)
+				return nv_fail(EBUSY, "lane %u: port %u still steers to it", lane, p);
+	}
+	struct nv_lane_stats s;
+	nv_lane_stats(lane, &s);
+	if (s.in != s.returned)
+		return nv_fail(EBUSY, "lane %u: %lu packets not handed back yet", lane, (unsigned long)(s.in - s.returned));
+	__atomic_store_n(&lanes[lane].live, 0, __ATOMIC_RELEASE);
+	return nv_poll_sync(); /* the loop is out of the lane's rings after this */
+}
+
+/* A symmetric hash of a packet's flow: addresses (and TCP/UDP/SCTP ports,
+ * except in fragments) put in a fixed order, so that both directions of a
+ * flow get the same bucket. Non-IP and truncated packets go to bucket 0. */
+static uint32_t flow_bucket(const uint8_t *p, uint32_t len)
+{
+	uint32_t off = 12;
+	uint16_t type;
+	if (len < 14)
+		return 0;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	for (int tags = 0; tags < 2 && (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ); tags++) {
+		off += 4;
+		if (len < off + 2)
+			return 0;
+		type = (uint16_t)(p[off] << 8 | p[off + 1]);
+	}
+	off += 2;
+	uint32_t a[4] = { 0 }, b[4] = { 0 }, words, l4 = 0, proto;
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		if (len < off + 20)
+			return 0;
+		const uint8_t *ip = p + off;
+		memcpy(a, ip + 12, 4);
+		memcpy(b, ip + 16, 4);
+		words = 1;
+		proto = ip[9];
+		int fragment = (ip[6] & 0x3f) != 0 || ip[7] != 0; /* MF or an offset */
+		l4 = fragment ? 0 : off + (ip[0] & 15u) * 4;
+	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		if (len < off + 40)
+			return 0;
+		const uint8_t *ip = p + off;
+		memcpy(a, ip + 8, 16);
+		memcpy(b, ip + 24, 16);
+		words = 4;
+		proto = ip[6]; /* ports only when no extension header comes first */
+		l4 = off + 40;
+	} else {
+		return 0;
+	}
+	uint32_t sp = 0, dp = 0;
+	if (l4 != 0 && (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && len >= l4 + 4) {
+		sp = (uint32_t)(p[l4] << 8 | p[l4 + 1]);
+		dp = (uint32_t)(p[l4 + 2] << 8 | p[l4 + 3]);
+	}
+	/* The direction with the smaller (address, port) first. */
+	int swap = memcmp(a, b, words * 4);
+	if (swap > 0 || (swap == 0 && sp > dp)) {
+		uint32_t t[4];
+		memcpy(t, a, sizeof(t));
+		memcpy(a, b, sizeof(t));
+		memcpy(b, t, sizeof(t));
+		uint32_t tp = sp;
+		sp = dp;
+		dp = tp;
+	}
+	uint32_t h = rte_jhash_3words(sp << 16 | dp, proto, 0, 0);
+	h = rte_jhash_32b(a, words, h);
+	h = rte_jhash_32b(b, words, h);
+	return h & (NV_STEER_BUCKETS - 1);
 }
 
 int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out)
@@ -88,7 +229,42 @@ int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out)
 	return 0;
 }
 
-static void rx_port(uint16_t port, struct lane *l)
+/* Writes a descriptor for m on lane l, if it has room; returns 0 if not. */
+static int stage(struct lane *l, struct rte_mbuf *m, uint16_t port, uint64_t tsc)
+{
+	struct nv_ring *r = l->rx;
+	uint32_t head = r->head;
+	if (l->staged == 0) {
+		l->room = l->mask + 1 - (head - l->rx_tail_seen);
+		if (l->room < BURST) {
+			l->rx_tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+			l->room = l->mask + 1 - (head - l->rx_tail_seen);
+		}
+	}
+	if (l->staged == l->room)
+		return 0;
+	struct nv_desc *d = &r->d[(head + l->staged) & l->mask];
+	d->pool_off = (uint32_t)(rte_pktmbuf_mtod(m, uint8_t *) - nv_pool.base);
+	d->len = m->data_len;
+	d->port = port;
+	d->room = (uint16_t)(m->buf_len - m->data_off);
+	d->verdict = 0;
+	if (nv_lat_rx_tsc != NULL)
+		nv_lat_rx_tsc[d->pool_off / NV_POOL_ELT_SIZE] = tsc;
+	l->staged++;
+	return 1;
+}
+
+/* Makes a lane's staged descriptors visible to its worker. */
+static void publish(struct lane *l)
+{
+	/* The descriptors before the index that makes them visible. */
+	__atomic_store_n(&l->rx->head, l->rx->head + l->staged, __ATOMIC_RELEASE);
+	nv_count(&l->stats.in, l->staged);
+	l->staged = 0;
+}
+
+static void rx_port(uint16_t port, struct steer *st)
 {
 	struct rte_mbuf *m[BURST];
 	struct nv_port_stats *s = &nv_port_counters[port];
@@ -111,15 +287,10 @@ static void rx_port(uint16_t port, struct lane *l)
 	if (nv_pace.per_cycle > 0)
 		nv_pace.tokens -= n;
 	uint64_t tsc = nv_lat_rx_tsc != NULL ? rte_rdtsc() : 0;
-
-	struct nv_ring *r = l->rx;
-	uint32_t head = r->head;
-	uint32_t room = l->mask + 1 - (head - l->rx_tail_seen);
-	if (room < n) {
-		l->rx_tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-		room = l->mask + 1 - (head - l->rx_tail_seen);
-	}
-	uint32_t pushed = 0, multiseg = 0, full = 0;
+	int spread = __atomic_load_n(&st->spread, __ATOMIC_ACQUIRE);
+	struct lane *one = &lanes[__atomic_load_n(&st->lane[0], __ATOMIC_RELAXED)];
+	struct lane *touched[BURST];
+	uint32_t n_touched = 0, multiseg = 0, full = 0;
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -129,26 +300,24 @@ static void rx_port(uint16_t port, struct lane *l)
 			multiseg++;
 			continue;
 		}
-		if (pushed == room) {
+		struct lane *l = one;
+		if (spread) {
+			uint32_t bucket = flow_bucket(rte_pktmbuf_mtod(m[i], const uint8_t *), m[i]->data_len);
+			l = &lanes[__atomic_load_n(&st->lane[bucket], __ATOMIC_RELAXED)];
+		}
+		if (l->staged == 0)
+			touched[n_touched++] = l;
+		if (!stage(l, m[i], port, tsc)) {
 			rte_pktmbuf_free(m[i]);
 			full++;
-			continue;
+			if (l->staged == 0)
+				n_touched--; /* it had no room at all: nothing to publish */
 		}
-		struct nv_desc *d = &r->d[(head + pushed) & l->mask];
-		d->pool_off = (uint32_t)(rte_pktmbuf_mtod(m[i], uint8_t *) - nv_pool.base);
-		d->len = m[i]->data_len;
-		d->port = port;
-		d->room = (uint16_t)(m[i]->buf_len - m[i]->data_off);
-		d->verdict = 0;
-		if (nv_lat_rx_tsc != NULL)
-			nv_lat_rx_tsc[d->pool_off / NV_POOL_ELT_SIZE] = tsc;
-		pushed++;
 	}
-	/* Publish the descriptors before the index that makes them visible. */
-	__atomic_store_n(&r->head, head + pushed, __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < n_touched; i++)
+		publish(touched[i]);
 	nv_count(&s->rx, n);
 	nv_count(&s->rx_bytes, bytes);
-	nv_count(&l->stats.in, pushed);
 	if (multiseg)
 		nv_count(&s->rx_multiseg, multiseg);
 	if (full)
@@ -254,13 +423,16 @@ static int poll_main(void *arg)
 		if (state == POLL_RUN)
 			for (uint16_t i = 0; i < nv_n_ports; i++) {
 				uint16_t port = nv_port_ids[i];
-				if (lane_of_port[port] >= 0)
-					rx_port(port, &lanes[lane_of_port[port]]);
+				if (__atomic_load_n(&steers[port].input, __ATOMIC_ACQUIRE))
+					rx_port(port, &steers[port]);
 			}
-		for (uint16_t i = 0; i < n_lanes; i++)
-			take_returns(&lanes[i]);
+		uint16_t nl = __atomic_load_n(&n_lanes, __ATOMIC_ACQUIRE);
+		for (uint16_t i = 0; i < nl; i++)
+			if (__atomic_load_n(&lanes[i].live, __ATOMIC_ACQUIRE))
+				take_returns(&lanes[i]);
 		for (uint16_t i = 0; i < nv_n_ports; i++)
 			tx_flush(nv_port_ids[i]);
+		__atomic_store_n(&poll_turns, poll_turns + 1, __ATOMIC_RELEASE);
 	}
 	return 0;
 }
@@ -269,7 +441,6 @@ int nv_poll_start(unsigned int lcore)
 {
 	int ret;
 
-	init_routes();
 	if (poll_state != POLL_IDLE)
 		return nv_fail(EBUSY, "the poll loop runs already");
 	/* Descriptor slots must index the slot table; check once here, not per packet. */

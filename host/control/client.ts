@@ -10,14 +10,17 @@ export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
        netvm stats [--watch [<s>]] [--control <addr>]
        netvm swap <nf> <module.wasm> [--config <file>] [--control <addr>]
        netvm apply <config.yaml> [--control <addr>]
+       netvm scale <chain> <workers> [--control <addr>]
        netvm stop [--control <addr>]
 
   Talk to a running netvm run through its control API (default ${DEFAULT_CONTROL}; the token is read
   from where that run wrote it). swap replaces an NF's module on the live data plane between two
   bursts, handing its state over when both modules can; --config gives the new instance its config
   (YAML or JSON; without it, none). apply compares a config with the running one and swaps the NFs
-  whose module, config or limits changed, and nothing else; a config that is invalid, or changes
-  what needs a restart (ports, cores, chains, the set of NFs), is refused as a whole.`;
+  whose module, config or limits changed and scales the chains whose workers changed, and nothing
+  else; a config that is invalid, or changes what needs a restart (ports, cores, the chains' paths,
+  the set of NFs), is refused as a whole. scale runs a chain on that many workers, its flows
+  steered among them by a symmetric hash (docs/control-api.md says what happens to flows that move).`;
 
 export interface Answer {
   status: number;
@@ -99,6 +102,9 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
     if (a.status !== 200) fail(a);
     const nfs = a.body['nfs'] as { name: string; module: string; chain: string; position: number }[];
     console.log(`running for ${(a.body['uptimeS'] as number).toFixed(1)} s`);
+    for (const c of a.body['chains'] as { name: string; nfs: string[]; workers: number }[]) {
+      console.log(`  chain ${c.name}: ${c.nfs.join(' -> ') || '(no NFs)'} on ${c.workers} worker(s)`);
+    }
     for (const nf of nfs) console.log(`  nf ${nf.name}: ${nf.module} (chain ${nf.chain}, position ${nf.position})`);
     return 0;
   }
@@ -131,7 +137,8 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
     if (a.status === 200) {
       const b = a.body;
       const state = b['state'] === 'handed-over' ? `its state handed over (${b['stateBytes']} bytes)` : `started empty: ${b['why']}`;
-      console.log(`swapped nf ${nf} to ${module}: ${state}; the data path paused ${(b['pauseUs'] as number).toFixed(0)} us`);
+      const on = (b['instances'] as number) > 1 ? ` on ${b['instances']} instances` : '';
+      console.log(`swapped nf ${nf} to ${module}${on}: ${state}; the data path paused ${(b['pauseUs'] as number).toFixed(0)} us`);
       return 0;
     }
     console.error(`netvm: swap refused, nf ${nf} keeps running its old module: ${String(a.body['reason'] ?? a.body['error'])}`);
@@ -147,14 +154,30 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
         ? `  nf ${s.nf}: swapped (${s.state === 'handed-over' ? 'state handed over' : `started empty: ${s.why}`}; paused ${s.pauseUs!.toFixed(0)} us)`
         : `  nf ${s.nf}: REFUSED, keeps running its old module: ${s.reason}`);
     }
+    for (const c of (a.body['scaled'] ?? []) as { chain: string; workers?: number; error?: string }[]) {
+      console.log(c.error === undefined ? `  chain ${c.chain}: now on ${c.workers} worker(s)` : `  chain ${c.chain}: scaling REFUSED: ${c.error}`);
+    }
     const unchanged = (a.body['unchanged'] ?? []) as string[];
     if (unchanged.length > 0) console.log(`  unchanged: ${unchanged.join(', ')}`);
     if (a.status === 200) {
-      console.log(`applied: ${swapped.length} NF(s) swapped`);
+      console.log(`applied: ${swapped.length} NF(s) swapped, ${((a.body['scaled'] ?? []) as unknown[]).length} chain(s) scaled`);
       return 0;
     }
     const reasons = (a.body['reasons'] ?? []) as string[];
     console.error(`netvm: apply refused${swapped.length ? ' in part' : ', nothing changed'}:${reasons.map((r) => `\n  ${r}`).join('')}${a.body['error'] ? ` ${String(a.body['error'])}` : ''}`);
+    return 1;
+  }
+  if (command === 'scale') {
+    expectArgs(2);
+    const [chain, n] = positionals as [string, string];
+    const workers = Number(n);
+    if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`scale: workers must be a positive integer, not '${n}'`, CONTROL_USAGE);
+    const a = await controlCall(address, 'POST', `/v1/chains/${encodeURIComponent(chain)}/scale`, { workers });
+    if (a.status === 200) {
+      console.log(`chain ${chain} runs on ${a.body['workers']} worker(s) (was ${a.body['before']}; ${a.body['movedBuckets']} of 256 flow buckets moved)`);
+      return 0;
+    }
+    console.error(`netvm: scale refused: ${String(a.body['error'])}`);
     return 1;
   }
   if (command === 'stop') {

@@ -1,14 +1,17 @@
 // netvm apply, the plan: what differs between the running config and a new
 // one, as Snabb's engine.configure sees it: NFs whose module, config or
-// limits changed are swapped live (each one only); everything else must be
-// as it is, or the new config is refused as a whole with the reasons. (Ports,
-// cores, the pool, EAL, chains and the set of NFs need a restart today.)
+// limits changed are swapped live (each one only), chains whose number of
+// workers changed are scaled; everything else must be as it is, or the new
+// config is refused as a whole with the reasons. (Ports, cores, the pool,
+// EAL, the chains' paths and the set of NFs need a restart today.)
 import { isDeepStrictEqual } from 'node:util';
 import type { DataPlaneConfig, NfConfig } from './config.js';
 
 export interface ApplyPlan {
   /** NFs to swap, with what they become. */
   swaps: NfConfig[];
+  /** Chains to scale: index and workers. */
+  scales: { chain: number; workers: number }[];
   unchanged: string[];
   /** Changes that a live apply cannot make: each a field and what changed. */
   needRestart: string[];
@@ -24,7 +27,12 @@ export function planApply(running: DataPlaneConfig, next: DataPlaneConfig): Appl
   same('pool', running.pool, next.pool);
   same('eal', running.eal, next.eal);
   same('watchdog_ms', running.watchdogMs, next.watchdogMs);
-  next.chains.forEach((chain, i) => same(`chains[${i}]`, running.chains[i], chain));
+  const scales: ApplyPlan['scales'] = [];
+  next.chains.forEach((chain, i) => {
+    const now = running.chains[i];
+    same(`chains[${i}]`, now && { ...now, workers: chain.workers }, chain);
+    if (now !== undefined && now.workers !== chain.workers) scales.push({ chain: i, workers: chain.workers });
+  });
   if (running.chains.length > next.chains.length) needRestart.push(`chains: ${running.chains.length - next.chains.length} removed (a restart applies it)`);
   const names = (c: DataPlaneConfig): string[] => c.nfs.map((n) => n.name).sort();
   for (const name of names(next)) if (!names(running).includes(name)) needRestart.push(`nfs.${name}: added (a restart applies it)`);
@@ -38,5 +46,5 @@ export function planApply(running: DataPlaneConfig, next: DataPlaneConfig): Appl
     else if (isDeepStrictEqual(old, nf)) unchanged.push(nf.name);
     else swaps.push(nf);
   }
-  return { swaps, unchanged, needRestart };
+  return { swaps, scales, unchanged, needRestart };
 }

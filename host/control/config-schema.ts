@@ -59,6 +59,7 @@ export const configSchema = {
           through: { type: 'array', items: { type: 'string' } },
           to: { type: 'string' },
           fail: { enum: ['closed', 'open'] },
+          workers: { type: 'integer', minimum: 1, maximum: 16 },
         },
       },
     },

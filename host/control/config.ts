@@ -33,8 +33,8 @@ export interface ChainConfig {
   from: number;
   to: number;
   through: string[];
-  /** CPU of the worker that runs it. */
-  cpu: number;
+  /** Workers (replicas) it runs on, flows steered among them by a symmetric hash. */
+  workers: number;
   /** For an NF that keeps trapping: pass its packets on (true) or drop them. */
   failOpen: boolean;
 }
@@ -66,7 +66,7 @@ interface RawConfig {
   cores: { poll: number; workers: number[] };
   ports: Record<string, string>;
   nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number }; trust?: 'shared' | 'isolated' }>;
-  chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open' }[];
+  chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open'; workers?: number }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
   watchdog_ms?: number;
@@ -112,8 +112,13 @@ function checkChains(raw: RawConfig, portNames: string[], problems: string[]): v
   const portUser = new Map<string, string>();
   const portList = portNames.join(', ');
   const nfList = Object.keys(raw.nfs).join(', ') || 'none';
+  const chainNames = new Map<string, string>();
   raw.chains.forEach((chain, i) => {
     const at = `chains[${i}]`;
+    const name = chain.name ?? `${chain.from}->${chain.to}`;
+    const named = chainNames.get(name);
+    if (named !== undefined) problems.push(`${at}.name: '${name}' is the name of ${named} too; chains need names of their own`);
+    chainNames.set(name, at);
     for (const end of ['from', 'to'] as const) {
       if (!portNames.includes(chain[end])) problems.push(`${at}.${end}: no port named '${chain[end]}' (ports: ${portList})`);
     }
@@ -185,17 +190,16 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
   for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
   if (problems.length > 0) throw new ConfigError(source, problems);
 
-  const workers = raw.cores.workers;
   return {
-    cores: { poll: raw.cores.poll, workers },
+    cores: { poll: raw.cores.poll, workers: raw.cores.workers },
     ports: portNames.map((name) => ({ name, devargs: raw.ports[name]! })),
     nfs,
-    chains: raw.chains.map((chain, i) => ({
+    chains: raw.chains.map((chain) => ({
       name: chain.name ?? `${chain.from}->${chain.to}`,
       from: portNames.indexOf(chain.from),
       to: portNames.indexOf(chain.to),
       through: chain.through,
-      cpu: workers[i % workers.length]!,
+      workers: chain.workers ?? 1,
       failOpen: chain.fail === 'open',
     })),
     pool: { mbufs: raw.pool?.mbufs ?? DEFAULT_MBUFS, hugepages: raw.pool?.hugepages ?? 'auto' },

@@ -1,59 +1,66 @@
 // Hot-swap, the main thread's half: the new module is loaded, checked and
 // configured on a trial instance here, off the data path; only a module that
-// passed goes to the worker that runs the NF, which swaps it in between two
-// bursts (host/worker/swap.ts) and answers how it went.
-import type { MessagePort } from 'node:worker_threads';
+// passed goes to the workers that run the NF (one instance per worker its
+// chain runs on), each of which swaps it in between two bursts
+// (host/worker/swap.ts) and answers how it went. If one of them refuses, those
+// already swapped are swapped back: the NF runs one module everywhere.
 import { createNfInstance } from '../nf/instance.js';
 import { loadNfModule, type NfModule } from '../nf/module.js';
 import type { Metric } from '../nf/host-imports.js';
-import type { SwapOutcome, SwapRequest, WorkerEvent } from '../worker/messages.js';
+import type { NfSpec, SwapOutcome } from '../worker/messages.js';
+import type { Serially } from './serializer.js';
 
-/** Where an NF runs, and what it runs now. */
+/** An NF and what it runs now. */
 export interface NfPlace {
   name: string;
-  lane: number;
+  /** Index of its chain in the config. */
+  chain: number;
   position: number;
   /** Names of its chain, in order (for netvm_nf_index). */
-  chain: string[];
-  /** The port of the worker that runs it (set once the worker starts, changed when it is replaced). */
-  port?: MessagePort;
+  names: string[];
+  /** Path of the module it runs, and that module compiled. */
   module: string;
+  loaded: NfModule;
   config?: string;
-  /** Its limits (from the config): a new module runs under the same. */
+  /** Its limits (from the config): a new module runs under the same unless a swap gives others. */
   limits: { heapMb?: number; batchMs?: number };
   /** Its trust level: a new module runs at the same. */
   isolated: boolean;
 }
 
+/** What a place's instances are built from. */
+export function specOf(place: NfPlace): NfSpec {
+  return { module: place.loaded, config: place.config, heapMb: place.limits.heapMb, isolated: place.isolated };
+}
+
+/** The instances of an NF: one per lane its chain runs on, with its worker's CPU. */
+export interface Replica {
+  lane: number;
+  cpu: number;
+}
+
+/** How the swapper reaches the workers: the replicas of a chain, and a swap asked of one worker. */
+export interface SwapWorkers {
+  replicas(chain: number): Replica[];
+  swap(replica: Replica, place: NfPlace, spec: NfSpec): Promise<SwapOutcome>;
+}
+
 export type SwapResult =
-  | { nf: string; module: string; swapped: true; state: 'handed-over' | 'empty'; stateBytes: number; why?: string; pauseUs: number }
+  | { nf: string; module: string; swapped: true; state: 'handed-over' | 'empty'; stateBytes: number; why?: string; pauseUs: number; instances: number }
   | { nf: string; module: string; swapped: false; reason: string };
 
-const SWAP_TIMEOUT_MS = 30_000;
-
 export class NfSwapper {
-  private nextId = 1;
-  private readonly pending = new Map<number, (o: SwapOutcome) => void>();
-  /** One swap at a time: the next waits for the last. */
-  private queue: Promise<unknown> = Promise.resolve();
-
   constructor(
     readonly places: Map<string, NfPlace>,
+    private readonly workers: SwapWorkers,
+    /** Runs changes to the data plane one at a time (swaps, applies, scaling). */
+    private readonly serially: Serially,
     private readonly onSwapped: (place: NfPlace, metrics: Metric[]) => void,
   ) {}
 
-  /** Feed every worker event here: it settles the swap it answers. */
-  handle(e: WorkerEvent): void {
-    if (e.type !== 'swapped') return;
-    this.pending.get(e.id)?.(e.outcome);
-    this.pending.delete(e.id);
-  }
-
   /** Swaps the NF to a module and config, under new limits if given (its own otherwise). */
   swap(name: string, modulePath: string, config: string | undefined, limits?: NfPlace['limits']): Promise<SwapResult> {
-    const run = this.queue.then(() => this.swapNow(name, modulePath, config, limits ?? this.places.get(name)!.limits));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.serially(() => this.swapNow(name, modulePath, config, limits ?? this.places.get(name)!.limits));
   }
 
   /** Loads a module and configures a trial instance of it as the NF would run it; throws why not. */
@@ -61,12 +68,13 @@ export class NfSwapper {
     const place = this.places.get(name)!;
     const module = loadNfModule(modulePath);
     createNfInstance(module, name, {
-      log: () => {}, place: { names: place.chain, position: place.position }, config, heapMb: limits.heapMb,
+      log: () => {}, place: { names: place.names, position: place.position }, config, heapMb: limits.heapMb,
     });
     return module;
   }
 
-  private async swapNow(name: string, modulePath: string, config: string | undefined, limits: NfPlace['limits']): Promise<SwapResult> {
+  /** Swaps the NF on every replica of its chain, or (one refusing) on none. Call serially. */
+  async swapNow(name: string, modulePath: string, config: string | undefined, limits: NfPlace['limits']): Promise<SwapResult> {
     const place = this.places.get(name)!;
     const refused = (reason: string): SwapResult => ({ nf: name, module: modulePath, swapped: false, reason });
     let module: NfModule;
@@ -75,32 +83,32 @@ export class NfSwapper {
     } catch (err) {
       return refused((err as Error).message);
     }
-    if (place.port === undefined) return refused('its worker is not running');
-    const port = place.port;
-    const id = this.nextId++;
-    const outcome = await new Promise<SwapOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ ok: false, reason: `the worker did not answer within ${SWAP_TIMEOUT_MS / 1000} s` });
-      }, SWAP_TIMEOUT_MS);
-      this.pending.set(id, (o) => {
-        clearTimeout(timer);
-        resolve(o);
-      });
-      const request: SwapRequest = {
-        type: 'swap', id, lane: place.lane, position: place.position, nf: name, spec: { module, config, heapMb: limits.heapMb, isolated: place.isolated },
-      };
-      port.postMessage(request);
-    });
-    if (!outcome.ok) return refused(outcome.reason);
+    const spec: NfSpec = { module, config, heapMb: limits.heapMb, isolated: place.isolated };
+    const replicas = this.workers.replicas(place.chain);
+    const done: { replica: Replica; outcome: Extract<SwapOutcome, { ok: true }> }[] = [];
+    for (const replica of replicas) {
+      const outcome = await this.workers.swap(replica, place, spec).catch((err: unknown): SwapOutcome => ({ ok: false, reason: (err as Error).message }));
+      if (outcome.ok) {
+        done.push({ replica, outcome });
+        continue;
+      }
+      // Back to the old module where it went in already (its state handed back).
+      for (const d of done) await this.workers.swap(d.replica, place, specOf(place)).catch(() => undefined);
+      const where = replicas.length > 1 ? ` (on the instance of lane ${replica.lane}; ${done.length} already swapped went back)` : '';
+      return refused(`${outcome.reason}${where}`);
+    }
     place.module = modulePath;
+    place.loaded = module;
     place.limits = limits;
     if (config !== undefined) place.config = config;
     else delete place.config;
-    this.onSwapped(place, outcome.metrics);
+    const outcomes = done.map((d) => d.outcome);
+    if (outcomes.length > 0) this.onSwapped(place, outcomes[0]!.metrics);
+    const empty = outcomes.find((o) => o.state === 'empty');
     return {
-      nf: name, module: modulePath, swapped: true, state: outcome.state, stateBytes: outcome.stateBytes,
-      ...(outcome.why !== undefined && { why: outcome.why }), pauseUs: outcome.pauseUs,
+      nf: name, module: modulePath, swapped: true, state: empty === undefined ? 'handed-over' : 'empty',
+      stateBytes: outcomes.reduce((n, o) => n + o.stateBytes, 0), ...(empty?.why !== undefined && { why: empty.why }),
+      pauseUs: Math.max(0, ...outcomes.map((o) => o.pauseUs)), instances: outcomes.length,
     };
   }
 }

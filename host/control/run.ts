@@ -3,23 +3,23 @@
 // the poll loop starts; on the way down RX stops first, workers hand back every
 // packet, then they stop, then ports close and the pool must be full again.
 import { Piscina } from 'piscina';
-import { allocCounters } from '../chain/counters.js';
 import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
-import { MAX_METRICS } from '../nf/abi.js';
 import { createNfInstance } from '../nf/instance.js';
 import { loadNfModule, type NfModule } from '../nf/module.js';
-import { CONTROL_STOP, CONTROL_WORDS, type LaneTask } from '../worker/messages.js';
+import { CONTROL_STOP, CONTROL_WORDS } from '../worker/messages.js';
 import { native } from '../dataplane/native.js';
 import { WorkerSet } from './workers.js';
 import { TRAP_WINDOW_MS } from '../worker/faults.js';
 import { ConfigError, nfConfigText, type DataPlaneConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
-import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type ChainView, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
+import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
 import { cpuShares, threadCpu, type ThreadCpu } from './threads.js';
 import { describeAddress, startControlServer, tokenPath, type ControlAddress } from './api.js';
 import { route, type RunningDataPlane } from './api-routes.js';
 import { NfSwapper, type NfPlace } from './nf-swap.js';
+import { ChainSet } from './chain-set.js';
+import { serializer } from './serializer.js';
 import { latencySummary } from '../dataplane/latency.js';
 
 export interface RunOptions {
@@ -101,55 +101,34 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
   let pool: Piscina | undefined;
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   try {
-    // One lane per chain; lanes grouped into one task per worker CPU.
-    const views: ChainView[] = [];
-    const tasks = new Map<number, LaneTask[]>();
-    for (const chain of cfg.chains) {
-      const lane = dp.addLane();
-      dp.route(chain.from, lane.id);
-      const counters = allocCounters(chain.through.length);
-      const metrics = new SharedArrayBuffer(Math.max(1, chain.through.length) * MAX_METRICS * 8);
-      views.push({
-        name: chain.name, nfNames: chain.through, counters: new Float64Array(counters),
-        metrics: new Float64Array(metrics), metricNames: chain.through.map(() => []),
+    const places = new Map<string, NfPlace>();
+    cfg.chains.forEach((chain, i) => chain.through.forEach((name, position) => {
+      const nf = cfg.nfs.find((n) => n.name === name)!;
+      places.set(name, {
+        name, chain: i, position, names: chain.through, module: nf.module, loaded: modules.get(nf.module)!,
+        ...(nfConfigText(nf) !== undefined && { config: nfConfigText(nf) }), limits: nf.limits, isolated: nf.trust === 'isolated',
       });
-      const nfs = chain.through.map((name) => {
-        const nf = cfg.nfs.find((n) => n.name === name)!;
-        return { name, module: modules.get(nf.module)!, config: nfConfigText(nf), heapMb: nf.limits.heapMb, isolated: nf.trust === 'isolated' };
-      });
-      const laneTask: LaneTask = { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: chain.to, failOpen: chain.failOpen };
-      tasks.set(chain.cpu, [...(tasks.get(chain.cpu) ?? []), laneTask]);
-    }
+    }));
+    // Each chain's replicas (one lane each), grouped into one task per worker CPU.
+    const chainSet = new ChainSet(cfg, dp, places);
+    const tasks = chainSet.initialTasks();
+    const views = chainSet.views;
+    const serially = serializer();
 
     const traps: { nf: string; message: string }[] = [];
     const failed: string[] = [];
-    pool = new Piscina({ filename: WORKER_FILE, minThreads: tasks.size, maxThreads: tasks.size, idleTimeout: 1000 });
-    const places = new Map<string, NfPlace>();
-    const swapper = new NfSwapper(places, (place, metrics) => {
-      views[place.lane]!.metricNames[place.position] = metrics;
-      log(`nf ${place.name} now runs ${place.module}`);
-    });
-    for (const [, lanes] of tasks) {
-      for (const lane of lanes) {
-        lane.nfs.forEach((nf, position) => {
-          const spec = cfg.nfs.find((n) => n.name === nf.name)!;
-          places.set(nf.name, {
-            name: nf.name, lane: lane.lane, position, chain: cfg.chains[lane.lane]!.through, module: spec.module,
-            config: nf.config, limits: spec.limits, isolated: spec.trust === 'isolated',
-          });
-        });
-      }
-    }
+    pool = new Piscina({ filename: WORKER_FILE, minThreads: cfg.cores.workers.length, maxThreads: cfg.cores.workers.length, idleTimeout: 1000 });
     const workers = new WorkerSet(pool, {
       control: control.buffer as SharedArrayBuffer,
       pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
       portIds: dp.portIds,
-      onPort: (cpu, port) => {
-        for (const lane of tasks.get(cpu)!) for (const nf of lane.nfs) places.get(nf.name)!.port = port;
-      },
       onEvent: (_cpu, e) => {
-        swapper.handle(e);
-        if (e.type === 'ready') for (const { lane, nfs } of e.metrics) views[lane]!.metricNames = nfs;
+        if (e.type === 'ready' || e.type === 'lane-added') {
+          for (const { lane, nfs } of e.type === 'ready' ? e.metrics : [{ lane: e.lane, nfs: e.metrics }]) {
+            const view = chainSet.replicaView(lane);
+            if (view !== undefined) view.metricNames = nfs;
+          }
+        }
         if (e.type === 'trap') {
           traps.push({ nf: e.nf, message: e.message });
           console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; a fresh instance takes over)`);
@@ -163,7 +142,18 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         }
       },
     });
+    const swapper = new NfSwapper(places, {
+      replicas: (chain) => chainSet.replicas(chain),
+      swap: async (replica, place, spec) => {
+        const a = await workers.ask(replica.cpu, { type: 'swap', lane: replica.lane, position: place.position, nf: place.name, spec });
+        return a.type === 'swapped' ? a.outcome : { ok: false, reason: 'the worker answered something else' };
+      },
+    }, serially, (place, metrics) => {
+      for (const { lane } of chainSet.replicas(place.chain)) chainSet.replicaView(lane)!.metricNames[place.position] = metrics;
+      log(`nf ${place.name} now runs ${place.module}`);
+    });
     await Promise.all([...tasks].map(([cpu, lanes]) => workers.start(cpu, lanes)));
+    chainSet.steerAll();
 
     if (opts.latency) dp.enableLatency();
     if (opts.rxPps !== undefined) dp.paceRx(opts.rxPps);
@@ -180,8 +170,15 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     running = {
       startedAt: started,
       config: cfg,
-      chains: cfg.chains.map((c) => ({ name: c.name, nfs: c.through })),
+      chains: cfg.chains.map((c, i) => ({ name: c.name, nfs: c.through, workers: () => chainSet.replicas(i).length })),
       swapper,
+      serially,
+      scale: async (chain, n) => {
+        const result = await chainSet.scale(chain, n, workers);
+        if ('error' in result) console.error(`chain ${result.chain}: scaling refused: ${result.error}`);
+        else log(`chain ${result.chain} runs on ${result.workers} worker(s) (was ${result.before}; ${result.movedBuckets} of 256 flow buckets moved)`);
+        return result;
+      },
       counters: () => ({ ports: portsNow(), chains: summarizeChains(views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
       stop: () => (stopRequested = true),
     };
@@ -194,10 +191,10 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
 
     // The NFs holding a burst on a worker (the C chain knows each lane's position
     // under way), and so the worker's budget: the largest of theirs, at least the run's.
-    const heldBy = (cpu: number): string[] => tasks.get(cpu)!.flatMap((l) => {
-      const k = native().chainRunning(l.lane);
-      return k < 0 ? [] : [l.nfs[k]!.name];
-    });
+    const heldBy = (cpu: number): string[] => cfg.chains.flatMap((chain, i) => chainSet.replicas(i).filter((r) => r.cpu === cpu).flatMap((r) => {
+      const k = native().chainRunning(r.lane);
+      return k < 0 ? [] : [chain.through[k]!];
+    }));
     const budgetOf = (cpu: number): number =>
       Math.max(cfg.watchdogMs, ...heldBy(cpu).map((nf) => places.get(nf)!.limits.batchMs ?? cfg.watchdogMs));
 
@@ -249,7 +246,9 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const available = dp.stop();
     const ports = portsNow();
     const chains = summarizeChains(views);
-    const badDescriptors = views.reduce((n, _, lane) => n + dp.laneCounters(lane).bad_desc, 0);
+    // A lane id scaled away and reused later has one set of counts.
+    const lanes = new Set(views.flatMap((v) => v.replicas.map((r) => r.lane)));
+    const badDescriptors = [...lanes].reduce((n, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
       hangs, failed, seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },

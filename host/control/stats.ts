@@ -1,7 +1,7 @@
 // What a run reports: a line of rates per second while it runs, and a summary
 // of every counter at the end, with the accounting check
 //   received = sent + dropped (each drop with its reason) + still held.
-import { readChainCounters, readNfCounters, type ChainCounterName, type NfCounterName } from '../chain/counters.js';
+import { CHAIN_COUNTERS, NF_COUNTERS, readChainCounters, readNfCounters, type ChainCounterName, type NfCounterName } from '../chain/counters.js';
 import type { PortCounters } from '../dataplane/native.js';
 import { MAX_METRICS } from '../nf/abi.js';
 import type { Metric } from '../nf/host-imports.js';
@@ -13,6 +13,11 @@ export interface PortSummary extends PortCounters {
 
 export interface ChainSummary extends Record<ChainCounterName, number> {
   name: string;
+  /** Workers (replicas) it runs on now. */
+  workers: number;
+  /** Each replica's own counts, those scaled away included (live: false). */
+  replicas: ({ lane: number; live: boolean } & Record<ChainCounterName, number>)[];
+  /** Counts over every replica; an NF's gauges over live ones only. */
   nfs: ({ name: string; metrics: Record<string, number> } & Record<NfCounterName, number>)[];
 }
 
@@ -47,23 +52,49 @@ export interface RunSummary {
   badDescriptors: number;
 }
 
-export interface ChainView {
-  name: string;
-  nfNames: string[];
+/** One replica of a chain: a lane, its counters and its NFs' metrics. */
+export interface ReplicaView {
+  lane: number;
+  /** False once scaled away: its counts stay in the chain's. */
+  live: boolean;
   counters: Float64Array;
   /** The NFs' own metrics: MAX_METRICS slots per NF, named by metricNames. */
   metrics: Float64Array;
   metricNames: Metric[][];
 }
 
+export interface ChainView {
+  name: string;
+  nfNames: string[];
+  replicas: ReplicaView[];
+}
+
+function sumOf<K extends string>(records: Record<K, number>[], names: readonly K[]): Record<K, number> {
+  return Object.fromEntries(names.map((n) => [n, records.reduce((sum, r) => sum + r[n], 0)])) as Record<K, number>;
+}
+
+/** An NF's metrics over the replicas: the names the live ones define; counters summed over all, gauges over live ones. */
+function nfMetrics(replicas: ReplicaView[], k: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of replicas) if (r.live) for (const m of r.metricNames[k] ?? []) out[m.name] = 0;
+  for (const r of replicas) {
+    (r.metricNames[k] ?? []).forEach((m, i) => {
+      if (m.name in out && (r.live || m.kind === 'counter')) out[m.name]! += r.metrics[k * MAX_METRICS + i]!;
+    });
+  }
+  return out;
+}
+
 export function summarizeChains(chains: ChainView[]): ChainSummary[] {
   return chains.map((c) => ({
     name: c.name,
-    ...readChainCounters(c.counters),
+    ...sumOf(c.replicas.map((r) => readChainCounters(r.counters)), CHAIN_COUNTERS),
+    workers: c.replicas.filter((r) => r.live).length,
+    replicas: c.replicas.map((r) => ({ lane: r.lane, live: r.live, ...readChainCounters(r.counters) })),
     nfs: c.nfNames.map((name, k) => ({
       name,
-      ...readNfCounters(c.counters, k),
-      metrics: Object.fromEntries((c.metricNames[k] ?? []).map((m, i) => [m.name, c.metrics[k * MAX_METRICS + i]!])),
+      ...sumOf(c.replicas.map((r) => readNfCounters(r.counters, k)), NF_COUNTERS),
+      metrics: nfMetrics(c.replicas, k),
     })),
   }));
 }
@@ -113,7 +144,8 @@ export function formatSummary(s: RunSummary): string {
     );
   }
   for (const c of s.chains) {
-    lines.push(`  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}`);
+    lines.push(`  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}` +
+      (c.replicas.length > 1 ? ` (on ${c.workers} worker(s); by replica: ${c.replicas.map((r) => `lane ${r.lane}${r.live ? '' : ' (gone)'} in ${r.in}`).join(', ')})` : ''));
     for (const nf of c.nfs) {
       lines.push(
         `    nf ${nf.name}: in ${nf.in}, next ${nf.next}, out ${nf.out}, dropped ${nf.dropped}, bad verdict ${nf.bad_verdict}, bad length ${nf.bad_length}, trapped ${nf.trapped} (in ${nf.trap_batches} bursts), hung ${nf.hung}` +
@@ -144,6 +176,11 @@ export function windowCounters(
     ports: ports.map((p, i) => minus(p, portsBefore[i]!)),
     chains: chains.map((c, i) => ({
       ...minus(c, chainsBefore[i]!),
+      workers: c.workers,
+      replicas: c.replicas.map((r, j) => {
+        const b = chainsBefore[i]!.replicas[j];
+        return b === undefined ? r : { ...minus(r, b), lane: r.lane };
+      }),
       nfs: c.nfs.map((nf, k) => ({ ...minus(nf, chainsBefore[i]!.nfs[k]!), metrics: minus(nf.metrics, chainsBefore[i]!.nfs[k]!.metrics) })),
     })),
   };

@@ -4,13 +4,20 @@
 // that never returns from a burst or a tick) is terminated, the burst it held
 // is dropped and counted (native-dpdk/chain.c: nv_chain_abort), and a fresh
 // worker takes over its lanes with fresh NF instances. The other workers keep
-// forwarding meanwhile.
+// forwarding meanwhile. Commands (a swap, a lane added or removed) go to a
+// worker with ask() and are answered between two of its bursts.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { native } from '../dataplane/native.js';
 import {
-  HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, type LaneTask, type PoolLayout, type WorkerEvent, type WorkerTask,
+  HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, type LaneTask, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from '../worker/messages.js';
+
+/** A command without its id (ask() numbers it), and the event that answers it. */
+type Command = WorkerCommand extends infer C ? (C extends WorkerCommand ? Omit<C, 'id'> : never) : never;
+type Answer = Extract<WorkerEvent, { type: 'swapped' | 'lane-added' | 'lane-removed' }>;
+
+const ASK_TIMEOUT_MS = 30_000;
 
 interface Entry {
   cpu: number;
@@ -23,6 +30,8 @@ interface Entry {
   replacing: boolean;
   lastBeat: number;
   lastBeatAt: number;
+  /** Commands sent and not answered yet, by id. */
+  asked: Map<number, (a: Answer | Error) => void>;
 }
 
 export interface WorkerSetOptions {
@@ -31,13 +40,12 @@ export interface WorkerSetOptions {
   portIds: number[];
   /** Every event of every worker, with the CPU it runs on. */
   onEvent: (cpu: number, e: WorkerEvent) => void;
-  /** A worker's port changes when it is replaced. */
-  onPort: (cpu: number, port: MessagePort) => void;
 }
 
 export class WorkerSet {
   private readonly entries = new Map<number, Entry>();
   private failure: ((err: unknown) => void) | undefined;
+  private nextId = 1;
   /** Rejects when a worker's task fails other than by the watchdog's hand. */
   readonly failed = new Promise<never>((_, reject) => (this.failure = reject));
 
@@ -51,29 +59,75 @@ export class WorkerSet {
     const heartbeat = new Int32Array(new SharedArrayBuffer(HEARTBEAT_WORDS * 4));
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
-    const entry: Entry = { cpu, lanes, port: port1, heartbeat, threadId: -1, task: Promise.resolve(), replacing: false, lastBeat: 0, lastBeatAt: Date.now() };
+    const entry: Entry = {
+      cpu, lanes: [...lanes], port: port1, heartbeat, threadId: -1, task: Promise.resolve(), replacing: false, lastBeat: 0, lastBeatAt: Date.now(), asked: new Map(),
+    };
     port1.on('message', (e: WorkerEvent) => {
       if (e.type === 'ready') {
         entry.threadId = e.threadId;
         entry.lastBeatAt = Date.now();
         ready();
       }
+      if (e.type === 'swapped' || e.type === 'lane-added' || e.type === 'lane-removed') {
+        entry.asked.get(e.id)?.(e);
+        entry.asked.delete(e.id);
+      }
       this.opts.onEvent(cpu, e);
     });
+    // A worker ends when stopped, replaced, or left without lanes: what it was asked goes unanswered.
+    const ended = (): void => {
+      port1.close();
+      for (const answer of entry.asked.values()) answer(new Error(`the worker on CPU ${cpu} ended before answering`));
+      entry.asked.clear();
+      if (this.entries.get(cpu) === entry) this.entries.delete(cpu);
+    };
     const task: WorkerTask = {
       cpu, control: this.opts.control, lanes, events: port2, portIds: this.opts.portIds, pool: this.opts.pool, heartbeat: heartbeat.buffer as SharedArrayBuffer,
     };
-    entry.task = this.piscina.run(task, { transferList: [port2] }).then(
-      () => port1.close(),
-      (err: unknown) => {
-        port1.close();
-        if (!entry.replacing) this.failure?.(err);
-      },
-    );
+    entry.task = this.piscina.run(task, { transferList: [port2] }).then(ended, (err: unknown) => {
+      ended();
+      if (!entry.replacing) this.failure?.(err);
+    });
     this.entries.set(cpu, entry);
-    this.opts.onPort(cpu, port1);
     // A worker that fails to start never says ready: its failure ends the wait.
     return Promise.race([isReady, this.failed]);
+  }
+
+  /** Sends a command to the worker on this CPU; resolves with its answer, given between two bursts. */
+  ask(cpu: number, command: Command): Promise<Answer> {
+    const e = this.entries.get(cpu);
+    if (e === undefined) return Promise.reject(new Error(`no worker runs on CPU ${cpu}`));
+    const id = this.nextId++;
+    return new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        e.asked.delete(id);
+        reject(new Error(`the worker on CPU ${cpu} did not answer within ${ASK_TIMEOUT_MS / 1000} s`));
+      }, ASK_TIMEOUT_MS);
+      e.asked.set(id, (a) => {
+        clearTimeout(timer);
+        if (a instanceof Error) reject(a);
+        else resolve(a);
+      });
+      e.port.postMessage({ ...command, id } as WorkerCommand);
+    });
+  }
+
+  /** Runs one more lane on the worker of this CPU (starting one if there is none); resolves when it runs. */
+  async addLane(cpu: number, lane: LaneTask): Promise<void> {
+    const e = this.entries.get(cpu);
+    if (e === undefined) return this.start(cpu, [lane]);
+    const a = await this.ask(cpu, { type: 'add-lane', lane });
+    if (a.type === 'lane-added' && a.error !== undefined) throw new Error(a.error);
+    e.lanes.push(lane);
+  }
+
+  /** Takes a drained lane off its worker; a worker left without lanes ends. */
+  async removeLane(cpu: number, lane: number): Promise<void> {
+    const e = this.entries.get(cpu)!;
+    e.lanes = e.lanes.filter((l) => l.lane !== lane);
+    const ends = e.lanes.length === 0 ? e.task : Promise.resolve();
+    await this.ask(cpu, { type: 'remove-lane', lane });
+    await ends;
   }
 
   /** CPUs whose worker made no progress for its budget (not counting swaps, which are slow on purpose). */
@@ -97,13 +151,14 @@ export class WorkerSet {
    *  Returns what each of its lanes lost: [lane, packets dropped]. */
   async replace(cpu: number): Promise<[number, number][]> {
     const e = this.entries.get(cpu)!;
+    const lanes = e.lanes;
     e.replacing = true;
     const thread = this.piscina.threads.find((w) => w.threadId === e.threadId);
     await thread?.terminate();
     await e.task;
     // The worker's thread is gone: nobody else touches its chains now.
-    const lost = e.lanes.map((lane): [number, number] => [lane.lane, native().chainAbort(lane.lane)]);
-    await this.start(cpu, e.lanes);
+    const lost = lanes.map((lane): [number, number] => [lane.lane, native().chainAbort(lane.lane)]);
+    await this.start(cpu, lanes);
     return lost;
   }
 

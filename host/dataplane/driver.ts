@@ -28,6 +28,9 @@ export interface DataPlaneSpec {
   ports: { name: string; devargs: string }[];
 }
 
+/** Buckets of an input port's flow-steering table (NV_STEER_BUCKETS). */
+export const STEER_BUCKETS = 256;
+
 export interface LaneRings {
   id: number;
   rx: SharedArrayBuffer;
@@ -38,7 +41,8 @@ export class DataPlane {
   readonly pool: PoolInfo;
   /** DPDK port id of each port, in config order. */
   readonly portIds: number[] = [];
-  private readonly rings: SharedArrayBuffer[] = [];
+  /** Each live lane's rings: they must outlive the poll loop's use of them. */
+  private readonly rings = new Map<number, SharedArrayBuffer[]>();
   private state: 'open' | 'polling' | 'stopped' | 'closed' = 'open';
 
   /** Starts EAL and builds pool and ports; on failure everything is undone before the error is thrown. */
@@ -72,18 +76,31 @@ export class DataPlane {
     }
   }
 
-  /** A lane: a pair of rings to one worker; input ports are routed to it with route(). */
+  /** A lane: a pair of rings to one worker; input ports are steered to it with
+   *  route() or steer(). Lanes can be added while the poll loop runs. */
   addLane(): LaneRings {
     const rx = allocRing();
     const ret = allocRing();
-    // The rings must outlive the poll loop, which writes into them.
-    this.rings.push(rx, ret);
     const id = check(native().laneAdd(addressOf(rx), addressOf(ret), ringSize(rx)));
+    this.rings.set(id, [rx, ret]);
     return { id, rx, ret };
+  }
+
+  /** Takes a drained lane that no port steers to out of the poll loop; its id may be reused. */
+  retireLane(id: number): void {
+    check(native().laneRetire(id));
+    this.rings.delete(id);
   }
 
   route(portIndex: number, lane: number): void {
     check(native().routePort(this.portIds[portIndex]!, lane));
+  }
+
+  /** Steers an input port's packets by flow: bucket i of the symmetric flow hash to lane table[i].
+   *  Returns once the poll loop no longer uses the old table. */
+  steer(portIndex: number, table: Uint16Array): void {
+    check(native().steerPort(this.portIds[portIndex]!, table));
+    check(native().pollSync());
   }
 
   /** Records every sent packet's RX-to-hand-back time (call before start). */

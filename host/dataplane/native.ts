@@ -86,7 +86,9 @@ function load() {
     portStats: lib.func('int nv_port_stats(uint16_t port, _Out_ nv_port_stats *out)'),
     laneAdd: lib.func('int nv_lane_add(uintptr_t rx_ring, uintptr_t ret_ring, uint32_t size)'),
     laneStats: lib.func('int nv_lane_stats(uint16_t lane, _Out_ nv_lane_stats *out)'),
+    laneRetire: lib.func('int nv_lane_retire(uint16_t lane)'),
     routePort: lib.func('int nv_route_port(uint16_t port, uint16_t lane)'),
+    steerPort: lib.func('int nv_steer_port(uint16_t port, const uint16_t *table)'),
     chainInit: lib.func(
       'int nv_chain_init(uint16_t id, uintptr_t rx_ring, uintptr_t ret_ring, uint32_t ring_size, uintptr_t counters, uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports)',
     ),
@@ -103,6 +105,7 @@ function load() {
     paceRx: lib.func('int nv_pace_rx(double pps)'),
     pollStart: lib.func('int nv_poll_start(unsigned int lcore)'),
     pollDrain: lib.func('int nv_poll_drain(void)'),
+    pollSync: lib.func('int nv_poll_sync(void)'),
     pollInFlight: lib.func('uint64_t nv_poll_in_flight(void)'),
     stop: lib.func('int nv_stop(void)'),
     shutdown: lib.func('int nv_shutdown(void)'),

@@ -32,14 +32,15 @@ export class NfFaults {
   /** Re-creations waiting for their back-off: checked between bursts while not 0. */
   pending = 0;
 
+  /** lanes: the worker's lanes as they are now (it adds and removes some). */
   constructor(
     private readonly lanes: FaultLane[],
     private readonly pool: PoolWindow,
     private readonly report: (e: WorkerEvent) => void,
   ) {}
 
-  private record(laneIndex: number, k: number): Health {
-    const key = `${laneIndex}:${k}`;
+  private record(lane: number, k: number): Health {
+    const key = `${lane}:${k}`;
     let h = this.health.get(key);
     if (h === undefined) {
       h = { traps: [], failed: false, recreateAt: undefined };
@@ -48,9 +49,13 @@ export class NfFaults {
     return h;
   }
 
-  onTrap(laneIndex: number, k: number, now: number): void {
-    const lane = this.lanes[laneIndex]!;
-    const h = this.record(laneIndex, k);
+  private laneOf(id: number): FaultLane | undefined {
+    return this.lanes.find((l) => l.lane === id);
+  }
+
+  onTrap(id: number, k: number, now: number): void {
+    const lane = this.laneOf(id)!;
+    const h = this.record(id, k);
     if (h.failed) return;
     h.traps = h.traps.filter((at) => now - at < TRAP_WINDOW_MS);
     h.traps.push(now);
@@ -72,8 +77,9 @@ export class NfFaults {
       if (h.recreateAt === undefined || h.recreateAt > now) continue;
       h.recreateAt = undefined;
       this.pending--;
-      const [laneIndex, k] = key.split(':').map(Number) as [number, number];
-      const lane = this.lanes[laneIndex]!;
+      const [id, k] = key.split(':').map(Number) as [number, number];
+      const lane = this.laneOf(id);
+      if (lane === undefined) continue; // removed meanwhile (a scale-down)
       const spec = lane.specs[k]!;
       try {
         const fresh = instanceOf(spec, lane.names[k]!, this.pool, { names: lane.names, position: k });
@@ -89,10 +95,19 @@ export class NfFaults {
   }
 
   /** A swap put a new instance at position k: its record starts clean and it runs. */
-  reset(laneIndex: number, k: number): void {
-    const h = this.health.get(`${laneIndex}:${k}`);
+  reset(id: number, k: number): void {
+    this.forget(id, k);
+    this.laneOf(id)!.chain.setMode(k, NF_RAN);
+  }
+
+  /** The lane leaves this worker: its records go. */
+  removeLane(id: number, nfs: number): void {
+    for (let k = 0; k < nfs; k++) this.forget(id, k);
+  }
+
+  private forget(id: number, k: number): void {
+    const h = this.health.get(`${id}:${k}`);
     if (h?.recreateAt !== undefined) this.pending--;
-    this.health.delete(`${laneIndex}:${k}`);
-    this.lanes[laneIndex]!.chain.setMode(k, NF_RAN);
+    this.health.delete(`${id}:${k}`);
   }
 }

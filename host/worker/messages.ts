@@ -56,6 +56,23 @@ export const HEARTBEAT_BUSY = 1;
 export const HEARTBEAT_WORDS = 2;
 
 /** What the main thread asks of a running worker, on the same port. */
+export type WorkerCommand = SwapRequest | AddLaneRequest | RemoveLaneRequest;
+
+/** Run another lane (a chain scaled up onto this worker). */
+export interface AddLaneRequest {
+  type: 'add-lane';
+  id: number;
+  lane: LaneTask;
+}
+
+/** Stop running a lane that has handed every packet back (a chain scaled down).
+ *  A worker left with no lane ends. */
+export interface RemoveLaneRequest {
+  type: 'remove-lane';
+  id: number;
+  lane: number;
+}
+
 export interface SwapRequest {
   type: 'swap';
   id: number;
@@ -85,5 +102,7 @@ export type WorkerEvent =
   | { type: 'ready'; cpu: number; threadId: number; metrics: { lane: number; nfs: Metric[][] }[] }
   | { type: 'trap'; lane: number; nf: string; message: string }
   | { type: 'swapped'; id: number; outcome: SwapOutcome }
+  | { type: 'lane-added'; id: number; lane: number; error?: string; metrics: Metric[][] }
+  | { type: 'lane-removed'; id: number; lane: number }
   | { type: 'nf-restarted'; lane: number; nf: string; traps: number }
   | { type: 'nf-failed'; lane: number; nf: string; traps: number; failOpen: boolean; reason?: string };

@@ -7,7 +7,9 @@ import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { metricValues, type PoolWindow } from '../nf/instance.js';
 import { nameThisThread, pinThisThread } from './affinity.js';
-import { CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type NfSpec, type SwapOutcome, type SwapRequest, type WorkerEvent, type WorkerTask } from './messages.js';
+import {
+  CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type LaneTask, type NfSpec, type WorkerCommand, type WorkerEvent, type WorkerTask,
+} from './messages.js';
 import { instanceOf, swapNf } from './swap.js';
 import { NfFaults, type FaultLane } from './faults.js';
 
@@ -27,27 +29,32 @@ interface BuiltLane extends FaultLane {
   metrics: Float64Array;
 }
 
-function buildLanes(task: WorkerTask, pool: PoolWindow, onTrapAt: (laneIndex: number, k: number) => void): BuiltLane[] {
-  return task.lanes.map((lane, laneIndex) => {
-    const names = lane.nfs.map((nf) => nf.name);
-    const instances = lane.nfs.map((nf, position) => instanceOf(nf, nf.name, pool, { names, position }));
+/** What building a lane needs from the worker around it. */
+interface LaneContext {
+  task: WorkerTask;
+  pool: PoolWindow;
+  onTrapAt: (lane: number, k: number) => void;
+}
 
-    // Every trap is counted; only the first of each NF is reported, so that an
-    // NF that traps on every burst cannot flood the main thread.
-    const reported = new Set<string>();
-    const onTrap = (nf: { name: string }, err: unknown, k: number): void => {
-      onTrapAt(laneIndex, k);
-      if (reported.has(nf.name)) return;
-      reported.add(nf.name);
-      const event: WorkerEvent = { type: 'trap', lane: lane.lane, nf: nf.name, message: String(err) };
-      task.events.postMessage(event);
-    };
-    const { lane: id, rx, ret, counters } = lane;
-    const toPortId = task.portIds[lane.toPort]!;
-    const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId, portIds: task.portIds }, onTrap);
-    const specs = lane.nfs.map(({ name: _, ...spec }): NfSpec => spec);
-    return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };
-  });
+function buildLane(ctx: LaneContext, lane: LaneTask): BuiltLane {
+  const names = lane.nfs.map((nf) => nf.name);
+  const instances = lane.nfs.map((nf, position) => instanceOf(nf, nf.name, ctx.pool, { names, position }));
+
+  // Every trap is counted; only the first of each NF is reported, so that an
+  // NF that traps on every burst cannot flood the main thread.
+  const reported = new Set<string>();
+  const onTrap = (nf: { name: string }, err: unknown, k: number): void => {
+    ctx.onTrapAt(lane.lane, k);
+    if (reported.has(nf.name)) return;
+    reported.add(nf.name);
+    const event: WorkerEvent = { type: 'trap', lane: lane.lane, nf: nf.name, message: String(err) };
+    ctx.task.events.postMessage(event);
+  };
+  const { lane: id, rx, ret, counters } = lane;
+  const { portIds } = ctx.task;
+  const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId: portIds[lane.toPort]!, portIds }, onTrap);
+  const specs = lane.nfs.map(({ name: _, ...spec }): NfSpec => spec);
+  return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };
 }
 
 /** Copies each NF's metric slots (in its own memory) to where the main thread reads them. */
@@ -57,17 +64,46 @@ function syncMetrics(lanes: BuiltLane[]): void {
   }
 }
 
+/** A command from the main thread, carried out between bursts; false when the worker has no lane left. */
+function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faults: NfFaults): void {
+  const reply = (e: WorkerEvent): void => ctx.task.events.postMessage(e);
+  if (command.type === 'add-lane') {
+    try {
+      const lane = buildLane(ctx, command.lane);
+      lanes.push(lane);
+      reply({ type: 'lane-added', id: command.id, lane: lane.lane, metrics: lane.instances.map((nf) => nf.host.metrics) });
+    } catch (err) {
+      reply({ type: 'lane-added', id: command.id, lane: command.lane.lane, error: (err as Error).message, metrics: [] });
+    }
+    return;
+  }
+  const at = lanes.findIndex((l) => l.lane === command.lane);
+  if (command.type === 'remove-lane') {
+    if (at >= 0) {
+      syncMetrics([lanes[at]!]); // its last metrics stay readable on the main thread
+      faults.removeLane(command.lane, lanes[at]!.instances.length);
+      lanes.splice(at, 1);
+    }
+    reply({ type: 'lane-removed', id: command.id, lane: command.lane });
+    return;
+  }
+  const outcome = at < 0 ? { ok: false as const, reason: `lane ${command.lane} is not on this worker` } : swapNf(lanes[at]!, command, ctx.pool);
+  if (outcome.ok) faults.reset(command.lane, command.position);
+  reply({ type: 'swapped', id: command.id, outcome });
+}
+
 export default function runWorker(task: WorkerTask): void {
   pinThisThread(task.cpu);
   nameThisThread(`netvm-worker${task.cpu}`);
   const pool = poolWindow(task.pool.len, task.pool.pageSize);
-  // The chains report traps to the fault handler, which needs the chains: built first, bound after.
+  // The chains report traps to the fault handler, which needs the lanes: built first, bound after.
   let faults: NfFaults | undefined;
-  const lanes = buildLanes(task, pool, (laneIndex, k) => faults?.onTrap(laneIndex, k, performance.now()));
+  const ctx: LaneContext = { task, pool, onTrapAt: (lane, k) => faults?.onTrap(lane, k, performance.now()) };
+  const lanes = task.lanes.map((lane) => buildLane(ctx, lane));
   faults = new NfFaults(lanes, pool, (e) => task.events.postMessage(e));
-  const chains = lanes.map((l) => l.chain);
+  let chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
-  const metrics = task.lanes.map((lane, i) => ({ lane: lane.lane, nfs: lanes[i]!.instances.map((nf) => nf.host.metrics) }));
+  const metrics = lanes.map((lane) => ({ lane: lane.lane, nfs: lane.instances.map((nf) => nf.host.metrics) }));
   const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, threadId, metrics };
   task.events.postMessage(ready);
 
@@ -77,7 +113,7 @@ export default function runWorker(task: WorkerTask): void {
   let lastSync = performance.now();
   let lastTick = lastSync;
   const heartbeat = new Int32Array(task.heartbeat);
-  while (Atomics.load(control, CONTROL_STOP) === 0) {
+  while (Atomics.load(control, CONTROL_STOP) === 0 && lanes.length > 0) {
     heartbeat[HEARTBEAT_BEATS] = (heartbeat[HEARTBEAT_BEATS]! + 1) | 0;
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
@@ -101,18 +137,13 @@ export default function runWorker(task: WorkerTask): void {
         syncMetrics(lanes);
         lastSync = now;
       }
-      // Commands from the main thread wait here, between bursts.
-      const command = receiveMessageOnPort(task.events)?.message as SwapRequest | undefined;
+      // Commands from the main thread wait here, between bursts; the watchdog spares a slow one.
+      const command = receiveMessageOnPort(task.events)?.message as WorkerCommand | undefined;
       if (command !== undefined) {
-        const laneIndex = task.lanes.findIndex((l) => l.lane === command.lane);
         Atomics.store(heartbeat, HEARTBEAT_BUSY, 1);
-        const outcome: SwapOutcome = laneIndex < 0
-          ? { ok: false, reason: `lane ${command.lane} is not on this worker` }
-          : swapNf(lanes[laneIndex]!, command, pool);
-        if (outcome.ok) faults.reset(laneIndex, command.position);
+        obey(command, ctx, lanes, faults);
+        chains = lanes.map((l) => l.chain);
         Atomics.store(heartbeat, HEARTBEAT_BUSY, 0);
-        const event: WorkerEvent = { type: 'swapped', id: command.id, outcome };
-        task.events.postMessage(event);
       }
     }
   }

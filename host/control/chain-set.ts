@@ -1,0 +1,180 @@
+// The chains of a running data plane, each on one or more workers. A chain
+// on N workers has N replicas: a lane each (a pair of rings, a C chain, its
+// own counters) with its own NF instances, on the worker of CPU
+// cores.workers[(chain index + replica) % workers]. Its input port's packets
+// are steered by a symmetric hash of their flow into NV_STEER_BUCKETS
+// buckets, each bucket to one replica, so both directions of a flow meet the
+// same instances (and their state).
+//
+// Scaling moves as few buckets as it can: a new replica takes buckets from the
+// busiest ones, a leaving one's buckets are shared among those that stay. A
+// flow whose bucket moves meets instances that have not seen it (its state,
+// e.g. a firewall's connection entry, stays behind). A leaving replica is
+// steered away from first, then drained (every packet it holds goes out or is
+// counted), then taken off its worker and out of the poll loop.
+import { allocCounters } from '../chain/counters.js';
+import { STEER_BUCKETS, type DataPlane } from '../dataplane/driver.js';
+import { MAX_METRICS } from '../nf/abi.js';
+import type { LaneTask } from '../worker/messages.js';
+import type { ChainConfig, DataPlaneConfig } from './config.js';
+import { specOf, type NfPlace, type Replica } from './nf-swap.js';
+import type { ChainView, ReplicaView } from './stats.js';
+import type { WorkerSet } from './workers.js';
+
+/** Replicas a chain may have (each a lane; the C library has 64 in all). */
+export const MAX_CHAIN_WORKERS = 16;
+const DRAIN_TIMEOUT_MS = 5000;
+
+interface RunningChain {
+  config: ChainConfig;
+  view: ChainView;
+  /** Its live replicas, in replica order. */
+  live: (Replica & { view: ReplicaView })[];
+  /** Lane of each steering bucket. */
+  table: Uint16Array;
+}
+
+export type ScaleResult = { chain: string; workers: number; before: number; movedBuckets: number } | { chain: string; error: string };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Buckets for each of n replicas: as even as 256 / n allows. */
+function quotas(n: number): number[] {
+  return Array.from({ length: n }, (_, r) => Math.floor(STEER_BUCKETS / n) + (r < STEER_BUCKETS % n ? 1 : 0));
+}
+
+/** The table for a new set of lanes, moving as few buckets as it can; returns how many moved. */
+export function rebalance(table: Uint16Array, lanes: number[]): number {
+  const quota = new Map(lanes.map((lane, r) => [lane, quotas(lanes.length)[r]!]));
+  const held = new Map(lanes.map((lane) => [lane, 0]));
+  const free: number[] = [];
+  for (let b = 0; b < table.length; b++) {
+    const lane = table[b]!;
+    const n = held.get(lane);
+    if (n === undefined || n >= quota.get(lane)!) free.push(b);
+    else held.set(lane, n + 1);
+  }
+  let moved = 0;
+  for (const lane of lanes) {
+    while (held.get(lane)! < quota.get(lane)!) {
+      const b = free.shift()!;
+      if (table[b] !== lane) moved++;
+      table[b] = lane;
+      held.set(lane, held.get(lane)! + 1);
+    }
+  }
+  return moved;
+}
+
+export class ChainSet {
+  private readonly chains: RunningChain[];
+
+  constructor(
+    private readonly cfg: DataPlaneConfig,
+    private readonly dp: DataPlane,
+    private readonly places: Map<string, NfPlace>,
+  ) {
+    this.chains = cfg.chains.map((config) => ({
+      config, view: { name: config.name, nfNames: config.through, replicas: [] }, live: [], table: new Uint16Array(STEER_BUCKETS),
+    }));
+  }
+
+  get views(): ChainView[] {
+    return this.chains.map((c) => c.view);
+  }
+
+  replicas(chain: number): Replica[] {
+    return this.chains[chain]!.live.map(({ lane, cpu }) => ({ lane, cpu }));
+  }
+
+  indexOf(name: string): number {
+    return this.chains.findIndex((c) => c.config.name === name);
+  }
+
+  /** The replica that runs a lane, live or retired. */
+  replicaView(lane: number): ReplicaView | undefined {
+    for (const c of this.chains) for (const r of c.live) if (r.lane === lane) return r.view;
+    return undefined;
+  }
+
+  /** Every chain's first replicas, as lane tasks per worker CPU (before the workers start). */
+  initialTasks(): Map<number, LaneTask[]> {
+    const tasks = new Map<number, LaneTask[]>();
+    this.chains.forEach((_, i) => {
+      for (let r = 0; r < this.chains[i]!.config.workers; r++) {
+        const { cpu, task } = this.newReplica(i, r);
+        tasks.set(cpu, [...(tasks.get(cpu) ?? []), task]);
+      }
+    });
+    return tasks;
+  }
+
+  /** Steers every chain's input port over its replicas (once their workers run). */
+  steerAll(): void {
+    this.chains.forEach((c) => {
+      rebalance(c.table, c.live.map((r) => r.lane));
+      this.dp.steer(c.config.from, c.table);
+    });
+  }
+
+  /** A lane and its counters for replica r of chain i (not steered to yet), and the task that runs it. */
+  private newReplica(i: number, r: number): { cpu: number; task: LaneTask } {
+    const c = this.chains[i]!;
+    const lane = this.dp.addLane();
+    const cpus = this.cfg.cores.workers;
+    const cpu = cpus[(i + r) % cpus.length]!;
+    const n = c.config.through.length;
+    const counters = allocCounters(n);
+    const metrics = new SharedArrayBuffer(Math.max(1, n) * MAX_METRICS * 8);
+    const view: ReplicaView = {
+      lane: lane.id, live: true, counters: new Float64Array(counters), metrics: new Float64Array(metrics), metricNames: c.config.through.map(() => []),
+    };
+    c.view.replicas.push(view);
+    c.live.push({ lane: lane.id, cpu, view });
+    const nfs = c.config.through.map((name) => ({ name, ...specOf(this.places.get(name)!) }));
+    return { cpu, task: { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: c.config.to, failOpen: c.config.failOpen } };
+  }
+
+  /** Runs chain i on n workers: replicas added or removed, buckets moved. Call serially. */
+  async scale(i: number, n: number, workers: WorkerSet): Promise<ScaleResult> {
+    const c = this.chains[i]!;
+    const name = c.config.name;
+    const before = c.live.length;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_CHAIN_WORKERS) return { chain: name, error: `workers: must be an integer from 1 to ${MAX_CHAIN_WORKERS}, not ${n}` };
+    let moved = 0;
+    if (n > before) {
+      for (let r = before; r < n; r++) {
+        const { cpu, task } = this.newReplica(i, r);
+        try {
+          await workers.addLane(cpu, task);
+        } catch (err) {
+          // Not steered to yet: it goes as it came.
+          c.live.pop();
+          c.view.replicas.pop();
+          this.dp.retireLane(task.lane);
+          if (r > before) await this.scale(i, before, workers);
+          return { chain: name, error: `replica ${r} on CPU ${cpu}: ${(err as Error).message}` };
+        }
+      }
+      moved = rebalance(c.table, c.live.map((r) => r.lane));
+      this.dp.steer(c.config.from, c.table);
+    } else if (n < before) {
+      const leaving = c.live.splice(n);
+      moved = rebalance(c.table, c.live.map((r) => r.lane));
+      this.dp.steer(c.config.from, c.table);
+      for (const r of leaving) {
+        const started = Date.now();
+        const held = (): number => {
+          const s = this.dp.laneCounters(r.lane);
+          return s.in - s.returned;
+        };
+        while (held() > 0 && Date.now() - started < DRAIN_TIMEOUT_MS) await sleep(1);
+        if (held() > 0) return { chain: name, error: `replica on lane ${r.lane} still holds ${held()} packets after ${DRAIN_TIMEOUT_MS} ms` };
+        await workers.removeLane(r.cpu, r.lane);
+        this.dp.retireLane(r.lane);
+        r.view.live = false;
+      }
+    }
+    return { chain: name, workers: n, before, movedBuckets: moved };
+  }
+}

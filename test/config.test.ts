@@ -26,7 +26,7 @@ function problems(data: unknown): string[] {
 t.test('the config of the README resolves, with defaults', async (t) => {
   const cfg = resolveConfig(base, 'test.yaml');
   t.same(cfg.ports, [{ name: 'in', devargs: 'net_null0' }, { name: 'out', devargs: 'net_null1' }]);
-  t.same(cfg.chains, [{ name: 'in->out', from: 0, to: 1, through: ['a', 'b'], cpu: 0, failOpen: false }]);
+  t.same(cfg.chains, [{ name: 'in->out', from: 0, to: 1, through: ['a', 'b'], workers: 1, failOpen: false }]);
   t.same(cfg.pool, { mbufs: 8191, hugepages: 'auto' });
   t.same(cfg.nfs[1], { name: 'b', module: FORWARD, config: { x: 1 }, limits: {}, trust: 'shared' });
 });
@@ -49,11 +49,18 @@ t.test('fail policy, watchdog and NF limits', async (t) => {
   t.ok(problems({ ...base, nfs: { ...base.nfs, a: { ...base.nfs.a, trust: 'vm' } } }).some((p) => p.startsWith('nfs.a.trust:')), 'an unknown trust level');
 });
 
-t.test('each NF entry is one instance; each port is read by one chain', async (t) => {
+t.test('each NF entry is one instance; each port is read by one chain; chains have names of their own', async (t) => {
   t.same(problems({ ...base, chains: [base.chains[0], { from: 'in', through: ['a'], to: 'out' }] }), [
+    "chains[1].name: 'in->out' is the name of chains[0] too; chains need names of their own",
     "chains[1].from: port 'in' is already read by chains[0]",
     "chains[1].through[0]: NF 'a' is already used at chains[0].through[0]; an NF entry is one instance, declare another",
   ]);
+});
+
+t.test('a chain runs on 1 to 16 workers', async (t) => {
+  t.equal(resolveConfig({ ...base, chains: [{ ...base.chains[0], workers: 3 }] }, 'test.yaml').chains[0]!.workers, 3);
+  t.same(problems({ ...base, chains: [{ ...base.chains[0], workers: 0 }] }), ['chains[0].workers: must be >= 1']);
+  t.same(problems({ ...base, chains: [{ ...base.chains[0], workers: 17 }] }), ['chains[0].workers: must be <= 16']);
 });
 
 t.test('cores: the poll core is not a worker, no CPU twice', async (t) => {

@@ -88,6 +88,7 @@ int nv_port_stats(uint16_t port, struct nv_port_stats *out);
 int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size);
 int nv_lane_retire(uint16_t lane); /* drained, and no port steers to it */
 int nv_route_port(uint16_t port, uint16_t lane); /* every packet of the port to one lane */
+int nv_unroute_port(uint16_t port);              /* the port is not read any more */
 /* Per bucket of a symmetric flow hash, the lane (table: NV_STEER_BUCKETS entries). */
 int nv_steer_port(uint16_t port, const uint16_t *table);
 int nv_poll_sync(void); /* returns once the poll loop no longer steers by an older table */

@@ -118,6 +118,15 @@ int nv_steer_port(uint16_t port, const uint16_t *table)
 	return 0;
 }
 
+/* The port is not read any more (its chain was removed); what it holds stays in its RX queue. */
+int nv_unroute_port(uint16_t port)
+{
+	if (port >= RTE_MAX_ETHPORTS)
+		return nv_fail(EINVAL, "unroute: no port %u", port);
+	__atomic_store_n(&steers[port].input, 0, __ATOMIC_RELEASE);
+	return nv_poll_sync();
+}
+
 /* Waits until the poll loop has begun two turns after the call: any burst it
  * was steering with an older table is then handed over. */
 int nv_poll_sync(void)

@@ -2,7 +2,9 @@
 // exposes to them. docs/control-api.md is their reference.
 import type { Reply } from './api.js';
 import type { NfSwapper, SwapResult } from './nf-swap.js';
-import { nfConfigText, type DataPlaneConfig } from './config.js';
+import { nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } from './config.js';
+import type { NfModule } from '../nf/module.js';
+import { trialInstance } from './nf-swap.js';
 import { planApply } from './config-diff.js';
 import type { ChainSummary, PortSummary } from './stats.js';
 import type { ScaleResult } from './chain-set.js';
@@ -10,14 +12,17 @@ import type { Serially } from './serializer.js';
 
 export interface RunningDataPlane {
   startedAt: number;
-  /** The config it started with (its NFs' current modules and configs are the swapper's, its chains' workers the chains'). */
-  config: DataPlaneConfig;
-  chains: { name: string; nfs: string[]; workers(): number }[];
+  /** The config as it runs now: the one it started with, its NFs and chains as swaps, applies and scaling left them. */
+  current(): DataPlaneConfig;
   swapper: NfSwapper;
   /** Runs a change after those under way (swaps, applies, scaling never overlap). */
   serially: Serially;
-  /** Runs chain i on n workers (call serially). */
-  scale(chain: number, n: number): Promise<ScaleResult>;
+  /** These run serially: */
+  scale(chain: string, n: number): Promise<ScaleResult>;
+  /** Starts a chain with fresh instances of its NFs (modules loaded already); an error says why not. */
+  addChain(chain: ChainConfig, nfs: { nf: NfConfig; module: NfModule }[]): Promise<string | undefined>;
+  /** Stops a chain: its port is not read, its replicas hand back every packet and end. */
+  removeChain(name: string): Promise<string | undefined>;
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
   stop(): void;
 }
@@ -31,8 +36,8 @@ export async function route(dp: RunningDataPlane, method: string, path: string, 
       body: {
         state: 'running',
         uptimeS: (Date.now() - dp.startedAt) / 1000,
-        chains: dp.chains.map((c) => ({ name: c.name, nfs: c.nfs, workers: c.workers() })),
-        nfs: [...dp.swapper.places.values()].map((p) => ({ name: p.name, module: p.module, chain: dp.chains[p.chain]!.name, position: p.position })),
+        chains: dp.current().chains.map((c) => ({ name: c.name, nfs: c.through, workers: c.workers })),
+        nfs: [...dp.swapper.places.values()].map((p) => ({ name: p.name, module: p.module, chain: p.chainName, position: p.position })),
       },
     };
   }
@@ -45,11 +50,11 @@ export async function route(dp: RunningDataPlane, method: string, path: string, 
   const scale = /^\/v1\/chains\/([^/]+)\/scale$/.exec(path);
   if (scale && method === 'POST') {
     const name = decodeURIComponent(scale[1]!);
-    const i = dp.chains.findIndex((c) => c.name === name);
-    if (i < 0) return notFound(`no chain named '${name}' (chains: ${dp.chains.map((c) => c.name).join(', ')})`);
+    const chains = dp.current().chains.map((c) => c.name);
+    if (!chains.includes(name)) return notFound(`no chain named '${name}' (chains: ${chains.join(', ')})`);
     const workers = (body as { workers?: unknown } | undefined)?.workers;
     if (typeof workers !== 'number') return { status: 400, body: { error: 'workers: required, the number of workers the chain is to run on' } };
-    const result = await dp.serially(() => dp.scale(i, workers));
+    const result = await dp.serially(() => dp.scale(name, workers));
     return { status: 'error' in result ? 422 : 200, body: result };
   }
   const swap = /^\/v1\/nfs\/([^/]+)\/swap$/.exec(path);
@@ -72,30 +77,45 @@ async function apply(dp: RunningDataPlane, next: DataPlaneConfig | undefined): P
   if (typeof next !== 'object' || next === null || !Array.isArray(next.nfs) || !Array.isArray(next.chains)) {
     return { status: 400, body: { error: 'config: required, a resolved data-plane config (netvm apply sends one)' } };
   }
-  // What runs now: the config it started with, its NFs and chains as swaps, applies and scaling have left them.
-  const nfs = [...dp.swapper.places.values()].map((p) => ({
-    name: p.name, module: p.module, config: p.config === undefined ? null : JSON.parse(p.config) as unknown, limits: p.limits,
-    trust: p.isolated ? 'isolated' as const : 'shared' as const,
-  }));
-  const chains = dp.config.chains.map((c, i) => ({ ...c, workers: dp.chains[i]!.workers() }));
-  const plan = planApply({ ...dp.config, nfs, chains }, next);
-  if (plan.needRestart.length > 0) return { status: 422, body: { applied: false, reasons: plan.needRestart } };
-  // Every changed NF's module and config are checked before any is swapped: all or nothing.
-  const reasons: string[] = [];
-  for (const nf of plan.swaps) {
-    try {
-      dp.swapper.trial(nf.name, nf.module, nfConfigText(nf), nf.limits);
-    } catch (err) {
-      reasons.push(`nfs.${nf.name}: ${(err as Error).message}`);
-    }
-  }
-  if (reasons.length > 0) return { status: 422, body: { applied: false, reasons } };
   return dp.serially(async () => {
+    const plan = planApply(dp.current(), next);
+    if (plan.needRestart.length > 0) return { status: 422, body: { applied: false, reasons: plan.needRestart } };
+    // Every new or changed NF's module and config are checked before anything changes: all or nothing.
+    const reasons: string[] = [];
+    const trial = (nf: NfConfig, names: string[]): NfModule | undefined => {
+      try {
+        return trialInstance(nf.module, nf.name, { names, position: names.indexOf(nf.name) }, nfConfigText(nf), nf.limits);
+      } catch (err) {
+        reasons.push(`nfs.${nf.name}: ${(err as Error).message}`);
+        return undefined;
+      }
+    };
+    const chainOf = (nf: string): string[] => next.chains.find((c) => c.through.includes(nf))!.through;
+    for (const nf of plan.swaps) trial(nf, chainOf(nf.name));
+    const added = plan.addChains.map(({ chain, nfs }) => ({ chain, nfs: nfs.map((nf) => ({ nf, module: trial(nf, chain.through)! })) }));
+    if (reasons.length > 0) return { status: 422, body: { applied: false, reasons } };
+
+    const problems: string[] = [];
+    for (const name of plan.removeChains) {
+      const error = await dp.removeChain(name);
+      if (error !== undefined) problems.push(`chains.${name}: ${error}`);
+    }
     const swapped: SwapResult[] = [];
     for (const nf of plan.swaps) swapped.push(await dp.swapper.swapNow(nf.name, nf.module, nfConfigText(nf), nf.limits));
+    for (const { chain, nfs } of added) {
+      const error = await dp.addChain(chain, nfs);
+      if (error !== undefined) problems.push(`chains.${chain.name}: ${error}`);
+    }
     const scaled: ScaleResult[] = [];
-    if (swapped.every((r) => r.swapped)) for (const { chain, workers } of plan.scales) scaled.push(await dp.scale(chain, workers));
-    const ok = swapped.every((r) => r.swapped) && scaled.every((r) => !('error' in r));
-    return { status: ok ? 200 : 422, body: { applied: ok, swapped, scaled, unchanged: plan.unchanged } };
+    for (const { chain, workers } of plan.scales) scaled.push(await dp.scale(chain, workers));
+    for (const r of scaled) if ('error' in r) problems.push(`chains.${r.chain}: ${r.error}`);
+    const ok = problems.length === 0 && swapped.every((r) => r.swapped);
+    return {
+      status: ok ? 200 : 422,
+      body: {
+        applied: ok, ...(problems.length > 0 && { reasons: problems }), swapped, scaled, unchanged: plan.unchanged,
+        removedChains: plan.removeChains, addedChains: plan.addChains.map((a) => a.chain.name),
+      },
+    };
   });
 }

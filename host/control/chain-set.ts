@@ -16,7 +16,7 @@ import { allocCounters } from '../chain/counters.js';
 import { STEER_BUCKETS, type DataPlane } from '../dataplane/driver.js';
 import { MAX_METRICS } from '../nf/abi.js';
 import type { LaneTask } from '../worker/messages.js';
-import type { ChainConfig, DataPlaneConfig } from './config.js';
+import type { ChainConfig } from './config.js';
 import { specOf, type NfPlace, type Replica } from './nf-swap.js';
 import type { ChainView, ReplicaView } from './stats.js';
 import type { WorkerSet } from './workers.js';
@@ -28,10 +28,12 @@ const DRAIN_TIMEOUT_MS = 5000;
 interface RunningChain {
   config: ChainConfig;
   view: ChainView;
-  /** Its live replicas, in replica order. */
+  /** Its live replicas, in replica order (none once removed). */
   live: (Replica & { view: ReplicaView })[];
   /** Lane of each steering bucket. */
   table: Uint16Array;
+  /** Taken away by an apply: its counts stay in the summary. */
+  removed: boolean;
 }
 
 export type ScaleResult = { chain: string; workers: number; before: number; movedBuckets: number } | { chain: string; error: string };
@@ -66,32 +68,47 @@ export function rebalance(table: Uint16Array, lanes: number[]): number {
   return moved;
 }
 
+/** Chains are numbered in the order they came (the config's, then each apply's additions);
+ *  a removed chain keeps its number. */
 export class ChainSet {
-  private readonly chains: RunningChain[];
+  private readonly chains: RunningChain[] = [];
 
   constructor(
-    private readonly cfg: DataPlaneConfig,
+    private readonly cpus: number[],
     private readonly dp: DataPlane,
     private readonly places: Map<string, NfPlace>,
+    configs: ChainConfig[],
   ) {
-    this.chains = cfg.chains.map((config) => ({
-      config, view: { name: config.name, nfNames: config.through, replicas: [] }, live: [], table: new Uint16Array(STEER_BUCKETS),
-    }));
+    for (const config of configs) this.append(config);
   }
 
+  private append(config: ChainConfig): number {
+    this.chains.push({
+      config, view: { name: config.name, nfNames: config.through, replicas: [] }, live: [], table: new Uint16Array(STEER_BUCKETS), removed: false,
+    });
+    return this.chains.length - 1;
+  }
+
+  /** Every chain's counts, removed ones too (their packets are in the ports' counts). */
   get views(): ChainView[] {
     return this.chains.map((c) => c.view);
+  }
+
+  /** The chains that run, as configs (workers: as many as they run on now), with their numbers. */
+  running(): { index: number; config: ChainConfig }[] {
+    return this.chains.flatMap((c, index) => (c.removed ? [] : [{ index, config: { ...c.config, workers: c.live.length } }]));
   }
 
   replicas(chain: number): Replica[] {
     return this.chains[chain]!.live.map(({ lane, cpu }) => ({ lane, cpu }));
   }
 
+  /** The running chain of that name, or -1. */
   indexOf(name: string): number {
-    return this.chains.findIndex((c) => c.config.name === name);
+    return this.chains.findIndex((c) => !c.removed && c.config.name === name);
   }
 
-  /** The replica that runs a lane, live or retired. */
+  /** The live replica that runs a lane. */
   replicaView(lane: number): ReplicaView | undefined {
     for (const c of this.chains) for (const r of c.live) if (r.lane === lane) return r.view;
     return undefined;
@@ -100,8 +117,8 @@ export class ChainSet {
   /** Every chain's first replicas, as lane tasks per worker CPU (before the workers start). */
   initialTasks(): Map<number, LaneTask[]> {
     const tasks = new Map<number, LaneTask[]>();
-    this.chains.forEach((_, i) => {
-      for (let r = 0; r < this.chains[i]!.config.workers; r++) {
+    this.chains.forEach((c, i) => {
+      for (let r = 0; r < c.config.workers; r++) {
         const { cpu, task } = this.newReplica(i, r);
         tasks.set(cpu, [...(tasks.get(cpu) ?? []), task]);
       }
@@ -111,18 +128,20 @@ export class ChainSet {
 
   /** Steers every chain's input port over its replicas (once their workers run). */
   steerAll(): void {
-    this.chains.forEach((c) => {
-      rebalance(c.table, c.live.map((r) => r.lane));
-      this.dp.steer(c.config.from, c.table);
-    });
+    for (const c of this.chains) if (!c.removed) this.steer(c);
+  }
+
+  private steer(c: RunningChain): number {
+    const moved = rebalance(c.table, c.live.map((r) => r.lane));
+    this.dp.steer(c.config.from, c.table);
+    return moved;
   }
 
   /** A lane and its counters for replica r of chain i (not steered to yet), and the task that runs it. */
   private newReplica(i: number, r: number): { cpu: number; task: LaneTask } {
     const c = this.chains[i]!;
     const lane = this.dp.addLane();
-    const cpus = this.cfg.cores.workers;
-    const cpu = cpus[(i + r) % cpus.length]!;
+    const cpu = this.cpus[(i + r) % this.cpus.length]!;
     const n = c.config.through.length;
     const counters = allocCounters(n);
     const metrics = new SharedArrayBuffer(Math.max(1, n) * MAX_METRICS * 8);
@@ -135,46 +154,75 @@ export class ChainSet {
     return { cpu, task: { lane: lane.id, rx: lane.rx, ret: lane.ret, counters, metrics, nfs, toPort: c.config.to, failOpen: c.config.failOpen } };
   }
 
+  /** Adds replicas up to n, each running before any is steered to; on a failure the ones added go. */
+  private async grow(i: number, n: number, workers: WorkerSet): Promise<string | undefined> {
+    const c = this.chains[i]!;
+    const before = c.live.length;
+    for (let r = before; r < n; r++) {
+      const { cpu, task } = this.newReplica(i, r);
+      try {
+        await workers.addLane(cpu, task);
+      } catch (err) {
+        c.live.pop();
+        c.view.replicas.pop();
+        this.dp.retireLane(task.lane);
+        await this.drop(c.live.splice(before), workers);
+        return `replica ${r} on CPU ${cpu}: ${(err as Error).message}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Takes replicas no longer steered to off their workers and out of the poll loop, once they hold no packet. */
+  private async drop(leaving: RunningChain['live'], workers: WorkerSet): Promise<string | undefined> {
+    for (const r of leaving) {
+      const started = Date.now();
+      const held = (): number => {
+        const s = this.dp.laneCounters(r.lane);
+        return s.in - s.returned;
+      };
+      while (held() > 0 && Date.now() - started < DRAIN_TIMEOUT_MS) await sleep(1);
+      if (held() > 0) return `replica on lane ${r.lane} still holds ${held()} packets after ${DRAIN_TIMEOUT_MS} ms`;
+      await workers.removeLane(r.cpu, r.lane);
+      this.dp.retireLane(r.lane);
+      r.view.live = false;
+    }
+    return undefined;
+  }
+
   /** Runs chain i on n workers: replicas added or removed, buckets moved. Call serially. */
   async scale(i: number, n: number, workers: WorkerSet): Promise<ScaleResult> {
     const c = this.chains[i]!;
     const name = c.config.name;
     const before = c.live.length;
     if (!Number.isInteger(n) || n < 1 || n > MAX_CHAIN_WORKERS) return { chain: name, error: `workers: must be an integer from 1 to ${MAX_CHAIN_WORKERS}, not ${n}` };
-    let moved = 0;
     if (n > before) {
-      for (let r = before; r < n; r++) {
-        const { cpu, task } = this.newReplica(i, r);
-        try {
-          await workers.addLane(cpu, task);
-        } catch (err) {
-          // Not steered to yet: it goes as it came.
-          c.live.pop();
-          c.view.replicas.pop();
-          this.dp.retireLane(task.lane);
-          if (r > before) await this.scale(i, before, workers);
-          return { chain: name, error: `replica ${r} on CPU ${cpu}: ${(err as Error).message}` };
-        }
-      }
-      moved = rebalance(c.table, c.live.map((r) => r.lane));
-      this.dp.steer(c.config.from, c.table);
-    } else if (n < before) {
-      const leaving = c.live.splice(n);
-      moved = rebalance(c.table, c.live.map((r) => r.lane));
-      this.dp.steer(c.config.from, c.table);
-      for (const r of leaving) {
-        const started = Date.now();
-        const held = (): number => {
-          const s = this.dp.laneCounters(r.lane);
-          return s.in - s.returned;
-        };
-        while (held() > 0 && Date.now() - started < DRAIN_TIMEOUT_MS) await sleep(1);
-        if (held() > 0) return { chain: name, error: `replica on lane ${r.lane} still holds ${held()} packets after ${DRAIN_TIMEOUT_MS} ms` };
-        await workers.removeLane(r.cpu, r.lane);
-        this.dp.retireLane(r.lane);
-        r.view.live = false;
-      }
+      const error = await this.grow(i, n, workers);
+      if (error !== undefined) return { chain: name, error };
     }
-    return { chain: name, workers: n, before, movedBuckets: moved };
+    const leaving = c.live.splice(n);
+    const moved = this.steer(c);
+    const error = await this.drop(leaving, workers);
+    return error === undefined ? { chain: name, workers: n, before, movedBuckets: moved } : { chain: name, error };
+  }
+
+  /** Starts a chain (its NFs' places set already) on its workers, then reads its input port. */
+  async add(config: ChainConfig, workers: WorkerSet): Promise<string | undefined> {
+    const i = this.append(config);
+    const error = await this.grow(i, config.workers, workers);
+    if (error !== undefined) {
+      this.chains[i]!.removed = true;
+      return error;
+    }
+    this.steer(this.chains[i]!);
+    return undefined;
+  }
+
+  /** Stops reading the chain's input port, lets its replicas hand back what they hold, and ends them. */
+  async remove(i: number, workers: WorkerSet): Promise<string | undefined> {
+    const c = this.chains[i]!;
+    this.dp.unroute(c.config.from);
+    c.removed = true;
+    return this.drop(c.live.splice(0), workers);
   }
 }

@@ -17,9 +17,10 @@ export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
   from where that run wrote it). swap replaces an NF's module on the live data plane between two
   bursts, handing its state over when both modules can; --config gives the new instance its config
   (YAML or JSON; without it, none). apply compares a config with the running one and swaps the NFs
-  whose module, config or limits changed and scales the chains whose workers changed, and nothing
-  else; a config that is invalid, or changes what needs a restart (ports, cores, the chains' paths,
-  the set of NFs), is refused as a whole. scale runs a chain on that many workers, its flows
+  whose module, config or limits changed, scales the chains whose workers changed, stops chains
+  that are gone or whose path changed and starts new ones (fresh NF instances), and nothing else;
+  a config that is invalid, or changes what needs a restart (ports, cores, the pool, EAL), is
+  refused as a whole. scale runs a chain on that many workers, its flows
   steered among them by a symmetric hash (docs/control-api.md says what happens to flows that move).`;
 
 export interface Answer {
@@ -154,13 +155,16 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
         ? `  nf ${s.nf}: swapped (${s.state === 'handed-over' ? 'state handed over' : `started empty: ${s.why}`}; paused ${s.pauseUs!.toFixed(0)} us)`
         : `  nf ${s.nf}: REFUSED, keeps running its old module: ${s.reason}`);
     }
+    for (const c of (a.body['removedChains'] ?? []) as string[]) console.log(`  chain ${c}: stopped`);
+    for (const c of (a.body['addedChains'] ?? []) as string[]) console.log(`  chain ${c}: started`);
     for (const c of (a.body['scaled'] ?? []) as { chain: string; workers?: number; error?: string }[]) {
       console.log(c.error === undefined ? `  chain ${c.chain}: now on ${c.workers} worker(s)` : `  chain ${c.chain}: scaling REFUSED: ${c.error}`);
     }
     const unchanged = (a.body['unchanged'] ?? []) as string[];
     if (unchanged.length > 0) console.log(`  unchanged: ${unchanged.join(', ')}`);
     if (a.status === 200) {
-      console.log(`applied: ${swapped.length} NF(s) swapped, ${((a.body['scaled'] ?? []) as unknown[]).length} chain(s) scaled`);
+      const count = (key: string): number => ((a.body[key] ?? []) as unknown[]).length;
+      console.log(`applied: ${swapped.length} NF(s) swapped, ${count('removedChains')} chain(s) stopped, ${count('addedChains')} started, ${count('scaled')} scaled`);
       return 0;
     }
     const reasons = (a.body['reasons'] ?? []) as string[];

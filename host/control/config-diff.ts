@@ -1,21 +1,30 @@
 // netvm apply, the plan: what differs between the running config and a new
-// one, as Snabb's engine.configure sees it: NFs whose module, config or
-// limits changed are swapped live (each one only), chains whose number of
-// workers changed are scaled; everything else must be as it is, or the new
-// config is refused as a whole with the reasons. (Ports, cores, the pool,
-// EAL, the chains' paths and the set of NFs need a restart today.)
+// one, as Snabb's engine.configure sees it. Chains are matched by name: a
+// chain whose path (ports, NFs, fail policy) changed is removed and started
+// anew, as are chains only one side has; a chain whose number of workers
+// changed is scaled; NFs of the chains that stay whose module, config or
+// limits changed are swapped live (each one only). Everything else must be as
+// it is, or the new config is refused as a whole with the reasons. (Ports,
+// cores, the pool, EAL and watchdog_ms need a restart.)
 import { isDeepStrictEqual } from 'node:util';
-import type { DataPlaneConfig, NfConfig } from './config.js';
+import type { ChainConfig, DataPlaneConfig, NfConfig } from './config.js';
 
 export interface ApplyPlan {
+  /** Running chains to stop, by name (removed, or about to start anew with another path). */
+  removeChains: string[];
+  /** Chains to start, with the NFs they run (fresh instances). */
+  addChains: { chain: ChainConfig; nfs: NfConfig[] }[];
   /** NFs to swap, with what they become. */
   swaps: NfConfig[];
-  /** Chains to scale: index and workers. */
-  scales: { chain: number; workers: number }[];
+  /** Chains to scale, by name. */
+  scales: { chain: string; workers: number }[];
+  /** NFs of chains that stay, left as they are. */
   unchanged: string[];
   /** Changes that a live apply cannot make: each a field and what changed. */
   needRestart: string[];
 }
+
+const path = (c: ChainConfig): unknown => ({ from: c.from, to: c.to, through: c.through, failOpen: c.failOpen });
 
 export function planApply(running: DataPlaneConfig, next: DataPlaneConfig): ApplyPlan {
   const needRestart: string[] = [];
@@ -27,24 +36,26 @@ export function planApply(running: DataPlaneConfig, next: DataPlaneConfig): Appl
   same('pool', running.pool, next.pool);
   same('eal', running.eal, next.eal);
   same('watchdog_ms', running.watchdogMs, next.watchdogMs);
-  const scales: ApplyPlan['scales'] = [];
-  next.chains.forEach((chain, i) => {
-    const now = running.chains[i];
-    same(`chains[${i}]`, now && { ...now, workers: chain.workers }, chain);
-    if (now !== undefined && now.workers !== chain.workers) scales.push({ chain: i, workers: chain.workers });
-  });
-  if (running.chains.length > next.chains.length) needRestart.push(`chains: ${running.chains.length - next.chains.length} removed (a restart applies it)`);
-  const names = (c: DataPlaneConfig): string[] => c.nfs.map((n) => n.name).sort();
-  for (const name of names(next)) if (!names(running).includes(name)) needRestart.push(`nfs.${name}: added (a restart applies it)`);
-  for (const name of names(running)) if (!names(next).includes(name)) needRestart.push(`nfs.${name}: removed (a restart applies it)`);
-  const swaps: NfConfig[] = [];
-  const unchanged: string[] = [];
-  for (const nf of next.nfs) {
-    const old = running.nfs.find((n) => n.name === nf.name);
-    if (old === undefined) continue;
-    if (old.trust !== nf.trust) needRestart.push(`nfs.${nf.name}.trust: changed (a restart applies it)`);
-    else if (isDeepStrictEqual(old, nf)) unchanged.push(nf.name);
-    else swaps.push(nf);
+  const nfOf = (c: DataPlaneConfig, name: string): NfConfig => c.nfs.find((n) => n.name === name)!;
+
+  const plan: ApplyPlan = { removeChains: [], addChains: [], swaps: [], scales: [], unchanged: [], needRestart };
+  for (const now of running.chains) {
+    const then = next.chains.find((c) => c.name === now.name);
+    if (then === undefined || !isDeepStrictEqual(path(now), path(then))) plan.removeChains.push(now.name);
   }
-  return { swaps, scales, unchanged, needRestart };
+  for (const chain of next.chains) {
+    const now = running.chains.find((c) => c.name === chain.name);
+    if (now === undefined || plan.removeChains.includes(now.name)) {
+      plan.addChains.push({ chain, nfs: chain.through.map((name) => nfOf(next, name)) });
+      continue;
+    }
+    if (now.workers !== chain.workers) plan.scales.push({ chain: chain.name, workers: chain.workers });
+    for (const name of chain.through) {
+      const [old, nf] = [nfOf(running, name), nfOf(next, name)];
+      if (old.trust !== nf.trust) needRestart.push(`nfs.${name}.trust: changed (a restart of its chain applies it: rename the chain)`);
+      else if (isDeepStrictEqual(old, nf)) plan.unchanged.push(name);
+      else plan.swaps.push(nf);
+    }
+  }
+  return plan;
 }

@@ -10,11 +10,22 @@ import type { Metric } from '../nf/host-imports.js';
 import type { NfSpec, SwapOutcome } from '../worker/messages.js';
 import type { Serially } from './serializer.js';
 
+/** Loads a module and configures a trial instance of it as the NF would run it at a chain
+ *  position; throws why not. */
+export function trialInstance(
+  modulePath: string, name: string, place: { names: string[]; position: number }, config: string | undefined, limits: { heapMb?: number },
+): NfModule {
+  const module = loadNfModule(modulePath);
+  createNfInstance(module, name, { log: () => {}, place, config, heapMb: limits.heapMb });
+  return module;
+}
+
 /** An NF and what it runs now. */
 export interface NfPlace {
   name: string;
-  /** Index of its chain in the config. */
+  /** Number of its chain (host/control/chain-set.ts), and its name. */
   chain: number;
+  chainName: string;
   position: number;
   /** Names of its chain, in order (for netvm_nf_index). */
   names: string[];
@@ -63,23 +74,13 @@ export class NfSwapper {
     return this.serially(() => this.swapNow(name, modulePath, config, limits ?? this.places.get(name)!.limits));
   }
 
-  /** Loads a module and configures a trial instance of it as the NF would run it; throws why not. */
-  trial(name: string, modulePath: string, config: string | undefined, limits = this.places.get(name)!.limits): NfModule {
-    const place = this.places.get(name)!;
-    const module = loadNfModule(modulePath);
-    createNfInstance(module, name, {
-      log: () => {}, place: { names: place.names, position: place.position }, config, heapMb: limits.heapMb,
-    });
-    return module;
-  }
-
   /** Swaps the NF on every replica of its chain, or (one refusing) on none. Call serially. */
   async swapNow(name: string, modulePath: string, config: string | undefined, limits: NfPlace['limits']): Promise<SwapResult> {
     const place = this.places.get(name)!;
     const refused = (reason: string): SwapResult => ({ nf: name, module: modulePath, swapped: false, reason });
     let module: NfModule;
     try {
-      module = this.trial(name, modulePath, config, limits);
+      module = trialInstance(modulePath, name, { names: place.names, position: place.position }, config, limits);
     } catch (err) {
       return refused((err as Error).message);
     }

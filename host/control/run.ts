@@ -10,7 +10,7 @@ import { CONTROL_STOP, CONTROL_WORDS } from '../worker/messages.js';
 import { native } from '../dataplane/native.js';
 import { WorkerSet } from './workers.js';
 import { TRAP_WINDOW_MS } from '../worker/faults.js';
-import { ConfigError, nfConfigText, type DataPlaneConfig } from './config.js';
+import { ConfigError, nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
@@ -102,17 +102,20 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   try {
     const places = new Map<string, NfPlace>();
-    cfg.chains.forEach((chain, i) => chain.through.forEach((name, position) => {
-      const nf = cfg.nfs.find((n) => n.name === name)!;
-      places.set(name, {
-        name, chain: i, position, names: chain.through, module: nf.module, loaded: modules.get(nf.module)!,
+    const placeNfs = (chain: ChainConfig, index: number, nfs: { nf: NfConfig; module: NfModule }[]): void => {
+      nfs.forEach(({ nf, module }, position) => places.set(nf.name, {
+        name: nf.name, chain: index, chainName: chain.name, position, names: chain.through, module: nf.module, loaded: module,
         ...(nfConfigText(nf) !== undefined && { config: nfConfigText(nf) }), limits: nf.limits, isolated: nf.trust === 'isolated',
-      });
-    }));
+      }));
+    };
+    const nfsOf = (chain: ChainConfig): { nf: NfConfig; module: NfModule }[] => chain.through.map((name) => {
+      const nf = cfg.nfs.find((n) => n.name === name)!;
+      return { nf, module: modules.get(nf.module)! };
+    });
+    cfg.chains.forEach((chain, i) => placeNfs(chain, i, nfsOf(chain)));
     // Each chain's replicas (one lane each), grouped into one task per worker CPU.
-    const chainSet = new ChainSet(cfg, dp, places);
+    const chainSet = new ChainSet(cfg.cores.workers, dp, places, cfg.chains);
     const tasks = chainSet.initialTasks();
-    const views = chainSet.views;
     const serially = serializer();
 
     const traps: { nf: string; message: string }[] = [];
@@ -161,7 +164,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const started = Date.now();
     const portsNow = () => cfg.ports.map((p, i) => ({ name: p.name, ...dp.portCounters(i) }));
     let lastPorts = portsNow();
-    let lastChains = summarizeChains(views);
+    let lastChains = summarizeChains(chainSet.views);
     let lastLine = started;
     let lastRx = 0;
     let lastRxChange = started;
@@ -169,17 +172,38 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     void opts.stopSignal?.then(() => (stopRequested = true));
     running = {
       startedAt: started,
-      config: cfg,
-      chains: cfg.chains.map((c, i) => ({ name: c.name, nfs: c.through, workers: () => chainSet.replicas(i).length })),
+      current: () => ({
+        ...cfg,
+        chains: chainSet.running().map((c) => c.config),
+        nfs: [...places.values()].map((p) => ({
+          name: p.name, module: p.module, config: p.config === undefined ? null : JSON.parse(p.config) as unknown, limits: p.limits,
+          trust: p.isolated ? 'isolated' as const : 'shared' as const,
+        })),
+      }),
       swapper,
       serially,
-      scale: async (chain, n) => {
-        const result = await chainSet.scale(chain, n, workers);
+      scale: async (name, n) => {
+        const result = await chainSet.scale(chainSet.indexOf(name), n, workers);
         if ('error' in result) console.error(`chain ${result.chain}: scaling refused: ${result.error}`);
         else log(`chain ${result.chain} runs on ${result.workers} worker(s) (was ${result.before}; ${result.movedBuckets} of 256 flow buckets moved)`);
         return result;
       },
-      counters: () => ({ ports: portsNow(), chains: summarizeChains(views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
+      addChain: async (chain, nfs) => {
+        placeNfs(chain, chainSet.views.length, nfs);
+        const error = await chainSet.add(chain, workers);
+        if (error !== undefined) for (const name of chain.through) places.delete(name);
+        log(error === undefined ? `chain ${chain.name} started: ${chain.through.join(' -> ')} on ${chain.workers} worker(s)` : `chain ${chain.name} could not start: ${error}`);
+        return error;
+      },
+      removeChain: async (name) => {
+        const i = chainSet.indexOf(name);
+        const nfs = chainSet.running().find((c) => c.index === i)!.config.through;
+        const error = await chainSet.remove(i, workers);
+        for (const nf of nfs) places.delete(nf);
+        log(`chain ${name} stopped${error === undefined ? '' : `: ${error}`}`);
+        return error;
+      },
+      counters: () => ({ ports: portsNow(), chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
       stop: () => (stopRequested = true),
     };
     let failure: unknown;
@@ -191,9 +215,9 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
 
     // The NFs holding a burst on a worker (the C chain knows each lane's position
     // under way), and so the worker's budget: the largest of theirs, at least the run's.
-    const heldBy = (cpu: number): string[] => cfg.chains.flatMap((chain, i) => chainSet.replicas(i).filter((r) => r.cpu === cpu).flatMap((r) => {
+    const heldBy = (cpu: number): string[] => chainSet.running().flatMap(({ index, config }) => chainSet.replicas(index).filter((r) => r.cpu === cpu).flatMap((r) => {
       const k = native().chainRunning(r.lane);
-      return k < 0 ? [] : [chain.through[k]!];
+      return k < 0 ? [] : [config.through[k]!];
     }));
     const budgetOf = (cpu: number): number =>
       Math.max(cfg.watchdogMs, ...heldBy(cpu).map((nf) => places.get(nf)!.limits.batchMs ?? cfg.watchdogMs));
@@ -205,7 +229,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const rx = ports.reduce((n, p) => n + p.rx, 0);
       if (rx !== lastRx) [lastRx, lastRxChange] = [rx, now];
       if (warmupMs !== undefined && windowStart === undefined && now - started >= warmupMs) {
-        windowStart = { at: now, ports, chains: summarizeChains(views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts() }) };
+        windowStart = { at: now, ports, chains: summarizeChains(chainSet.views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts() }) };
       }
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
@@ -218,7 +242,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         console.error(`worker on CPU ${cpu} restarted with fresh NF instances; ${dropped} packets of the burst it held were dropped and counted`);
       }
       if (now - lastLine >= 1000) {
-        const chains = summarizeChains(views);
+        const chains = summarizeChains(chainSet.views);
         log(rateLine((now - started) / 1000, (now - lastLine) / 1000, ports, lastPorts, chains, lastChains));
         [lastPorts, lastChains, lastLine] = [ports, chains, now];
       }
@@ -229,7 +253,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       const seconds = (Date.now() - windowStart.at) / 1000;
       const threads = cpuShares(windowStart.threads, threadCpu(), seconds);
       window = {
-        seconds, ...windowCounters(portsNow(), windowStart.ports, summarizeChains(views), windowStart.chains), threads,
+        seconds, ...windowCounters(portsNow(), windowStart.ports, summarizeChains(chainSet.views), windowStart.chains), threads,
         ...(windowStart.latency && { latency: latencySummary(dp.latencyCounts(), windowStart.latency) }),
       };
     }
@@ -245,9 +269,9 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
 
     const available = dp.stop();
     const ports = portsNow();
-    const chains = summarizeChains(views);
+    const chains = summarizeChains(chainSet.views);
     // A lane id scaled away and reused later has one set of counts.
-    const lanes = new Set(views.flatMap((v) => v.replicas.map((r) => r.lane)));
+    const lanes = new Set(chainSet.views.flatMap((v) => v.replicas.map((r) => r.lane)));
     const badDescriptors = [...lanes].reduce((n, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
       hangs, failed, seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,

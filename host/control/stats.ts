@@ -129,7 +129,7 @@ export function rateLine(
   });
   chains.forEach((c, i) => {
     c.nfs.forEach((nf, k) => {
-      const q = chainsBefore[i]!.nfs[k]!;
+      const q = chainsBefore[i]?.nfs[k] ?? { in: 0, bytes: 0 }; // a chain added since
       parts.push(`${nf.name} ${rate(nf.in - q.in, nf.bytes - q.bytes, seconds)}`);
     });
   });
@@ -144,7 +144,7 @@ export function formatSummary(s: RunSummary): string {
     );
   }
   for (const c of s.chains) {
-    lines.push(`  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}` +
+    lines.push(`  chain ${c.name}${c.workers === 0 ? ' (removed)' : ''}: in ${c.in}, out ${c.out}, dropped ${c.dropped}` +
       (c.replicas.length > 1 ? ` (on ${c.workers} worker(s); by replica: ${c.replicas.map((r) => `lane ${r.lane}${r.live ? '' : ' (gone)'} in ${r.in}`).join(', ')})` : ''));
     for (const nf of c.nfs) {
       lines.push(
@@ -174,7 +174,8 @@ export function windowCounters(
     Object.fromEntries(Object.entries(a).map(([k, v]) => [k, typeof v === 'number' ? v - ((b as Record<string, number>)[k] ?? 0) : v])) as T;
   return {
     ports: ports.map((p, i) => minus(p, portsBefore[i]!)),
-    chains: chains.map((c, i) => ({
+    // A chain added after the window began counts whole.
+    chains: chains.map((c, i) => chainsBefore[i] === undefined ? c : ({
       ...minus(c, chainsBefore[i]!),
       workers: c.workers,
       replicas: c.replicas.map((r, j) => {

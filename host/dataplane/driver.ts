@@ -96,6 +96,11 @@ export class DataPlane {
     check(native().routePort(this.portIds[portIndex]!, lane));
   }
 
+  /** Stops reading an input port (its chain is gone); returns once the poll loop has. */
+  unroute(portIndex: number): void {
+    check(native().unroutePort(this.portIds[portIndex]!));
+  }
+
   /** Steers an input port's packets by flow: bucket i of the symmetric flow hash to lane table[i].
    *  Returns once the poll loop no longer uses the old table. */
   steer(portIndex: number, table: Uint16Array): void {

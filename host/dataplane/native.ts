@@ -88,6 +88,7 @@ function load() {
     laneStats: lib.func('int nv_lane_stats(uint16_t lane, _Out_ nv_lane_stats *out)'),
     laneRetire: lib.func('int nv_lane_retire(uint16_t lane)'),
     routePort: lib.func('int nv_route_port(uint16_t port, uint16_t lane)'),
+    unroutePort: lib.func('int nv_unroute_port(uint16_t port)'),
     steerPort: lib.func('int nv_steer_port(uint16_t port, const uint16_t *table)'),
     chainInit: lib.func(
       'int nv_chain_init(uint16_t id, uintptr_t rx_ring, uintptr_t ret_ring, uint32_t ring_size, uintptr_t counters, uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports)',

@@ -36,8 +36,6 @@ struct lane {
 	uint32_t rx_tail_seen;
 	uint32_t ret_head_seen;
 	uint32_t live;       /* 0: retired, the poll loop does not touch its rings */
-	uint32_t staged;     /* descriptors written in this RX burst, not yet published */
-	uint32_t room;       /* free slots at the start of this RX burst */
 	struct nv_lane_stats stats;
 };
 
@@ -238,39 +236,62 @@ int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out)
 	return 0;
 }
 
-/* Writes a descriptor for m on lane l, if it has room; returns 0 if not. */
-static int stage(struct lane *l, struct rte_mbuf *m, uint16_t port, uint64_t tsc)
+/* Hands n single-segment mbufs to a lane's worker, in order; frees those
+ * its ring has no room for and returns how many that was. */
+static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t port, uint64_t tsc)
 {
 	struct nv_ring *r = l->rx;
 	uint32_t head = r->head;
-	if (l->staged == 0) {
-		l->room = l->mask + 1 - (head - l->rx_tail_seen);
-		if (l->room < BURST) {
-			l->rx_tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-			l->room = l->mask + 1 - (head - l->rx_tail_seen);
-		}
+	uint32_t room = l->mask + 1 - (head - l->rx_tail_seen);
+	if (room < n) {
+		l->rx_tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		room = l->mask + 1 - (head - l->rx_tail_seen);
 	}
-	if (l->staged == l->room)
-		return 0;
-	struct nv_desc *d = &r->d[(head + l->staged) & l->mask];
-	d->pool_off = (uint32_t)(rte_pktmbuf_mtod(m, uint8_t *) - nv_pool.base);
-	d->len = m->data_len;
-	d->port = port;
-	d->room = (uint16_t)(m->buf_len - m->data_off);
-	d->verdict = 0;
-	if (nv_lat_rx_tsc != NULL)
-		nv_lat_rx_tsc[d->pool_off / NV_POOL_ELT_SIZE] = tsc;
-	l->staged++;
-	return 1;
+	uint32_t pushed = n < room ? n : room;
+
+	for (uint32_t i = 0; i < pushed; i++) {
+		struct nv_desc *d = &r->d[(head + i) & l->mask];
+		d->pool_off = (uint32_t)(rte_pktmbuf_mtod(m[i], uint8_t *) - nv_pool.base);
+		d->len = m[i]->data_len;
+		d->port = port;
+		d->room = (uint16_t)(m[i]->buf_len - m[i]->data_off);
+		d->verdict = 0;
+		if (nv_lat_rx_tsc != NULL)
+			nv_lat_rx_tsc[d->pool_off / NV_POOL_ELT_SIZE] = tsc;
+	}
+	/* Publish the descriptors before the index that makes them visible. */
+	__atomic_store_n(&r->head, head + pushed, __ATOMIC_RELEASE);
+	nv_count(&l->stats.in, pushed);
+	if (pushed < n)
+		rte_pktmbuf_free_bulk(&m[pushed], n - pushed);
+	return n - pushed;
 }
 
-/* Makes a lane's staged descriptors visible to its worker. */
-static void publish(struct lane *l)
+/* A chain on several replicas: each packet to the lane of its flow's bucket,
+ * each lane's packets in their order of arrival. */
+static uint32_t push_spread(struct steer *st, struct rte_mbuf **m, uint32_t n, uint16_t port, uint64_t tsc)
 {
-	/* The descriptors before the index that makes them visible. */
-	__atomic_store_n(&l->rx->head, l->rx->head + l->staged, __ATOMIC_RELEASE);
-	nv_count(&l->stats.in, l->staged);
-	l->staged = 0;
+	uint16_t lane_of[BURST];
+	struct rte_mbuf *group[BURST];
+	uint32_t full = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		lane_of[i] = __atomic_load_n(&st->lane[flow_bucket(rte_pktmbuf_mtod(m[i], const uint8_t *), m[i]->data_len)],
+					     __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < n; i++) {
+		if (m[i] == NULL)
+			continue;
+		uint16_t lane = lane_of[i];
+		uint32_t k = 0;
+		for (uint32_t j = i; j < n; j++) {
+			if (m[j] != NULL && lane_of[j] == lane) {
+				group[k++] = m[j];
+				m[j] = NULL;
+			}
+		}
+		full += push(&lanes[lane], group, k, port, tsc);
+	}
+	return full;
 }
 
 static void rx_port(uint16_t port, struct steer *st)
@@ -296,12 +317,10 @@ static void rx_port(uint16_t port, struct steer *st)
 	if (nv_pace.per_cycle > 0)
 		nv_pace.tokens -= n;
 	uint64_t tsc = nv_lat_rx_tsc != NULL ? rte_rdtsc() : 0;
-	int spread = __atomic_load_n(&st->spread, __ATOMIC_ACQUIRE);
-	struct lane *one = &lanes[__atomic_load_n(&st->lane[0], __ATOMIC_RELAXED)];
-	struct lane *touched[BURST];
-	uint32_t n_touched = 0, multiseg = 0, full = 0;
+	uint32_t kept = 0, multiseg = 0, full;
 	uint64_t bytes = 0;
 
+	/* Jumbo frames (several mbufs) are dropped here; the rest close up. */
 	for (uint16_t i = 0; i < n; i++) {
 		bytes += m[i]->pkt_len;
 		if (m[i]->nb_segs > 1) {
@@ -309,22 +328,12 @@ static void rx_port(uint16_t port, struct steer *st)
 			multiseg++;
 			continue;
 		}
-		struct lane *l = one;
-		if (spread) {
-			uint32_t bucket = flow_bucket(rte_pktmbuf_mtod(m[i], const uint8_t *), m[i]->data_len);
-			l = &lanes[__atomic_load_n(&st->lane[bucket], __ATOMIC_RELAXED)];
-		}
-		if (l->staged == 0)
-			touched[n_touched++] = l;
-		if (!stage(l, m[i], port, tsc)) {
-			rte_pktmbuf_free(m[i]);
-			full++;
-			if (l->staged == 0)
-				n_touched--; /* it had no room at all: nothing to publish */
-		}
+		m[kept++] = m[i];
 	}
-	for (uint32_t i = 0; i < n_touched; i++)
-		publish(touched[i]);
+	if (__atomic_load_n(&st->spread, __ATOMIC_ACQUIRE))
+		full = push_spread(st, m, kept, port, tsc);
+	else
+		full = push(&lanes[__atomic_load_n(&st->lane[0], __ATOMIC_RELAXED)], m, kept, port, tsc);
 	nv_count(&s->rx, n);
 	nv_count(&s->rx_bytes, bytes);
 	if (multiseg)

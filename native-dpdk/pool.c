@@ -162,6 +162,13 @@ int nv_advise_hugepages(void *addr, uint64_t len)
 	return 0;
 }
 
+int nv_discard(void *addr, uint64_t len)
+{
+	if (madvise(addr, len, MADV_DONTNEED) < 0)
+		return nv_fail(errno, "madvise(MADV_DONTNEED) at %p: %s", addr, strerror(errno));
+	return 0;
+}
+
 uint32_t nv_pool_available(void)
 {
 	return nv_pool.mp == NULL ? 0 : rte_mempool_avail_count(nv_pool.mp);

@@ -82,6 +82,7 @@ function load() {
     poolDestroy: lib.func('int nv_pool_destroy(void)'),
     poolAvailable: lib.func('uint32_t nv_pool_available(void)'),
     adviseHugepages: lib.func('int nv_advise_hugepages(uintptr_t addr, uint64_t len)'),
+    discard: lib.func('int nv_discard(uintptr_t addr, uint64_t len)'),
     portAdd: lib.func('int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)'),
     portStats: lib.func('int nv_port_stats(uint16_t port, _Out_ nv_port_stats *out)'),
     laneAdd: lib.func('int nv_lane_add(uintptr_t rx_ring, uintptr_t ret_ring, uint32_t size)'),

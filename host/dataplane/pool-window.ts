@@ -11,5 +11,6 @@ export function poolWindow(len: number, pageSize: number): PoolWindow {
     addressOf: (memory) => addressOf(memory.buffer),
     // Not having them is no error: the heap stays on 4 KiB pages.
     adviseHugepages: (address, len) => void native().adviseHugepages(address, len),
+    discard: (address, len) => void check(native().discard(address, len)),
   };
 }

@@ -23,6 +23,19 @@ export interface PoolWindow {
   addressOf(memory: LinearMemory): bigint;
   /** Asks for transparent hugepages over len bytes at address (the NF's heap). */
   adviseHugepages(address: bigint, len: bigint): void;
+  /** Gives back the private pages of len bytes at address: they read as zeros again. */
+  discard(address: bigint, len: bigint): void;
+}
+
+/** An NF memory ready for an instance: the pool mapped at its window (or, isolated, a
+ *  private packet area there), its heap advised onto hugepages. Made ahead of a swap,
+ *  or left by an instance that is gone, it spares the swap an allocation (and V8 the
+ *  full collection a new memory of this size sets off). */
+export interface PreparedMemory {
+  memory: LinearMemory;
+  windowOffset: number;
+  /** What instances it fits (memoryKey). */
+  key: string;
 }
 
 /** The most a wasm32 memory can address: the heap's advice covers up to here. */
@@ -58,6 +71,8 @@ export interface InstanceOptions {
   heapMb?: number;
   /** With a pool: instead of mapping it, give the NF a private packet area (trust level isolated). */
   isolated?: boolean;
+  /** A memory prepared for it (same memoryKey), instead of a new one. */
+  memory?: PreparedMemory;
 }
 
 function inside(memory: LinearMemory, addr: number, bytes: number): boolean {
@@ -90,6 +105,77 @@ function windowOffsetFor(base: bigint, pageSize: number): number {
   return Number((first + page - 1n) / page * page - base);
 }
 
+/** The memory limits an instance of nf gets, under a heap limit; throws why not. */
+function memoryPages(nf: NfModule, heapMb: number | undefined, fail: (r: string) => never): { min: number; max: number | undefined } {
+  let max = nf.memory.maxPages;
+  if (heapMb !== undefined) {
+    const limit = (NF_MEMORY_BASE + heapMb * 1024 * 1024) / WASM_PAGE;
+    if (limit < nf.memory.minPages) {
+      fail(`needs ${((nf.memory.minPages * WASM_PAGE - NF_MEMORY_BASE) / 1048576).toFixed(1)} MiB of heap to start; its limit is ${heapMb} MiB`);
+    }
+    max = Math.min(max ?? limit, limit);
+  }
+  return { min: nf.memory.minPages, max };
+}
+
+/** Which prepared memories an instance of nf can take: those of the same maximum and
+ *  trust (one smaller than its minimum grows to it: see fitMemory). */
+export function memoryKey(nf: NfModule, heapMb: number | undefined, isolated: boolean | undefined): string {
+  const { max } = memoryPages(nf, heapMb, (r) => {
+    throw new NfModuleError(nf.path, r);
+  });
+  return `${max ?? '-'}:${isolated === true ? 'isolated' : 'shared'}`;
+}
+
+/** Grows a prepared memory (of nf's key) to nf's minimum, if it is smaller. */
+export function fitMemory(nf: NfModule, prepared: PreparedMemory): PreparedMemory {
+  const pages = prepared.memory.buffer.byteLength / WASM_PAGE;
+  if (pages < nf.memory.minPages) prepared.memory.grow(nf.memory.minPages - pages);
+  return prepared;
+}
+
+/** A new memory for an instance of nf, with the pool in it (or a private packet area). */
+export function prepareMemory(nf: NfModule, pool: PoolWindow, heapMb?: number, isolated?: boolean): PreparedMemory {
+  return prepare(nf, pool, heapMb, isolated, (reason) => {
+    throw new NfModuleError(nf.path, reason);
+  });
+}
+
+function prepare(nf: NfModule, pool: PoolWindow, heapMb: number | undefined, isolated: boolean | undefined, fail: (r: string) => never): PreparedMemory {
+  const { min, max } = memoryPages(nf, heapMb, fail);
+  const memory = createMemory(min, max);
+  const base = pool.addressOf(memory);
+  let windowOffset: number;
+  if (isolated) {
+    // A private area where the chain copies the NF's burst: the pool is not mapped.
+    windowOffset = WASM_PAGE;
+  } else {
+    windowOffset = windowOffsetFor(base, pool.pageSize);
+    if (windowOffset + pool.len > NF_MEMORY_BASE) {
+      fail(`the pool (${pool.len} bytes) does not fit below the NF memory base (${NF_MEMORY_BASE})`);
+    }
+    pool.map(base + BigInt(windowOffset));
+  }
+  pool.adviseHugepages(base + BigInt(NF_MEMORY_BASE), WASM32_BYTES - BigInt(NF_MEMORY_BASE));
+  return { memory, windowOffset, key: memoryKey(nf, heapMb, isolated) };
+}
+
+/** An instance's memory, made as new for the next instance: every byte of it but the
+ *  pool's window reads as zero again (the pages are given back, not written). Call
+ *  once the instance is gone for good. */
+export function reuseMemory(nf: NfInstance, pool: PoolWindow, key: string): PreparedMemory {
+  const base = pool.addressOf(nf.memory);
+  const end = BigInt(nf.memory.buffer.byteLength);
+  if (nf.isolated) {
+    pool.discard(base, end);
+  } else {
+    const windowEnd = BigInt(nf.windowOffset + pool.len);
+    pool.discard(base, BigInt(nf.windowOffset));
+    pool.discard(base + windowEnd, end - windowEnd);
+  }
+  return { memory: nf.memory, windowOffset: nf.windowOffset, key };
+}
+
 export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptions = {}): NfInstance {
   const { pool, config } = opts;
   const fail = (reason: string): never => {
@@ -97,29 +183,15 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
   };
   // The window needs NF_MEMORY_BASE bytes below the module's data; the module
   // asked for at least that much (checked when it was loaded).
-  let maxPages = nf.memory.maxPages;
-  if (opts.heapMb !== undefined) {
-    const limit = (NF_MEMORY_BASE + opts.heapMb * 1024 * 1024) / WASM_PAGE;
-    if (limit < nf.memory.minPages) {
-      fail(`needs ${((nf.memory.minPages * WASM_PAGE - NF_MEMORY_BASE) / 1048576).toFixed(1)} MiB of heap to start; its limit is ${opts.heapMb} MiB`);
-    }
-    maxPages = Math.min(maxPages ?? limit, limit);
-  }
-  const memory = createMemory(nf.memory.minPages, maxPages);
+  let memory: LinearMemory;
   let windowOffset = 0;
-  if (pool !== undefined && opts.isolated) {
-    // A private area where the chain copies the NF's burst: the pool is not mapped.
-    windowOffset = WASM_PAGE;
-    const heap = pool.addressOf(memory) + BigInt(NF_MEMORY_BASE);
-    pool.adviseHugepages(heap, WASM32_BYTES - BigInt(NF_MEMORY_BASE));
+  if (opts.memory !== undefined) {
+    ({ memory, windowOffset } = opts.memory);
   } else if (pool !== undefined) {
-    windowOffset = windowOffsetFor(pool.addressOf(memory), pool.pageSize);
-    if (windowOffset + pool.len > NF_MEMORY_BASE) {
-      fail(`the pool (${pool.len} bytes) does not fit below the NF memory base (${NF_MEMORY_BASE})`);
-    }
-    pool.map(pool.addressOf(memory) + BigInt(windowOffset));
-    const heap = pool.addressOf(memory) + BigInt(NF_MEMORY_BASE);
-    pool.adviseHugepages(heap, WASM32_BYTES - BigInt(NF_MEMORY_BASE));
+    ({ memory, windowOffset } = prepare(nf, pool, opts.heapMb, opts.isolated, fail));
+  } else {
+    const { min, max } = memoryPages(nf, opts.heapMb, fail);
+    memory = createMemory(min, max);
   }
   const abort = (msg: number, file: number, line: number, col: number): never => {
     throw new WebAssembly.RuntimeError(

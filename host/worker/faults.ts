@@ -11,6 +11,7 @@ import { NF_FAILED_CLOSED, NF_FAILED_OPEN, NF_RAN } from '../chain/chain.js';
 import type { PoolWindow } from '../nf/instance.js';
 import type { WorkerEvent } from './messages.js';
 import { instanceOf, type SwapTarget } from './swap.js';
+import type { SpareMemories } from './spares.js';
 
 export const TRAP_LIMIT = 5;
 export const TRAP_WINDOW_MS = 10_000;
@@ -36,6 +37,7 @@ export class NfFaults {
   constructor(
     private readonly lanes: FaultLane[],
     private readonly pool: PoolWindow,
+    private readonly spares: SpareMemories,
     private readonly report: (e: WorkerEvent) => void,
   ) {}
 
@@ -82,9 +84,11 @@ export class NfFaults {
       if (lane === undefined) continue; // removed meanwhile (a scale-down)
       const spec = lane.specs[k]!;
       try {
-        const fresh = instanceOf(spec, lane.names[k]!, this.pool, { names: lane.names, position: k });
+        const fresh = instanceOf(spec, lane.names[k]!, this.pool, { names: lane.names, position: k }, this.spares);
+        const trapped = lane.instances[k]!;
         lane.chain.replace(k, fresh);
         lane.instances[k] = fresh;
+        this.spares.reuse(trapped, spec);
         lane.chain.setMode(k, NF_RAN);
         this.report({ type: 'nf-restarted', lane: lane.lane, nf: lane.names[k]!, traps: h.traps.length });
       } catch (err) {

@@ -7,6 +7,7 @@
 import type { Chain } from '../chain/chain.js';
 import { createNfInstance, exportState, importState, stateHandover, type NfInstance, type PoolWindow } from '../nf/instance.js';
 import type { NfSpec, SwapOutcome, SwapRequest } from './messages.js';
+import type { SpareMemories } from './spares.js';
 
 export interface SwapTarget {
   chain: Chain;
@@ -16,20 +17,24 @@ export interface SwapTarget {
   specs: NfSpec[];
 }
 
-/** A new instance of a spec at a chain position, the pool in its memory (or copies of its packets). */
-export function instanceOf(spec: NfSpec, name: string, pool: PoolWindow, place: { names: string[]; position: number }): NfInstance {
-  return createNfInstance(spec.module, name, { pool, place, config: spec.config, heapMb: spec.heapMb, isolated: spec.isolated });
+/** A new instance of a spec at a chain position, the pool in its memory (or copies of its
+ *  packets); in a spare memory when one is ready. */
+export function instanceOf(spec: NfSpec, name: string, pool: PoolWindow, place: { names: string[]; position: number }, spares: SpareMemories): NfInstance {
+  const memory = spares.take(spec);
+  return createNfInstance(spec.module, name, { pool, place, config: spec.config, heapMb: spec.heapMb, isolated: spec.isolated, ...(memory && { memory }) });
 }
 
-export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): SwapOutcome {
+/** The pause reported covers all of it: building the new instance, the state's move, and
+ *  scrubbing the memory left over for the next swap. */
+export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow, spares: SpareMemories): SwapOutcome {
   const t0 = performance.now();
   const old = target.instances[req.position];
   if (old === undefined || old.name !== req.nf) return { ok: false, reason: `no NF ${req.nf} at position ${req.position} of lane ${req.lane}` };
-  let fresh: NfInstance;
+  let fresh: NfInstance | undefined;
   let state: Uint8Array | undefined;
   let why: string | undefined;
   try {
-    fresh = instanceOf(req.spec, req.nf, pool, { names: target.names, position: req.position });
+    fresh = instanceOf(req.spec, req.nf, pool, { names: target.names, position: req.position }, spares);
     const can = { old: stateHandover(old), fresh: stateHandover(fresh) };
     if (!can.old.exports) why = `${old.path} does not export its state`;
     else if (!can.fresh.imports) why = `${req.spec.module.path} does not import state`;
@@ -39,10 +44,12 @@ export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow): 
       else importState(fresh, state);
     }
   } catch (err) {
+    if (fresh !== undefined) spares.reuse(fresh, req.spec);
     return { ok: false, reason: (err as Error).message };
   }
   target.chain.replace(req.position, fresh);
   target.instances[req.position] = fresh;
+  spares.reuse(old, target.specs[req.position]!);
   target.specs[req.position] = req.spec;
   const pauseUs = (performance.now() - t0) * 1000;
   return {

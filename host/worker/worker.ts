@@ -11,6 +11,7 @@ import {
   CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type LaneTask, type NfSpec, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from './messages.js';
 import { instanceOf, swapNf } from './swap.js';
+import { SpareMemories } from './spares.js';
 import { NfFaults, type FaultLane } from './faults.js';
 
 /** A worker naps between polls only once no packet has come for about
@@ -33,12 +34,13 @@ interface BuiltLane extends FaultLane {
 interface LaneContext {
   task: WorkerTask;
   pool: PoolWindow;
+  spares: SpareMemories;
   onTrapAt: (lane: number, k: number) => void;
 }
 
 function buildLane(ctx: LaneContext, lane: LaneTask): BuiltLane {
   const names = lane.nfs.map((nf) => nf.name);
-  const instances = lane.nfs.map((nf, position) => instanceOf(nf, nf.name, ctx.pool, { names, position }));
+  const instances = lane.nfs.map((nf, position) => instanceOf(nf, nf.name, ctx.pool, { names, position }, ctx.spares));
 
   // Every trap is counted; only the first of each NF is reported, so that an
   // NF that traps on every burst cannot flood the main thread.
@@ -71,6 +73,7 @@ function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faul
     try {
       const lane = buildLane(ctx, command.lane);
       lanes.push(lane);
+      for (const spec of lane.specs) ctx.spares.stock(spec);
       reply({ type: 'lane-added', id: command.id, lane: lane.lane, metrics: lane.instances.map((nf) => nf.host.metrics) });
     } catch (err) {
       reply({ type: 'lane-added', id: command.id, lane: command.lane.lane, error: (err as Error).message, metrics: [] });
@@ -87,7 +90,7 @@ function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faul
     reply({ type: 'lane-removed', id: command.id, lane: command.lane });
     return;
   }
-  const outcome = at < 0 ? { ok: false as const, reason: `lane ${command.lane} is not on this worker` } : swapNf(lanes[at]!, command, ctx.pool);
+  const outcome = at < 0 ? { ok: false as const, reason: `lane ${command.lane} is not on this worker` } : swapNf(lanes[at]!, command, ctx.pool, ctx.spares);
   if (outcome.ok) faults.reset(command.lane, command.position);
   reply({ type: 'swapped', id: command.id, outcome });
 }
@@ -98,9 +101,12 @@ export default function runWorker(task: WorkerTask): void {
   const pool = poolWindow(task.pool.len, task.pool.pageSize);
   // The chains report traps to the fault handler, which needs the lanes: built first, bound after.
   let faults: NfFaults | undefined;
-  const ctx: LaneContext = { task, pool, onTrapAt: (lane, k) => faults?.onTrap(lane, k, performance.now()) };
+  const spares = new SpareMemories(pool);
+  const ctx: LaneContext = { task, pool, spares, onTrapAt: (lane, k) => faults?.onTrap(lane, k, performance.now()) };
   const lanes = task.lanes.map((lane) => buildLane(ctx, lane));
-  faults = new NfFaults(lanes, pool, (e) => task.events.postMessage(e));
+  // One spare memory per kind the NFs use, made now, before packets flow: swaps take it.
+  for (const lane of lanes) for (const spec of lane.specs) spares.stock(spec);
+  faults = new NfFaults(lanes, pool, spares, (e) => task.events.postMessage(e));
   let chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
   const metrics = lanes.map((lane) => ({ lane: lane.lane, nfs: lane.instances.map((nf) => nf.host.metrics) }));

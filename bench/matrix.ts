@@ -10,15 +10,15 @@
 //   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
 //                                fresh instance every 100 ms: the pauses and the drops
 //   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, TS baseline
+import { availableParallelism } from 'node:os';
 import { FIREWALL_RULES } from './baselines.js';
 import { NF_PATH_CASES } from './nf-path.js';
 import { FCS_BYTES, SERVICE_IP, SERVICE_PORT } from './traffic.js';
 
 export const SIZES = [64, 128, 256, 512, 1024, 1518];
 export const CHAIN_NFS = ['firewall', 'router', 'nat', 'lb', 'monitor'] as const;
-/** The poll lcore's CPU and the worker's: the whole of a 2-core machine. */
+/** The poll lcore's CPU; workers take the others (on a 2-core machine, CPU 0). */
 export const POLL_CPU = 1;
-export const WORKER_CPU = 0;
 /** Flows the data plane's replayed traffic can hold: each is a packet net_pcap keeps in the pool. */
 export const DATAPLANE_FLOWS = [1000, 32768];
 const POOL_MBUFS = 65535;
@@ -103,15 +103,23 @@ export function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown
   }
 }
 
-/** The netvm config of a forward or chain point. Port index 1 is where packets leave. */
-export function dataPlaneConfig(point: Point, modules: string, pcap: string): object {
-  const cores = { poll: POLL_CPU, workers: [WORKER_CPU] };
+/** The worker CPUs of a run on n workers: every CPU but the poll lcore's, up to n (on a
+ *  machine with fewer, the chains' replicas share them). */
+export function workerCpus(n: number): number[] {
+  const cpus = Array.from({ length: availableParallelism() }, (_, i) => i).filter((c) => c !== POLL_CPU);
+  return cpus.slice(0, Math.max(1, Math.min(n, cpus.length)));
+}
+
+/** The netvm config of a forward or chain point, each chain on `workers` workers (flows
+ *  steered by a symmetric hash). Port index 1 is where packets leave. */
+export function dataPlaneConfig(point: Point, modules: string, pcap: string, workers = 1): object {
+  const cores = { poll: POLL_CPU, workers: workerCpus(workers) };
   if (point.kind === 'forward') {
     const [a, b] = nullVdevs(point.size);
     return {
       cores, ports: { a, b },
       nfs: { ab: { module: `${modules}/forward.wasm` }, ba: { module: `${modules}/forward.wasm` } },
-      chains: [{ from: 'a', through: ['ab'], to: 'b' }, { from: 'b', through: ['ba'], to: 'a' }],
+      chains: [{ from: 'a', through: ['ab'], to: 'b', workers }, { from: 'b', through: ['ba'], to: 'a', workers }],
     };
   }
   if (point.kind !== 'chain' && point.kind !== 'latency' && point.kind !== 'swap') throw new Error(`${point.id} does not run on netvm`);
@@ -124,6 +132,6 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string): ob
     nfs: Object.fromEntries(names.map((nf) => [nf, {
       module: `${modules}/${nf}.wasm`, config: nfConfig(nf, chain.flows), ...(chain.isolated && { trust: 'isolated' }),
     }])),
-    chains: [{ from: 'src', through: names, to: 'sink' }],
+    chains: [{ from: 'src', through: names, to: 'sink', workers }],
   };
 }

@@ -36,6 +36,8 @@ export interface Sample {
 export interface Timing {
   warmupS: number;
   seconds: number;
+  /** Workers each chain runs on. */
+  workers: number;
 }
 
 const MODULES = join(PROJECT_ROOT, 'nf-modules/build');
@@ -98,7 +100,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
           swaps = await swapEvery(SWAP_CONTROL, 'firewall', join(MODULES, 'firewall.wasm'), nfConfig('firewall', latencyBase(point).flows), until);
         },
       };
-      const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap), scratch, point.id, timing.warmupS, timing.seconds, extra, during);
+      const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap, timing.workers), scratch, point.id, timing.warmupS, timing.seconds, extra, during);
       const w = summary.window;
       const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
       return {

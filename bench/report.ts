@@ -3,7 +3,7 @@
 // targets met or missed (with the bottleneck of a miss), and the terminal
 // table, Markdown report and charts that show them.
 import type { Machine } from './machine.js';
-import { CHAIN_NFS, SIZES, latencyBase, type Point } from './matrix.js';
+import { CHAIN_NFS, POLL_CPU, SIZES, latencyBase, workerCpus, type Point } from './matrix.js';
 import type { Sample } from './measure.js';
 import { barChartSvg, type Bar } from './svg.js';
 import { WIRE_OVERHEAD_BYTES } from './traffic.js';
@@ -60,7 +60,11 @@ export function typicalSample(r: PointResult): Sample | undefined {
   return r.samples.reduce((best, s) => (Math.abs(s.pps - m) < Math.abs(best.pps - m) ? s : best));
 }
 
-const shareOf = (s: Sample | undefined, name: RegExp): number | undefined => s?.threads?.find((t) => name.test(t.name))?.share;
+/** The share of a core the threads of that name used, together (several workers: their sum). */
+const shareOf = (s: Sample | undefined, name: RegExp): number | undefined => {
+  const threads = s?.threads?.filter((t) => name.test(t.name)) ?? [];
+  return threads.length === 0 ? undefined : threads.reduce((n, t) => n + t.share, 0);
+};
 const WORKER = /^netvm-worker/;
 const POLL = /^rte-worker|^lcore-worker/;
 
@@ -223,8 +227,14 @@ export function terminalTable(all: PointResult[]): string {
 export interface SuiteRun {
   started: string;
   machine: Machine;
-  options: { quick: boolean; only: string[]; repeats: number; warmupS: number; seconds: number };
+  options: { quick: boolean; only: string[]; repeats: number; warmupS: number; seconds: number; workers: number };
   results: PointResult[];
+}
+
+function workersText(n: number): string {
+  const cpus = workerCpus(n);
+  const each = n === 1 ? 'one worker' : `each chain on ${n} workers (flows steered by a symmetric hash)`;
+  return `${each} on CPU${cpus.length > 1 ? 's' : ''} ${cpus.join(', ')}${n > cpus.length ? ' (fewer CPUs than workers: replicas share them)' : ''}; "ns/pkt worker" is the workers' CPU time together`;
 }
 
 export function markdownReport(run: SuiteRun, charts: string[]): string {
@@ -237,7 +247,7 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     '',
     `Run: ${run.options.quick ? 'quick matrix' : 'full matrix'}${run.options.only.length ? ` (only ${run.options.only.join(', ')})` : ''}; ` +
       `each point ${run.options.repeats} time(s), ${run.options.warmupS} s warm-up then ${run.options.seconds} s measured; ` +
-      'poll lcore on CPU 1, one worker on CPU 0, both pinned; the skeleton on CPU 1. ' +
+      `poll lcore on CPU ${POLL_CPU}, ${workersText(run.options.workers)}, all pinned; the skeleton on CPU ${POLL_CPU}. ` +
       `A point is NOISY when its repeats disagree by more than ${NOISY_SPREAD * 100}% of their median.`,
     '',
     '## Targets',

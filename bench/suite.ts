@@ -13,13 +13,15 @@ import { measure, type Timing } from './measure.js';
 import { charts, figures, markdownReport, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
 import { buildSkeleton } from './skeleton.js';
 
-export const BENCH_USAGE = `usage: netvm bench [--quick] [--only <point>]... [--out <dir>] [--repeats <n>] [--warmup <s>] [--seconds <s>]
+export const BENCH_USAGE = `usage: netvm bench [--quick] [--only <point>]... [--out <dir>] [--repeats <n>] [--warmup <s>] [--seconds <s>] [--workers <n>]
 
   Runs the benchmark matrix and writes results.json, report.md and charts (SVG) into --out
   (default bench/results/<date>). --quick: the short matrix (about two minutes); --only: the
   points whose id starts with this (skeleton-64B, forward-, chain3-, nf-firewall, ...), repeatable.
   Each point runs --repeats times (3, quick 2): --warmup seconds (2, quick 1), then --seconds
-  measured (5, quick 2). Needs hugepages (npm run bench reserves them) and both CPUs idle.`;
+  measured (5, quick 2). --workers: each chain runs on n workers (1), on the CPUs other than the
+  poll lcore's, its flows steered by a symmetric hash. Needs hugepages (npm run bench reserves
+  them) and every CPU idle.`;
 
 /** A progress bar on a terminal; a line per point otherwise. */
 function progress(total: number): (done: number, label: string) => void {
@@ -47,6 +49,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       repeats: { type: 'string' },
       warmup: { type: 'string' },
       seconds: { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`bench takes no arguments ('${positionals[0]}')`, BENCH_USAGE);
@@ -57,7 +60,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const timing: Timing = {
     warmupS: positiveNumber(values.warmup, '--warmup', BENCH_USAGE) ?? (quick ? 1 : 2),
     seconds: positiveNumber(values.seconds, '--seconds', BENCH_USAGE) ?? (quick ? 2 : 5),
+    workers: positiveNumber(values.workers, '--workers', BENCH_USAGE) ?? 1,
   };
+  if (!Number.isInteger(timing.workers) || timing.workers > 16) throw new UsageError(`--workers: '${values.workers}' is not a whole number from 1 to 16`, BENCH_USAGE);
   const all = matrix(quick);
   // Latency and swap points are paced against their chain point's rate: that one comes along.
   const wanted = (p: Point): boolean => only.some((o) => p.id.startsWith(o));
@@ -72,7 +77,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
 
   const machine = describeMachine();
-  console.log(`netvm bench: ${points.length} points x ${repeats} on ${machine.cpu} (${machine.cpus} CPUs), hugepages ${machine.hugepages}`);
+  console.log(`netvm bench: ${points.length} points x ${repeats} on ${machine.cpu} (${machine.cpus} CPUs), hugepages ${machine.hugepages}` +
+    (timing.workers > 1 ? `, each chain on ${timing.workers} workers` : ''));
   const hasSkeleton = points.some((p) => p.kind === 'skeleton') ? buildSkeleton() : true;
   const results: PointResult[] = points.map((point) => ({ point, samples: [] }));
   const show = progress(points.length * repeats);

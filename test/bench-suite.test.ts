@@ -55,6 +55,18 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.notOk(existsSync(join(out, 'scratch')), 'scratch files removed');
 });
 
+t.test('--workers: each chain on several workers, flows steered among them', async (t) => {
+  const out = join(tempDir(), 'bench');
+  const run = await netvm(['bench', '--quick', '--only', 'chain1-', '--workers', '2', '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /each chain on 2 workers/);
+  const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results & { options: { workers: number } };
+  t.equal(json.options.workers, 2);
+  const sample = json.results[0]!.samples[0]!;
+  t.ok(sample.pps > 0 && sample.clean === true, 'packets went through, every one accounted for');
+  t.match(readFileSync(join(out, 'report.md'), 'utf8'), /each chain on 2 workers \(flows steered by a symmetric hash\)/);
+});
+
 t.test('bad options are refused before anything runs', async (t) => {
   const none = await netvm(['bench', '--only', 'nosuch']);
   t.equal(none.code, 2);
@@ -62,6 +74,9 @@ t.test('bad options are refused before anything runs', async (t) => {
   const repeats = await netvm(['bench', '--repeats', '1.5']);
   t.equal(repeats.code, 2);
   t.match(repeats.stderr, /--repeats: '1.5' is not a whole number/);
+  const workers = await netvm(['bench', '--workers', '17']);
+  t.equal(workers.code, 2);
+  t.match(workers.stderr, /--workers: '17' is not a whole number from 1 to 16/);
   const help = await netvm(['bench', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /usage: netvm bench \[--quick\]/);

@@ -3,7 +3,10 @@
 //   skeleton-<size>B             raw DPDK: the skeleton example, 2x net_null copy=1, one core
 //   forward-<size>B              netvm, [forward] both ways on the same vdevs (poll + one worker)
 //   chain<L>-<size>B-<flows>     netvm, the first L of CHAIN_NFS, one way: bench traffic
-//                                replayed by net_pcap (infinite_rx) into a net_null sink
+//                                replayed by net_pcap (infinite_rx) into a net_null sink;
+//                                1M flows: sources rewritten as they arrive (--rx-flows); nat,
+//                                with one public address (64512 ports a protocol), drops the
+//                                flows beyond (port_exhausted)
 //   chain<L>-<size>B-<flows>-iso the same with every NF isolated (copies, not the pool)
 //   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
 //                                in this run: RX-to-hand-back latency percentiles
@@ -19,8 +22,11 @@ export const SIZES = [64, 128, 256, 512, 1024, 1518];
 export const CHAIN_NFS = ['firewall', 'router', 'nat', 'lb', 'monitor'] as const;
 /** The poll lcore's CPU; workers take the others (on a 2-core machine, CPU 0). */
 export const POLL_CPU = 1;
-/** Flows the data plane's replayed traffic can hold: each is a packet net_pcap keeps in the pool. */
-export const DATAPLANE_FLOWS = [1000, 32768];
+/** Flows of the data-plane points. Up to REPLAYED_FLOWS the trace holds one packet per flow
+ *  (net_pcap keeps each in the pool); beyond, a trace of REPLAYED_FLOWS packets is replayed with
+ *  its sources rewritten to cycle through the flows (`netvm run --rx-flows`). */
+export const DATAPLANE_FLOWS = [1000, 32768, 1_000_000];
+export const REPLAYED_FLOWS = 32768;
 const POOL_MBUFS = 65535;
 
 export type Point =

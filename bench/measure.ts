@@ -6,7 +6,7 @@ import type { RunWindow } from '../host/control/stats.js';
 import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';
-import { POLL_CPU, dataPlaneConfig, latencyBase, nfConfig, nullVdevs, type Point } from './matrix.js';
+import { POLL_CPU, REPLAYED_FLOWS, dataPlaneConfig, latencyBase, nfConfig, nullVdevs, type Point } from './matrix.js';
 import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
@@ -89,8 +89,10 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
         if (point.kind === 'latency') extra.push('--latency');
       }
       if (chain.kind === 'chain') {
-        pcap = join(scratch, `traffic-${chain.size}-${chain.flows}.pcap`);
-        writeFlowsPcap(pcap, chain.size, chain.flows);
+        const replayed = Math.min(chain.flows, REPLAYED_FLOWS);
+        pcap = join(scratch, `traffic-${chain.size}-${replayed}.pcap`);
+        writeFlowsPcap(pcap, chain.size, replayed);
+        if (chain.flows > REPLAYED_FLOWS) extra.push('--rx-flows', String(chain.flows));
       }
       let swaps: SwapRound | undefined;
       const during = point.kind !== 'swap' ? undefined : {

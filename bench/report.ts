@@ -109,8 +109,9 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
   const typical = typicalSample(r);
   const worker = shareOf(typical, WORKER);
   const poll = shareOf(typical, POLL);
-  if (worker !== undefined) f.workerNs = (worker * 1e9) / pps;
-  if (poll !== undefined) f.pollNs = (poll * 1e9) / pps;
+  // Nothing came out (every packet dropped, the notes say where): no cost per packet to speak of.
+  if (worker !== undefined && pps > 0) f.workerNs = (worker * 1e9) / pps;
+  if (poll !== undefined && pps > 0) f.pollNs = (poll * 1e9) / pps;
   if (p.kind === 'skeleton') f.pollNs = 1e9 / pps; // one core, spinning
   const skeleton = all.find((x) => x.point.kind === 'skeleton' && x.point.size === p.size);
   if (p.kind !== 'skeleton' && skeleton && skeleton.samples.length > 0) f.vsSkeleton = pps / median(skeleton.samples.map((s) => s.pps));

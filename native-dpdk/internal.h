@@ -55,6 +55,10 @@ struct nv_pace {
 };
 extern struct nv_pace nv_pace;
 
+/* Flows of a generated input (flows.c): off while nv_flows_n is 0. */
+extern uint32_t nv_flows_n;
+void nv_rewrite_flows(struct rte_mbuf **m, uint16_t n);
+
 /* Stats are written by the poll lcore and read by the main thread. */
 static inline void nv_count(uint64_t *c, uint64_t n)
 {

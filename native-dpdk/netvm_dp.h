@@ -118,6 +118,7 @@ uint32_t nv_latency_histogram(uint64_t *out, uint32_t n); /* copies n buckets; r
 uint64_t nv_latency_bucket_low(uint32_t i);
 uint64_t nv_tsc_hz(void);
 int nv_pace_rx(double pps); /* before the poll loop: every input port together takes at most pps */
+int nv_rx_flows(uint32_t n); /* before the poll loop: received IPv4 sources cycle through n flows */
 
 int nv_poll_start(unsigned int lcore);
 int nv_poll_drain(void);

@@ -316,6 +316,8 @@ static void rx_port(uint16_t port, struct steer *st)
 		return;
 	if (nv_pace.per_cycle > 0)
 		nv_pace.tokens -= n;
+	if (nv_flows_n != 0)
+		nv_rewrite_flows(m, n);
 	uint64_t tsc = nv_lat_rx_tsc != NULL ? rte_rdtsc() : 0;
 	uint32_t kept = 0, multiseg = 0, full;
 	uint64_t bytes = 0;

@@ -16,6 +16,8 @@ options:
                         (the summary's window, with each thread's share of a core)
   --latency             measure every sent packet's latency (RX to hand-back) into the summary
   --rx-pps <n>          take at most n packets per second from the input ports (a paced source)
+  --rx-flows <n>        rewrite each received IPv4 packet's source to 10.0.0.0 + i, i cycling
+                        through n flows (1 to 2^24; a generated source, for benchmarks)
   --until-idle <ms>     stop once no packet has arrived for this long (how a pcap run ends)
   --stats-json <file>   write the final counters as JSON
   --control <addr>      where to serve the control API: host:port on loopback, unix:<path>
@@ -32,6 +34,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       warmup: { type: 'string' },
       latency: { type: 'boolean' },
       'rx-pps': { type: 'string' },
+      'rx-flows': { type: 'string' },
       'stats-json': { type: 'string' },
       'file-prefix': { type: 'string' },
       control: { type: 'string' },
@@ -46,6 +49,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   const untilIdle = positiveNumber(values['until-idle'], '--until-idle', RUN_USAGE);
   const warmup = positiveNumber(values.warmup, '--warmup', RUN_USAGE);
   const rxPps = positiveNumber(values['rx-pps'], '--rx-pps', RUN_USAGE);
+  const rxFlows = positiveNumber(values['rx-flows'], '--rx-flows', RUN_USAGE);
+  if (rxFlows !== undefined && (!Number.isInteger(rxFlows) || rxFlows > 2 ** 24)) {
+    throw new UsageError(`--rx-flows: '${values['rx-flows']}' is not a whole number from 1 to 16777216`, RUN_USAGE);
+  }
   if (warmup !== undefined && duration !== undefined && warmup >= duration) {
     throw new UsageError(`--warmup ${warmup} must be shorter than --duration ${duration}`, RUN_USAGE);
   }
@@ -73,6 +80,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(warmup !== undefined && { warmup }),
     ...(values.latency && { latency: true }),
     ...(rxPps !== undefined && { rxPps }),
+    ...(rxFlows !== undefined && { rxFlows }),
   });
   if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
   const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;

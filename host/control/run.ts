@@ -31,6 +31,8 @@ export interface RunOptions {
   latency?: boolean;
   /** Take at most this many packets per second from the input ports (a paced source). */
   rxPps?: number;
+  /** Rewrite received IPv4 sources to 10.0.0.0 + i, i cycling through this many flows (a generated source). */
+  rxFlows?: number;
   /** Stop once no packet has arrived for this many milliseconds. */
   untilIdle?: number;
   /** Where to serve the control API (none: no API). */
@@ -160,6 +162,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
 
     if (opts.latency) dp.enableLatency();
     if (opts.rxPps !== undefined) dp.paceRx(opts.rxPps);
+    if (opts.rxFlows !== undefined) dp.rxFlows(opts.rxFlows);
     dp.start();
     const started = Date.now();
     const portsNow = () => cfg.ports.map((p, i) => ({ name: p.name, ...dp.portCounters(i) }));

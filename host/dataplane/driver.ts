@@ -118,6 +118,11 @@ export class DataPlane {
     check(native().paceRx(pps));
   }
 
+  /** Rewrites received IPv4 packets' sources to cycle through n flows (call before start). */
+  rxFlows(n: number): void {
+    check(native().rxFlows(n));
+  }
+
   /** The latency histogram's bucket counts so far (see latency.ts). */
   latencyCounts(): BigUint64Array {
     const n = native().latencyHistogram(new BigUint64Array(0), 0);

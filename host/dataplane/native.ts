@@ -105,6 +105,7 @@ function load() {
     latencyBucketLow: lib.func('uint64_t nv_latency_bucket_low(uint32_t i)') as (i: number) => bigint | number,
     tscHz: lib.func('uint64_t nv_tsc_hz(void)') as () => bigint | number,
     paceRx: lib.func('int nv_pace_rx(double pps)'),
+    rxFlows: lib.func('int nv_rx_flows(uint32_t n)'),
     pollStart: lib.func('int nv_poll_start(unsigned int lcore)'),
     pollDrain: lib.func('int nv_poll_drain(void)'),
     pollSync: lib.func('int nv_poll_sync(void)'),

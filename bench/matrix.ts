@@ -8,12 +8,16 @@
 //                                with one public address (64512 ports a protocol), drops the
 //                                flows beyond (port_exhausted)
 //   chain<L>-<size>B-<flows>-iso the same with every NF isolated (copies, not the pool)
+//   chain<L>-<size>B-<flows>-js  the same with every NF in plain TypeScript (bench/js-nfs), run
+//                                by the same worker without Wasm
 //   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
 //                                in this run: RX-to-hand-back latency percentiles
 //   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
 //                                fresh instance every 100 ms: the pauses and the drops
 //   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, TS baseline
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../host/paths.js';
 import { FIREWALL_RULES } from './baselines.js';
 import { NF_PATH_CASES } from './nf-path.js';
 import { FCS_BYTES, SERVICE_IP, SERVICE_PORT } from './traffic.js';
@@ -32,7 +36,7 @@ const POOL_MBUFS = 65535;
 export type Point =
   | { kind: 'skeleton'; id: string; size: number }
   | { kind: 'forward'; id: string; size: number }
-  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean }
+  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean }
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
@@ -42,8 +46,10 @@ const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_
 export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
-export const chainPoint = (length: number, size: number, flows: number, isolated = false): ChainPoint =>
-  ({ kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${isolated ? '-iso' : ''}`, length, size, flows, isolated });
+export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js'): ChainPoint => ({
+  kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${variant ? `-${variant}` : ''}`, length, size, flows,
+  isolated: variant === 'iso', js: variant === 'js',
+});
 export const latencyPoint = (length: number, percent: number): Point => ({ kind: 'latency', id: `latency${length}-${percent}pct`, length, percent });
 /** The point whose measured rate a latency point is paced against. */
 export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.length, 64, 1000);
@@ -56,7 +62,7 @@ export function matrix(quick: boolean): Point[] {
   if (quick) {
     return [
       skeletonPoint(64), forwardPoint(64),
-      chainPoint(1, 64, 1000), chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, true), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
+      chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'js'), chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
       swapPoint(),
       ...['forward', 'ttl', 'firewall', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
@@ -67,7 +73,10 @@ export function matrix(quick: boolean): Point[] {
   for (const flows of DATAPLANE_FLOWS) {
     for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, flows));
   }
-  for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, 1000, true));
+  for (let length = 1; length <= CHAIN_NFS.length; length++) {
+    for (const size of SIZES) points.push(chainPoint(length, size, 1000, 'iso'));
+    points.push(chainPoint(length, 64, 1000, 'js'));
+  }
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
   points.push(swapPoint());
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
@@ -136,7 +145,8 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string, wor
     pool: { mbufs: POOL_MBUFS },
     ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, sink: `net_null0,size=${chain.size - FCS_BYTES}` },
     nfs: Object.fromEntries(names.map((nf) => [nf, {
-      module: `${modules}/${nf}.wasm`, config: nfConfig(nf, chain.flows), ...(chain.isolated && { trust: 'isolated' }),
+      module: chain.js ? join(PROJECT_ROOT, `dist/bench/js-nfs/${nf}.js`) : `${modules}/${nf}.wasm`,
+      config: nfConfig(nf, chain.flows), ...(chain.isolated && { trust: 'isolated' }),
     }])),
     chains: [{ from: 'src', through: names, to: 'sink', workers }],
   };

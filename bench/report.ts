@@ -115,6 +115,8 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
   if (p.kind === 'skeleton') f.pollNs = 1e9 / pps; // one core, spinning
   const skeleton = all.find((x) => x.point.kind === 'skeleton' && x.point.size === p.size);
   if (p.kind !== 'skeleton' && skeleton && skeleton.samples.length > 0) f.vsSkeleton = pps / median(skeleton.samples.map((s) => s.pps));
+  const js = p.kind === 'chain' && !p.js ? all.find((x) => x.point.id === `${p.id}-js`) : undefined;
+  if (js !== undefined && js.samples.length > 0 && pps > 0) f.wasmVsTs = median(js.samples.map((s) => s.pps)) / pps;
   return f;
 }
 
@@ -213,7 +215,7 @@ function rows(all: PointResult[]): string[][] {
       f.latencyUs ? `latency p50 ${us(f.latencyUs.p50)}, p99 ${us(f.latencyUs.p99)}, p99.9 ${us(f.latencyUs.p999)}, max ${us(f.latencyUs.max)}` : '',
       ...Object.entries(s?.drops ?? {}).map(([k, v]) => `${k} ${v}`)].filter(Boolean).join('; ');
     return [r.point.id, `${f.mpps.toFixed(2)}${spread}`, fmt(f.gbpsWire), fmt(f.workerNs, 1), fmt(f.pollNs, 1),
-      f.vsSkeleton === undefined ? '-' : `${f.vsSkeleton.toFixed(2)}x`, f.wasmVsTs === undefined ? '-' : `${f.wasmVsTs.toFixed(2)}x (TS ${fmt(f.tsNs, 1)} ns)`, notes];
+      f.vsSkeleton === undefined ? '-' : `${f.vsSkeleton.toFixed(2)}x`, f.wasmVsTs === undefined ? '-' : `${f.wasmVsTs.toFixed(2)}x${f.tsNs === undefined ? '' : ` (TS ${fmt(f.tsNs, 1)} ns)`}`, notes];
   });
 }
 
@@ -274,10 +276,13 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     `- raw DPDK (the skeleton example, from dpdk-doc): ${all.some((r) => r.point.kind === 'skeleton' && r.samples.length > 0) ? 'measured' : 'not in this run'}.`,
     '- plain TypeScript: on the NF path: forward, ttl and the stateless firewall written for speed; the stateful firewall, router, nat, lb, dpi, ratelimit and monitor ' +
       'are the NF tests\' own references (ratelimit\'s and monitor\'s: their buckets and per-flow totals), written to be clear ' +
-      '(they allocate per packet: expect them far slower); none runs as a data-plane worker yet.',
+      '(they allocate per packet: expect them far slower). On the data plane: chain points marked -js run the same chain with each NF ' +
+      'as a JavaScript NF (bench/js-nfs: the same baselines) in the same worker, without Wasm; "Wasm vs TS" of a chain point is ' +
+      'its time per packet over its -js point\'s.',
     '- isolated-copy mode: chain points marked -iso (each NF gets copies of its packets, not the pool); KVM guests: not available yet (issue 6).',
-    '- flows: the data plane replays one packet per flow from the pool (at most ' +
-      '32Ki flows); 1M flows are measured on the NF path only.',
+    '- flows: up to 32Ki flows the data plane replays one packet per flow from the pool; 1M-flow points replay 32Ki packets ' +
+      'whose IPv4 sources the poll lcore rewrites on arrival to cycle through 1M flows (`--rx-flows`); nat has one public ' +
+      'address (64512 ports a protocol) and drops the flows beyond.',
     '',
     ...(charts.length > 0 ? ['## Charts', '', ...charts.map((c) => `![${c}](${c})`), ''] : []),
   ];

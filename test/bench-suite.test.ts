@@ -1,5 +1,5 @@
 // The benchmark suite on a tiny matrix: it runs the raw-DPDK baseline, a
-// data-plane chain and an NF-path point, and writes valid JSON, a report and
+// data-plane chain (in Wasm and as JavaScript NFs) and an NF-path point, and writes valid JSON, a report and
 // charts; targets it could not measure say so. No speed is asserted.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { netvm } from './support/cli.js';
 import { tempDir } from './support/netvm.js';
 
-// Exactly one skeleton, three data planes and the NF path: about half a minute.
+// Exactly one skeleton, four data planes and the NF path: about half a minute.
 interface Results {
   machine: { cpu: string; dpdk: string; node: string; v8: string; kernel: string; hugepages: string };
   options: { repeats: number };
-  results: { id: string; kind: string; samples: { pps: number; clean?: boolean; threads?: { name: string }[] }[]; error?: string; figures: { mpps: number } | null }[];
+  results: { id: string; kind: string; samples: { pps: number; clean?: boolean; threads?: { name: string }[] }[]; error?: string; figures: { mpps: number; wasmVsTs?: number } | null }[];
   targets: { what: string; status: string; detail: string }[];
 }
 
@@ -25,7 +25,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
-  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'chain1-64B-1K', 'chain3-64B-1K', 'latency3-50pct', 'nf-firewall-1K']);
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'chain1-64B-1K', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
     t.equal(r.samples.length, 1, `${r.id}: one sample`);
@@ -39,7 +39,9 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.equal(json.targets.length, 6);
   t.ok(json.targets.every((x) => ['met', 'missed', 'not measured'].includes(x.status)));
   t.not(json.targets.find((x) => x.what.startsWith('p99'))!.status, 'not measured', 'the latency target is judged');
-  const paced = json.results[3]!.samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number } };
+  t.equal(json.results[2]!.samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');
+  t.ok(json.results[1]!.figures!.wasmVsTs! > 0, 'the Wasm chain is compared with it');
+  const paced = json.results[4]!.samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number } };
   t.ok(paced.pacedPps! > 0 && paced.latency!.count > 0 && paced.latency!.p99Ns > 0, 'the paced point has latency percentiles');
 
   const report = readFileSync(join(out, 'report.md'), 'utf8');

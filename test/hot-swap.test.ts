@@ -135,6 +135,7 @@ t.test('refused swaps keep the old NF running and say why', async (t) => {
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ inside: 'nowhere', public_ip: '203.0.113.1' }));
   await refused([wasm('nat'), '--config', join(dir, 'bad.json')], /refused its config \(status 1\): config: inside: 'nowhere' is not an IPv4 prefix/);
   await refused([await fixtureNf('import-trap')], /trapped in netvm_state_import/);
+  await refused([join(REPO_ROOT, 'dist/bench/js-nfs/forward.js')], /a JavaScript NF runs from the start of a run: it cannot be swapped or applied in/);
   const status = await netvm(['status', ...ctl]);
   t.match(status.stdout, `nf nat: ${wasm('nat')} (chain src->sink, position 0)`, 'the old module still runs');
   await stop(t);

@@ -5,7 +5,8 @@
 // (host/worker/swap.ts) and answers how it went. If one of them refuses, those
 // already swapped are swapped back: the NF runs one module everywhere.
 import { createNfInstance } from '../nf/instance.js';
-import { loadNfModule, type NfModule } from '../nf/module.js';
+import { NfModuleError, loadNfModule, type NfModule } from '../nf/module.js';
+import { isJsNfPath } from '../nf/js-nf.js';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfSpec, SwapOutcome } from '../worker/messages.js';
 import type { Serially } from './serializer.js';
@@ -15,6 +16,7 @@ import type { Serially } from './serializer.js';
 export function trialInstance(
   modulePath: string, name: string, place: { names: string[]; position: number }, config: string | undefined, limits: { heapMb?: number },
 ): NfModule {
+  if (isJsNfPath(modulePath)) throw new NfModuleError(modulePath, 'a JavaScript NF runs from the start of a run: it cannot be swapped or applied in');
   const module = loadNfModule(modulePath);
   createNfInstance(module, name, { log: () => {}, place, config, heapMb: limits.heapMb });
   return module;

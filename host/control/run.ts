@@ -6,6 +6,7 @@ import { Piscina } from 'piscina';
 import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
 import { createNfInstance } from '../nf/instance.js';
 import { loadNfModule, type NfModule } from '../nf/module.js';
+import { isJsNfPath, preloadJsNf } from '../nf/js-nf.js';
 import { CONTROL_STOP, CONTROL_WORDS } from '../worker/messages.js';
 import { native } from '../dataplane/native.js';
 import { WorkerSet } from './workers.js';
@@ -49,11 +50,12 @@ const DRAIN_TIMEOUT_MS = 5000;
 
 
 /** Loads every module once and checks each NF's config on a trial instance. */
-function loadModules(cfg: DataPlaneConfig): Map<string, NfModule> {
+async function loadModules(cfg: DataPlaneConfig): Promise<Map<string, NfModule>> {
   const byPath = new Map<string, NfModule>();
   const problems: string[] = [];
   for (const nf of cfg.nfs) {
     try {
+      if (isJsNfPath(nf.module)) await preloadJsNf(nf.module);
       if (!byPath.has(nf.module)) byPath.set(nf.module, loadNfModule(nf.module));
     } catch (err) {
       problems.push(`nfs.${nf.name}.module: ${(err as Error).message}`);
@@ -78,7 +80,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Promise<RunSummary> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const modules = loadModules(cfg);
+  const modules = await loadModules(cfg);
   // The API's address is taken before EAL starts, so that a busy one costs nothing.
   let running: RunningDataPlane | undefined;
   const api = opts.control === undefined ? undefined : await startControlServer(opts.control, {

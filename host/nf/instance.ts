@@ -11,7 +11,8 @@
 import { ABI_VERSION, MAX_METRICS, MAX_STATE_BYTES, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
 import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
 import { HostImports, type ChainPlace } from './host-imports.js';
-import { NfModuleError, type NfModule } from './module.js';
+import { NfModuleError, type JsNfModule, type NfModule } from './module.js';
+import { JS_NF_MAX_BURST, jsNfFactory, type JsPacketFn } from './js-nf.js';
 
 const WASM_PAGE = 65536;
 
@@ -193,6 +194,7 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
     const { min, max } = memoryPages(nf, opts.heapMb, fail);
     memory = createMemory(min, max);
   }
+  if (nf.js) return jsInstance(nf, name, opts, memory, windowOffset);
   const abort = (msg: number, file: number, line: number, col: number): never => {
     throw new WebAssembly.RuntimeError(
       `abort: ${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`,
@@ -231,6 +233,34 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
     }
   }
   return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr, isolated: pool !== undefined && opts.isolated === true };
+}
+
+/** A JavaScript NF's instance (host/nf/js-nf.ts): its packet function over the memory, called
+ *  per record by a netvm_process of the host's making; records at NF_MEMORY_BASE. */
+function jsInstance(nf: JsNfModule, name: string, opts: InstanceOptions, memory: LinearMemory, windowOffset: number): NfInstance {
+  let packet: JsPacketFn;
+  try {
+    packet = jsNfFactory(nf.path)(opts.config === undefined ? null : JSON.parse(opts.config));
+  } catch (err) {
+    throw new NfModuleError(nf.path, `${name}: ${(err as Error).message}`);
+  }
+  const bytes = new Uint8Array(memory.buffer);
+  const view = new DataView(memory.buffer);
+  const records = new Uint32Array(memory.buffer, NF_MEMORY_BASE, JS_NF_MAX_BURST * (RECORD_BYTES / 4));
+  const exports: NfExports = {
+    netvm_abi_version: () => ABI_VERSION,
+    netvm_batch: () => NF_MEMORY_BASE,
+    netvm_max_burst: () => JS_NF_MAX_BURST,
+    netvm_process: (n: number): void => {
+      for (let i = 0, r = 0; i < n; i++, r += RECORD_BYTES / 4) {
+        records[r + 3] = packet(bytes, view, windowOffset + records[r]!, records[r + 1]!) ? 0 : 1; // NEXT : DROP
+      }
+    },
+  };
+  return {
+    name, path: nf.path, memory, exports, windowOffset, batchAddr: NF_MEMORY_BASE, maxBurst: JS_NF_MAX_BURST,
+    host: new HostImports(name, opts.log, opts.place), metricsAddr: 0, isolated: opts.pool !== undefined && opts.isolated === true,
+  };
 }
 
 /** The current values of the metrics an instance defined, in definition order. */

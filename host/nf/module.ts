@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { GRANTED_IMPORTS, NF_MEMORY_BASE, REQUIRED_EXPORTS } from './abi.js';
 import { compile, moduleExports, moduleImports, type CompiledModule } from './engine.js';
 import { createNfInstance } from './instance.js';
+import { JS_NF_PAGES, isJsNfPath, jsNfFactory } from './js-nf.js';
 import { importedMemoryLimits, type MemoryLimits } from './wasm-imports.js';
 
 export class NfModuleError extends Error {
@@ -14,10 +15,20 @@ export class NfModuleError extends Error {
   }
 }
 
-/** A compiled module that speaks this host's ABI. Cloneable to worker threads. */
-export interface NfModule {
+/** A compiled module that speaks this host's ABI, or a JavaScript NF (host/nf/js-nf.ts).
+ *  Cloneable to worker threads. */
+export type NfModule = WasmNfModule | JsNfModule;
+
+export interface WasmNfModule {
   path: string;
+  js?: false;
   module: CompiledModule;
+  memory: MemoryLimits;
+}
+
+export interface JsNfModule {
+  path: string;
+  js: true;
   memory: MemoryLimits;
 }
 
@@ -51,7 +62,12 @@ function checkMemory(path: string, limits: MemoryLimits | undefined): MemoryLimi
   return limits;
 }
 
+/** Loads and checks an NF module; a JavaScript NF must have been preloaded (preloadJsNf). */
 export function loadNfModule(path: string): NfModule {
+  if (isJsNfPath(path)) {
+    jsNfFactory(path); // imported, with createNf: its config is checked by the trial instance
+    return { path, js: true, memory: { minPages: JS_NF_PAGES, maxPages: JS_NF_PAGES, shared: false } };
+  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -66,7 +82,7 @@ export function loadNfModule(path: string): NfModule {
   }
   checkImports(path, module);
   checkExports(path, module);
-  const nf: NfModule = { path, module, memory: checkMemory(path, importedMemoryLimits(bytes, 'env', 'memory')) };
+  const nf: WasmNfModule = { path, module, memory: checkMemory(path, importedMemoryLimits(bytes, 'env', 'memory')) };
   // A trial instance, with no pool window, checks what only running code can tell.
   createNfInstance(nf, 'check');
   return nf;

@@ -12,6 +12,7 @@ import {
 } from './messages.js';
 import { instanceOf, swapNf } from './swap.js';
 import { SpareMemories } from './spares.js';
+import { preloadJsNf } from '../nf/js-nf.js';
 import { NfFaults, type FaultLane } from './faults.js';
 
 /** A worker naps between polls only once no packet has come for about
@@ -95,7 +96,9 @@ function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faul
   reply({ type: 'swapped', id: command.id, outcome });
 }
 
-export default function runWorker(task: WorkerTask): void {
+export default async function runWorker(task: WorkerTask): Promise<void> {
+  // JavaScript NFs are imported now (asynchronously), before the loop, which never yields.
+  for (const lane of task.lanes) for (const nf of lane.nfs) if (nf.module.js) await preloadJsNf(nf.module.path);
   pinThisThread(task.cpu);
   nameThisThread(`netvm-worker${task.cpu}`);
   const pool = poolWindow(task.pool.len, task.pool.pageSize);

@@ -67,7 +67,7 @@ function syncMetrics(lanes: BuiltLane[]): void {
   }
 }
 
-/** A command from the main thread, carried out between bursts; false when the worker has no lane left. */
+/** A command from the main thread, carried out between bursts (the worker ends once it has no lane left). */
 function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faults: NfFaults): void {
   const reply = (e: WorkerEvent): void => ctx.task.events.postMessage(e);
   if (command.type === 'add-lane') {

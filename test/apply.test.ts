@@ -102,12 +102,16 @@ t.test('apply starts, stops and re-chains chains under load; the others run on',
   const removed = await apply('remove.yaml', [{ ...one, through: ['fw'] }]);
   t.match(removed, 'chain two: stopped');
   t.match(removed, /applied: 0 NF\(s\) swapped, 1 chain\(s\) stopped, 0 started, 0 scaled/);
+  // The worker's only chain goes: the worker ends, and a fresh one starts for the new path.
+  const alone = await apply('alone.yaml', [{ ...one, through: ['step', 'fw'] }]);
+  t.match(alone, /chain one: stopped\n {2}chain one: started/);
+  t.match((await netvm(['status', ...ctl])).stdout, 'chain one: step -> fw on 1 worker(s)');
 
   t.equal((await netvm(['stop', ...ctl])).code, 0);
   const r = await run.done;
   t.equal(r.code, 0, r.stderr);
   const s = r.summary!;
-  t.same(s.chains.map((c) => [c.name, c.workers]), [['one', 0], ['two', 0], ['one', 1]], 'every chain that ran is in the summary');
+  t.same(s.chains.map((c) => [c.name, c.workers]), [['one', 0], ['two', 0], ['one', 0], ['one', 1]], 'every chain that ran is in the summary');
   t.ok(s.chains.every((c) => c.in > 0), 'and each carried traffic');
   t.same(s.chains[0]!.nfs.map((nf) => nf.name), ['fw', 'step']);
   t.ok(s.ports[2]!.rx > 0 && s.ports[3]!.tx > 0, 'the pcap chain ran while it existed');

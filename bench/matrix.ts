@@ -4,9 +4,8 @@
 //   forward-<size>B              netvm, [forward] both ways on the same vdevs (poll + one worker)
 //   chain<L>-<size>B-<flows>     netvm, the first L of CHAIN_NFS, one way: bench traffic
 //                                replayed by net_pcap (infinite_rx) into a net_null sink;
-//                                1M flows: sources rewritten as they arrive (--rx-flows); nat,
-//                                with one public address (64512 ports a protocol), drops the
-//                                flows beyond (port_exhausted)
+//                                1M flows: sources rewritten as they arrive (--rx-flows), and
+//                                nat given a pool of 32 public addresses
 //   chain<L>-<size>B-<flows>-iso the same with every NF isolated (copies, not the pool)
 //   chain<L>-<size>B-<flows>-js  the same with every NF in plain TypeScript (bench/js-nfs), run
 //                                by the same worker without Wasm
@@ -106,7 +105,8 @@ export function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown
         egress: 'next',
       };
     case 'nat':
-      return { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: tableFlows };
+      // One public address holds 64512 flows a protocol; more flows take a pool (32 addresses).
+      return { inside: '10.0.0.0/8', public_ip: flows > 60000 ? '203.0.113.0/27' : '203.0.113.1', flows: tableFlows };
     case 'lb':
       return {
         flows: tableFlows,

@@ -79,7 +79,8 @@ const ROUTER: RouterConfig & { egress: string } = {
   // On to the next NF (nat, in the chain case) rather than out at once.
   egress: 'next',
 };
-const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.1', flows: 1 << 21 };
+// 32 public addresses: room for 1M flows (one address holds 64512 a protocol).
+const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.0/27', flows: 1 << 21 };
 // The bench's flows go to 192.168.0.0 (below 64K flows) on UDP port 80.
 const RATELIMIT = { rate: 1e12, burst: 1e6 };
 const DPI_PATTERNS = [{ text: 'attack', action: 'drop' }, { hex: 'deadbeef', action: 'count' }];

@@ -281,8 +281,8 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
       'its time per packet over its -js point\'s.',
     '- isolated-copy mode: chain points marked -iso (each NF gets copies of its packets, not the pool); KVM guests: not available yet (issue 6).',
     '- flows: up to 32Ki flows the data plane replays one packet per flow from the pool; 1M-flow points replay 32Ki packets ' +
-      'whose IPv4 sources the poll lcore rewrites on arrival to cycle through 1M flows (`--rx-flows`); nat has one public ' +
-      'address (64512 ports a protocol) and drops the flows beyond.',
+      'whose IPv4 sources the poll lcore rewrites on arrival to cycle through 1M flows (`--rx-flows`); nat gets a pool of ' +
+      '32 public addresses there (one holds 64512 flows a protocol).',
     '',
     ...(charts.length > 0 ? ['## Charts', '', ...charts.map((c) => `![${c}](${c})`), ''] : []),
   ];

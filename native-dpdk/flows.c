@@ -1,6 +1,8 @@
 /* A load generator's knob on the input (nv_rx_flows): received IPv4 packets
- * get the source address 10.0.0.0 + i, i cycling through n flows, with the
- * IPv4 and TCP/UDP checksums updated (RFC 1624). It lets a replayed trace
+ * get the source address 10.0.0.0 + i and (TCP, UDP) the source port
+ * 1024 + i mod 64512, i cycling through n, with the IPv4 and TCP/UDP
+ * checksums updated (RFC 1624): n sources, so n flows per destination the
+ * trace holds. It lets a replayed trace
  * that holds a few packets stand for millions of flows; the poll lcore has
  * just copied each packet (net_pcap's infinite_rx does), so the rewrite
  * costs it a few ns a packet. Benchmarks only: a real port's traffic is
@@ -55,16 +57,22 @@ void nv_rewrite_flows(struct rte_mbuf **m, uint16_t n)
 		c = csum_update(csum_update(c, old_hi, new_hi), old_lo, new_lo);
 		ip[10] = (uint8_t)(c >> 8);
 		ip[11] = (uint8_t)c;
-		/* TCP and UDP checksums cover the source address (pseudo-header); not in fragments. */
+		/* The source port, and the TCP or UDP checksum over it and the
+		 * pseudo-header's source address; not in fragments. */
 		int fragment = (ip[6] & 0x3f) != 0 || ip[7] != 0;
 		uint32_t at = ip[9] == IPPROTO_TCP ? 16 : ip[9] == IPPROTO_UDP ? 6 : 0;
 		if (fragment || at == 0 || len < 14 + hlen + at + 2)
 			continue;
-		uint8_t *l4c = ip + hlen + at;
+		uint8_t *l4 = ip + hlen;
+		uint16_t old_port = (uint16_t)(l4[0] << 8 | l4[1]);
+		uint16_t new_port = (uint16_t)(1024 + (src - 0x0a000000u) % 64512);
+		l4[0] = (uint8_t)(new_port >> 8);
+		l4[1] = (uint8_t)new_port;
+		uint8_t *l4c = l4 + at;
 		c = (uint16_t)(l4c[0] << 8 | l4c[1]);
 		if (ip[9] == IPPROTO_UDP && c == 0)
 			continue; /* UDP without a checksum */
-		c = csum_update(csum_update(c, old_hi, new_hi), old_lo, new_lo);
+		c = csum_update(csum_update(csum_update(c, old_hi, new_hi), old_lo, new_lo), old_port, new_port);
 		if (ip[9] == IPPROTO_UDP && c == 0)
 			c = 0xffff;
 		l4c[0] = (uint8_t)(c >> 8);

@@ -157,6 +157,31 @@ t.test('a small range exhausts; an RST frees its port for the next flow', async 
   t.equal(metrics['mappings'], 8);
 });
 
+t.test('a pool of public addresses: each inside host keeps its address; a full one spills to the next', async (t) => {
+  const cfg: NatConfig = { inside: '10.0.0.0/8', public_ip: '203.0.113.4/30', ports: '5000-5001' };
+  const frames = [
+    udp('10.0.0.1', 1000, DNS, 53), // 10.0.0.1 mod 4 = 1: 203.0.113.5
+    udp('10.0.0.2', 1000, DNS, 53), // 203.0.113.6
+    udp('10.0.0.4', 1000, DNS, 53), // 203.0.113.4
+    udp('10.0.0.1', 1001, DNS, 53), // .5 again: its second port
+    udp('10.0.0.1', 1002, DNS, 53), // .5 is full: .6, its second port
+    udp('10.0.0.1', 1003, DNS, 53), // .6 full too: .7
+    udp(DNS, 53, '203.0.113.5', 5001), // the reply of 10.0.0.1:1001
+    udp(DNS, 53, '203.0.113.6', 5001), // of 10.0.0.1:1002
+    udp(DNS, 53, '203.0.113.7', 5000), // of 10.0.0.1:1003
+    udp(DNS, 53, '203.0.113.8', 5000), // outside the pool: passed unchanged
+    udp(DNS, 53, '203.0.113.4', 5001), // no mapping
+    tcp('10.0.0.1', 2000, WEB, 80, SYN), // TCP has ports of its own: .5
+  ];
+  const { metrics, ref } = check(t, cfg, frames, 'pool');
+  const at = (sport: number): string => ref.publicAddr(17, '10.0.0.1', sport, DNS, 53)!.toString(16);
+  t.same([1000, 1001, 1002, 1003].map(at), ['cb007105', 'cb007105', 'cb007106', 'cb007107'], 'paired, then spilled over');
+  t.equal(ref.publicAddr(6, '10.0.0.1', 2000, WEB, 80)!.toString(16), 'cb007105');
+  t.equal(metrics['translated_in'], 3);
+  t.equal(metrics['no_mapping'], 1);
+  t.equal(metrics['new_mappings'], 7);
+});
+
 t.test('a full flow table drops new flows', async (t) => {
   const frames = [
     udp('10.0.0.1', 1, DNS, 53),
@@ -205,8 +230,12 @@ t.test('bad configs are refused with the field named', async (t) => {
   t.equal(refused({ inside: '10.0.0.0/8' }), 'config: public_ip: required');
   t.equal(refused({ inside: '10.0.0.1/8', public_ip: '203.0.113.1' }), "config: inside: '10.0.0.1/8' is not an IPv4 prefix (like 10.0.0.0/8)");
   t.equal(refused({ inside: '2001:db8::/32', public_ip: '203.0.113.1' }), "config: inside: '2001:db8::/32' is not an IPv4 prefix (like 10.0.0.0/8)");
-  t.equal(refused({ inside: '10.0.0.0/8', public_ip: '203.0.113' }), "config: public_ip: '203.0.113' is not an IPv4 address (like 203.0.113.1)");
-  t.equal(refused({ inside: '10.0.0.0/8', public_ip: '10.1.1.1' }), 'config: public_ip: 10.1.1.1 is inside 10.0.0.0/8');
+  for (const pub of ['203.0.113', '203.0.113.1/28', '203.0.112.0/23', '2001:db8::/120']) {
+    t.equal(refused({ inside: '10.0.0.0/8', public_ip: pub }), `config: public_ip: '${pub}' is not an IPv4 address or a prefix of /24 to /32 (like 203.0.113.1 or 203.0.113.0/28)`);
+  }
+  t.equal(refused({ inside: '10.0.0.0/8', public_ip: '10.1.1.1' }), 'config: public_ip: 10.1.1.1 overlaps 10.0.0.0/8');
+  t.equal(refused({ inside: '10.0.0.0/30', public_ip: '10.0.0.0/24' }), 'config: public_ip: 10.0.0.0/24 overlaps 10.0.0.0/30');
+  t.equal(refused({ ...CFG, public_ip: '203.0.113.0/24' }), 'accepted');
   for (const ports of ['0-10', '5-4', 'a-b', '70000', '1024-', '-1', '1-65536']) {
     t.equal(refused({ ...CFG, ports }), `config: ports: '${ports}' is not a port range "lo-hi" within 1-65535`);
   }

@@ -62,7 +62,7 @@ t.test('nat: the mappings move, and the replies are translated by the new instan
   const first = runOffline(outbound, nat({ exportState: true }), () => {});
   t.equal(first.nfs[0]!.metrics['new_mappings'], 65);
   const state = first.nfs[0]!.state!;
-  t.ok(state.length > 65 * 24, `state exported (${state.length} bytes)`);
+  t.ok(state.length > 65 * 28, `state exported (${state.length} bytes)`);
 
   // New flows after the handover, too: their ports must not collide with the imported ones.
   const later = [...replies, tcp('10.9.0.1', 1234, '198.51.100.7', 443, SYN), udp('10.9.0.2', 999, '198.51.100.8', 53)];
@@ -91,6 +91,21 @@ t.test('nat: mappings the new config cannot hold are left behind, counted', asyn
   t.equal(narrow.nfs[0]!.metrics['import_skipped'], 40);
   const moved = runOffline([], nat({ state }, { ...NAT_CFG, inside: '10.0.0.0/16' }), () => {});
   t.equal(moved.nfs[0]!.metrics['imported_mappings'], 40, 'only the inside hosts still inside');
+});
+
+t.test('nat: with a pool of public addresses, mappings keep their address; those outside a new pool stay behind', async (t) => {
+  const pooled = { ...NAT_CFG, public_ip: '203.0.113.0/30' };
+  const outbound = Array.from({ length: 8 }, (_, i) => udp(`10.0.0.${i}`, 7000, '198.51.100.8', 53));
+  const ref = new NatReference(pooled);
+  const outs = outbound.map((f) => ref.process(f)!.data);
+  const replies = outs.map((o) => udp('198.51.100.8', 53, [...o.subarray(26, 30)].join('.'), (o[34]! << 8) | o[35]!));
+  const state = runOffline(outbound, nat({ exportState: true }, pooled), () => {}).nfs[0]!.state!;
+  const same = runOffline(replies, nat({ state }, pooled), () => {});
+  t.equal(same.out.length, 8, 'every reply, to each of the four addresses, translated back');
+  t.same(same.out.map((p) => [...p.data.subarray(30, 34)].join('.')), outbound.map((_, i) => `10.0.0.${i}`));
+  const half = runOffline([], nat({ state }, { ...NAT_CFG, public_ip: '203.0.113.0/31' }), () => {});
+  t.equal(half.nfs[0]!.metrics['imported_mappings'], 4, 'the mappings on .0 and .1');
+  t.equal(half.nfs[0]!.metrics['import_skipped'], 4);
 });
 
 t.test('firewall: the new instance lets the return traffic of flows it did not see open through', async (t) => {
@@ -133,11 +148,11 @@ t.test('state that is not the module\'s own is refused, with the reason', async 
   const fw = createNfInstance(FIREWALL, 'fw', { config: JSON.stringify({ default: 'allow', stateful: true }), log: () => {} });
   t.throws(() => importState(fw, natState), new NfModuleError(wasm('firewall'), "fw: refused the state (status 1): state of a 'nat' NF, not 'firewall'"));
   const n = createNfInstance(NAT, 'nat', { config: JSON.stringify(NAT_CFG), log: () => {} });
-  t.throws(() => importState(n, natState.subarray(0, natState.length - 5)), { message: /refused the state \(status 1\): state of 65 mappings should be 1560 bytes, not 1555/ });
+  t.throws(() => importState(n, natState.subarray(0, natState.length - 5)), { message: /refused the state \(status 1\): state of 65 mappings should be 1820 bytes, not 1815/ });
   t.throws(() => importState(n, Uint8Array.from([1, 2, 3])), { message: /refused the state \(status 1\): not NetVM NF state \(bad magic\)/ });
   const bumped = Uint8Array.from(natState);
   bumped[4 + 2 + 3] = 9; // the format version's low byte
-  t.throws(() => importState(n, bumped), { message: /'nat' state format 9; this module reads format 1/ });
+  t.throws(() => importState(n, bumped), { message: /'nat' state format 9; this module reads format 2/ });
   const forward = createNfInstance(loadNfModule(wasm('forward')), 'fwd');
   t.throws(() => importState(forward, natState), { message: /fwd: does not export netvm_state_import and netvm_state_buffer: it cannot take state/ });
   t.equal(exportState(forward), undefined, 'a module without state export gives none');

@@ -16,8 +16,9 @@ options:
                         (the summary's window, with each thread's share of a core)
   --latency             measure every sent packet's latency (RX to hand-back) into the summary
   --rx-pps <n>          take at most n packets per second from the input ports (a paced source)
-  --rx-flows <n>        rewrite each received IPv4 packet's source to 10.0.0.0 + i, i cycling
-                        through n flows (1 to 2^24; a generated source, for benchmarks)
+  --rx-flows <n>        rewrite each received IPv4 packet's source to 10.0.0.0 + i (TCP, UDP:
+                        port 1024 + i mod 64512), i cycling through n (1 to 2^24): n flows per
+                        destination of the input (a generated source, for benchmarks)
   --until-idle <ms>     stop once no packet has arrived for this long (how a pcap run ends)
   --stats-json <file>   write the final counters as JSON
   --control <addr>      where to serve the control API: host:port on loopback, unix:<path>

@@ -1,10 +1,12 @@
 // nat: NAPT (source NAT) for IPv4. Connections from the inside prefix to
-// anywhere else leave from public_ip, each with a public port of its own; the
-// replies from the far endpoint come back to the inside host and port.
+// anywhere else leave from a public address, each with a public port of its
+// own; the replies from the far endpoint come back to the inside host and port.
 //
 // config:
 //   inside: "10.0.0.0/8"          (required) the private IPv4 prefix
-//   public_ip: "203.0.113.1"      (required) the address flows leave from; not inside `inside`
+//   public_ip: "203.0.113.1"      (required) the address flows leave from, or a pool of them as a
+//              or "203.0.113.0/28" prefix of /24 to /32 (each address holds the whole port
+//                                 range; about 0.8 MiB of tables each); none inside `inside`
 //   ports: "1024-65535"           ("1024-65535") the public ports to allocate, per protocol
 //   flows: int                    (65536) mappings held at once (the flow table's capacity)
 //   timeout_s: number             (120) idle time before a mapping expires; a TCP mapping
@@ -13,12 +15,16 @@
 //
 // Outbound (source inside, destination not inside): TCP and UDP by their
 // 5-tuple, ICMP echo requests by (source, destination, identifier). A new
-// flow gets the next free public port of the range (a rotating cursor: the
-// first free port after the last one given, wrapping), so no two live flows
-// share (public_ip, port, protocol). The source address and port (ICMP: the
+// flow leaves from the pool's address number (inside address mod pool size),
+// so an inside host keeps one public address (RFC 4787's paired pooling),
+// unless that address has no free port for the protocol: then the next
+// address that has one, in turn. It gets that address's next free port (a
+// rotating cursor per address and protocol: the first free port after the
+// last one given, wrapping), so no two live flows share (public address,
+// port, protocol). The source address and port (ICMP: the
 // identifier) are rewritten and the IPv4 header and L4 checksums updated
 // incrementally (RFC 1624; a UDP checksum of 0, "none", stays 0).
-// Inbound (destination public_ip): TCP/UDP by (protocol, destination port),
+// Inbound (destination a public address): TCP/UDP by (address, protocol, destination port),
 // ICMP echo replies by identifier, accepted only from the flow's far endpoint
 // (TCP/UDP: address and port; ICMP: address); the destination is rewritten
 // back to the inside address and port.
@@ -36,9 +42,10 @@
 // inside nor to public_ip, other protocols (GRE, ...), ICMP other than echo
 // request out / echo reply in (ICMP errors are not translated).
 // State handover (hot-swap): the mappings move to the new instance with their
-// public ports, inside and far endpoints, FIN state and idle times; a mapping
-// whose public port is outside the new range, or whose inside address is not
-// inside the new prefix, is left behind (import_skipped).
+// public addresses and ports, inside and far endpoints, FIN state and idle
+// times; a mapping whose public address or port is outside the new pool or
+// range, or whose inside address is not inside the new prefix, is left behind
+// (import_skipped).
 // Known limits: no hairpinning (inside to public_ip is translated outbound
 // like any other destination); one timeout for TCP and UDP.
 import { ConfigReader, parseJson } from '../sdk/json';
@@ -64,7 +71,8 @@ const BITMAP_BYTES: usize = 65536 / 8;
 
 let insideNet: u32 = 0;  // host order
 let insideMask: u32 = 0;
-let publicIp: u32 = 0;   // host order
+let publicBase: u32 = 0; // host order: the pool's first address
+let publicCount: u32 = 1;
 let portLo: u32 = 1024;
 let portHi: u32 = 65535;
 let table: FlowTable | null = null;
@@ -78,14 +86,16 @@ let fRemAddr: usize = 0;  // u32 far address, host order
 let fInPort: usize = 0;   // u16 inside port (ICMP: identifier)
 let fRemPort: usize = 0;  // u16 far port (ICMP: 0)
 let fPubPort: usize = 0;  // u16 public port (ICMP: identifier)
+let fPubIdx: usize = 0;   // u8 public address, as its number in the pool
 let fProto: usize = 0;    // u8 protocol index
 let fFin: usize = 0;      // u8 FIN seen: 1 out, 2 in
 
-// Per protocol: free ports (bit set = free), slot + 1 by public port, cursor, free count.
+// Per port pool (public address number * N_PROTOS + protocol index): free
+// ports (bit set = free), slot + 1 by public port, cursor, free count.
 let freeBits: usize = 0;
 let portSlot: usize = 0;
-const cursor = new StaticArray<u32>(N_PROTOS);
-const freeCount = new StaticArray<u32>(N_PROTOS);
+let cursor: usize = 0;    // u32 per pool
+let freeCount: usize = 0; // u32 per pool
 
 const p = new Parsed();
 const key: usize = memory.data(FLOW_KEY_BYTES, 8);
@@ -136,14 +146,21 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
     }
   }
   const publicText = r.string(root, 'public_ip', '');
-  let pub: u32 = 0;
+  let pub: u32 = 0, count: u32 = 1;
   if (r.ok()) {
+    const parsed = publicText.includes('/') ? parsePrefix(publicText, prefixBuf) : -1;
     const v = parseIpv4(publicText);
-    if (v < 0) r.fail('public_ip', `'${publicText}' is not an IPv4 address (like 203.0.113.1)`);
-    else {
+    if (parsed >= 0 && parsed >> 8 == 4 && (parsed & 0xff) >= 24) {
+      pub = bswap<u32>(load<u32>(prefixBuf));
+      count = <u32>1 << (32 - (parsed & 0xff));
+    } else if (v >= 0) {
       pub = <u32>v;
-      if ((pub & mask) == net) r.fail('public_ip', `${publicText} is inside ${insideText}`);
+    } else {
+      r.fail('public_ip', `'${publicText}' is not an IPv4 address or a prefix of /24 to /32 (like 203.0.113.1 or 203.0.113.0/28)`);
     }
+    // A pool is a prefix and inside is one: they overlap if either holds the other's first address.
+    const poolMask = count == 1 ? <u32>0xffffffff : ~(count - 1);
+    if (r.ok() && ((pub & mask) == net || (net & poolMask) == pub)) r.fail('public_ip', `${publicText} overlaps ${insideText}`);
   }
   const portsText = r.string(root, 'ports', '', '1024-65535');
   let lo: i32 = -1, hi: i32 = -1;
@@ -165,7 +182,8 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   }
   insideNet = net;
   insideMask = mask;
-  publicIp = pub;
+  publicBase = pub;
+  publicCount = count;
   portLo = <u32>lo;
   portHi = <u32>hi;
   timeoutNs = <u64>(timeout * 1e9);
@@ -178,19 +196,23 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   fInPort = heap.alloc(slots << 1);
   fRemPort = heap.alloc(slots << 1);
   fPubPort = heap.alloc(slots << 1);
+  fPubIdx = heap.alloc(slots);
   fProto = heap.alloc(slots);
   fFin = heap.alloc(slots);
-  freeBits = heap.alloc(BITMAP_BYTES * N_PROTOS);
-  memory.fill(freeBits, 0, BITMAP_BYTES * N_PROTOS);
-  portSlot = heap.alloc(65536 * 4 * N_PROTOS);
-  memory.fill(portSlot, 0, 65536 * 4 * N_PROTOS);
-  for (let pi: u32 = 0; pi < N_PROTOS; pi++) {
-    const bm = freeBits + <usize>pi * BITMAP_BYTES;
+  const pools = <usize>(count * N_PROTOS);
+  freeBits = heap.alloc(BITMAP_BYTES * pools);
+  memory.fill(freeBits, 0, BITMAP_BYTES * pools);
+  portSlot = heap.alloc(65536 * 4 * pools);
+  memory.fill(portSlot, 0, 65536 * 4 * pools);
+  cursor = heap.alloc(pools << 2);
+  freeCount = heap.alloc(pools << 2);
+  for (let pool: usize = 0; pool < pools; pool++) {
+    const bm = freeBits + pool * BITMAP_BYTES;
     for (let port = portLo; port <= portHi; port++) {
       store<u8>(bm + (port >> 3), load<u8>(bm + (port >> 3)) | <u8>(<u32>1 << (port & 7)));
     }
-    cursor[pi] = portLo;
-    freeCount[pi] = portHi - portLo + 1;
+    store<u32>(cursor + (pool << 2), portLo);
+    store<u32>(freeCount + (pool << 2), portHi - portLo + 1);
   }
   table = t;
   return 0;
@@ -198,11 +220,16 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
 
 // ---- ports -----------------------------------------------------------------
 
-/** The first free port at or after the cursor (wrapping), taken; -1 when none. */
-function allocPort(pi: u32): i32 {
-  if (unchecked(freeCount[pi]) == 0) return -1;
-  const bm = freeBits + <usize>pi * BITMAP_BYTES;
-  const start = unchecked(cursor[pi]);
+@inline function poolOf(idx: u32, pi: u32): usize {
+  return <usize>(idx * N_PROTOS + pi);
+}
+
+/** The first free port of a pool at or after its cursor (wrapping), taken; -1 when none. */
+function allocPort(pool: usize): i32 {
+  const free = freeCount + (pool << 2);
+  if (load<u32>(free) == 0) return -1;
+  const bm = freeBits + pool * BITMAP_BYTES;
+  const start = load<u32>(cursor + (pool << 2));
   let w = start >> 6;
   let word = load<u64>(bm + (<usize>w << 3)) & (<u64>-1 << (start & 63));
   for (let k = 0; k <= 1024; k++) {
@@ -210,8 +237,8 @@ function allocPort(pi: u32): i32 {
       const port = (w << 6) + <u32>ctz<u64>(word);
       const at = bm + (<usize>w << 3);
       store<u64>(at, load<u64>(at) & ~(<u64>1 << (port & 63)));
-      unchecked(cursor[pi] = port >= portHi ? portLo : port + 1);
-      unchecked(freeCount[pi] = unchecked(freeCount[pi]) - 1);
+      store<u32>(cursor + (pool << 2), port >= portHi ? portLo : port + 1);
+      store<u32>(free, load<u32>(free) - 1);
       return <i32>port;
     }
     w = (w + 1) & 1023;
@@ -220,21 +247,43 @@ function allocPort(pi: u32): i32 {
   return -1;
 }
 
-@inline function slotOfPort(pi: u32, port: u32): usize {
-  return portSlot + ((<usize>pi << 16) + port) * 4;
+// The public address number and port allocate() gave.
+let allocIdx: u32 = 0;
+let allocPortNo: u32 = 0;
+
+/** A public port for a new flow of inside address inAddr: from its paired address, or the
+ *  next one with a free port; false when every address is out of ports for the protocol. */
+function allocate(pi: u32, inAddr: u32): bool {
+  const first = inAddr % publicCount;
+  for (let k: u32 = 0; k < publicCount; k++) {
+    let idx = first + k;
+    if (idx >= publicCount) idx -= publicCount;
+    const port = allocPort(poolOf(idx, pi));
+    if (port >= 0) {
+      allocIdx = idx;
+      allocPortNo = <u32>port;
+      return true;
+    }
+  }
+  return false;
+}
+
+@inline function slotOfPort(pool: usize, port: u32): usize {
+  return portSlot + ((pool << 16) + <usize>port) * 4;
 }
 
 /** Frees the public port a slot holds (its state is still the flow's). */
 function releaseSlot(slot: u32): void {
   const s = <usize>slot;
-  const pi = <u32>load<u8>(fProto + s);
+  const pool = poolOf(<u32>load<u8>(fPubIdx + s), <u32>load<u8>(fProto + s));
   const port = <u32>load<u16>(fPubPort + (s << 1));
-  const at = slotOfPort(pi, port);
+  const at = slotOfPort(pool, port);
   if (load<u32>(at) != slot + 1) return; // not holding it (never happens)
   store<u32>(at, 0);
-  const bm = freeBits + <usize>pi * BITMAP_BYTES + (port >> 3);
+  const bm = freeBits + pool * BITMAP_BYTES + (port >> 3);
   store<u8>(bm, load<u8>(bm) | <u8>(<u32>1 << (port & 7)));
-  unchecked(freeCount[pi] = unchecked(freeCount[pi]) + 1);
+  const free = freeCount + (pool << 2);
+  store<u32>(free, load<u32>(free) + 1);
 }
 
 /** Releases the ports of the slots the table freed (expired or reclaimed). */
@@ -335,38 +384,40 @@ function outbound(i: i32, t: FlowTable, now: u64): void {
       setVerdict(i, DROP);
       return;
     }
-    const port = allocPort(pi);
-    if (port < 0) {
+    if (!allocate(pi, src)) {
       t.removeSlot(<u32>slot);
       portExhausted.add();
       setVerdict(i, DROP);
       return;
     }
+    const port = allocPortNo;
     const s = <usize>slot;
     store<u32>(fInAddr + (s << 2), src);
     store<u32>(fRemAddr + (s << 2), dst);
     store<u16>(fInPort + (s << 1), <u16>localPort);
     store<u16>(fRemPort + (s << 1), <u16>remotePort);
     store<u16>(fPubPort + (s << 1), <u16>port);
+    store<u8>(fPubIdx + s, <u8>allocIdx);
     store<u8>(fProto + s, <u8>pi);
     store<u8>(fFin + s, 0);
-    store<u32>(slotOfPort(pi, <u32>port), <u32>slot + 1);
+    store<u32>(slotOfPort(poolOf(allocIdx, pi), port), <u32>slot + 1);
     newMappings.add();
   }
   const s = <usize>slot;
   const pub = <u32>load<u16>(fPubPort + (s << 1));
-  rewrite(12, publicIp, pi == PI_ICMP ? 4 : 0, pub);
+  rewrite(12, publicBase + <u32>load<u8>(fPubIdx + s), pi == PI_ICMP ? 4 : 0, pub);
   translatedOut.add();
   if (pi == PI_TCP) tcpState(t, <u32>slot, 1, now);
 }
 
-function inbound(i: i32, t: FlowTable, now: u64): void {
+/** A packet to public address number idx. */
+function inbound(i: i32, t: FlowTable, now: u64, idx: u32): void {
   const found = translatable(i, false);
   if (found < 0) return;
   const pi = <u32>found;
   const pubPort = ourPort;
   const remotePort = theirPort;
-  const held = load<u32>(slotOfPort(pi, pubPort));
+  const held = load<u32>(slotOfPort(poolOf(idx, pi), pubPort));
   if (held == 0) {
     noMapping.add();
     setVerdict(i, DROP);
@@ -409,7 +460,8 @@ export function netvm_process(n: i32): void {
   const now = <u64>nowNs();
   const net = insideNet;
   const mask = insideMask;
-  const pub = publicIp;
+  const pub = publicBase;
+  const count = publicCount;
   for (let i = 0; i < n; i++) {
     parse(packetAddr(i), packetLen(i), p);
     if (p.ipVersion != 4) continue;
@@ -417,8 +469,8 @@ export function netvm_process(n: i32): void {
     const dst = p.dst4();
     if ((src & mask) == net) {
       if ((dst & mask) != net) outbound(i, t, now);
-    } else if (dst == pub) {
-      inbound(i, t, now);
+    } else if (dst - pub < count) {
+      inbound(i, t, now, dst - pub);
     }
   }
   t.expire(now, SWEEP_BUDGET);
@@ -429,12 +481,13 @@ export function netvm_process(n: i32): void {
 // ---- state handover ----------------------------------------------------------
 
 const STATE_KIND = 'nat';
-const STATE_VERSION: u32 = 1;
-const STATE_RECORD_BYTES: usize = 24;
+const STATE_VERSION: u32 = 2;
+const STATE_RECORD_BYTES: usize = 28;
 const PROTO_OF_INDEX: u32[] = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP];
 
 // A mapping record: u32 inside addr, u32 far addr, u16 inside port, u16 far
-// port, u16 public port, u8 protocol index, u8 FIN bits, u64 last seen (ns).
+// port, u16 public port, u8 protocol index, u8 FIN bits, u64 last seen (ns),
+// u32 public addr (version 2; version 1 had one public address and no field).
 export function netvm_state_export(): usize {
   const t = table;
   if (t == null) return 0;
@@ -450,6 +503,7 @@ export function netvm_state_export(): usize {
     w.u8(load<u8>(fProto + s));
     w.u8(load<u8>(fFin + s));
     w.u64(t.lastSeen(<u32>slot));
+    w.u32(publicBase + <u32>load<u8>(fPubIdx + s));
   }
   return w.finish();
 }
@@ -473,8 +527,10 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
     const pi = <u32>r.u8();
     const fin = r.u8();
     const seen = r.u64();
-    const bm = freeBits + <usize>min(pi, N_PROTOS - 1) * BITMAP_BYTES + (pubPort >> 3);
-    if (pi >= N_PROTOS || pubPort < portLo || pubPort > portHi || (load<u8>(bm) & <u8>(<u32>1 << (pubPort & 7))) == 0 ||
+    const idx = r.u32() - publicBase;
+    const pool = poolOf(min(idx, publicCount - 1), min(pi, N_PROTOS - 1));
+    const bm = freeBits + pool * BITMAP_BYTES + (pubPort >> 3);
+    if (pi >= N_PROTOS || idx >= publicCount || pubPort < portLo || pubPort > portHi || (load<u8>(bm) & <u8>(<u32>1 << (pubPort & 7))) == 0 ||
         (inAddr & insideMask) != insideNet || (remAddr & insideMask) == insideNet) {
       importSkipped.add();
       continue;
@@ -499,11 +555,13 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
     store<u16>(fInPort + (s << 1), inPort);
     store<u16>(fRemPort + (s << 1), remPort);
     store<u16>(fPubPort + (s << 1), <u16>pubPort);
+    store<u8>(fPubIdx + s, <u8>idx);
     store<u8>(fProto + s, <u8>pi);
     store<u8>(fFin + s, fin & 3);
     store<u8>(bm, load<u8>(bm) & ~<u8>(<u32>1 << (pubPort & 7)));
-    unchecked(freeCount[pi] = unchecked(freeCount[pi]) - 1);
-    store<u32>(slotOfPort(pi, pubPort), <u32>slot + 1);
+    const free = freeCount + (pool << 2);
+    store<u32>(free, load<u32>(free) - 1);
+    store<u32>(slotOfPort(pool, pubPort), <u32>slot + 1);
     importedMappings.add();
   }
   mappings.set(t.size);

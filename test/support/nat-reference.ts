@@ -31,6 +31,7 @@ interface Mapping {
   inPort: number;
   remAddr: number;
   remPort: number;
+  pubAddr: number;
   pubPort: number;
   key: string;
 }
@@ -48,13 +49,16 @@ export class NatReference {
   };
   private readonly net: number;
   private readonly mask: number;
+  /** The public pool: its first address and how many. */
   private readonly pub: number;
+  private readonly pubCount: number;
   private readonly lo: number;
   private readonly hi: number;
   private readonly byKey = new Map<string, Mapping>();
-  /** proto -> public port -> mapping */
-  private readonly byPort = new Map<number, Map<number, Mapping>>([[TCP, new Map()], [UDP, new Map()], [ICMP, new Map()]]);
-  private readonly cursor = new Map<number, number>();
+  /** `${public address} ${proto}` -> public port -> mapping */
+  private readonly byPort = new Map<string, Map<number, Mapping>>();
+  /** `${public address} ${proto}` -> the next port to try */
+  private readonly cursor = new Map<string, number>();
   /** The flow table's capacity: flows rounded up to a power of two. */
   private readonly capacity: number;
 
@@ -63,11 +67,18 @@ export class NatReference {
     const len = l === undefined ? 32 : Number(l);
     this.mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
     this.net = addr4(a!);
-    this.pub = addr4(cfg.public_ip);
+    const [pubAddr, pubLen] = cfg.public_ip.split('/');
+    this.pub = addr4(pubAddr!);
+    this.pubCount = 2 ** (32 - Number(pubLen ?? 32));
     const [lo, hi] = (cfg.ports ?? '1024-65535').split('-').map(Number);
     this.lo = lo!;
     this.hi = hi ?? lo!;
-    for (const p of [TCP, UDP, ICMP]) this.cursor.set(p, this.lo);
+    for (let a = this.pub; a < this.pub + this.pubCount; a++) {
+      for (const p of [TCP, UDP, ICMP]) {
+        this.byPort.set(`${a} ${p}`, new Map());
+        this.cursor.set(`${a} ${p}`, this.lo);
+      }
+    }
     this.capacity = 2 ** Math.ceil(Math.log2(Math.max(cfg.flows ?? 65536, 1)));
   }
 
@@ -80,20 +91,29 @@ export class NatReference {
     return this.byKey.get(`${proto} ${addr4(src)}:${sport} ${addr4(dst)}:${dport}`)?.pubPort;
   }
 
+  /** The public address of the live mapping of a 5-tuple, as a number. */
+  publicAddr(proto: number, src: string, sport: number, dst: string, dport: number): number | undefined {
+    return this.byKey.get(`${proto} ${addr4(src)}:${sport} ${addr4(dst)}:${dport}`)?.pubAddr;
+  }
+
   private inside(a: number): boolean {
     return ((a & this.mask) >>> 0) === this.net;
   }
 
-  /** Next fit: the first free port from the cursor on, wrapping. */
-  private allocate(proto: number): number | undefined {
-    const used = this.byPort.get(proto)!;
-    const n = this.hi - this.lo + 1;
-    const start = this.cursor.get(proto)!;
-    for (let i = 0; i < n; i++) {
-      const port = this.lo + ((start - this.lo + i) % n);
-      if (!used.has(port)) {
-        this.cursor.set(proto, port === this.hi ? this.lo : port + 1);
-        return port;
+  /** The inside host's paired address (its address mod the pool's size) or, out of ports, the
+   *  next address with one; there, next fit: the first free port from the cursor on, wrapping. */
+  private allocate(proto: number, inAddr: number): { addr: number; port: number } | undefined {
+    for (let k = 0; k < this.pubCount; k++) {
+      const addr = this.pub + ((inAddr % this.pubCount) + k) % this.pubCount;
+      const used = this.byPort.get(`${addr} ${proto}`)!;
+      const n = this.hi - this.lo + 1;
+      const start = this.cursor.get(`${addr} ${proto}`)!;
+      for (let i = 0; i < n; i++) {
+        const port = this.lo + ((start - this.lo + i) % n);
+        if (!used.has(port)) {
+          this.cursor.set(`${addr} ${proto}`, port === this.hi ? this.lo : port + 1);
+          return { addr, port };
+        }
       }
     }
     return undefined;
@@ -125,22 +145,22 @@ export class NatReference {
           this.metrics.table_full++;
           return undefined;
         }
-        const port = this.allocate(proto);
-        if (port === undefined) {
+        const got = this.allocate(proto, src);
+        if (got === undefined) {
           this.metrics.port_exhausted++;
           return undefined;
         }
-        m = { proto, inAddr: src, inPort: local, remAddr: dst, remPort: remote, pubPort: port, key };
+        m = { proto, inAddr: src, inPort: local, remAddr: dst, remPort: remote, pubAddr: got.addr, pubPort: got.port, key };
         this.byKey.set(key, m);
-        this.byPort.get(proto)!.set(port, m);
+        this.byPort.get(`${got.addr} ${proto}`)!.set(got.port, m);
         this.metrics.new_mappings++;
       }
       this.metrics.translated_out++;
-      const out = this.rewrite(frame, r, 12, this.pub, ported ? 0 : 4, m.pubPort);
+      const out = this.rewrite(frame, r, 12, m.pubAddr, ported ? 0 : 4, m.pubPort);
       this.afterTcp(r, m);
       return out;
     }
-    if (dst !== this.pub) return same;
+    if (dst < this.pub || dst >= this.pub + this.pubCount) return same;
     if (ported && r.l4 === 0) {
       this.metrics.untranslatable++;
       return undefined;
@@ -148,7 +168,7 @@ export class NatReference {
     if (!ported && !echo(0)) return same;
     const port = ported ? v.getUint16(r.l4 + 2) : v.getUint16(r.l4 + 4);
     const remote = ported ? v.getUint16(r.l4) : 0;
-    const m = this.byPort.get(proto)!.get(port);
+    const m = this.byPort.get(`${dst} ${proto}`)!.get(port);
     if (m === undefined || m.remAddr !== src || m.remPort !== remote) {
       this.metrics.no_mapping++;
       return undefined;
@@ -162,7 +182,7 @@ export class NatReference {
   private afterTcp(r: ParsedRef, m: Mapping): void {
     if (m.proto !== TCP || (r.tcpFlags & 0x04) === 0) return;
     this.byKey.delete(m.key);
-    this.byPort.get(TCP)!.delete(m.pubPort);
+    this.byPort.get(`${m.pubAddr} ${TCP}`)!.delete(m.pubPort);
     this.metrics.closed_mappings++;
   }
 

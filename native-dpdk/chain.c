@@ -9,6 +9,7 @@
  * from the RX ring, whose slots the chain holds until the burst is done. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -39,6 +40,12 @@ struct chain {
 	 * pool, and what it passes on is copied back out. */
 	uint8_t *private_area[MAX_CHAIN_NFS];
 	uint32_t nf_max_burst[MAX_CHAIN_NFS];
+	/* Where each NF reads the clock (netvm_clock, NULL: it has none): the
+	 * monotonic ns are written there at the start of every burst, so that
+	 * reading the time costs an NF a load, not a call out to JS (whose i64
+	 * result would be a BigInt allocated per call). */
+	uint64_t *clock[MAX_CHAIN_NFS];
+	uint16_t n_clocks;
 	uint32_t max_burst; /* the least of nf_max_burst and MAX_BURST */
 	double *counters;
 	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
@@ -88,20 +95,29 @@ uint32_t nv_private_area_bytes(void)
 
 /* records: the NF's batch area, as an address in this process; private_area:
  * nv_private_area_bytes() of its memory for an isolated NF, NULL for a shared one. */
-int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area)
+static void count_clocks(struct chain *c)
+{
+	c->n_clocks = 0;
+	for (uint16_t k = 0; k < c->n_nfs; k++)
+		c->n_clocks += c->clock[k] != NULL;
+}
+
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area, void *clock)
 {
 	struct chain *c = &chains[id];
 	if (id >= NV_MAX_LANES || c->n_nfs == MAX_CHAIN_NFS)
 		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, MAX_CHAIN_NFS);
 	c->records[c->n_nfs] = records;
 	c->private_area[c->n_nfs] = private_area;
+	c->clock[c->n_nfs] = clock;
 	c->nf_max_burst[c->n_nfs++] = max_burst;
 	update_max_burst(c);
+	count_clocks(c);
 	return c->n_nfs;
 }
 
 /* Puts another instance at position k (a hot-swap): between bursts only. */
-int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, void *private_area)
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, void *private_area, void *clock)
 {
 	if (id >= NV_MAX_LANES || k >= chains[id].n_nfs)
 		return nv_fail(EINVAL, "chain %u: no NF at position %u", id, k);
@@ -110,8 +126,10 @@ int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, 
 		return nv_fail(EBUSY, "chain %u: a burst is under way", id);
 	c->records[k] = records;
 	c->private_area[k] = private_area;
+	c->clock[k] = clock;
 	c->nf_max_burst[k] = max_burst;
 	update_max_burst(c);
+	count_clocks(c);
 	return 0;
 }
 
@@ -171,6 +189,14 @@ uint32_t nv_chain_begin(uint16_t id)
 		c->counters[C_OUT] += n;
 		finish(c);
 		return n;
+	}
+	if (c->n_clocks != 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of the host's netvm_now_ns */
+		uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		for (uint16_t k = 0; k < c->n_nfs; k++)
+			if (c->clock[k] != NULL)
+				*c->clock[k] = now;
 	}
 	memset(c->n_waiting, 0, sizeof(c->n_waiting));
 	for (uint32_t i = 0; i < n; i++)

@@ -98,8 +98,9 @@ int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out);
 int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size, void *counters,
 		  uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports);
 uint32_t nv_private_area_bytes(void);
-int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area);
-int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, void *private_area);
+/* clock: where the NF reads the time (its netvm_clock), or NULL. */
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area, void *clock);
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, void *private_area, void *clock);
 uint32_t nv_chain_abort(uint16_t id); /* after its worker is gone: drops the burst under way */
 int nv_chain_running(uint16_t id);    /* position of the NF holding the burst, or -1 */
 uint32_t nv_chain_begin(uint16_t id);

@@ -77,6 +77,8 @@ t.test('apply starts, stops and re-chains chains under load; the others run on',
     cores: { poll: 1, workers: [0] },
     ports: { a: 'net_null0,size=60,copy=1', b: 'net_null1,size=60', c: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, d: 'net_null2,size=60' },
     nfs: { fw: { module: wasm('firewall'), config: { default: 'allow' } }, step: { module: wasm('ttl') }, mon: { module: wasm('monitor') } },
+    // CLI processes start while both CPUs are under load: a burst preempted for tens of ms is not a hang here.
+    watchdog_ms: 250,
   };
   const one = { name: 'one', from: 'a', through: ['fw', 'step'], to: 'b' };
   const run = startNetvm({ ...base, chains: [one] }, ['--duration', '120', ...ctl], dir);

@@ -37,6 +37,11 @@ function privateArea(nf: NfInstance): bigint {
   return nf.isolated ? addressOf(nf.memory.buffer) + BigInt(nf.windowOffset) : 0n;
 }
 
+/** Where the NF reads the clock, as an address (0: it has no netvm_clock). */
+function clockWord(nf: NfInstance): bigint {
+  return nf.clockAddr === 0 ? 0n : addressOf(nf.memory.buffer) + BigInt(nf.clockAddr);
+}
+
 export class Chain {
   private readonly id: number;
   private readonly process: ((n: number) => void)[];
@@ -63,13 +68,13 @@ export class Chain {
     for (const nf of spec.nfs) {
       // The memory's base never moves (V8 reserves its whole range), so the
       // records' address holds even after the NF grows its memory.
-      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst, privateArea(nf)));
+      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst, privateArea(nf), clockWord(nf)));
     }
   }
 
   /** Puts another instance at chain position k (a hot-swap); only between bursts. */
   replace(k: number, nf: NfInstance): void {
-    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst, privateArea(nf)));
+    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.maxBurst, privateArea(nf), clockWord(nf)));
     this.nfs[k] = nf;
     this.process[k] = nf.exports.netvm_process;
   }
@@ -86,6 +91,7 @@ export class Chain {
       const nf = this.nfs[k]!;
       const tick = nf.exports.netvm_tick;
       if (tick === undefined || this.mode[k] !== NF_RAN) continue;
+      if (nf.clockAddr !== 0) new BigUint64Array(nf.memory.buffer, nf.clockAddr, 1)[0] = nowNs;
       try {
         tick(nowNs);
       } catch (err) {

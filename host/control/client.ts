@@ -168,7 +168,8 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
       return 0;
     }
     const reasons = (a.body['reasons'] ?? []) as string[];
-    console.error(`netvm: apply refused${swapped.length ? ' in part' : ', nothing changed'}:${reasons.map((r) => `\n  ${r}`).join('')}${a.body['error'] ? ` ${String(a.body['error'])}` : ''}`);
+    const began = 'removedChains' in a.body; // it got past the checks: some of it may be applied
+    console.error(`netvm: apply refused${began ? ' in part (what is listed above went through)' : ', nothing changed'}:${reasons.map((r) => `\n  ${r}`).join('')}${a.body['error'] ? ` ${String(a.body['error'])}` : ''}`);
     return 1;
   }
   if (command === 'scale') {

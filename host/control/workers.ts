@@ -125,9 +125,13 @@ export class WorkerSet {
   async removeLane(cpu: number, lane: number): Promise<void> {
     const e = this.entries.get(cpu)!;
     e.lanes = e.lanes.filter((l) => l.lane !== lane);
-    const ends = e.lanes.length === 0 ? e.task : Promise.resolve();
-    await this.ask(cpu, { type: 'remove-lane', lane });
-    await ends;
+    const answered = this.ask(cpu, { type: 'remove-lane', lane });
+    if (e.lanes.length > 0) {
+      await answered;
+      return;
+    }
+    // Its last lane: the worker answers and ends, and its end may be seen before its answer.
+    await Promise.all([answered.catch(() => undefined), e.task]);
   }
 
   /** CPUs whose worker made no progress for its budget (not counting swaps, which are slow on purpose). */

@@ -46,6 +46,8 @@ export interface NfExports {
   /** Optional pair: a buffer for state bytes, and taking them (0 = accepted). */
   netvm_state_buffer?(len: number): number;
   netvm_state_import?(ptr: number, len: number): number;
+  /** Optional: where the host writes its clock (ns, u64) before every burst and tick. */
+  netvm_clock?(): number;
   /** Optional: called every TICK_MS between bursts, with the host's clock (ns). */
   netvm_tick?(nowNs: bigint): void;
 }

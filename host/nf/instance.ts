@@ -55,6 +55,8 @@ export interface NfInstance {
   host: HostImports;
   /** Where its metric slots are (0 when it defined none). */
   metricsAddr: number;
+  /** Where the host writes the clock before each burst and tick (0: it reads none). */
+  clockAddr: number;
   /** Isolated: the pool is not in its memory; its burst is copied to windowOffset and back. */
   isolated: boolean;
 }
@@ -232,7 +234,14 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
       fail(`defines metrics but netvm_metrics() does not give an 8-byte aligned area of ${MAX_METRICS} slots`);
     }
   }
-  return { name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr, isolated: pool !== undefined && opts.isolated === true };
+  const clockAddr = (exports.netvm_clock?.() ?? 0) >>> 0;
+  if (clockAddr !== 0 && (clockAddr % 8 !== 0 || !inside(memory, clockAddr, 8))) {
+    fail(`netvm_clock() returned ${clockAddr}, not an 8-byte aligned word in its own memory`);
+  }
+  return {
+    name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr, clockAddr,
+    isolated: pool !== undefined && opts.isolated === true,
+  };
 }
 
 /** A JavaScript NF's instance (host/nf/js-nf.ts): its packet function over the memory, called
@@ -259,7 +268,7 @@ function jsInstance(nf: JsNfModule, name: string, opts: InstanceOptions, memory:
   };
   return {
     name, path: nf.path, memory, exports, windowOffset, batchAddr: NF_MEMORY_BASE, maxBurst: JS_NF_MAX_BURST,
-    host: new HostImports(name, opts.log, opts.place), metricsAddr: 0, isolated: opts.pool !== undefined && opts.isolated === true,
+    host: new HostImports(name, opts.log, opts.place), metricsAddr: 0, clockAddr: 0, isolated: opts.pool !== undefined && opts.isolated === true,
   };
 }
 

@@ -38,9 +38,19 @@ export function nfIndex(name: string): i32 {
   return host_nf_index(changetype<usize>(bytes), bytes.byteLength);
 }
 
-/** Nanoseconds from the host's monotonic clock. */
+// The host writes its clock here before every burst and tick (netvm_clock):
+// reading the time in netvm_process is a load. Before the first burst (in
+// configure, say) it is 0, and the host is asked.
+const clockWord: usize = memory.data(8, 8);
+
+export function netvm_clock(): usize {
+  return clockWord;
+}
+
+/** Nanoseconds from the host's monotonic clock (as of the burst's start, in netvm_process). */
 export function nowNs(): i64 {
-  return host_now_ns();
+  const now = load<i64>(clockWord);
+  return now != 0 ? now : host_now_ns();
 }
 
 export const MAX_METRICS: i32 = 64;

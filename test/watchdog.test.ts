@@ -42,3 +42,31 @@ t.test('a worker stuck in an endless loop is restarted; nothing is lost uncounte
   t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
   t.notOk(r.leftRuntimeDir);
 });
+
+t.test('a worker stuck when the run stops is terminated: the run ends, its burst counted as hung', async (t) => {
+  const dir = tempDir();
+  const frame = (last: number): Uint8Array => {
+    const f = new Uint8Array(64);
+    f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x88, 0xb5]);
+    f[63] = last;
+    return f;
+  };
+  // The poison last: the worker is stuck in it when the input ends, and the watchdog is far off.
+  const frames = Array.from({ length: 300 }, (_, i) => frame(i === 299 ? 0xee : 0x11));
+  writePcap(join(dir, 'in.pcap'), frames.map((data) => ({ data })));
+  const r = await runNetvm({
+    cores: { poll: 1, workers: [0] },
+    watchdog_ms: 60000,
+    ports: { src: `net_pcap0,rx_pcap=${join(dir, 'in.pcap')}`, sink: `net_pcap1,tx_pcap=${join(dir, 'out.pcap')}` },
+    nfs: { spin: { module: await fixtureNf('hang-on-mark') } },
+    chains: [{ from: 'src', through: ['spin'], to: 'sink' }],
+  }, ['--until-idle', '300', '--control', 'off'], dir);
+  t.match(r.stderr, /worker on CPU 0 did not stop within 2000 ms: terminated, the burst it held dropped and counted/);
+  const s = r.summary!;
+  const { rx, tx, drops } = totals(s);
+  t.equal(rx, 300);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  t.ok(s.chains[0]!.nfs[0]!.hung >= 1, `the held burst counted as hung (${s.chains[0]!.nfs[0]!.hung})`);
+  t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
+  t.equal(r.code, 0, r.stderr);
+});

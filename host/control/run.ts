@@ -47,6 +47,8 @@ export interface RunOptions {
 
 const WORKER_FILE = new URL('../worker/worker.js', import.meta.url).href;
 const DRAIN_TIMEOUT_MS = 5000;
+/** How long workers have to end once told to stop (one in an endless NF call never does). */
+const STOP_GRACE_MS = 2000;
 
 
 /** Loads every module once and checks each NF's config on a trial instance. */
@@ -227,6 +229,17 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const budgetOf = (cpu: number): number =>
       Math.max(cfg.watchdogMs, ...heldBy(cpu).map((nf) => places.get(nf)!.limits.batchMs ?? cfg.watchdogMs));
 
+    const restartHung = async (): Promise<void> => {
+      for (const cpu of workers.hung(budgetOf)) {
+        const held = heldBy(cpu);
+        console.error(`worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
+        const lost = await workers.replace(cpu);
+        const dropped = lost.reduce((n, [, d]) => n + d, 0);
+        hangs.push({ nf: held.join(', ') || '?', lost: dropped });
+        console.error(`worker on CPU ${cpu} restarted with fresh NF instances; ${dropped} packets of the burst it held were dropped and counted`);
+      }
+    };
+
     while (!stopRequested && failure === undefined) {
       await sleep(20);
       const now = Date.now();
@@ -238,14 +251,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       }
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
-      for (const cpu of workers.hung(budgetOf)) {
-        const held = heldBy(cpu);
-        console.error(`worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
-        const lost = await workers.replace(cpu);
-        const dropped = lost.reduce((n, [, d]) => n + d, 0);
-        hangs.push({ nf: held.join(', ') || '?', lost: dropped });
-        console.error(`worker on CPU ${cpu} restarted with fresh NF instances; ${dropped} packets of the burst it held were dropped and counted`);
-      }
+      await restartHung();
       if (now - lastLine >= 1000) {
         const chains = summarizeChains(chainSet.views);
         log(rateLine((now - started) / 1000, (now - lastLine) / 1000, ports, lastPorts, chains, lastChains));
@@ -269,7 +275,8 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     if (dp.inFlight() > 0) console.error(`${dp.inFlight()} packets still held by workers after ${DRAIN_TIMEOUT_MS} ms`);
     Atomics.store(control, CONTROL_STOP, 1);
     Atomics.notify(control, CONTROL_STOP);
-    await workers.stopped();
+    const stuck = await workers.stopped(STOP_GRACE_MS);
+    for (const cpu of stuck) console.error(`worker on CPU ${cpu} did not stop within ${STOP_GRACE_MS} ms: terminated, the burst it held dropped and counted`);
     const seconds = (Date.now() - started) / 1000;
 
     const available = dp.stop();

@@ -166,8 +166,22 @@ export class WorkerSet {
     return lost;
   }
 
-  /** Resolves when every worker's task has ended (after CONTROL_STOP). */
-  async stopped(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((e) => e.task));
+  /** Resolves when every worker's task has ended (after CONTROL_STOP). A worker that has not
+   *  within graceMs (in an NF call that never returns) is terminated and the bursts it held are
+   *  dropped and counted (hung); resolves with the CPUs of those. */
+  async stopped(graceMs: number): Promise<number[]> {
+    const entries = [...this.entries.values()];
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([Promise.all(entries.map((e) => e.task)), late]);
+    clearTimeout(timer);
+    const stuck = [...this.entries.values()];
+    for (const e of stuck) {
+      e.replacing = true;
+      await this.piscina.threads.find((w) => w.threadId === e.threadId)?.terminate();
+      await e.task;
+      for (const lane of e.lanes) native().chainAbort(lane.lane);
+    }
+    return stuck.map((e) => e.cpu);
   }
 }

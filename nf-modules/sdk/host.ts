@@ -47,6 +47,12 @@ export function netvm_clock(): usize {
   return clockWord;
 }
 
+/** The host's monotonic clock read now: a call out of Wasm (the host makes a BigInt of it), for
+ *  configure, ticks and rare events; in netvm_process, nowNs() is the burst's start, for a load. */
+export function hostNowNs(): i64 {
+  return host_now_ns();
+}
+
 /** Nanoseconds from the host's monotonic clock (as of the burst's start, in netvm_process). */
 export function nowNs(): i64 {
   const now = load<i64>(clockWord);

@@ -15,4 +15,4 @@ export { FlowTable, hashKey, FLOW_TABLE_MAX_CAPACITY } from './flow-table';
 export * from './lpm4';
 export * from './lpm6';
 export { StateReader, StateWriter, openState } from './state';
-export { LogLevel, log, nowNs, nfIndex, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';
+export { LogLevel, log, nowNs, hostNowNs, nfIndex, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

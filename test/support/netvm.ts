@@ -1,8 +1,8 @@
 // Runs `netvm run` as its own process (EAL can start once per process) on a
 // config written to a temporary folder, and collects what a user would see:
 // exit code, output, the --stats-json summary, and what was left behind.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -31,9 +31,20 @@ export function tempDir(): string {
   return dir;
 }
 
-// Each test file runs in a process of its own: its folders go when it ends.
+// Each test file runs in a process of its own: its folders go when it ends, and so does any
+// netvm run it left running (a test that timed out): killed, its EAL folder removed.
 const tempDirs: string[] = [];
+const running = new Map<ChildProcess, string>();
 process.on('exit', () => {
+  for (const [child, filePrefix] of running) {
+    child.kill('SIGKILL');
+    rmSync(join('/var/run/dpdk', filePrefix), { recursive: true, force: true });
+    try {
+      rmdirSync('/var/run/dpdk');
+    } catch {
+      // Other runs' folders are still there.
+    }
+  }
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,6 +76,8 @@ export function startNetvm(config: object | string, args: string[], dir = tempDi
     env: cliEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.set(child, filePrefix);
+  child.on('exit', () => running.delete(child));
   let stdout = '';
   let stderr = '';
   const watchers: (() => void)[] = [];

@@ -45,7 +45,6 @@ struct chain {
 	 * reading the time costs an NF a load, not a call out to JS (whose i64
 	 * result would be a BigInt allocated per call). */
 	uint64_t *clock[MAX_CHAIN_NFS];
-	uint16_t n_clocks;
 	uint32_t max_burst; /* the least of nf_max_burst and MAX_BURST */
 	double *counters;
 	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
@@ -95,13 +94,6 @@ uint32_t nv_private_area_bytes(void)
 
 /* records: the NF's batch area, as an address in this process; private_area:
  * nv_private_area_bytes() of its memory for an isolated NF, NULL for a shared one. */
-static void count_clocks(struct chain *c)
-{
-	c->n_clocks = 0;
-	for (uint16_t k = 0; k < c->n_nfs; k++)
-		c->n_clocks += c->clock[k] != NULL;
-}
-
 int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area, void *clock)
 {
 	struct chain *c = &chains[id];
@@ -112,7 +104,6 @@ int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *privat
 	c->clock[c->n_nfs] = clock;
 	c->nf_max_burst[c->n_nfs++] = max_burst;
 	update_max_burst(c);
-	count_clocks(c);
 	return c->n_nfs;
 }
 
@@ -129,7 +120,6 @@ int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, 
 	c->clock[k] = clock;
 	c->nf_max_burst[k] = max_burst;
 	update_max_burst(c);
-	count_clocks(c);
 	return 0;
 }
 
@@ -190,13 +180,17 @@ uint32_t nv_chain_begin(uint16_t id)
 		finish(c);
 		return n;
 	}
-	if (c->n_clocks != 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of the host's netvm_now_ns */
-		uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-		for (uint16_t k = 0; k < c->n_nfs; k++)
-			if (c->clock[k] != NULL)
-				*c->clock[k] = now;
+	/* The clock is read once a burst, and only if an NF reads it. */
+	uint64_t now = 0;
+	for (uint16_t k = 0; k < c->n_nfs; k++) {
+		if (c->clock[k] == NULL)
+			continue;
+		if (now == 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of the host's netvm_now_ns */
+			now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		}
+		*c->clock[k] = now;
 	}
 	memset(c->n_waiting, 0, sizeof(c->n_waiting));
 	for (uint32_t i = 0; i < n; i++)

@@ -129,8 +129,8 @@ int nv_unroute_port(uint16_t port)
  * was steering with an older table is then handed over. */
 int nv_poll_sync(void)
 {
-	if (__atomic_load_n(&poll_state, __ATOMIC_ACQUIRE) == POLL_IDLE ||
-	    __atomic_load_n(&poll_state, __ATOMIC_ACQUIRE) == POLL_STOP)
+	int state = __atomic_load_n(&poll_state, __ATOMIC_ACQUIRE);
+	if (state == POLL_IDLE || state == POLL_STOP)
 		return 0;
 	uint64_t start = __atomic_load_n(&poll_turns, __ATOMIC_ACQUIRE);
 	uint64_t deadline = rte_get_tsc_cycles() + rte_get_tsc_hz();

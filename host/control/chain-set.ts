@@ -47,7 +47,8 @@ function quotas(n: number): number[] {
 
 /** The table for a new set of lanes, moving as few buckets as it can; returns how many moved. */
 export function rebalance(table: Uint16Array, lanes: number[]): number {
-  const quota = new Map(lanes.map((lane, r) => [lane, quotas(lanes.length)[r]!]));
+  const shares = quotas(lanes.length);
+  const quota = new Map(lanes.map((lane, r) => [lane, shares[r]!]));
   const held = new Map(lanes.map((lane) => [lane, 0]));
   const free: number[] = [];
   for (let b = 0; b < table.length; b++) {
@@ -97,6 +98,10 @@ export class ChainSet {
   /** The chains that run, as configs (workers: as many as they run on now), with their numbers. */
   running(): { index: number; config: ChainConfig }[] {
     return this.chains.flatMap((c, index) => (c.removed ? [] : [{ index, config: { ...c.config, workers: c.live.length } }]));
+  }
+
+  configOf(chain: number): ChainConfig {
+    return this.chains[chain]!.config;
   }
 
   replicas(chain: number): Replica[] {

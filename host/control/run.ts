@@ -109,10 +109,13 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
   try {
     const places = new Map<string, NfPlace>();
     const placeNfs = (chain: ChainConfig, index: number, nfs: { nf: NfConfig; module: NfModule }[]): void => {
-      nfs.forEach(({ nf, module }, position) => places.set(nf.name, {
-        name: nf.name, chain: index, chainName: chain.name, position, names: chain.through, module: nf.module, loaded: module,
-        ...(nfConfigText(nf) !== undefined && { config: nfConfigText(nf) }), limits: nf.limits, isolated: nf.trust === 'isolated',
-      }));
+      nfs.forEach(({ nf, module }, position) => {
+        const config = nfConfigText(nf);
+        places.set(nf.name, {
+          name: nf.name, chain: index, chainName: chain.name, position, names: chain.through, module: nf.module, loaded: module,
+          ...(config !== undefined && { config }), limits: nf.limits, isolated: nf.trust === 'isolated',
+        });
+      });
     };
     const nfsOf = (chain: ChainConfig): { nf: NfConfig; module: NfModule }[] => chain.through.map((name) => {
       const nf = cfg.nfs.find((n) => n.name === name)!;
@@ -204,7 +207,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
       },
       removeChain: async (name) => {
         const i = chainSet.indexOf(name);
-        const nfs = chainSet.running().find((c) => c.index === i)!.config.through;
+        const nfs = chainSet.configOf(i).through;
         const error = await chainSet.remove(i, workers);
         for (const nf of nfs) places.delete(nf);
         log(`chain ${name} stopped${error === undefined ? '' : `: ${error}`}`);

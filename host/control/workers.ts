@@ -155,15 +155,18 @@ export class WorkerSet {
    *  Returns what each of its lanes lost: [lane, packets dropped]. */
   async replace(cpu: number): Promise<[number, number][]> {
     const e = this.entries.get(cpu)!;
-    const lanes = e.lanes;
+    const lost = await this.terminate(e);
+    await this.start(cpu, e.lanes);
+    return lost;
+  }
+
+  /** Ends a worker's thread and drops the bursts its lanes held: [lane, packets dropped]. */
+  private async terminate(e: Entry): Promise<[number, number][]> {
     e.replacing = true;
-    const thread = this.piscina.threads.find((w) => w.threadId === e.threadId);
-    await thread?.terminate();
+    await this.piscina.threads.find((w) => w.threadId === e.threadId)?.terminate();
     await e.task;
     // The worker's thread is gone: nobody else touches its chains now.
-    const lost = lanes.map((lane): [number, number] => [lane.lane, native().chainAbort(lane.lane)]);
-    await this.start(cpu, lanes);
-    return lost;
+    return e.lanes.map((lane): [number, number] => [lane.lane, native().chainAbort(lane.lane)]);
   }
 
   /** Resolves when every worker's task has ended (after CONTROL_STOP). A worker that has not
@@ -176,12 +179,7 @@ export class WorkerSet {
     await Promise.race([Promise.all(entries.map((e) => e.task)), late]);
     clearTimeout(timer);
     const stuck = [...this.entries.values()];
-    for (const e of stuck) {
-      e.replacing = true;
-      await this.piscina.threads.find((w) => w.threadId === e.threadId)?.terminate();
-      await e.task;
-      for (const lane of e.lanes) native().chainAbort(lane.lane);
-    }
+    for (const e of stuck) await this.terminate(e);
     return stuck.map((e) => e.cpu);
   }
 }

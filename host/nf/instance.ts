@@ -127,8 +127,10 @@ export function memoryKey(nf: NfModule, heapMb: number | undefined, isolated: bo
   const { max } = memoryPages(nf, heapMb, (r) => {
     throw new NfModuleError(nf.path, r);
   });
-  return `${max ?? '-'}:${isolated === true ? 'isolated' : 'shared'}`;
+  return keyOf(max, isolated);
 }
+
+const keyOf = (maxPages: number | undefined, isolated: boolean | undefined): string => `${maxPages ?? '-'}:${isolated === true ? 'isolated' : 'shared'}`;
 
 /** Grows a prepared memory (of nf's key) to nf's minimum, if it is smaller. */
 export function fitMemory(nf: NfModule, prepared: PreparedMemory): PreparedMemory {
@@ -160,7 +162,7 @@ function prepare(nf: NfModule, pool: PoolWindow, heapMb: number | undefined, iso
     pool.map(base + BigInt(windowOffset));
   }
   pool.adviseHugepages(base + BigInt(NF_MEMORY_BASE), WASM32_BYTES - BigInt(NF_MEMORY_BASE));
-  return { memory, windowOffset, key: memoryKey(nf, heapMb, isolated) };
+  return { memory, windowOffset, key: keyOf(max, isolated) };
 }
 
 /** An instance's memory, made as new for the next instance: every byte of it but the

@@ -41,6 +41,8 @@ export class SpareMemories {
   }
 
   private keep(m: PreparedMemory): void {
-    this.byKey.set(m.key, [...(this.byKey.get(m.key) ?? []), m]);
+    const kept = this.byKey.get(m.key);
+    if (kept === undefined) this.byKey.set(m.key, [m]);
+    else kept.push(m);
   }
 }

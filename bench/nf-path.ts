@@ -143,7 +143,7 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts?
 
     const rx = allocRing();
     const ret = allocRing();
-    const chain = new Chain({ id: 0, rx, ret, counters: allocCounters(insts.length), nfs: insts, toPortId: 1, portIds: [0, 1] }, () => {});
+    const chain = new Chain({ id: 0, rx, ret, counters: allocCounters(insts.length), nfs: insts, toPortId: 1, portIds: [0, 1], failOpen: false }, () => {});
     const rxw = new Int32Array(rx);
     const retw = new Int32Array(ret);
     let wasmMs = 0;

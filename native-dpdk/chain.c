@@ -296,9 +296,23 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		c->counters[C_DROPPED] += n;
 		return next_nf(c, k);
 	}
-	/* Failed open: the records are as staged (NEXT, lengths unchanged). */
-	if (status == NV_NF_FAILED_OPEN)
+	/* Failed open: the packets go on as they came, whatever is in the NF's
+	 * records or private area (a guest that gave up late may still write there). */
+	if (status == NV_NF_FAILED_OPEN) {
+		/* c->len holds every length but those a shared first NF was given (straight from RX). */
+		int from_rx = k == 0 && c->private_area[0] == NULL;
+		for (uint32_t j = 0; j < n; j++) {
+			uint16_t i = waiting[j];
+			uint32_t len = from_rx ? rx_desc(c, i)->len : c->len[i];
+			if (last)
+				emit(c, i, len, c->to_port);
+			else
+				wait_for(c, k + 1, i, len);
+		}
 		nc[N_FAIL_PASSED] += n;
+		c->counters[C_OUT] += last ? n : 0;
+		return next_nf(c, k);
+	}
 	for (uint32_t j = 0; j < n; j++) {
 		uint16_t i = waiting[j];
 		const struct nv_desc *d = rx_desc(c, i);

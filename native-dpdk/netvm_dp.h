@@ -121,6 +121,16 @@ uint64_t nv_tsc_hz(void);
 int nv_pace_rx(double pps); /* before the poll loop: every input port together takes at most pps */
 int nv_rx_flows(uint32_t n); /* before the poll loop: received IPv4 sources cycle through n flows */
 
+/* vm NFs (vm.c, layout in netvm_vm.h): the region a guest shares, and a burst's round trip. */
+enum nv_vm_run_status { NV_VM_RAN = 0, NV_VM_DOWN = 1 };
+void *nv_vm_map(const char *path);
+int nv_vm_unmap(uintptr_t base);
+int nv_vm_reset(uintptr_t base, const char *config, uint32_t len);
+uint32_t nv_vm_guest_state(uintptr_t base);
+uint32_t nv_vm_boots(uintptr_t base);
+const char *nv_vm_error(uintptr_t base);
+int nv_vm_run(uintptr_t base, uint32_t count, uint64_t timeout_ns);
+
 int nv_poll_start(unsigned int lcore);
 int nv_poll_drain(void);
 uint64_t nv_poll_in_flight(void);

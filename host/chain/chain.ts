@@ -8,6 +8,7 @@ import { addressOf, check, native } from '../dataplane/native.js';
 import { RING_HEAD, RING_TAIL, ringSize } from '../dataplane/ring.js';
 import { isTrap } from '../nf/engine.js';
 import type { NfInstance } from '../nf/instance.js';
+import { VM_DOWN } from '../vm/vm-nf.js';
 
 /** Called on a trap (with the NF's chain position), outside the per-packet path; the chain goes on. */
 export type TrapListener = (nf: NfInstance, err: unknown, position: number) => void;
@@ -30,6 +31,8 @@ export interface ChainSpec {
   toPortId: number;
   /** DPDK port id of each port index, for OUT_PORT verdicts. */
   portIds: number[];
+  /** The chain's fail policy, for the bursts a vm NF's guest could not take. */
+  failOpen: boolean;
 }
 
 /** An isolated NF's private packet area, as an address (0: it shares the pool). */
@@ -44,11 +47,13 @@ function clockWord(nf: NfInstance): bigint {
 
 export class Chain {
   private readonly id: number;
-  private readonly process: ((n: number) => void)[];
+  private readonly process: ((n: number) => void | number)[];
   readonly nfs: NfInstance[];
   /** Per position: NF_RAN (call the NF), or the failure status its bursts get instead. */
   private readonly mode: Uint8Array;
   private readonly rx: Int32Array;
+  /** What a burst gets when a vm NF's guest could not take it. */
+  private readonly guestDown: number;
   /** C writes into these through raw pointers: the chain keeps them alive,
    * or the GC could free their memory (malloc'd) under C's feet. */
   readonly keepAlive: readonly SharedArrayBuffer[];
@@ -61,6 +66,7 @@ export class Chain {
     this.keepAlive = [spec.rx, spec.ret, spec.counters];
     this.process = spec.nfs.map((nf) => nf.exports.netvm_process);
     this.mode = new Uint8Array(spec.nfs.length);
+    this.guestDown = spec.failOpen ? NF_FAILED_OPEN : NF_FAILED_CLOSED;
     check(
       lib.chainInit(spec.id, addressOf(spec.rx), addressOf(spec.ret), ringSize(spec.rx), addressOf(spec.counters),
         spec.toPortId, Uint16Array.from(spec.portIds), spec.portIds.length),
@@ -115,7 +121,8 @@ export class Chain {
       let status = this.mode[k]!;
       if (status === NF_RAN) {
         try {
-          this.process[k]!(n);
+          // Wasm NFs return undefined; a vm NF says whether its guest took the burst.
+          if (this.process[k]!(n) === VM_DOWN) status = this.guestDown;
         } catch (err) {
           if (!isTrap(err)) throw err;
           status = NF_TRAPPED;

@@ -61,7 +61,7 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: 
     const ret = allocRing();
     const counters = allocCounters(nfs.length);
     const chain = new Chain(
-      { id: OFFLINE_CHAIN, rx, ret, counters, nfs: instances, toPortId: OUT, portIds: [IN, OUT] },
+      { id: OFFLINE_CHAIN, rx, ret, counters, nfs: instances, toPortId: OUT, portIds: [IN, OUT], failOpen: false },
       (nf, err) => log?.(`nf ${nf.name} trapped: ${String(err)}`),
     );
     const rxw = new Int32Array(rx);

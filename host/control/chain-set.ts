@@ -201,6 +201,7 @@ export class ChainSet {
     const name = c.config.name;
     const before = c.live.length;
     if (!Number.isInteger(n) || n < 1 || n > MAX_CHAIN_WORKERS) return { chain: name, error: `workers: must be an integer from 1 to ${MAX_CHAIN_WORKERS}, not ${n}` };
+    if (n > 1 && c.config.through.some((nf) => this.places.get(nf)?.vm !== undefined)) return { chain: name, error: 'it has a vm NF, whose one guest serves one worker' };
     if (n > before) {
       const error = await this.grow(i, n, workers);
       if (error !== undefined) return { chain: name, error };

@@ -34,7 +34,7 @@ export const configSchema = {
           module: { type: 'string', minLength: 1 },
           config: {},
           config_file: { type: 'string', minLength: 1 },
-          trust: { enum: ['shared', 'isolated'] },
+          trust: { enum: ['shared', 'isolated', 'vm'] },
           limits: {
             type: 'object',
             additionalProperties: false,

@@ -23,8 +23,9 @@ export interface NfConfig {
   config: unknown;
   /** Its heap may grow to heapMb MiB (above the pool's region); a burst or tick may take batchMs. */
   limits: { heapMb?: number; batchMs?: number };
-  /** shared: the pool mapped in its memory (zero-copy); isolated: only copies of its own packets. */
-  trust: 'shared' | 'isolated';
+  /** shared: the pool mapped in its memory (zero-copy); isolated: only copies of its own packets;
+   *  vm: in a QEMU guest (its module is the guest's initramfs), copies of its packets over ivshmem. */
+  trust: 'shared' | 'isolated' | 'vm';
 }
 
 export interface ChainConfig {
@@ -65,7 +66,7 @@ export class ConfigError extends Error {
 interface RawConfig {
   cores: { poll: number; workers: number[] };
   ports: Record<string, string>;
-  nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number }; trust?: 'shared' | 'isolated' }>;
+  nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number }; trust?: 'shared' | 'isolated' | 'vm' }>;
   chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open'; workers?: number }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
@@ -185,8 +186,13 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
       ...(nf.limits?.heap_mb !== undefined && { heapMb: nf.limits.heap_mb }),
       ...(nf.limits?.batch_ms !== undefined && { batchMs: nf.limits.batch_ms }),
     };
+    if (nf.trust === 'vm' && limits.heapMb !== undefined) problems.push(`nfs.${name}.limits.heap_mb: a vm NF's memory is its guest's`);
     return { name, module, config, limits, trust: nf.trust ?? 'shared' };
   });
+  for (const [i, chain] of raw.chains.entries()) {
+    const vms = chain.through.filter((n) => raw.nfs[n]?.trust === 'vm');
+    if (vms.length > 0 && (chain.workers ?? 1) > 1) problems.push(`chains[${i}].workers: its vm NF (${vms.join(', ')}) has one guest: run the chain on 1 worker`);
+  }
   for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
   if (problems.length > 0) throw new ConfigError(source, problems);
 

@@ -10,6 +10,7 @@ import { isJsNfPath } from '../nf/js-nf.js';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfSpec, SwapOutcome } from '../worker/messages.js';
 import type { Serially } from './serializer.js';
+import type { VmLink } from '../vm/vm-nf.js';
 
 /** Loads a module and configures a trial instance of it as the NF would run it at a chain
  *  position; throws why not. */
@@ -39,11 +40,13 @@ export interface NfPlace {
   limits: { heapMb?: number; batchMs?: number };
   /** Its trust level: a new module runs at the same. */
   isolated: boolean;
+  /** A vm NF: its guest's region (host/vm/guest.ts). */
+  vm?: VmLink;
 }
 
 /** What a place's instances are built from. */
 export function specOf(place: NfPlace): NfSpec {
-  return { module: place.loaded, config: place.config, heapMb: place.limits.heapMb, isolated: place.isolated };
+  return { module: place.loaded, config: place.config, heapMb: place.limits.heapMb, isolated: place.isolated, ...(place.vm && { vm: place.vm }) };
 }
 
 /** The instances of an NF: one per lane its chain runs on, with its worker's CPU. */
@@ -80,6 +83,7 @@ export class NfSwapper {
   async swapNow(name: string, modulePath: string, config: string | undefined, limits: NfPlace['limits']): Promise<SwapResult> {
     const place = this.places.get(name)!;
     const refused = (reason: string): SwapResult => ({ nf: name, module: modulePath, swapped: false, reason });
+    if (place.vm !== undefined) return refused(`nf ${name} runs in a guest: a new guest image takes a restart of the run`);
     let module: NfModule;
     try {
       module = trialInstance(modulePath, name, { names: place.names, position: place.position }, config, limits);

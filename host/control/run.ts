@@ -5,7 +5,9 @@
 import { Piscina } from 'piscina';
 import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
 import { createNfInstance } from '../nf/instance.js';
-import { loadNfModule, type NfModule } from '../nf/module.js';
+import { loadNfModule, loadVmNfModule, type NfModule } from '../nf/module.js';
+import { Guest } from '../vm/guest.js';
+import { guestPrerequisites } from '../vm/qemu.js';
 import { isJsNfPath, preloadJsNf } from '../nf/js-nf.js';
 import { CONTROL_STOP, CONTROL_WORDS } from '../worker/messages.js';
 import { native } from '../dataplane/native.js';
@@ -55,14 +57,30 @@ const STOP_GRACE_MS = 2000;
 async function loadModules(cfg: DataPlaneConfig): Promise<Map<string, NfModule>> {
   const byPath = new Map<string, NfModule>();
   const problems: string[] = [];
+  const loadOrReport = (nf: NfConfig, load: () => NfModule): boolean => {
+    try {
+      if (!byPath.has(nf.module)) byPath.set(nf.module, load());
+      return true;
+    } catch (err) {
+      problems.push(`nfs.${nf.name}.module: ${(err as Error).message}`);
+      return false;
+    }
+  };
+  const guestsMissing = cfg.nfs.some((nf) => nf.trust === 'vm') ? guestPrerequisites() : undefined;
   for (const nf of cfg.nfs) {
+    if (nf.trust === 'vm') {
+      // Its config is checked by its guest, which refuses it when it boots.
+      if (guestsMissing !== undefined) problems.push(`nfs.${nf.name}.trust: vm, but ${guestsMissing}`);
+      else loadOrReport(nf, () => loadVmNfModule(nf.module));
+      continue;
+    }
     try {
       if (isJsNfPath(nf.module)) await preloadJsNf(nf.module);
-      if (!byPath.has(nf.module)) byPath.set(nf.module, loadNfModule(nf.module));
     } catch (err) {
       problems.push(`nfs.${nf.name}.module: ${(err as Error).message}`);
       continue;
     }
+    if (!loadOrReport(nf, () => loadNfModule(nf.module))) continue;
     const config = nfConfigText(nf);
     if (config === undefined) continue;
     // The chain it stands in, so that netvm_nf_index answers as it will on the data plane.
@@ -106,6 +124,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
   }
   let pool: Piscina | undefined;
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+  const guests: Guest[] = [];
   try {
     const places = new Map<string, NfPlace>();
     const placeNfs = (chain: ChainConfig, index: number, nfs: { nf: NfConfig; module: NfModule }[]): void => {
@@ -117,11 +136,20 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         });
       });
     };
+    // vm NFs: their guests are up, their configs taken, before any packet comes.
+    const startGuests = async (nfs: { nf: NfConfig }[]): Promise<void> => {
+      await Promise.all(nfs.filter(({ nf }) => nf.trust === 'vm').map(async ({ nf }) => {
+        const guest = await Guest.start({ nf: nf.name, filePrefix: opts.filePrefix, image: nf.module, config: nfConfigText(nf) ?? 'null', log });
+        guests.push(guest);
+        places.get(nf.name)!.vm = { region: guest.region, timeoutNs: (cfg.watchdogMs / 2) * 1e6 };
+      }));
+    };
     const nfsOf = (chain: ChainConfig): { nf: NfConfig; module: NfModule }[] => chain.through.map((name) => {
       const nf = cfg.nfs.find((n) => n.name === name)!;
       return { nf, module: modules.get(nf.module)! };
     });
     cfg.chains.forEach((chain, i) => placeNfs(chain, i, nfsOf(chain)));
+    await startGuests(cfg.chains.flatMap(nfsOf));
     // Each chain's replicas (one lane each), grouped into one task per worker CPU.
     const chainSet = new ChainSet(cfg.cores.workers, dp, places, cfg.chains);
     const tasks = chainSet.initialTasks();
@@ -187,7 +215,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         chains: chainSet.running().map((c) => c.config),
         nfs: [...places.values()].map((p) => ({
           name: p.name, module: p.module, config: p.config === undefined ? null : JSON.parse(p.config) as unknown, limits: p.limits,
-          trust: p.isolated ? 'isolated' as const : 'shared' as const,
+          trust: p.vm !== undefined ? 'vm' as const : p.isolated ? 'isolated' as const : 'shared' as const,
         })),
       }),
       swapper,
@@ -199,6 +227,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         return result;
       },
       addChain: async (chain, nfs) => {
+        if (nfs.some(({ nf }) => nf.trust === 'vm')) return `its vm NF's guest starts with the run: restart it with this chain in its config`;
         placeNfs(chain, chainSet.views.length, nfs);
         const error = await chainSet.add(chain, workers);
         if (error !== undefined) for (const name of chain.through) places.delete(name);
@@ -289,7 +318,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     const lanes = new Set(chainSet.views.flatMap((v) => v.replicas.map((r) => r.lane)));
     const badDescriptors = [...lanes].reduce((n, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     const summary: RunSummary = {
-      hangs, failed, seconds, ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
+      hangs, failed, seconds, ...(guests.length > 0 && { guests: guests.map((g) => g.describe()) }), ...(window !== undefined && { window }), ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },
       unaccounted: unaccounted(ports, chains),
     };
@@ -301,6 +330,7 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     running = undefined;
     await api?.close();
     await pool?.destroy();
+    await Promise.all(guests.map((g) => g.stop()));
     dp.close();
   }
 }

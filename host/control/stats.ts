@@ -46,6 +46,8 @@ export interface RunSummary {
   hangs: { nf: string; lost: number }[];
   /** NFs marked failed (too many traps): their chains apply their fail policy. */
   failed: string[];
+  /** vm NFs' guests: the accelerator that ran them, and how often one was restarted. */
+  guests?: { nf: string; accel: 'kvm' | 'tcg' | undefined; restarts: number; ready: boolean }[];
   /** Packets received less packets sent and counted drops: 0 when nothing was lost. */
   unaccounted: number;
   /** Return descriptors the poll loop refused (a host bug if ever not 0). */
@@ -154,6 +156,9 @@ export function formatSummary(s: RunSummary): string {
       const metrics = Object.entries(nf.metrics);
       if (metrics.length > 0) lines.push(`      metrics: ${metrics.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
+  }
+  for (const g of s.guests ?? []) {
+    lines.push(`  vm nf ${g.nf}: guest under ${g.accel?.toUpperCase() ?? '?'}, restarted ${g.restarts} time(s)${g.ready ? '' : ', not ready at the end'}`);
   }
   if (s.latency) {
     const us = (ns: number): string => (ns / 1000).toFixed(1);

@@ -35,7 +35,8 @@ export interface NfExports {
   netvm_abi_version(): number;
   netvm_batch(): number;
   netvm_max_burst(): number;
-  netvm_process(n: number): void;
+  /** Wasm NFs return nothing; a vm NF answers VM_RAN or VM_DOWN (host/vm/vm-nf.ts). */
+  netvm_process(n: number): void | number;
   /** Optional: where the metric slots are (needed once a metric is defined). */
   netvm_metrics?(): number;
   /** Optional pair: a buffer for the config bytes, and taking the config (0 = accepted). */

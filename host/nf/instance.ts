@@ -13,6 +13,7 @@ import { createConstant, createMemory, instantiate, type LinearMemory } from './
 import { HostImports, type ChainPlace } from './host-imports.js';
 import { NfModuleError, type JsNfModule, type NfModule } from './module.js';
 import { JS_NF_MAX_BURST, jsNfFactory, type JsPacketFn } from './js-nf.js';
+import { vmInstance, type VmLink } from '../vm/vm-nf.js';
 
 const WASM_PAGE = 65536;
 
@@ -42,10 +43,15 @@ export interface PreparedMemory {
 /** The most a wasm32 memory can address: the heap's advice covers up to here. */
 const WASM32_BYTES = 4n * 1024n * 1024n * 1024n;
 
+/** What the host reads of an instance's memory: a Wasm memory, or a vm NF's region. */
+export interface InstanceMemory {
+  readonly buffer: ArrayBuffer;
+}
+
 export interface NfInstance {
   name: string;
   path: string;
-  memory: LinearMemory;
+  memory: InstanceMemory;
   exports: NfExports;
   /** Where the pool's first byte is in this instance's memory (0 without a pool). */
   windowOffset: number;
@@ -59,6 +65,8 @@ export interface NfInstance {
   clockAddr: number;
   /** Isolated: the pool is not in its memory; its burst is copied to windowOffset and back. */
   isolated: boolean;
+  /** A vm NF: its memory is the region its guest shares (host/vm/vm-nf.ts). */
+  vm?: VmLink;
 }
 
 export interface InstanceOptions {
@@ -76,9 +84,11 @@ export interface InstanceOptions {
   isolated?: boolean;
   /** A memory prepared for it (same memoryKey), instead of a new one. */
   memory?: PreparedMemory;
+  /** A vm NF: the region its guest shares with the host. */
+  vm?: VmLink;
 }
 
-function inside(memory: LinearMemory, addr: number, bytes: number): boolean {
+function inside(memory: InstanceMemory, addr: number, bytes: number): boolean {
   return addr >= NF_MEMORY_BASE && addr + bytes <= memory.buffer.byteLength;
 }
 
@@ -169,7 +179,7 @@ function prepare(nf: NfModule, pool: PoolWindow, heapMb: number | undefined, iso
  *  pool's window reads as zero again (the pages are given back, not written). Call
  *  once the instance is gone for good. */
 export function reuseMemory(nf: NfInstance, pool: PoolWindow, key: string): PreparedMemory {
-  const base = pool.addressOf(nf.memory);
+  const base = pool.addressOf(nf.memory as LinearMemory);
   const end = BigInt(nf.memory.buffer.byteLength);
   if (nf.isolated) {
     pool.discard(base, end);
@@ -178,7 +188,7 @@ export function reuseMemory(nf: NfInstance, pool: PoolWindow, key: string): Prep
     pool.discard(base, BigInt(nf.windowOffset));
     pool.discard(base + windowEnd, end - windowEnd);
   }
-  return { memory: nf.memory, windowOffset: nf.windowOffset, key };
+  return { memory: nf.memory as LinearMemory, windowOffset: nf.windowOffset, key };
 }
 
 export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptions = {}): NfInstance {
@@ -186,6 +196,7 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
   const fail = (reason: string): never => {
     throw new NfModuleError(nf.path, `${name}: ${reason}`);
   };
+  if (nf.vm) return opts.vm !== undefined ? vmInstance(nf, name, opts.vm) : fail('a vm NF runs in its guest: it has no instance here');
   // The window needs NF_MEMORY_BASE bytes below the module's data; the module
   // asked for at least that much (checked when it was loaded).
   let memory: LinearMemory;

@@ -15,13 +15,14 @@ export class NfModuleError extends Error {
   }
 }
 
-/** A compiled module that speaks this host's ABI, or a JavaScript NF (host/nf/js-nf.ts).
- *  Cloneable to worker threads. */
-export type NfModule = WasmNfModule | JsNfModule;
+/** A compiled module that speaks this host's ABI, a JavaScript NF (host/nf/js-nf.ts), or a
+ *  guest's initramfs for a vm NF (host/vm/). Cloneable to worker threads. */
+export type NfModule = WasmNfModule | JsNfModule | VmNfModule;
 
 export interface WasmNfModule {
   path: string;
   js?: false;
+  vm?: false;
   module: CompiledModule;
   memory: MemoryLimits;
 }
@@ -29,7 +30,29 @@ export interface WasmNfModule {
 export interface JsNfModule {
   path: string;
   js: true;
+  vm?: false;
   memory: MemoryLimits;
+}
+
+/** A vm NF's guest program: an initramfs whose /nf is built with nf-modules/guest (scripts/build-guest). */
+export interface VmNfModule {
+  path: string;
+  js?: false;
+  vm: true;
+  memory: MemoryLimits;
+}
+
+/** Checks a vm NF's guest image; its config is checked by the guest when it boots. */
+export function loadVmNfModule(path: string): VmNfModule {
+  try {
+    const bytes = readFileSync(path);
+    // An initramfs is a gzip'd (1f 8b) or plain newc ("070701") cpio archive.
+    const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+    if (!gzip && bytes.subarray(0, 6).toString('latin1') !== '070701') throw new Error('not an initramfs (gzip or newc cpio)');
+  } catch (err) {
+    throw new NfModuleError(path, `cannot be a vm NF's guest image: ${(err as Error).message} (build one with scripts/build-guest)`);
+  }
+  return { path, vm: true, memory: { minPages: 0, maxPages: 0, shared: false } };
 }
 
 function checkImports(path: string, module: CompiledModule): void {

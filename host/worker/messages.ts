@@ -3,6 +3,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfModule } from '../nf/module.js';
+import type { VmLink } from '../vm/vm-nf.js';
 
 /** What an NF instance is built from on a worker: its module, its config as
  * JSON text (if it has one), its heap limit and its trust level. */
@@ -11,6 +12,8 @@ export interface NfSpec {
   config?: string;
   heapMb?: number;
   isolated?: boolean;
+  /** A vm NF: its guest's region (its module is the guest's image). */
+  vm?: VmLink;
 }
 
 export interface LaneTask {

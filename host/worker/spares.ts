@@ -30,12 +30,14 @@ export class SpareMemories {
 
   /** Makes one spare for spec's instances if none is kept (not on the data path: it allocates). */
   stock(spec: NfSpec): void {
+    if (spec.vm !== undefined) return; // its memory is its guest's region
     const key = this.keyOf(spec);
     if ((this.byKey.get(key)?.length ?? 0) === 0) this.keep(prepareMemory(spec.module, this.pool, spec.heapMb, spec.isolated));
   }
 
   /** The memory of an instance of spec that is gone for good, scrubbed, for the next instance. */
   reuse(nf: NfInstance, spec: NfSpec): void {
+    if (nf.vm !== undefined) return;
     const key = this.keyOf(spec);
     if ((this.byKey.get(key)?.length ?? 0) < MAX_PER_KEY) this.keep(reuseMemory(nf, this.pool, key));
   }

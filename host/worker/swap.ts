@@ -20,6 +20,7 @@ export interface SwapTarget {
 /** A new instance of a spec at a chain position, the pool in its memory (or copies of its
  *  packets); in a spare memory when one is ready. */
 export function instanceOf(spec: NfSpec, name: string, pool: PoolWindow, place: { names: string[]; position: number }, spares: SpareMemories): NfInstance {
+  if (spec.vm !== undefined) return createNfInstance(spec.module, name, { vm: spec.vm });
   const memory = spares.take(spec);
   return createNfInstance(spec.module, name, { pool, place, config: spec.config, heapMb: spec.heapMb, isolated: spec.isolated, ...(memory && { memory }) });
 }

@@ -55,7 +55,7 @@ function buildLane(ctx: LaneContext, lane: LaneTask): BuiltLane {
   };
   const { lane: id, rx, ret, counters } = lane;
   const { portIds } = ctx.task;
-  const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId: portIds[lane.toPort]!, portIds }, onTrap);
+  const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId: portIds[lane.toPort]!, portIds, failOpen: lane.failOpen }, onTrap);
   const specs = lane.nfs.map(({ name: _, ...spec }): NfSpec => spec);
   return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };
 }

@@ -8,7 +8,8 @@ import { poolCreatePlain, native } from '../host/dataplane/native.js';
 import { poolWindow } from '../host/dataplane/pool-window.js';
 import { createNfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
-import { REPO_ROOT } from './support/fixtures.js';
+import { REPO_ROOT, fixtureNf } from './support/fixtures.js';
+import { writePcap } from '../host/pcap/index.js';
 import { runNetvm, tempDir, totals } from './support/netvm.js';
 import { TRAFFIC, outputFrames } from './support/pcap-ports.js';
 
@@ -60,4 +61,42 @@ t.test('an isolated instance\'s memory does not hold the pool', async (t) => {
   } finally {
     native().poolDestroy();
   }
+});
+
+/** 300 frames of a local ethertype, each holding `mark` (8 bytes, little-endian) at offsets 16 and 24. */
+function markedPcap(path: string, mark: bigint): string {
+  const frames = Array.from({ length: 300 }, () => {
+    const f = new Uint8Array(128);
+    f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x88, 0xb5]);
+    const view = new DataView(f.buffer);
+    view.setBigUint64(16, mark, true);
+    view.setBigUint64(24, mark, true);
+    return { data: f };
+  });
+  writePcap(path, frames);
+  return path;
+}
+
+t.test('an isolated NF that scans its whole window finds its own packets, and no other chain\'s', async (t) => {
+  const scanner = await fixtureNf('scan-window');
+  const dir = tempDir();
+  const others = markedPcap(join(dir, 'others.pcap'), 0x0123456789abcdefn);
+  const mine = markedPcap(join(dir, 'mine.pcap'), 0xfedcba9876543210n);
+  const run = async (trust: 'shared' | 'isolated') => {
+    const r = await runNetvm({
+      cores: { poll: 1, workers: [0] },
+      ports: { a: `net_pcap0,rx_pcap=${others}`, sinkA: 'net_null0', b: `net_pcap1,rx_pcap=${mine}`, sinkB: 'net_null1' },
+      nfs: { fwd: { module: TTL }, scan: { module: scanner, trust, limits: { batch_ms: 2000 } } },
+      chains: [{ from: 'a', through: ['fwd'], to: 'sinkA' }, { from: 'b', through: ['scan'], to: 'sinkB' }],
+      pool: { mbufs: 4095 },
+    }, ['--until-idle', '600', '--control', 'off'], tempDir());
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.summary!.chains[1]!.nfs[0]!.in, 300, `${trust}: the scanner had its 300 packets`);
+    return r.summary!.chains[1]!.nfs[0]!.metrics;
+  };
+  const shared = await run('shared');
+  t.ok(shared['others_seen']! > 0, `shared: it reads the other chain's packets in the pool (${shared['others_seen']} marks)`);
+  const isolated = await run('isolated');
+  t.ok(isolated['mine_seen']! > 0, `isolated: it reads its own packets (${isolated['mine_seen']} marks)`);
+  t.equal(isolated['others_seen'], 0, 'isolated: nothing of the other chain\'s packets');
 });

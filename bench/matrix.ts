@@ -9,6 +9,8 @@
 //   chain<L>-<size>B-<flows>-iso the same with every NF isolated (copies, not the pool)
 //   chain<L>-<size>B-<flows>-js  the same with every NF in plain TypeScript (bench/js-nfs), run
 //                                by the same worker without Wasm
+//   chain3-64B-1K-vm-ivshmem     firewall -> a QEMU guest -> nat: the guest's ttl over ivshmem
+//   chain3-64B-1K-vm-vhost       the same with a Linux bridge guest on two vhost-user ports
 //   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
 //                                in this run: RX-to-hand-back latency percentiles
 //   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
@@ -35,7 +37,7 @@ const POOL_MBUFS = 65535;
 export type Point =
   | { kind: 'skeleton'; id: string; size: number }
   | { kind: 'forward'; id: string; size: number }
-  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean }
+  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean; vm?: 'ivshmem' | 'vhost-user' }
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
@@ -45,10 +47,13 @@ const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_
 export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
-export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js'): ChainPoint => ({
+export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js' | 'vm-ivshmem' | 'vm-vhost'): ChainPoint => ({
   kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${variant ? `-${variant}` : ''}`, length, size, flows,
   isolated: variant === 'iso', js: variant === 'js',
+  ...(variant === 'vm-ivshmem' && { vm: 'ivshmem' as const }), ...(variant === 'vm-vhost' && { vm: 'vhost-user' as const }),
 });
+/** The guest standing in for a vm point's middle NF. */
+const VM_GUEST = { ivshmem: 'ttl.initrd', 'vhost-user': 'bridge.initrd' } as const;
 export const latencyPoint = (length: number, percent: number): Point => ({ kind: 'latency', id: `latency${length}-${percent}pct`, length, percent });
 /** The point whose measured rate a latency point is paced against. */
 export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.length, 64, 1000);
@@ -61,7 +66,7 @@ export function matrix(quick: boolean): Point[] {
   if (quick) {
     return [
       skeletonPoint(64), forwardPoint(64),
-      chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'js'), chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
+      chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'js'), chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'), chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
       swapPoint(),
       ...['forward', 'ttl', 'firewall', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
@@ -76,6 +81,7 @@ export function matrix(quick: boolean): Point[] {
     for (const size of SIZES) points.push(chainPoint(length, size, 1000, 'iso'));
     points.push(chainPoint(length, 64, 1000, 'js'));
   }
+  points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
   points.push(swapPoint());
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
@@ -144,7 +150,9 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string, wor
     cores,
     pool: { mbufs: POOL_MBUFS },
     ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, sink: `net_null0,size=${chain.size - FCS_BYTES}` },
-    nfs: Object.fromEntries(names.map((nf) => [nf, {
+    nfs: Object.fromEntries(names.map((nf, k) => [nf, chain.vm !== undefined && k === 1 ? {
+      module: join(PROJECT_ROOT, 'nf-modules/build/guest', VM_GUEST[chain.vm]), trust: 'vm', via: chain.vm,
+    } : {
       module: chain.js ? join(PROJECT_ROOT, `dist/bench/js-nfs/${nf}.js`) : `${modules}/${nf}.wasm`,
       config: nfConfig(nf, chain.flows), ...(chain.isolated && { trust: 'isolated' }),
     }])),

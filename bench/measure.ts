@@ -31,6 +31,8 @@ export interface Sample {
   latency?: LatencySummary;
   /** Swap points: how many swaps were done and refused, and each one's pause. */
   swaps?: SwapRound;
+  /** vm points: the accelerator that ran the guest (kvm or tcg). */
+  accel?: string;
 }
 
 export interface Timing {
@@ -105,9 +107,13 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
       const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap, timing.workers), scratch, point.id, timing.warmupS, timing.seconds, extra, during);
       const w = summary.window;
       const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
+      // The config's own ports: a vhost-user guest's ports are inside the system under test.
+      const own = w.ports.filter((p) => !p.name.includes('.'));
+      const accel = summary.guests?.[0]?.accel;
       return {
-        pps: w.ports.reduce((n, p) => n + p.tx, 0) / w.seconds,
-        offeredPps: w.ports.reduce((n, p) => n + p.rx, 0) / w.seconds,
+        pps: own.reduce((n, p) => n + p.tx, 0) / w.seconds,
+        offeredPps: own.reduce((n, p) => n + p.rx, 0) / w.seconds,
+        ...(accel !== undefined && { accel }),
         threads: w.threads.map(({ name, share }) => ({ name, share })),
         drops: dropsOf(w),
         clean,

@@ -164,6 +164,22 @@ export function targets(all: PointResult[]): Target[] {
         '. Bottleneck: the NFs\' own work, not the copies: a 64 B copy in and out costs a few ns against the NFs\' ~60-150 ns each, so zero-copy gains little at 64 B (more at 1518 B)'),
     });
   }
+  for (const [id, via] of [['chain3-64B-1K-vm-vhost', 'vhost-user'], ['chain3-64B-1K-vm-ivshmem', 'ivshmem']] as const) {
+    const what = `zero-copy 3-chain >= 2.5x the 3-chain with its middle NF in a ${via} guest`;
+    const vm = byId(all, id);
+    const vmf = vm && figures(vm, all);
+    if (!zcf || !vmf) {
+      out.push({ what, status: 'not measured', detail: `needs chain3-64B-1K and ${id} in the run` });
+      continue;
+    }
+    const ratio = zcf.pps / vmf.pps;
+    const accel = vm!.samples.find((s) => s.accel !== undefined)?.accel?.toUpperCase() ?? '?';
+    out.push({
+      what, status: ratio >= 2.5 ? 'met' : 'missed',
+      detail: `${zcf.mpps.toFixed(2)} vs ${vmf.mpps.toFixed(3)} Mpps: ${ratio.toFixed(1)}x, the guest under ${accel}` +
+        (accel === 'TCG' ? ' (software emulation: the guest\'s speed says nothing of KVM\'s)' : ''),
+    });
+  }
   const big = byId(all, 'chain5-1518B-1K');
   const bf = big && figures(big, all);
   if (!big || !bf) {
@@ -279,7 +295,10 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
       '(they allocate per packet: expect them far slower). On the data plane: chain points marked -js run the same chain with each NF ' +
       'as a JavaScript NF (bench/js-nfs: the same baselines) in the same worker, without Wasm; "Wasm vs TS" of a chain point is ' +
       'its time per packet over its -js point\'s.',
-    '- isolated-copy mode: chain points marked -iso (each NF gets copies of its packets, not the pool); KVM guests: not available yet (issue 6).',
+    '- isolated-copy mode: chain points marked -iso (each NF gets copies of its packets, not the pool).',
+    '- QEMU guests: chain3 points marked -vm-ivshmem (firewall -> the ttl guest NF over ivshmem -> nat) and -vm-vhost (firewall -> a ' +
+      'Linux bridge guest on two vhost-user ports -> nat): the guest stands in for router. The target row says which accelerator ran it ' +
+      '(KVM, or TCG where KVM cannot run a guest).',
     '- flows: up to 32Ki flows the data plane replays one packet per flow from the pool; 1M-flow points replay 32Ki packets ' +
       'whose IPv4 sources the poll lcore rewrites on arrival to cycle through 1M flows (`--rx-flows`); nat gets a pool of ' +
       '32 public addresses there (one holds 64512 flows a protocol).',

@@ -35,6 +35,7 @@ export const configSchema = {
           config: {},
           config_file: { type: 'string', minLength: 1 },
           trust: { enum: ['shared', 'isolated', 'vm'] },
+          via: { enum: ['ivshmem', 'vhost-user'] },
           limits: {
             type: 'object',
             additionalProperties: false,

@@ -24,8 +24,11 @@ export interface NfConfig {
   /** Its heap may grow to heapMb MiB (above the pool's region); a burst or tick may take batchMs. */
   limits: { heapMb?: number; batchMs?: number };
   /** shared: the pool mapped in its memory (zero-copy); isolated: only copies of its own packets;
-   *  vm: in a QEMU guest (its module is the guest's initramfs), copies of its packets over ivshmem. */
+   *  vm: in a QEMU guest (its module is the guest's initramfs). */
   trust: 'shared' | 'isolated' | 'vm';
+  /** A vm NF: copies of its packets in an ivshmem region of its own, or a vhost-user port per
+   *  guest interface (the chain is split there: host/vm/vhost-split.ts). */
+  via?: 'ivshmem' | 'vhost-user';
 }
 
 export interface ChainConfig {
@@ -66,7 +69,7 @@ export class ConfigError extends Error {
 interface RawConfig {
   cores: { poll: number; workers: number[] };
   ports: Record<string, string>;
-  nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number }; trust?: 'shared' | 'isolated' | 'vm' }>;
+  nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number }; trust?: 'shared' | 'isolated' | 'vm'; via?: 'ivshmem' | 'vhost-user' }>;
   chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open'; workers?: number }[];
   pool?: { mbufs?: number; hugepages?: HugepageMode };
   eal?: string[];
@@ -187,7 +190,9 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
       ...(nf.limits?.batch_ms !== undefined && { batchMs: nf.limits.batch_ms }),
     };
     if (nf.trust === 'vm' && limits.heapMb !== undefined) problems.push(`nfs.${name}.limits.heap_mb: a vm NF's memory is its guest's`);
-    return { name, module, config, limits, trust: nf.trust ?? 'shared' };
+    if (nf.via !== undefined && nf.trust !== 'vm') problems.push(`nfs.${name}.via: only a vm NF (trust: vm) is reached over ${nf.via}`);
+    if (nf.via === 'vhost-user' && nf.config !== undefined) problems.push(`nfs.${name}.config: a vhost-user guest is configured in its image, not by the host`);
+    return { name, module, config, limits, trust: nf.trust ?? 'shared', ...(nf.trust === 'vm' && { via: nf.via ?? 'ivshmem' }) };
   });
   for (const [i, chain] of raw.chains.entries()) {
     const vms = chain.through.filter((n) => raw.nfs[n]?.trust === 'vm');

@@ -78,6 +78,7 @@ export function buildEalArgs(cfg: DataPlaneConfig, filePrefix: string, hugepages
     `--file-prefix=${filePrefix}`,
     '--no-telemetry',
     '--log-level=lib.eal:error',
+    '--log-level=lib.vhost.config:warning', // a vm guest's vhost-user handshake: dozens of lines each
     ...(hugepages ? ['--in-memory'] : ['--no-huge', '--no-shconf']),
     ...(anyPci ? [] : ['--no-pci']),
     ...cfg.eal,

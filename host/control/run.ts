@@ -2,11 +2,13 @@
 // modules are loaded and checked before EAL starts; workers are ready before
 // the poll loop starts; on the way down RX stops first, workers hand back every
 // packet, then they stop, then ports close and the pool must be full again.
+import { rmSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
 import { createNfInstance } from '../nf/instance.js';
 import { loadNfModule, loadVmNfModule, type NfModule } from '../nf/module.js';
-import { Guest } from '../vm/guest.js';
+import { Guest, type GuestOptions } from '../vm/guest.js';
+import { splitAtVhostGuests } from '../vm/vhost-split.js';
 import { guestPrerequisites } from '../vm/qemu.js';
 import { isJsNfPath, preloadJsNf } from '../nf/js-nf.js';
 import { CONTROL_STOP, CONTROL_WORDS } from '../worker/messages.js';
@@ -98,9 +100,11 @@ async function loadModules(cfg: DataPlaneConfig): Promise<Map<string, NfModule>>
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Promise<RunSummary> {
+export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Promise<RunSummary> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const modules = await loadModules(cfg);
+  const modules = await loadModules(given);
+  // Chains split at their vhost-user NFs: what runs from here on is ports and chains.
+  const { cfg, guests: vhostGuests } = splitAtVhostGuests(given, opts.filePrefix);
   // The API's address is taken before EAL starts, so that a busy one costs nothing.
   let running: RunningDataPlane | undefined;
   const api = opts.control === undefined ? undefined : await startControlServer(opts.control, {
@@ -136,13 +140,20 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
         });
       });
     };
-    // vm NFs: their guests are up, their configs taken, before any packet comes.
+    // vm NFs: their guests are up (ivshmem ones with their configs taken) before any packet comes.
     const startGuests = async (nfs: { nf: NfConfig }[]): Promise<void> => {
-      await Promise.all(nfs.filter(({ nf }) => nf.trust === 'vm').map(async ({ nf }) => {
-        const guest = await Guest.start({ nf: nf.name, filePrefix: opts.filePrefix, image: nf.module, config: nfConfigText(nf) ?? 'null', log });
+      const start = async (options: GuestOptions): Promise<Guest> => {
+        const guest = await Guest.start(options);
         guests.push(guest);
-        places.get(nf.name)!.vm = { region: guest.region, timeoutNs: (cfg.watchdogMs / 2) * 1e6 };
-      }));
+        return guest;
+      };
+      await Promise.all([
+        ...nfs.filter(({ nf }) => nf.trust === 'vm').map(async ({ nf }) => {
+          const guest = await start({ nf: nf.name, filePrefix: opts.filePrefix, image: nf.module, link: { via: 'ivshmem', config: nfConfigText(nf) ?? 'null' }, log });
+          places.get(nf.name)!.vm = { region: guest.region, timeoutNs: (cfg.watchdogMs / 2) * 1e6 };
+        }),
+        ...vhostGuests.map((g) => start({ nf: g.nf, filePrefix: opts.filePrefix, image: g.image, link: { via: 'vhost-user', sockets: g.sockets }, log })),
+      ]);
     };
     const nfsOf = (chain: ChainConfig): { nf: NfConfig; module: NfModule }[] => chain.through.map((name) => {
       const nf = cfg.nfs.find((n) => n.name === name)!;
@@ -332,5 +343,6 @@ export async function runDataPlane(cfg: DataPlaneConfig, opts: RunOptions): Prom
     await pool?.destroy();
     await Promise.all(guests.map((g) => g.stop()));
     dp.close();
+    for (const g of vhostGuests) for (const socket of g.sockets) rmSync(socket, { force: true });
   }
 }

@@ -47,7 +47,7 @@ export interface RunSummary {
   /** NFs marked failed (too many traps): their chains apply their fail policy. */
   failed: string[];
   /** vm NFs' guests: the accelerator that ran them, and how often one was restarted. */
-  guests?: { nf: string; accel: 'kvm' | 'tcg' | undefined; restarts: number; ready: boolean }[];
+  guests?: { nf: string; via: 'ivshmem' | 'vhost-user'; accel: 'kvm' | 'tcg' | undefined; restarts: number; ready: boolean }[];
   /** Packets received less packets sent and counted drops: 0 when nothing was lost. */
   unaccounted: number;
   /** Return descriptors the poll loop refused (a host bug if ever not 0). */
@@ -158,7 +158,7 @@ export function formatSummary(s: RunSummary): string {
     }
   }
   for (const g of s.guests ?? []) {
-    lines.push(`  vm nf ${g.nf}: guest under ${g.accel?.toUpperCase() ?? '?'}, restarted ${g.restarts} time(s)${g.ready ? '' : ', not ready at the end'}`);
+    lines.push(`  vm nf ${g.nf} (${g.via}): guest under ${g.accel?.toUpperCase() ?? '?'}, restarted ${g.restarts} time(s)${g.ready ? '' : ', not ready at the end'}`);
   }
   if (s.latency) {
     const us = (ns: number): string => (ns / 1000).toFixed(1);

@@ -1,19 +1,28 @@
-// A vm NF's guest, kept by the main thread: its region (a hugepage file when
-// one is free, shared memory otherwise), mapped here and given to QEMU; a boot
-// that waits for the guest's agent to take its config; a restart, with
-// back-off, when the guest dies; and a stop that leaves nothing behind. While
-// the guest is away the worker finds it not ready, and the chain's fail policy
-// applies to its bursts (host/vm/vm-nf.ts).
+// A vm NF's guest, kept by the main thread: a boot that waits until the guest
+// says it is ready; a restart, with back-off, when it dies; and a stop that
+// leaves nothing behind. How the guest reaches the data plane is its link:
+//   ivshmem     a region of its own (a hugepage file when one is free, shared
+//               memory otherwise), mapped here too; ready once its agent has
+//               taken its config. While the guest is away the worker finds it
+//               not ready, and the chain's fail policy applies to its bursts
+//               (host/vm/vm-nf.ts).
+//   vhost-user  two virtio-net interfaces on DPDK vhost-user ports (host/vm/
+//               vhost-split.ts); ready once it prints READY_LINE on its console.
+//               While it is away, what is sent to it is dropped at its port,
+//               counted (tx full).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native } from '../dataplane/native.js';
 import { qemuCommand, type Accel } from './qemu.js';
+import { VM_REGION_BYTES } from './vm-nf.js';
 
 /** guest_state (netvm_vm.h). */
 const VM_READY = 1;
 const VM_REFUSED = 2;
+/** What a vhost-user guest image prints on its console once it forwards. */
+export const READY_LINE = 'netvm-guest: ready';
 
 const BOOT_TIMEOUT_MS: Record<Accel, number> = { kvm: 15_000, tcg: 90_000 };
 const RESTART_FIRST_MS = 500;
@@ -28,10 +37,90 @@ export interface GuestOptions {
   /** The NF's name, and the run's file prefix: they name the region and console files. */
   nf: string;
   filePrefix: string;
-  /** The guest's initramfs, and the NF's config text. */
+  /** The guest's initramfs. */
   image: string;
-  config: string;
+  /** ivshmem: the NF's config text; vhost-user: the sockets of its two ports. */
+  link: { via: 'ivshmem'; config: string } | { via: 'vhost-user'; sockets: [string, string] };
   log: (line: string) => void;
+}
+
+/** How far a boot has come. */
+type BootState = { ready: boolean; refused?: string };
+
+/** What a guest is joined to the data plane by. */
+interface GuestLink {
+  /** QEMU arguments for its devices. */
+  args: string[];
+  /** Ready for a boot: false with the reason if not (its config too large, say). */
+  prepare(): string | undefined;
+  state(console: () => string): BootState;
+  /** The guest died: the data plane stops sending it anything now. */
+  down(): void;
+  release(): void;
+}
+
+class IvshmemLink implements GuestLink {
+  readonly args: string[];
+  private boots = 0;
+
+  constructor(private readonly mapped: { path: string; region: bigint }, private readonly config: string) {
+    this.args = [
+      '-object', `memory-backend-file,id=region,mem-path=${mapped.path},size=${VM_REGION_BYTES},share=on`,
+      '-device', 'ivshmem-plain,memdev=region',
+    ];
+  }
+
+  prepare(): string | undefined {
+    const lib = native();
+    if (lib.vmReset(this.mapped.region, this.config, Buffer.byteLength(this.config)) !== 0) return lib.lastError();
+    this.boots = lib.vmBoots(this.mapped.region);
+    return undefined;
+  }
+
+  state(): BootState {
+    const lib = native();
+    const state = lib.vmGuestState(this.mapped.region);
+    if (state === VM_REFUSED) return { ready: false, refused: lib.vmError(this.mapped.region) || 'no reason given' };
+    return { ready: state === VM_READY && lib.vmBoots(this.mapped.region) !== this.boots };
+  }
+
+  down(): void {
+    native().vmReset(this.mapped.region, '', 0);
+  }
+
+  release(): void {
+    native().vmUnmap(this.mapped.region);
+    rmSync(this.mapped.path, { force: true });
+  }
+}
+
+class VhostUserLink implements GuestLink {
+  readonly args: string[];
+
+  constructor(sockets: [string, string]) {
+    // Guest RAM is shared (vhost-user maps it); vectors=0: QEMU 7.2 under TCG crashes setting up
+    // MSI-X; csum=off: the guest finishes the checksums of segments it merged and split again.
+    this.args = [
+      '-object', 'memory-backend-memfd,id=ram,size=128M,share=on', '-numa', 'node,memdev=ram',
+      ...sockets.flatMap((sock, i) => [
+        '-chardev', `socket,id=vhost${i},path=${sock}`,
+        '-netdev', `vhost-user,id=net${i},chardev=vhost${i}`,
+        '-device', `virtio-net-pci,netdev=net${i},vectors=0,csum=off,mac=52:54:00:00:00:0${i + 1}`,
+      ]),
+    ];
+  }
+
+  prepare(): string | undefined {
+    return undefined;
+  }
+
+  state(console: () => string): BootState {
+    return { ready: console().includes(READY_LINE) };
+  }
+
+  down(): void {}
+
+  release(): void {}
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -46,8 +135,8 @@ function mapRegion(dir: string, name: string): { path: string; region: bigint } 
 }
 
 export class Guest {
+  /** ivshmem: the region's address here (0n for vhost-user). */
   readonly region: bigint;
-  readonly regionPath: string;
   readonly consolePath: string;
   accel: Accel | undefined;
   restarts = 0;
@@ -56,18 +145,22 @@ export class Guest {
   private upSince = 0;
   private backoffMs = RESTART_FIRST_MS;
 
-  private constructor(private readonly opts: GuestOptions, mapped: { path: string; region: bigint }) {
-    this.region = mapped.region;
-    this.regionPath = mapped.path;
+  private constructor(private readonly opts: GuestOptions, private readonly link: GuestLink, region: bigint) {
+    this.region = region;
     this.consolePath = join(tmpdir(), `netvm-${opts.filePrefix}-vm-${opts.nf}.console`);
   }
 
-  /** Maps the region and boots the guest; throws why it did not come up (its config refused, say). */
+  /** Makes its link (an ivshmem region mapped) and boots the guest; throws why it did not come up (its config refused, say). */
   static async start(opts: GuestOptions): Promise<Guest> {
-    const name = `netvm-${opts.filePrefix}-vm-${opts.nf}`;
-    const mapped = mapRegion('/dev/hugepages', name) ?? mapRegion('/dev/shm', name);
-    if (mapped === undefined) throw new Error(`cannot map a region for the guest: ${native().lastError()}`);
-    const guest = new Guest(opts, mapped);
+    let guest: Guest;
+    if (opts.link.via === 'ivshmem') {
+      const name = `netvm-${opts.filePrefix}-vm-${opts.nf}`;
+      const mapped = mapRegion('/dev/hugepages', name) ?? mapRegion('/dev/shm', name);
+      if (mapped === undefined) throw new Error(`cannot map a region for the guest: ${native().lastError()}`);
+      guest = new Guest(opts, new IvshmemLink(mapped, opts.link.config), mapped.region);
+    } else {
+      guest = new Guest(opts, new VhostUserLink(opts.link.sockets), 0n);
+    }
     try {
       await guest.boot();
     } catch (err) {
@@ -78,8 +171,8 @@ export class Guest {
   }
 
   /** What stats say of it. */
-  describe(): { nf: string; accel: Accel | undefined; restarts: number; ready: boolean } {
-    return { nf: this.opts.nf, accel: this.accel, restarts: this.restarts, ready: native().vmGuestState(this.region) === VM_READY };
+  describe(): { nf: string; via: 'ivshmem' | 'vhost-user'; accel: Accel | undefined; restarts: number; ready: boolean } {
+    return { nf: this.opts.nf, via: this.opts.link.via, accel: this.accel, restarts: this.restarts, ready: this.child !== undefined && this.link.state(() => this.console()).ready };
   }
 
   private async boot(): Promise<void> {
@@ -100,13 +193,12 @@ export class Guest {
     throw new Error(`nfs.${this.opts.nf}: the guest did not come up (${failures.join('; ')})`);
   }
 
-  /** One boot: undefined once the agent is ready, else why not. */
+  /** One boot: undefined once the guest is ready, else why not. */
   private async bootWith(accel: Accel): Promise<{ reason: string; refused?: boolean } | undefined> {
-    const lib = native();
-    if (lib.vmReset(this.region, this.opts.config, Buffer.byteLength(this.opts.config)) !== 0) return { reason: lib.lastError(), refused: true };
-    const boots = lib.vmBoots(this.region);
+    const unfit = this.link.prepare();
+    if (unfit !== undefined) return { reason: unfit, refused: true };
     rmSync(this.consolePath, { force: true });
-    const [cmd, ...args] = qemuCommand(accel, this.opts.image, this.regionPath, this.consolePath);
+    const [cmd, ...args] = qemuCommand(accel, this.opts.image, this.consolePath, this.link.args);
     const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -114,40 +206,42 @@ export class Guest {
     child.on('exit', (code, signal) => (exited = signal ?? `exit ${code}`));
     child.on('error', (err) => (exited = err.message));
     const deadline = Date.now() + BOOT_TIMEOUT_MS[accel];
+    let state: BootState = { ready: false };
     while (exited === undefined && Date.now() < deadline) {
-      const state = lib.vmGuestState(this.region);
-      if (lib.vmBoots(this.region) !== boots && state === VM_READY) {
+      state = this.link.state(() => this.console());
+      if (state.ready) {
         this.child = child;
         child.on('exit', () => void this.onDeath(child));
         return undefined;
       }
-      if (state === VM_REFUSED) {
-        child.kill('SIGKILL');
-        return { reason: lib.vmError(this.region) || 'no reason given', refused: true };
-      }
+      if (state.refused !== undefined) break;
       await sleep(20);
     }
     child.kill('SIGKILL');
     // A guest that refused its config powers off: its reason stays in the region.
-    if (lib.vmGuestState(this.region) === VM_REFUSED) return { reason: lib.vmError(this.region) || 'no reason given', refused: true };
+    state = this.link.state(() => this.console());
+    if (state.refused !== undefined) return { reason: state.refused, refused: true };
     const why = exited !== undefined ? `QEMU ended (${exited}): ${lastLine(stderr) || this.consoleTail()}` : `not ready after ${BOOT_TIMEOUT_MS[accel] / 1000} s: ${this.consoleTail()}`;
     return { reason: why };
   }
 
-  private consoleTail(): string {
+  private console(): string {
     try {
-      return lastLine(readFileSync(this.consolePath, 'utf8')) || 'nothing on its console';
+      return readFileSync(this.consolePath, 'utf8');
     } catch {
-      return 'no console output';
+      return '';
     }
+  }
+
+  private consoleTail(): string {
+    return lastLine(this.console()) || 'nothing on its console';
   }
 
   /** The guest died under a running chain: it is told apart from a ready one at once, then booted again. */
   private async onDeath(child: ChildProcess): Promise<void> {
     if (this.stopping || child !== this.child) return;
     this.child = undefined;
-    const lib = native();
-    lib.vmReset(this.region, '', 0); // not ready: the worker stops kicking it now
+    this.link.down();
     if (Date.now() - this.upSince >= STABLE_MS) this.backoffMs = RESTART_FIRST_MS;
     this.opts.log(`vm nf ${this.opts.nf}: guest ended (${child.signalCode ?? `exit ${child.exitCode}`}; ${this.consoleTail()}); restarting it in ${this.backoffMs} ms, its chain's fail policy applies meanwhile`);
     while (!this.stopping) {
@@ -178,8 +272,7 @@ export class Guest {
       child.kill('SIGKILL');
       await gone;
     }
-    native().vmUnmap(this.region);
-    rmSync(this.regionPath, { force: true });
+    this.link.release();
     rmSync(this.consolePath, { force: true });
   }
 }

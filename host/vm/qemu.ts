@@ -1,11 +1,10 @@
 // The QEMU command line of a vm NF's guest: Debian's cloud kernel, the NF's
-// initramfs, the region as an ivshmem-plain device, the serial console to a
+// initramfs, its link's devices (host/vm/guest.ts), the serial console to a
 // file. KVM is tried first; where it cannot run the guest (a nested
 // kvm_pvm, say), TCG runs it: nothing depends on the guest's speed.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
-import { VM_REGION_BYTES } from './vm-nf.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -23,7 +22,7 @@ export function guestPrerequisites(): string | undefined {
 }
 
 /** The command (setpriv kills QEMU with its parent: a run killed outright leaves no guest behind). */
-export function qemuCommand(accel: Accel, image: string, regionPath: string, consolePath: string): string[] {
+export function qemuCommand(accel: Accel, image: string, consolePath: string, devices: string[]): string[] {
   return [
     'setpriv', '--pdeathsig', 'KILL', '--', QEMU,
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
@@ -31,8 +30,8 @@ export function qemuCommand(accel: Accel, image: string, regionPath: string, con
     '-machine', 'pc', '-m', String(GUEST_MEMORY_MB), '-smp', '1',
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-serial', `file:${consolePath}`,
-    '-kernel', GUEST_KERNEL, '-initrd', image, '-append', 'console=ttyS0 quiet panic=-1',
-    '-object', `memory-backend-file,id=region,mem-path=${regionPath},size=${VM_REGION_BYTES},share=on`,
-    '-device', 'ivshmem-plain,memdev=region',
+    // No IPv6: a guest's kernel sends nothing of its own on the interfaces it forwards between.
+    '-kernel', GUEST_KERNEL, '-initrd', image, '-append', 'console=ttyS0 quiet panic=-1 ipv6.disable=1',
+    ...devices,
   ];
 }

@@ -46,7 +46,18 @@ t.test('fail policy, watchdog and NF limits', async (t) => {
   t.ok(bad.some((p) => p.startsWith('chains[0].fail:')), 'an unknown fail policy');
   t.ok(bad.some((p) => p.startsWith('nfs.a.limits.heap_mb:')), 'heap_mb below 1');
   t.ok(bad.some((p) => p.startsWith('nfs.a.limits')) && bad.some((p) => p.includes('cpu')), 'an unknown limit');
-  t.ok(problems({ ...base, nfs: { ...base.nfs, a: { ...base.nfs.a, trust: 'vm' } } }).some((p) => p.startsWith('nfs.a.trust:')), 'an unknown trust level');
+  t.ok(problems({ ...base, nfs: { ...base.nfs, a: { ...base.nfs.a, trust: 'enclave' } } }).some((p) => p.startsWith('nfs.a.trust:')), 'an unknown trust level');
+});
+
+t.test('vm NFs: what applies to them and what does not', async (t) => {
+  const vm = (nf: object, chain: object = {}) => problems({ ...base, nfs: { ...base.nfs, a: { ...base.nfs.a, ...nf } }, chains: [{ ...base.chains[0], ...chain }] });
+  t.same(vm({ trust: 'vm' }), [], 'trust: vm, over ivshmem by default');
+  t.same(vm({ trust: 'vm', via: 'vhost-user' }), [], 'or over vhost-user');
+  t.match(vm({ via: 'ivshmem' }), [/^nfs\.a\.via: only a vm NF/]);
+  t.match(vm({ trust: 'vm', via: 'pigeon' }), [/^nfs\.a\.via:/]);
+  t.match(vm({ trust: 'vm', limits: { heap_mb: 64 } }), [/^nfs\.a\.limits\.heap_mb: a vm NF's memory is its guest's/]);
+  t.match(vm({ trust: 'vm', via: 'vhost-user', config: { x: 1 } }), [/^nfs\.a\.config: a vhost-user guest is configured in its image/]);
+  t.match(vm({ trust: 'vm' }, { workers: 2 }), [/^chains\[0\]\.workers: its vm NF \(a\) has one guest/]);
 });
 
 t.test('each NF entry is one instance; each port is read by one chain; chains have names of their own', async (t) => {

@@ -165,7 +165,7 @@ export function targets(all: PointResult[]): Target[] {
     });
   }
   for (const [id, via] of [['chain3-64B-1K-vm-vhost', 'vhost-user'], ['chain3-64B-1K-vm-ivshmem', 'ivshmem']] as const) {
-    const what = `zero-copy 3-chain >= 2.5x the 3-chain with its middle NF in a ${via} guest`;
+    const what = `zero-copy 3-chain >= 2.5x the 3-chain with its middle NF in ${via === 'ivshmem' ? 'an' : 'a'} ${via} guest`;
     const vm = byId(all, id);
     const vmf = vm && figures(vm, all);
     if (!zcf || !vmf) {

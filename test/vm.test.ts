@@ -5,7 +5,7 @@
 // booted again, and nothing is left behind.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
 import { runNetvm, startNetvm, tempDir, totals } from './support/netvm.js';
@@ -85,6 +85,11 @@ t.test('a guest killed mid-traffic: fail policy, counted, restarted, nothing los
   const run = startNetvm(cfg, ['--rx-pps', '20000', '--duration', '60', '--control', 'off'], dir);
   await run.waitFor(/guest ready under/, 100_000);
   await new Promise((r) => setTimeout(r, 1000));
+  // What the guest's QEMU has mapped of the host's shared memory: its own region, nothing of the pool.
+  const qemuPid = execFileSync('pgrep', ['-f', `^qemu-system.*${mine}.*-vm-mid`], { encoding: 'utf8' }).trim();
+  const shared = readFileSync(`/proc/${qemuPid}/maps`, 'utf8').split('\n')
+    .filter((l) => / \/dev\/(hugepages|shm)\/| \/memfd:|rtemap|netvm/.test(l)).map((l) => l.split(/\s+/).slice(5).join(' '));
+  t.ok(shared.length > 0 && shared.every((f) => /^\/dev\/(hugepages|shm)\/netvm-netvm-test-\d+-\d+-vm-mid( \(deleted\))?$/.test(f)), `the guest maps its region and nothing else of the host's: ${[...new Set(shared)].join(', ')}`);
   execFileSync('pkill', ['-KILL', '-f', `${mine}.*-vm-mid`]);
   // Back once the new guest has booted; then a second of traffic through it, and the run is stopped.
   await run.waitFor(/guest ready under[\s\S]*guest ended[\s\S]*guest ready under/, 100_000);

@@ -1,8 +1,8 @@
 // A vm NF's guest, kept by the main thread: a boot that waits until the guest
 // says it is ready; a restart, with back-off, when it dies; and a stop that
 // leaves nothing behind. How the guest reaches the data plane is its link:
-//   ivshmem     a region of its own (a hugepage file when one is free, shared
-//               memory otherwise), mapped here too; ready once its agent has
+//   ivshmem     a region of its own (a file on /dev/hugepages when that is mounted
+//               with a page free, in /dev/shm otherwise), mapped here too; ready once its agent has
 //               taken its config. While the guest is away the worker finds it
 //               not ready, and the chain's fail policy applies to its bursts
 //               (host/vm/vm-nf.ts).

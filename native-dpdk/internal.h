@@ -25,9 +25,10 @@ struct nv_pool {
 };
 extern struct nv_pool nv_pool;
 
-/* Ports added so far, in the order of their DPDK port ids. */
+/* Ports added so far, in the order of their DPDK port ids, and each one's RX queues. */
 extern uint16_t nv_port_ids[NV_MAX_PORTS];
 extern uint16_t nv_n_ports;
+extern uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
 extern struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
 
 void nv_ports_close(void);

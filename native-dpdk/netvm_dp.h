@@ -16,6 +16,7 @@
 #define NV_MAX_LANES 64
 #define NV_PORT_DROP 0xFFFFu /* descriptor port value meaning "free this mbuf" */
 #define NV_STEER_BUCKETS 256u /* buckets of an input port's flow steering table */
+#define NV_MAX_RX_QUEUES 16u  /* RX queues of a port whose device hashes flows (RSS) */
 
 /* A descriptor, 16 bytes. On the RX ring it has exactly the layout of an NF's
  * batch record (ABI v1, docs/abi.md), so that a worker hands a burst to the
@@ -84,6 +85,7 @@ int nv_discard(void *addr, uint64_t len); /* private pages read as zeros again (
 
 int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd);
 int nv_port_stats(uint16_t port, struct nv_port_stats *out);
+int nv_port_rx_queues(uint16_t port);
 
 /* Lanes may be added and retired while the poll loop runs. */
 int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size);

@@ -41,9 +41,10 @@ struct lane {
 
 /* Which lane each packet of an input port goes to: one lane, or (a chain on
  * several workers) the lane of its bucket, from a symmetric hash of its flow,
- * so that both directions of a flow meet the same NF instances. Entries are
- * rewritten one at a time while the loop runs: a flow moves when its bucket
- * does. */
+ * so that both directions of a flow meet the same NF instances. On a port
+ * with several RX queues the device has hashed already: bucket q is queue q.
+ * Entries are rewritten one at a time while the loop runs: a flow moves when
+ * its bucket does. */
 struct steer {
 	uint32_t input;  /* 1: an input port */
 	uint32_t spread; /* 0: every bucket holds lane[0]; no hash needed */
@@ -294,7 +295,27 @@ static uint32_t push_spread(struct steer *st, struct rte_mbuf **m, uint32_t n, u
 	return full;
 }
 
-static void rx_port(uint16_t port, struct steer *st)
+/* Puts back in the frame a VLAN tag that the device took out (the kernel does,
+ * under net_af_packet, whose own re-insertion cannot work on the pool's
+ * external buffers): NFs see frames as they were on the wire. */
+static void put_vlan_back(struct rte_mbuf *m)
+{
+	if (m->data_off < sizeof(struct rte_vlan_hdr) || m->data_len < 2 * RTE_ETHER_ADDR_LEN)
+		return;
+	uint8_t *from = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *p = from - sizeof(struct rte_vlan_hdr);
+	memmove(p, from, 2 * RTE_ETHER_ADDR_LEN);
+	p[12] = RTE_ETHER_TYPE_VLAN >> 8;
+	p[13] = RTE_ETHER_TYPE_VLAN & 0xff;
+	p[14] = (uint8_t)(m->vlan_tci >> 8);
+	p[15] = (uint8_t)m->vlan_tci;
+	m->data_off -= sizeof(struct rte_vlan_hdr);
+	m->data_len += sizeof(struct rte_vlan_hdr);
+	m->pkt_len += sizeof(struct rte_vlan_hdr);
+	m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
+}
+
+static void rx_queue(uint16_t port, uint16_t q, struct steer *st)
 {
 	struct rte_mbuf *m[BURST];
 	struct nv_port_stats *s = &nv_port_counters[port];
@@ -310,7 +331,7 @@ static void rx_port(uint16_t port, struct steer *st)
 			return;
 		want = (uint16_t)nv_pace.tokens;
 	}
-	uint16_t n = rte_eth_rx_burst(port, 0, m, want);
+	uint16_t n = rte_eth_rx_burst(port, q, m, want);
 
 	if (n == 0)
 		return;
@@ -324,6 +345,8 @@ static void rx_port(uint16_t port, struct steer *st)
 
 	/* Jumbo frames (several mbufs) are dropped here; the rest close up. */
 	for (uint16_t i = 0; i < n; i++) {
+		if (unlikely(m[i]->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED))
+			put_vlan_back(m[i]);
 		bytes += m[i]->pkt_len;
 		if (m[i]->nb_segs > 1) {
 			rte_pktmbuf_free(m[i]);
@@ -332,16 +355,22 @@ static void rx_port(uint16_t port, struct steer *st)
 		}
 		m[kept++] = m[i];
 	}
-	if (__atomic_load_n(&st->spread, __ATOMIC_ACQUIRE))
+	if (nv_port_rxq[port] == 1 && __atomic_load_n(&st->spread, __ATOMIC_ACQUIRE))
 		full = push_spread(st, m, kept, port, tsc);
 	else
-		full = push(&lanes[__atomic_load_n(&st->lane[0], __ATOMIC_RELAXED)], m, kept, port, tsc);
+		full = push(&lanes[__atomic_load_n(&st->lane[q], __ATOMIC_RELAXED)], m, kept, port, tsc);
 	nv_count(&s->rx, n);
 	nv_count(&s->rx_bytes, bytes);
 	if (multiseg)
 		nv_count(&s->rx_multiseg, multiseg);
 	if (full)
 		nv_count(&s->rx_ring_full, full);
+}
+
+static void rx_port(uint16_t port, struct steer *st)
+{
+	for (uint16_t q = 0; q < nv_port_rxq[port]; q++)
+		rx_queue(port, q, st);
 }
 
 static void tx_flush(uint16_t port)

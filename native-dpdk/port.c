@@ -1,9 +1,16 @@
 /* Ports from DPDK devargs strings ("net_pcap0,rx_pcap=in.pcap", "0000:01:00.0"):
- * probe, one RX and one TX queue on the pool, start. */
+ * probe, RX queues on the pool and one TX queue, start.
+ *
+ * A port gets several RX queues where its device spreads flows over them by a
+ * symmetric hash, so that the poll loop can steer a chain's replicas by queue
+ * (the NIC's RSS) instead of hashing each packet: a PCI NIC with RSS, given a
+ * symmetric Toeplitz key, and net_af_packet with qpairs=N (the kernel's
+ * PACKET_FANOUT_HASH, whose flow hash is symmetric). Every other port has one. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -12,7 +19,34 @@
 
 uint16_t nv_port_ids[NV_MAX_PORTS];
 uint16_t nv_n_ports;
+uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
 struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
+
+/* The RSS key that makes Toeplitz symmetric: the same hash both ways of a flow. */
+static uint8_t symmetric_key[52];
+
+/* RX queues for the port, and its RSS settings when a NIC hashes for it. */
+static uint16_t rx_queues(uint16_t port, struct rte_eth_conf *conf)
+{
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) != 0 || info.max_rx_queues < 2)
+		return 1;
+	uint16_t max = RTE_MIN(info.max_rx_queues, NV_MAX_RX_QUEUES);
+	if (strcmp(info.driver_name, "net_af_packet") == 0)
+		return max;
+	uint64_t hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	const struct rte_bus *bus = info.device != NULL ? rte_dev_bus(info.device) : NULL;
+	if (hf == 0 || bus == NULL || strcmp(rte_bus_name(bus), "pci") != 0 ||
+	    info.hash_key_size == 0 || info.hash_key_size > sizeof(symmetric_key))
+		return 1;
+	for (unsigned int i = 0; i < sizeof(symmetric_key); i += 2) {
+		symmetric_key[i] = 0x6d;
+		symmetric_key[i + 1] = 0x5a;
+	}
+	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	conf->rx_adv_conf.rss_conf = (struct rte_eth_rss_conf){ .rss_key = symmetric_key, .rss_key_len = info.hash_key_size, .rss_hf = hf };
+	return max;
+}
 
 static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd)
 {
@@ -20,15 +54,24 @@ static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd)
 	int ret;
 
 	memset(&conf, 0, sizeof(conf));
-	ret = rte_eth_dev_configure(port, 1, 1, &conf);
+	uint16_t nq = rx_queues(port, &conf);
+	ret = rte_eth_dev_configure(port, nq, 1, &conf);
 	if (ret < 0)
 		return nv_fail(ret, "configure: %s", strerror(-ret));
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &n_rxd, &n_txd);
 	if (ret < 0)
 		return nv_fail(ret, "descriptor counts: %s", strerror(-ret));
-	ret = rte_eth_rx_queue_setup(port, 0, n_rxd, rte_eth_dev_socket_id(port), NULL, nv_pool.mp);
-	if (ret < 0)
-		return nv_fail(ret, "RX queue: %s", strerror(-ret));
+	for (uint16_t q = 0; q < nq; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, n_rxd, rte_eth_dev_socket_id(port), NULL, nv_pool.mp);
+		if (ret < 0)
+			return nv_fail(ret, "RX queue %u: %s", q, strerror(-ret));
+	}
+	nv_port_rxq[port] = nq;
+	/* net_af_packet logs each VLAN tag it fails to put back (it cannot, on the
+	 * pool's external buffers): the poll loop puts them back instead. */
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) == 0 && strcmp(info.driver_name, "net_af_packet") == 0)
+		rte_log_set_level_pattern("pmd.net.af_packet*", RTE_LOG_CRIT);
 	ret = rte_eth_tx_queue_setup(port, 0, n_txd, rte_eth_dev_socket_id(port), NULL);
 	if (ret < 0)
 		return nv_fail(ret, "TX queue: %s", strerror(-ret));
@@ -68,6 +111,14 @@ int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 	if (ret < 0)
 		return nv_fail(ret, "port %s: %s%s%s", devargs, nv_last_error(), *log ? ": " : "", log);
 	return port;
+}
+
+/* How many RX queues the port has (several: its device spreads flows over them by a symmetric hash). */
+int nv_port_rx_queues(uint16_t port)
+{
+	if (port >= RTE_MAX_ETHPORTS || nv_port_rxq[port] == 0)
+		return nv_fail(EINVAL, "no port %u", port);
+	return nv_port_rxq[port];
 }
 
 int nv_port_stats(uint16_t port, struct nv_port_stats *out)

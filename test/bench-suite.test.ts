@@ -36,7 +36,8 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.equal(chain.clean, true, 'the chain run accounted for every packet and gave the pool back');
   t.ok(chain.threads!.some((th) => th.name === 'netvm-worker0'), 'the worker thread is named and measured');
   t.ok(json.machine.dpdk && json.machine.node && json.machine.v8 && json.machine.kernel, 'the machine is recorded');
-  t.equal(json.targets.length, 6);
+  t.equal(json.targets.length, 8);
+  t.ok(json.targets.filter((x) => x.what.includes('guest')).every((x) => x.status === 'not measured' && x.detail.includes('-vm-')), 'the guest targets say which points they need');
   t.ok(json.targets.every((x) => ['met', 'missed', 'not measured'].includes(x.status)));
   t.not(json.targets.find((x) => x.what.startsWith('p99'))!.status, 'not measured', 'the latency target is judged');
   t.equal(json.results[2]!.samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');

@@ -4,7 +4,8 @@
 // cores.workers[(chain index + replica) % workers]. Its input port's packets
 // are steered by a symmetric hash of their flow into NV_STEER_BUCKETS
 // buckets, each bucket to one replica, so both directions of a flow meet the
-// same instances (and their state).
+// same instances (and their state). A port whose device hashes flows over
+// several RX queues (RSS) is steered by queue instead: each queue is a bucket.
 //
 // Scaling moves as few buckets as it can: a new replica takes buckets from the
 // busiest ones, a leaving one's buckets are shared among those that stay. A
@@ -30,7 +31,7 @@ interface RunningChain {
   view: ChainView;
   /** Its live replicas, in replica order (none once removed). */
   live: (Replica & { view: ReplicaView })[];
-  /** Lane of each steering bucket. */
+  /** Lane of each steering bucket (of each RX queue, on a port with several). */
   table: Uint16Array;
   /** Taken away by an apply: its counts stay in the summary. */
   removed: boolean;
@@ -40,14 +41,14 @@ export type ScaleResult = { chain: string; workers: number; before: number; move
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Buckets for each of n replicas: as even as 256 / n allows. */
-function quotas(n: number): number[] {
-  return Array.from({ length: n }, (_, r) => Math.floor(STEER_BUCKETS / n) + (r < STEER_BUCKETS % n ? 1 : 0));
+/** Buckets for each of n replicas: as even as buckets / n allows. */
+function quotas(n: number, buckets: number): number[] {
+  return Array.from({ length: n }, (_, r) => Math.floor(buckets / n) + (r < buckets % n ? 1 : 0));
 }
 
 /** The table for a new set of lanes, moving as few buckets as it can; returns how many moved. */
 export function rebalance(table: Uint16Array, lanes: number[]): number {
-  const shares = quotas(lanes.length);
+  const shares = quotas(lanes.length, table.length);
   const quota = new Map(lanes.map((lane, r) => [lane, shares[r]!]));
   const held = new Map(lanes.map((lane) => [lane, 0]));
   const free: number[] = [];
@@ -85,7 +86,8 @@ export class ChainSet {
 
   private append(config: ChainConfig): number {
     this.chains.push({
-      config, view: { name: config.name, nfNames: config.through, replicas: [] }, live: [], table: new Uint16Array(STEER_BUCKETS), removed: false,
+      config, view: { name: config.name, nfNames: config.through, replicas: [] }, live: [], removed: false,
+      table: new Uint16Array(this.dp.rxQueues(config.from) > 1 ? this.dp.rxQueues(config.from) : STEER_BUCKETS),
     });
     return this.chains.length - 1;
   }
@@ -119,10 +121,18 @@ export class ChainSet {
     return undefined;
   }
 
+  /** Why a chain cannot run on n workers, when its port steers by RX queue and has fewer. */
+  private beyondQueues(c: RunningChain, n: number): string | undefined {
+    const queues = c.table.length;
+    return queues < STEER_BUCKETS && n > queues ? `its input port spreads flows over ${queues} RX queues (RSS): at most ${queues} workers` : undefined;
+  }
+
   /** Every chain's first replicas, as lane tasks per worker CPU (before the workers start). */
   initialTasks(): Map<number, LaneTask[]> {
     const tasks = new Map<number, LaneTask[]>();
     this.chains.forEach((c, i) => {
+      const tooMany = this.beyondQueues(c, c.config.workers);
+      if (tooMany !== undefined) throw new Error(`chains: ${c.config.name}: workers ${c.config.workers}: ${tooMany}`);
       for (let r = 0; r < c.config.workers; r++) {
         const { cpu, task } = this.newReplica(i, r);
         tasks.set(cpu, [...(tasks.get(cpu) ?? []), task]);
@@ -138,7 +148,8 @@ export class ChainSet {
 
   private steer(c: RunningChain): number {
     const moved = rebalance(c.table, c.live.map((r) => r.lane));
-    this.dp.steer(c.config.from, c.table);
+    // By queue, the buckets past the port's queues are never looked at: they repeat the table.
+    this.dp.steer(c.config.from, Uint16Array.from({ length: STEER_BUCKETS }, (_, b) => c.table[b % c.table.length]!));
     return moved;
   }
 
@@ -163,6 +174,8 @@ export class ChainSet {
   private async grow(i: number, n: number, workers: WorkerSet): Promise<string | undefined> {
     const c = this.chains[i]!;
     const before = c.live.length;
+    const tooMany = this.beyondQueues(c, n);
+    if (tooMany !== undefined) return tooMany;
     for (let r = before; r < n; r++) {
       const { cpu, task } = this.newReplica(i, r);
       try {

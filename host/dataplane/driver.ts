@@ -101,8 +101,14 @@ export class DataPlane {
     check(native().unroutePort(this.portIds[portIndex]!));
   }
 
-  /** Steers an input port's packets by flow: bucket i of the symmetric flow hash to lane table[i].
-   *  Returns once the poll loop no longer uses the old table. */
+  /** RX queues of a port: more than one where its device spreads flows over them by a
+   *  symmetric hash (the NIC's RSS, af_packet's fanout), one otherwise. */
+  rxQueues(portIndex: number): number {
+    return check(native().portRxQueues(this.portIds[portIndex]!));
+  }
+
+  /** Steers an input port's packets by flow: bucket i of the symmetric flow hash (on a port of
+   *  several RX queues: queue i) to lane table[i]. Returns once the poll loop no longer uses the old table. */
   steer(portIndex: number, table: Uint16Array): void {
     check(native().steerPort(this.portIds[portIndex]!, table));
     check(native().pollSync());

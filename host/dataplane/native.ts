@@ -85,6 +85,7 @@ function load() {
     discard: lib.func('int nv_discard(uintptr_t addr, uint64_t len)'),
     portAdd: lib.func('int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)'),
     portStats: lib.func('int nv_port_stats(uint16_t port, _Out_ nv_port_stats *out)'),
+    portRxQueues: lib.func('int nv_port_rx_queues(uint16_t port)') as (port: number) => number,
     laneAdd: lib.func('int nv_lane_add(uintptr_t rx_ring, uintptr_t ret_ring, uint32_t size)'),
     laneStats: lib.func('int nv_lane_stats(uint16_t lane, _Out_ nv_lane_stats *out)'),
     laneRetire: lib.func('int nv_lane_retire(uint16_t lane)'),

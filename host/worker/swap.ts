@@ -25,8 +25,8 @@ export function instanceOf(spec: NfSpec, name: string, pool: PoolWindow, place: 
   return createNfInstance(spec.module, name, { pool, place, config: spec.config, heapMb: spec.heapMb, isolated: spec.isolated, ...(memory && { memory }) });
 }
 
-/** The pause reported covers all of it: building the new instance, the state's move, and
- *  scrubbing the memory left over for the next swap. */
+/** The pause reported covers building the new instance and the state's move; the old
+ *  instance's memory is scrubbed for the next swap in a later turn (host/worker/spares.ts). */
 export function swapNf(target: SwapTarget, req: SwapRequest, pool: PoolWindow, spares: SpareMemories): SwapOutcome {
   const t0 = performance.now();
   const old = target.instances[req.position];

@@ -153,6 +153,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
         obey(command, ctx, lanes, faults);
         chains = lanes.map((l) => l.chain);
         Atomics.store(heartbeat, HEARTBEAT_BUSY, 0);
+      } else {
+        spares.scrubPending();
       }
     }
   }

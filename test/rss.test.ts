@@ -1,0 +1,94 @@
+// A port whose device spreads flows over several RX queues by a symmetric
+// hash is steered by queue, with no hash of its own in the poll loop: here
+// net_af_packet with qpairs=2 on a veth, whose queues the kernel fills by its
+// (symmetric) flow hash (PACKET_FANOUT_HASH). Real kernel traffic, from a
+// raw socket in a network namespace: a stateful firewall on 2 workers must
+// let exactly the reference's packets through, each flow in order, both
+// queues used.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './support/fixtures.js';
+import { conversations } from './support/conversations.js';
+import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
+import { runNetvm, startNetvm, tempDir } from './support/netvm.js';
+import { outputFrames } from './support/pcap-ports.js';
+
+const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
+const ns = `nvrss${process.pid}`;
+const host = `nva${process.pid}`.slice(0, 15);
+const peer = `nvb${process.pid}`.slice(0, 15);
+const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+
+/** A veth pair, one end in a namespace of its own; neither end sends anything of its own (no addresses, no IPv6). */
+function vethPair(): void {
+  sh('ip', 'netns', 'add', ns);
+  sh('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
+  sh('ip', 'link', 'set', peer, 'netns', ns);
+  sh('sysctl', '-qw', `net.ipv6.conf.${host}.disable_ipv6=1`);
+  sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${peer}.disable_ipv6=1`);
+  sh('ip', 'link', 'set', host, 'up');
+  sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up');
+}
+
+/** Sends frames (hex, one a line) out of the namespace's end, a few at a time. */
+const SENDER = `
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+for i, line in enumerate(open(sys.argv[2])):
+    s.send(bytes.fromhex(line.strip()))
+    if i % 16 == 15:
+        time.sleep(0.002)
+`;
+
+t.test('by RX queue: af_packet qpairs=2, both directions of every flow meet the same firewall instance', async (t) => {
+  vethPair();
+  t.teardown(() => {
+    execFileSync('ip', ['netns', 'del', ns]); // the veth pair goes with it
+  });
+  const fw: FwConfig = {
+    default: 'deny', stateful: true,
+    rules: [{ action: 'allow', src: '10.0.0.0/8' }, { action: 'allow', src: '2001:db8::/48' }],
+  };
+  const { frames, flowOf } = conversations();
+  const ref = new FirewallReference(fw);
+  const expected = frames.filter((f) => ref.decide(f)).map(hex);
+  const dir = tempDir();
+  writeFileSync(join(dir, 'frames.hex'), frames.map(hex).join('\n'));
+  writeFileSync(join(dir, 'send.py'), SENDER);
+  const run = startNetvm({
+    cores: { poll: 1, workers: [0] },
+    ports: { in: `net_af_packet0,iface=${host},qpairs=2`, out: `net_pcap0,tx_pcap=${join(dir, 'out.pcap')}` },
+    nfs: { fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: fw } },
+    chains: [{ from: 'in', through: ['fw'], to: 'out', workers: 2 }],
+  }, ['--until-idle', '3000', '--control', 'off'], dir);
+  await run.waitFor(/(^|\n)\[/);
+  sh('ip', 'netns', 'exec', ns, 'python3', join(dir, 'send.py'), peer, join(dir, 'frames.hex'));
+  const r = await run.done;
+  t.equal(r.code, 0, r.stderr);
+  const out = outputFrames(dir).map(hex);
+  t.same([...out].sort(), [...expected].sort(), 'exactly the packets the reference lets through');
+  const order = (list: string[]): Map<number, string[]> => {
+    const byFlow = new Map<number, string[]>();
+    for (const h of list) byFlow.set(flowOf.get(h)!, [...(byFlow.get(flowOf.get(h)!) ?? []), h]);
+    return byFlow;
+  };
+  t.same(order(out), order(expected), 'each flow\'s packets in their order');
+  const chain = r.summary!.chains[0]!;
+  t.equal(chain.in, frames.length, 'every frame sent was received');
+  for (const rep of chain.replicas) t.ok(rep.in > frames.length / 5, `replica on lane ${rep.lane} took a share by queue (${rep.in})`);
+  t.equal(r.summary!.unaccounted, 0);
+  t.equal(r.summary!.pool.available, r.summary!.pool.mbufs, 'the pool is full again');
+
+  // Steered by queue, not by hash: a third replica would have no queue.
+  const three = await runNetvm({
+    cores: { poll: 1, workers: [0] },
+    ports: { in: `net_af_packet0,iface=${host},qpairs=2`, out: 'net_null0' },
+    nfs: { fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: fw } },
+    chains: [{ from: 'in', through: ['fw'], to: 'out', workers: 3 }],
+  }, ['--until-idle', '100', '--control', 'off']);
+  t.not(three.code, 0);
+  t.match(three.stderr, /workers 3: its input port spreads flows over 2 RX queues \(RSS\): at most 2 workers/);
+});

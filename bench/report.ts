@@ -198,7 +198,7 @@ export function targets(all: PointResult[]): Target[] {
     out.push({
       what: 'hot-swap: pause < 100 us and no loss, swapping every 100 ms at half load', status: ok ? 'met' : 'missed',
       detail: `${s.swaps} swaps (${s.refused} refused): pause median ${s.medianPauseUs.toFixed(0)} us, max ${s.maxPauseUs.toFixed(0)} us; ${s.drops} packets dropped` +
-        (ok ? '' : '. Bottleneck: the new instance is built on the worker, between bursts (its memory, the pool window mapped in, instantiation, configure), and its chains wait meanwhile'),
+        (ok ? '' : '. Bottleneck: V8 instantiates and configures the new instance on the worker, between bursts (a Wasm instance belongs to the thread that made it: 150-500 us with the worker\'s caches cold), and its chains wait meanwhile; on 2 CPUs the main thread\'s compile and trial instance also run on the worker\'s CPU, and the drops are its ring filling meanwhile'),
     });
   }
   const lat = byId(all, 'latency3-50pct');

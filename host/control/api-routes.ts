@@ -9,6 +9,7 @@ import { planApply } from './config-diff.js';
 import type { ChainSummary, PortSummary } from './stats.js';
 import type { ScaleResult } from './chain-set.js';
 import type { Serially } from './serializer.js';
+import type { DataPlaneMetrics, EventCounts } from './metrics.js';
 
 export interface RunningDataPlane {
   startedAt: number;
@@ -24,12 +25,26 @@ export interface RunningDataPlane {
   /** Stops a chain: its port is not read, its replicas hand back every packet and end. */
   removeChain(name: string): Promise<string | undefined>;
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
+  /** Prometheus text of the counters, and the events counted so far. */
+  metrics: DataPlaneMetrics;
+  events: EventCounts;
   stop(): void;
 }
 
 const notFound = (what: string): Reply => ({ status: 404, body: { error: what } });
 
+/** The calls that change the data plane, counted by outcome (netvm_events_total). */
+const CHANGES: [RegExp, string][] = [[/^\/v1\/nfs\/[^/]+\/swap$/, 'swap'], [/^\/v1\/chains\/[^/]+\/scale$/, 'scale'], [/^\/v1\/apply$/, 'apply']];
+
 export async function route(dp: RunningDataPlane, method: string, path: string, body: unknown): Promise<Reply> {
+  const reply = await answer(dp, method, path, body);
+  const change = method === 'POST' ? CHANGES.find(([re]) => re.test(path)) : undefined;
+  if (change !== undefined && reply.status !== 404) dp.events.count(change[1], reply.status === 200 ? 'done' : 'refused');
+  return reply;
+}
+
+async function answer(dp: RunningDataPlane, method: string, path: string, body: unknown): Promise<Reply> {
+  if (method === 'GET' && path === '/metrics') return { status: 200, body: await dp.metrics.text(), contentType: dp.metrics.contentType };
   if (method === 'GET' && path === '/v1/status') {
     return {
       status: 200,

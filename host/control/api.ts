@@ -40,10 +40,11 @@ export function describeAddress(a: ControlAddress): string {
   return a.kind === 'unix' ? `unix:${a.path}` : `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
 }
 
-/** A call's answer: status code and JSON body. */
+/** A call's answer: status code and JSON body (or, with a content type, text as it is). */
 export interface Reply {
   status: number;
   body: unknown;
+  contentType?: string;
 }
 
 /** What the API does; each returns the reply (errors are replies too). */
@@ -54,8 +55,8 @@ export interface ControlHandlers {
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 function send(res: ServerResponse, reply: Reply): void {
-  const text = `${JSON.stringify(reply.body, null, 1)}\n`;
-  res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  const text = reply.contentType !== undefined ? String(reply.body) : `${JSON.stringify(reply.body, null, 1)}\n`;
+  res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 

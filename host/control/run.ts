@@ -25,7 +25,8 @@ import { route, type RunningDataPlane } from './api-routes.js';
 import { NfSwapper, type NfPlace } from './nf-swap.js';
 import { ChainSet } from './chain-set.js';
 import { serializer } from './serializer.js';
-import { latencySummary } from '../dataplane/latency.js';
+import { latencyBucketsNs, latencySummary } from '../dataplane/latency.js';
+import { DataPlaneMetrics, EventCounts } from './metrics.js';
 
 export interface RunOptions {
   /** Stop after this many seconds. */
@@ -168,6 +169,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
 
     const traps: { nf: string; message: string }[] = [];
     const failed: string[] = [];
+    const events = new EventCounts();
     pool = new Piscina({ filename: WORKER_FILE, minThreads: cfg.cores.workers.length, maxThreads: cfg.cores.workers.length, idleTimeout: 1000 });
     const workers = new WorkerSet(pool, {
       control: control.buffer as SharedArrayBuffer,
@@ -180,6 +182,8 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
             if (view !== undefined) view.metricNames = nfs;
           }
         }
+        if (e.type === 'nf-restarted') events.count('nf-restart', 'done');
+        if (e.type === 'nf-failed') events.count('nf-failure', e.failOpen ? 'fail-open' : 'fail-closed');
         if (e.type === 'trap') {
           traps.push({ nf: e.nf, message: e.message });
           console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; a fresh instance takes over)`);
@@ -254,6 +258,18 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
         return error;
       },
       counters: () => ({ ports: portsNow(), chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
+      events,
+      metrics: new DataPlaneMetrics({
+        counters: () => running!.counters(),
+        events,
+        guests: () => guests.map((g) => g.describe()),
+        threads: threadCpu,
+        latency: () => {
+          if (!opts.latency) return undefined;
+          const counts = dp.latencyCounts();
+          return { counts, lowNs: latencyBucketsNs(counts.length) };
+        },
+      }),
       stop: () => (stopRequested = true),
     };
     let failure: unknown;
@@ -276,6 +292,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       for (const cpu of workers.hung(budgetOf)) {
         const held = heldBy(cpu);
         console.error(`worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
+        events.count('worker-restart', 'done');
         const lost = await workers.replace(cpu);
         const dropped = lost.reduce((n, [, d]) => n + d, 0);
         hangs.push({ nf: held.join(', ') || '?', lost: dropped });

@@ -23,6 +23,12 @@ function bucketBounds(n: number): { low: number[]; nsPerCycle: number } {
   return bounds;
 }
 
+/** The lower bound of each bucket of n, and of the one past the last, in ns. */
+export function latencyBucketsNs(n: number): number[] {
+  const { low, nsPerCycle } = bucketBounds(n);
+  return low.map((cycles) => cycles * nsPerCycle);
+}
+
 /** Percentiles of the counts after minus those before (a window of a run). */
 export function latencySummary(after: BigUint64Array, before?: BigUint64Array): LatencySummary {
   const counts = Array.from(after, (c, i) => Number(c - (before?.[i] ?? 0n)));

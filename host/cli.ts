@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'run') return await (await import('./control/run-command.js')).runCommand(rest);
     if (command === 'nf') return await (await import('./nf/nf-command.js')).nfCommand(rest);
-    if (command === 'status' || command === 'stats' || command === 'swap' || command === 'apply' || command === 'scale' || command === 'stop') {
+    if (command === 'status' || command === 'stats' || command === 'swap' || command === 'apply' || command === 'scale' || command === 'stop' || command === 'capture') {
       return await (await import('./control/client.js')).controlCommand(command, rest);
     }
     if (command === 'bench') {

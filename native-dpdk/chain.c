@@ -13,7 +13,6 @@
 
 #include "internal.h"
 
-#define MAX_CHAIN_NFS 16
 #define MAX_BURST 256u
 
 /* Verdicts of ABI v1 (host/nf/abi.ts, nf-modules/sdk/abi.ts). */
@@ -34,17 +33,17 @@ struct chain {
 	uint16_t n_nfs, n_ports;
 	uint16_t to_port; /* DPDK port id after the last NF */
 	uint16_t port_ids[NV_MAX_PORTS];
-	struct nv_desc *records[MAX_CHAIN_NFS];
+	struct nv_desc *records[NV_MAX_CHAIN_NFS];
 	/* An isolated NF's private packet area (NULL: it shares the pool): its
 	 * burst is copied in, slot j at j * NV_POOL_ELT_SIZE + headroom, as in the
 	 * pool, and what it passes on is copied back out. */
-	uint8_t *private_area[MAX_CHAIN_NFS];
-	uint32_t nf_max_burst[MAX_CHAIN_NFS];
+	uint8_t *private_area[NV_MAX_CHAIN_NFS];
+	uint32_t nf_max_burst[NV_MAX_CHAIN_NFS];
 	/* Where each NF reads the clock (netvm_clock, NULL: it has none): the
 	 * monotonic ns are written there at the start of every burst, so that
 	 * reading the time costs an NF a load, not a call out to JS (whose i64
 	 * result would be a BigInt allocated per call). */
-	uint64_t *clock[MAX_CHAIN_NFS];
+	uint64_t *clock[NV_MAX_CHAIN_NFS];
 	uint32_t max_burst; /* the least of nf_max_burst and MAX_BURST */
 	double *counters;
 	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
@@ -53,8 +52,8 @@ struct chain {
 	 * TO_NF verdict), and every packet's length as the last NF left it. */
 	uint32_t first, n, ret_first, emitted;
 	uint16_t running; /* the chain position whose NF has the burst now */
-	uint16_t n_waiting[MAX_CHAIN_NFS];
-	uint16_t waiting[MAX_CHAIN_NFS][MAX_BURST];
+	uint16_t n_waiting[NV_MAX_CHAIN_NFS];
+	uint16_t waiting[NV_MAX_CHAIN_NFS][MAX_BURST];
 	uint32_t len[MAX_BURST];
 };
 
@@ -97,8 +96,8 @@ uint32_t nv_private_area_bytes(void)
 int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area, void *clock)
 {
 	struct chain *c = &chains[id];
-	if (id >= NV_MAX_LANES || c->n_nfs == MAX_CHAIN_NFS)
-		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, MAX_CHAIN_NFS);
+	if (id >= NV_MAX_LANES || c->n_nfs == NV_MAX_CHAIN_NFS)
+		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, NV_MAX_CHAIN_NFS);
 	c->records[c->n_nfs] = records;
 	c->private_area[c->n_nfs] = private_area;
 	c->clock[c->n_nfs] = clock;
@@ -267,6 +266,20 @@ static inline void wait_for(struct chain *c, uint16_t t, uint16_t i, uint32_t le
 	c->waiting[t][c->n_waiting[t]++] = i;
 }
 
+/* Captures the packets that joined position t's waiting list from `from` on (the link into t). */
+static void capture_passed(struct chain *c, struct nv_capture_point *cap, uint16_t t, uint16_t from)
+{
+	const uint8_t *data[MAX_BURST];
+	uint32_t len[MAX_BURST];
+	uint32_t n = 0;
+	for (uint16_t j = from; j < c->n_waiting[t]; j++) {
+		uint16_t i = c->waiting[t][j];
+		data[n] = nv_pool.base + rx_desc(c, i)->pool_off;
+		len[n++] = c->len[i];
+	}
+	nv_capture_burst(cap, data, len, n);
+}
+
 /* After NF k ran (or trapped, or was not called: see enum nv_nf_status),
  * checks its records, emits what left the chain, and queues the rest for
  * later NFs. Returns which NF runs next and with how many packets, as
@@ -283,6 +296,8 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	uint32_t room_cap = c->private_area[k] != NULL ? NV_POOL_DATA_ROOM : UINT32_MAX;
 	uint32_t kept = 0, out = 0, dropped = 0, bad_length = 0, bad_verdict = 0;
 	uint64_t bytes = 0;
+	/* What this NF passes to the next joins the next one's waiting list from here. */
+	uint16_t passed_from = last ? 0 : c->n_waiting[k + 1];
 
 	if (status == NV_NF_TRAPPED || status == NV_NF_FAILED_CLOSED) {
 		for (uint32_t j = 0; j < n; j++)
@@ -349,6 +364,9 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 			emit(c, i, d->len, NV_PORT_DROP);
 		}
 	}
+	struct nv_capture_point *cap = last ? NULL : __atomic_load_n(&nv_capture_link[id][k], __ATOMIC_ACQUIRE);
+	if (unlikely(cap != NULL))
+		capture_passed(c, cap, k + 1, passed_from);
 	nc[N_BYTES] += (double)bytes;
 	nc[N_NEXT] += kept;
 	nc[N_OUT] += out;

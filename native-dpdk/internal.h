@@ -60,6 +60,15 @@ extern struct nv_pace nv_pace;
 extern uint32_t nv_flows_n;
 void nv_rewrite_flows(struct rte_mbuf **m, uint16_t n);
 
+/* Capture points (capture.c), NULL where nothing is captured. */
+#define NV_MAX_CHAIN_NFS 16
+struct nv_capture_point;
+extern struct nv_capture_point *nv_capture_rx[RTE_MAX_ETHPORTS];
+extern struct nv_capture_point *nv_capture_tx[RTE_MAX_ETHPORTS];
+extern struct nv_capture_point *nv_capture_link[NV_MAX_LANES][NV_MAX_CHAIN_NFS];
+void nv_capture_burst(struct nv_capture_point *p, const uint8_t *const *data, const uint32_t *len, uint32_t n);
+void nv_capture_mbufs(struct nv_capture_point *p, struct rte_mbuf *const *m, uint32_t n);
+
 /* Stats are written by the poll lcore and read by the main thread. */
 static inline void nv_count(uint64_t *c, uint64_t n)
 {

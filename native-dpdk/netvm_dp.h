@@ -123,6 +123,34 @@ uint64_t nv_tsc_hz(void);
 int nv_pace_rx(double pps); /* before the poll loop: every input port together takes at most pps */
 int nv_rx_flows(uint32_t n); /* before the poll loop: received IPv4 sources cycle through n flows */
 
+/* Capture (capture.c): a ring per capture point, in memory the main thread
+ * allocates and drains; its indices on cache lines of their own, then slots of
+ * slot_bytes each (NV_CAPTURE_SLOT_HDR + the snaplen, rounded up to 8). */
+struct nv_capture_ring {
+	uint32_t head; /* the hop's thread */
+	uint32_t pad0[15];
+	uint32_t tail; /* the main thread */
+	uint32_t pad1[15];
+	uint32_t mask;       /* slots - 1, set at attach */
+	uint32_t slot_bytes; /* set at attach */
+	uint32_t pad2[14];
+	uint8_t slots[];
+};
+#define NV_CAPTURE_SLOT_HDR 16u
+struct nv_capture_slot {
+	uint64_t ts_ns;    /* CLOCK_REALTIME of the burst */
+	uint32_t orig_len; /* the packet's length */
+	uint32_t cap_len;  /* bytes in data: at most the snaplen */
+	uint8_t data[];
+};
+/* Hops: a port's RX (a = port id), its TX (a = port id), or the link after the
+ * NF at chain position b on lane a. */
+enum { NV_CAPTURE_RX = 0, NV_CAPTURE_TX = 1, NV_CAPTURE_LINK = 2 };
+int nv_capture_attach(int kind, uint16_t a, uint16_t b, void *ring, uint32_t ring_bytes, uint32_t snaplen, const char *filter);
+int64_t nv_capture_detach(int kind, uint16_t a, uint16_t b);
+int nv_capture_release(int id);
+uint64_t nv_capture_missed(int id);
+
 /* vm NFs (vm.c, layout in netvm_vm.h): the region a guest shares, and a burst's round trip. */
 enum nv_vm_run_status { NV_VM_RAN = 0, NV_VM_DOWN = 1 };
 void *nv_vm_map(const char *path);

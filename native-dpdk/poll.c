@@ -355,6 +355,9 @@ static void rx_queue(uint16_t port, uint16_t q, struct steer *st)
 		}
 		m[kept++] = m[i];
 	}
+	struct nv_capture_point *cap = __atomic_load_n(&nv_capture_rx[port], __ATOMIC_ACQUIRE);
+	if (unlikely(cap != NULL))
+		nv_capture_mbufs(cap, m, kept);
 	if (nv_port_rxq[port] == 1 && __atomic_load_n(&st->spread, __ATOMIC_ACQUIRE))
 		full = push_spread(st, m, kept, port, tsc);
 	else
@@ -380,6 +383,9 @@ static void tx_flush(uint16_t port)
 
 	if (b->n == 0)
 		return;
+	struct nv_capture_point *cap = __atomic_load_n(&nv_capture_tx[port], __ATOMIC_ACQUIRE);
+	if (unlikely(cap != NULL))
+		nv_capture_mbufs(cap, b->m, b->n); /* what is handed to the device, before it may free it */
 	sent = rte_eth_tx_burst(port, 0, b->m, b->n);
 	/* Unsent ones are still ours to read; sent ones may be freed already. */
 	uint64_t bytes = b->bytes;

@@ -10,6 +10,7 @@ import type { ChainSummary, PortSummary } from './stats.js';
 import type { ScaleResult } from './chain-set.js';
 import type { Serially } from './serializer.js';
 import type { DataPlaneMetrics, EventCounts } from './metrics.js';
+import { MAX_SNAPLEN, type Captures } from './capture.js';
 
 export interface RunningDataPlane {
   startedAt: number;
@@ -27,6 +28,7 @@ export interface RunningDataPlane {
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
   /** Prometheus text of the counters, and the events counted so far. */
   metrics: DataPlaneMetrics;
+  captures: Captures;
   events: EventCounts;
   stop(): void;
 }
@@ -62,6 +64,14 @@ async function answer(dp: RunningDataPlane, method: string, path: string, body: 
     return { status: 200, body: { stopping: true } };
   }
   if (method === 'POST' && path === '/v1/apply') return apply(dp, (body as { config?: DataPlaneConfig } | undefined)?.config);
+  if (method === 'POST' && path === '/v1/captures') return startCapture(dp, (body ?? {}) as Record<string, unknown>);
+  const capture = /^\/v1\/captures\/(\d+)$/.exec(path);
+  if (capture && (method === 'GET' || method === 'DELETE')) {
+    const c = dp.captures.get(Number(capture[1]));
+    if (c === undefined) return notFound(`no capture ${capture[1]}`);
+    if (method === 'DELETE') await c.stop();
+    return { status: 200, body: c.status() };
+  }
   const scale = /^\/v1\/chains\/([^/]+)\/scale$/.exec(path);
   if (scale && method === 'POST') {
     const name = decodeURIComponent(scale[1]!);
@@ -85,6 +95,18 @@ async function answer(dp: RunningDataPlane, method: string, path: string, body: 
     return { status: result.swapped ? 200 : 422, body: result };
   }
   return notFound(`no call ${method} ${path}: see docs/control-api.md`);
+}
+
+function startCapture(dp: RunningDataPlane, b: Record<string, unknown>): Reply {
+  const bad = (error: string): Reply => ({ status: 400, body: { error } });
+  const { hop, file, count, snaplen = MAX_SNAPLEN, filter = '' } = b;
+  if (typeof hop !== 'string') return bad('hop: required: rx:<port>, tx:<port>, or <nf>-><next nf>');
+  if (typeof file !== 'string' || !file.startsWith('/')) return bad('file: required, an absolute path for the pcap file');
+  if (count !== undefined && (!Number.isInteger(count) || (count as number) < 1)) return bad('count: a whole number of packets, at least 1');
+  if (!Number.isInteger(snaplen) || (snaplen as number) < 1 || (snaplen as number) > MAX_SNAPLEN) return bad(`snaplen: from 1 to ${MAX_SNAPLEN} bytes`);
+  if (typeof filter !== 'string') return bad('filter: a pcap filter expression (tcpdump\'s syntax)');
+  const started = dp.captures.start(hop, { file, snaplen: snaplen as number, filter, ...(count !== undefined && { count: count as number }) });
+  return typeof started === 'string' ? { status: 422, body: { error: started } } : { status: 200, body: started };
 }
 
 /** A new config (resolved and checked by the client): what changed is applied, or nothing is. */

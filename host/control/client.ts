@@ -1,6 +1,7 @@
 // The CLI's side of the control API: netvm status | stats [--watch] | swap | stop,
 // talking to a running `netvm run` with the token it wrote.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL, describeAddress, parseControlAddress, tokenPath, type ControlAddress } from './api.js';
@@ -12,6 +13,7 @@ export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
        netvm apply <config.yaml> [--control <addr>]
        netvm scale <chain> <workers> [--control <addr>]
        netvm stop [--control <addr>]
+       netvm capture <hop> -w <file.pcap> [-c <count>] [--snaplen <n>] [--filter <expr>] [--control <addr>]
 
   Talk to a running netvm run through its control API (default ${DEFAULT_CONTROL}; the token is read
   from where that run wrote it). swap replaces an NF's module on the live data plane between two
@@ -21,7 +23,10 @@ export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
   that are gone or whose path changed and starts new ones (fresh NF instances), and nothing else;
   a config that is invalid, or changes what needs a restart (ports, cores, the pool, EAL), is
   refused as a whole. scale runs a chain on that many workers, its flows
-  steered among them by a symmetric hash (docs/control-api.md says what happens to flows that move).`;
+  steered among them by a symmetric hash (docs/control-api.md says what happens to flows that move).
+  capture writes the packets at a hop (rx:<port>, tx:<port>, or <nf>-><next nf>) to a pcap file
+  until <count> or Ctrl-C; --filter takes tcpdump's expressions; a packet that finds the capture's
+  ring full is missed (counted), never held.`;
 
 export interface Answer {
   status: number;
@@ -85,7 +90,10 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { control: { type: 'string' }, config: { type: 'string' }, watch: { type: 'boolean' } },
+    options: {
+      control: { type: 'string' }, config: { type: 'string' }, watch: { type: 'boolean' },
+      write: { type: 'string', short: 'w' }, count: { type: 'string', short: 'c' }, snaplen: { type: 'string' }, filter: { type: 'string' },
+    },
   });
   let address: ControlAddress | undefined;
   try {
@@ -122,6 +130,34 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
       before = now;
       await new Promise((r) => setTimeout(r, (interval ?? 1) * 1000));
     }
+  }
+  if (command === 'capture') {
+    expectArgs(1);
+    if (values.write === undefined) throw new UsageError('capture: -w <file.pcap> is required', CONTROL_USAGE);
+    const count = positiveNumber(values.count, 'capture -c', CONTROL_USAGE);
+    const snaplen = positiveNumber(values.snaplen, 'capture --snaplen', CONTROL_USAGE);
+    const file = resolve(values.write);
+    const a = await controlCall(address, 'POST', '/v1/captures', {
+      hop: positionals[0], file, ...(count !== undefined && { count }), ...(snaplen !== undefined && { snaplen }), ...(values.filter !== undefined && { filter: values.filter }),
+    });
+    if (a.status !== 200) fail(a);
+    const id = a.body['id'] as number;
+    console.error(`capturing at ${positionals[0]} to ${file}${count !== undefined ? `, ${count} packets` : ''} (Ctrl-C to stop)`);
+    let interrupted = false;
+    const onInt = (): void => void (interrupted = true);
+    process.once('SIGINT', onInt);
+    let status: Record<string, unknown>;
+    for (;;) {
+      const s = await controlCall(address, interrupted ? 'DELETE' : 'GET', `/v1/captures/${id}`);
+      if (s.status !== 200) fail(s);
+      status = s.body;
+      if (status['done'] === true) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.off('SIGINT', onInt);
+    const missed = status['missed'] as number;
+    console.log(`${status['written'] as number} packets captured to ${file}${missed > 0 ? `; ${missed} missed (the capture's ring was full: the writer fell behind)` : ''}`);
+    return 0;
   }
   if (command === 'swap') {
     expectArgs(2);

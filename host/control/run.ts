@@ -27,6 +27,7 @@ import { ChainSet } from './chain-set.js';
 import { serializer } from './serializer.js';
 import { latencyBucketsNs, latencySummary } from '../dataplane/latency.js';
 import { DataPlaneMetrics, EventCounts } from './metrics.js';
+import { Captures } from './capture.js';
 
 export interface RunOptions {
   /** Stop after this many seconds. */
@@ -130,6 +131,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
   let pool: Piscina | undefined;
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   const guests: Guest[] = [];
+  let captures: Captures | undefined;
   try {
     const places = new Map<string, NfPlace>();
     const placeNfs = (chain: ChainConfig, index: number, nfs: { nf: NfConfig; module: NfModule }[]): void => {
@@ -210,6 +212,16 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
     await Promise.all([...tasks].map(([cpu, lanes]) => workers.start(cpu, lanes)));
     chainSet.steerAll();
 
+    captures = new Captures({
+      ports: cfg.ports.map((p, i) => ({ name: p.name, id: dp.portIds[i]! })),
+      link: (from, to) => {
+        const place = places.get(from);
+        if (place === undefined) return `no NF named '${from}' (running: ${[...places.keys()].join(', ')})`;
+        const next = chainSet.configOf(place.chain).through[place.position + 1];
+        if (next !== to) return `'${to}' does not follow '${from}' in chain ${place.chainName}${next === undefined ? ` ('${from}' is its last NF: capture at tx:<port>)` : ` (next: '${next}')`}`;
+        return { lanes: chainSet.replicas(place.chain).map((r) => r.lane), position: place.position };
+      },
+    });
     if (opts.latency) dp.enableLatency();
     if (opts.rxPps !== undefined) dp.paceRx(opts.rxPps);
     if (opts.rxFlows !== undefined) dp.rxFlows(opts.rxFlows);
@@ -259,6 +271,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       },
       counters: () => ({ ports: portsNow(), chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
       events,
+      captures,
       metrics: new DataPlaneMetrics({
         counters: () => running!.counters(),
         events,
@@ -338,6 +351,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
     const stuck = await workers.stopped(STOP_GRACE_MS);
     for (const cpu of stuck) console.error(`worker on CPU ${cpu} did not stop within ${STOP_GRACE_MS} ms: terminated, the burst it held dropped and counted`);
     const seconds = (Date.now() - started) / 1000;
+    await captures.stopAll();
 
     const available = dp.stop();
     const ports = portsNow();
@@ -356,6 +370,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
     Atomics.store(control, CONTROL_STOP, 1);
     Atomics.notify(control, CONTROL_STOP);
     running = undefined;
+    await captures?.stopAll();
     await api?.close();
     await pool?.destroy();
     await Promise.all(guests.map((g) => g.stop()));

@@ -4,6 +4,7 @@
 // Each command's module is loaded when it is called: a control call such as
 // `netvm status` must not pay for the AssemblyScript compiler or the config schema.
 import { UsageError } from './control/usage.js';
+import { configureLog } from './log.js';
 
 const BENCH_USAGE_LINE = 'usage: netvm bench [--quick] [--only <point>]... [--out <dir>] (netvm bench --help for more)';
 
@@ -22,6 +23,7 @@ async function isInputError(err: unknown): Promise<boolean> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  configureLog('info', process.stderr.isTTY === true); // netvm run may set another level
   try {
     if (command === 'run') return await (await import('./control/run-command.js')).runCommand(rest);
     if (command === 'nf') return await (await import('./nf/nf-command.js')).nfCommand(rest);

@@ -5,6 +5,7 @@ import { loadConfig } from './config.js';
 import { runDataPlane } from './run.js';
 import { DEFAULT_CONTROL, parseControlAddress, type ControlAddress } from './api.js';
 import { UsageError, positiveNumber } from './usage.js';
+import { LOG_LEVELS, configureLog, log, type LogLevel } from '../log.js';
 
 export const RUN_USAGE = `usage: netvm run <config.yaml> [options]
 
@@ -23,7 +24,9 @@ options:
   --stats-json <file>   write the final counters as JSON
   --control <addr>      where to serve the control API: host:port on loopback, unix:<path>
                         or off (default ${DEFAULT_CONTROL}; docs/control-api.md)
-  --file-prefix <name>  DPDK --file-prefix of this run (default: netvm-<pid>)`;
+  --file-prefix <name>  DPDK --file-prefix of this run (default: netvm-<pid>)
+  --log-level <level>   the least level of the run's log (stderr; JSON lines, or readable lines on
+                        a terminal): trace, debug, info (default), warn, error, fatal, silent`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -39,8 +42,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       'stats-json': { type: 'string' },
       'file-prefix': { type: 'string' },
       control: { type: 'string' },
+      'log-level': { type: 'string' },
     },
   });
+  const level = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`, RUN_USAGE);
+  configureLog(level as LogLevel, process.stderr.isTTY === true);
   if (positionals.length !== 1) throw new UsageError('run takes exactly one config file', RUN_USAGE);
   const filePrefix = values['file-prefix'] ?? `netvm-${process.pid}`;
   if (!/^[\w.-]+$/.test(filePrefix)) {
@@ -67,7 +74,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const stopSignal = new Promise<void>((resolve) => {
     const stop = (): void => {
-      console.error('stopping (again to force)');
+      log().warn('stopping (again to force)');
       process.once('SIGINT', () => process.exit(130));
       resolve();
     };

@@ -28,6 +28,7 @@ import { serializer } from './serializer.js';
 import { latencyBucketsNs, latencySummary } from '../dataplane/latency.js';
 import { DataPlaneMetrics, EventCounts } from './metrics.js';
 import { Captures } from './capture.js';
+import { log as logger } from '../log.js';
 
 export interface RunOptions {
   /** Stop after this many seconds. */
@@ -112,9 +113,9 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
   const api = opts.control === undefined ? undefined : await startControlServer(opts.control, {
     route: (method, path, body) => (running ? route(running, method, path, body) : Promise.resolve({ status: 503, body: { error: 'starting' } })),
   });
-  if (api !== undefined) log(`control API on ${describeAddress(api.address)} (token in ${tokenPath(api.address)})`);
+  if (api !== undefined) logger().info({ address: describeAddress(api.address), token: tokenPath(api.address) }, `control API on ${describeAddress(api.address)} (token in ${tokenPath(api.address)})`);
   const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
-  if (warning) console.error(warning);
+  if (warning) logger().warn(warning);
 
   let dp: DataPlane;
   try {
@@ -152,10 +153,10 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       };
       await Promise.all([
         ...nfs.filter(({ nf }) => nf.trust === 'vm').map(async ({ nf }) => {
-          const guest = await start({ nf: nf.name, filePrefix: opts.filePrefix, image: nf.module, link: { via: 'ivshmem', config: nfConfigText(nf) ?? 'null' }, log });
+          const guest = await start({ nf: nf.name, filePrefix: opts.filePrefix, image: nf.module, link: { via: 'ivshmem', config: nfConfigText(nf) ?? 'null' } });
           places.get(nf.name)!.vm = { region: guest.region, timeoutNs: (cfg.watchdogMs / 2) * 1e6 };
         }),
-        ...vhostGuests.map((g) => start({ nf: g.nf, filePrefix: opts.filePrefix, image: g.image, link: { via: 'vhost-user', sockets: g.sockets }, log })),
+        ...vhostGuests.map((g) => start({ nf: g.nf, filePrefix: opts.filePrefix, image: g.image, link: { via: 'vhost-user', sockets: g.sockets } })),
       ]);
     };
     const nfsOf = (chain: ChainConfig): { nf: NfConfig; module: NfModule }[] => chain.through.map((name) => {
@@ -188,12 +189,13 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
         if (e.type === 'nf-failed') events.count('nf-failure', e.failOpen ? 'fail-open' : 'fail-closed');
         if (e.type === 'trap') {
           traps.push({ nf: e.nf, message: e.message });
-          console.error(`nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; a fresh instance takes over)`);
+          logger().error({ nf: e.nf, lane: e.lane, trap: e.message }, `nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; a fresh instance takes over)`);
         }
-        if (e.type === 'nf-restarted') console.error(`nf ${e.nf}: a fresh instance runs (trap ${e.traps} in ${TRAP_WINDOW_MS / 1000} s)`);
+        if (e.type === 'nf-restarted') logger().warn({ nf: e.nf, traps: e.traps }, `nf ${e.nf}: a fresh instance runs (trap ${e.traps} in ${TRAP_WINDOW_MS / 1000} s)`);
         if (e.type === 'nf-failed') {
           failed.push(e.nf);
-          console.error(
+          logger().error(
+            { nf: e.nf, traps: e.traps, failOpen: e.failOpen },
             `nf ${e.nf} FAILED: ${e.reason ?? `${e.traps} traps in ${TRAP_WINDOW_MS / 1000} s`}; its chain now ${e.failOpen ? 'passes its packets on unchanged (fail open)' : 'drops its packets (fail closed)'}, counted`,
           );
         }
@@ -207,7 +209,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       },
     }, serially, (place, metrics) => {
       for (const { lane } of chainSet.replicas(place.chain)) chainSet.replicaView(lane)!.metricNames[place.position] = metrics;
-      log(`nf ${place.name} now runs ${place.module}`);
+      logger().info({ nf: place.name, module: place.module }, `nf ${place.name} now runs ${place.module}`);
     });
     await Promise.all([...tasks].map(([cpu, lanes]) => workers.start(cpu, lanes)));
     chainSet.steerAll();
@@ -249,8 +251,8 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       serially,
       scale: async (name, n) => {
         const result = await chainSet.scale(chainSet.indexOf(name), n, workers);
-        if ('error' in result) console.error(`chain ${result.chain}: scaling refused: ${result.error}`);
-        else log(`chain ${result.chain} runs on ${result.workers} worker(s) (was ${result.before}; ${result.movedBuckets} of 256 flow buckets moved)`);
+        if ('error' in result) logger().warn({ chain: result.chain }, `chain ${result.chain}: scaling refused: ${result.error}`);
+        else logger().info({ chain: result.chain, workers: result.workers, before: result.before, movedBuckets: result.movedBuckets }, `chain ${result.chain} runs on ${result.workers} worker(s) (was ${result.before}; ${result.movedBuckets} of 256 flow buckets moved)`);
         return result;
       },
       addChain: async (chain, nfs) => {
@@ -258,7 +260,8 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
         placeNfs(chain, chainSet.views.length, nfs);
         const error = await chainSet.add(chain, workers);
         if (error !== undefined) for (const name of chain.through) places.delete(name);
-        log(error === undefined ? `chain ${chain.name} started: ${chain.through.join(' -> ')} on ${chain.workers} worker(s)` : `chain ${chain.name} could not start: ${error}`);
+        if (error === undefined) logger().info({ chain: chain.name }, `chain ${chain.name} started: ${chain.through.join(' -> ')} on ${chain.workers} worker(s)`);
+        else logger().warn({ chain: chain.name }, `chain ${chain.name} could not start: ${error}`);
         return error;
       },
       removeChain: async (name) => {
@@ -266,7 +269,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
         const nfs = chainSet.configOf(i).through;
         const error = await chainSet.remove(i, workers);
         for (const nf of nfs) places.delete(nf);
-        log(`chain ${name} stopped${error === undefined ? '' : `: ${error}`}`);
+        logger().info({ chain: name }, `chain ${name} stopped${error === undefined ? '' : `: ${error}`}`);
         return error;
       },
       counters: () => ({ ports: portsNow(), chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
@@ -304,12 +307,12 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
     const restartHung = async (): Promise<void> => {
       for (const cpu of workers.hung(budgetOf)) {
         const held = heldBy(cpu);
-        console.error(`worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
+        logger().error({ cpu, nfs: held }, `worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
         events.count('worker-restart', 'done');
         const lost = await workers.replace(cpu);
         const dropped = lost.reduce((n, [, d]) => n + d, 0);
         hangs.push({ nf: held.join(', ') || '?', lost: dropped });
-        console.error(`worker on CPU ${cpu} restarted with fresh NF instances; ${dropped} packets of the burst it held were dropped and counted`);
+        logger().warn({ cpu, dropped }, `worker on CPU ${cpu} restarted with fresh NF instances; ${dropped} packets of the burst it held were dropped and counted`);
       }
     };
 
@@ -345,11 +348,11 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
     dp.drain();
     const drainStart = Date.now();
     while (dp.inFlight() > 0 && Date.now() - drainStart < DRAIN_TIMEOUT_MS) await sleep(1);
-    if (dp.inFlight() > 0) console.error(`${dp.inFlight()} packets still held by workers after ${DRAIN_TIMEOUT_MS} ms`);
+    if (dp.inFlight() > 0) logger().error({ held: dp.inFlight() }, `${dp.inFlight()} packets still held by workers after ${DRAIN_TIMEOUT_MS} ms`);
     Atomics.store(control, CONTROL_STOP, 1);
     Atomics.notify(control, CONTROL_STOP);
     const stuck = await workers.stopped(STOP_GRACE_MS);
-    for (const cpu of stuck) console.error(`worker on CPU ${cpu} did not stop within ${STOP_GRACE_MS} ms: terminated, the burst it held dropped and counted`);
+    for (const cpu of stuck) logger().error({ cpu }, `worker on CPU ${cpu} did not stop within ${STOP_GRACE_MS} ms: terminated, the burst it held dropped and counted`);
     const seconds = (Date.now() - started) / 1000;
     await captures.stopAll();
 

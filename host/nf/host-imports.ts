@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { MAX_METRICS, METRIC_KINDS } from './abi.js';
 import type { LinearMemory } from './engine.js';
+import { log } from '../log.js';
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 /** Log lines an instance may print per second; the rest are counted and said. */
@@ -31,7 +32,8 @@ export class HostImports {
 
   constructor(
     private readonly label: string,
-    private readonly write: (line: string) => void = (l) => console.error(l),
+    /** Where its log lines go: the run's log by default, at the NF's level. */
+    private readonly write: (line: string, level: (typeof LEVELS)[number]) => void = (l, level) => log()[level]({ nf: label }, l),
     private readonly place: ChainPlace = { names: [label], position: 0 },
   ) {}
 
@@ -52,14 +54,14 @@ export class HostImports {
     if (name === 'error') this.lastError = message;
     const now = performance.now();
     if (now - this.logWindowStart >= 1000) {
-      if (this.suppressed > 0) this.write(`nf ${this.label}: ${this.suppressed} log lines suppressed`);
+      if (this.suppressed > 0) this.write(`nf ${this.label}: ${this.suppressed} log lines suppressed`, 'warn');
       [this.logWindowStart, this.logLines, this.suppressed] = [now, 0, 0];
     }
     if (++this.logLines > LOG_LINES_PER_SECOND) {
       this.suppressed++;
       return;
     }
-    this.write(`nf ${this.label} ${name}: ${message}`);
+    this.write(`nf ${this.label} ${name}: ${message}`, name);
   }
 
   private defineMetric(kind: number, ptr: number, len: number): number {

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { native } from '../dataplane/native.js';
 import { qemuCommand, type Accel } from './qemu.js';
 import { VM_REGION_BYTES } from './vm-nf.js';
+import { log } from '../log.js';
 
 /** guest_state (netvm_vm.h). */
 const VM_READY = 1;
@@ -41,7 +42,6 @@ export interface GuestOptions {
   image: string;
   /** ivshmem: the NF's config text; vhost-user: the sockets of its two ports. */
   link: { via: 'ivshmem'; config: string } | { via: 'vhost-user'; sockets: [string, string] };
-  log: (line: string) => void;
 }
 
 /** How far a boot has come. */
@@ -184,7 +184,7 @@ export class Guest {
         provenAccel = accel;
         this.accel = accel;
         this.upSince = Date.now();
-        this.opts.log(`vm nf ${this.opts.nf}: guest ready under ${accel.toUpperCase()}${failures.length > 0 ? ` (${failures.join('; ')})` : ''}`);
+        log().info({ nf: this.opts.nf, accel }, `vm nf ${this.opts.nf}: guest ready under ${accel.toUpperCase()}${failures.length > 0 ? ` (${failures.join('; ')})` : ''}`);
         return;
       }
       if (outcome.refused) throw new Error(`nfs.${this.opts.nf}.config: the guest refused it: ${outcome.reason}`);
@@ -243,7 +243,7 @@ export class Guest {
     this.child = undefined;
     this.link.down();
     if (Date.now() - this.upSince >= STABLE_MS) this.backoffMs = RESTART_FIRST_MS;
-    this.opts.log(`vm nf ${this.opts.nf}: guest ended (${child.signalCode ?? `exit ${child.exitCode}`}; ${this.consoleTail()}); restarting it in ${this.backoffMs} ms, its chain's fail policy applies meanwhile`);
+    log().warn({ nf: this.opts.nf, backoffMs: this.backoffMs }, `vm nf ${this.opts.nf}: guest ended (${child.signalCode ?? `exit ${child.exitCode}`}; ${this.consoleTail()}); restarting it in ${this.backoffMs} ms, its chain's fail policy applies meanwhile`);
     while (!this.stopping) {
       await sleep(this.backoffMs);
       this.backoffMs = Math.min(this.backoffMs * 2, RESTART_MAX_MS);
@@ -253,7 +253,7 @@ export class Guest {
         this.restarts++;
         return;
       } catch (err) {
-        this.opts.log(`vm nf ${this.opts.nf}: restart failed: ${(err as Error).message}`);
+        log().error({ nf: this.opts.nf }, `vm nf ${this.opts.nf}: restart failed: ${(err as Error).message}`);
       }
     }
   }

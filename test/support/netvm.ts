@@ -59,7 +59,7 @@ export function cliEnv(): NodeJS.ProcessEnv {
 export interface RunningNetvm {
   stdout(): string;
   stderr(): string;
-  /** Resolves once its stdout matches (rejects after timeoutMs). */
+  /** Resolves once its output (stdout, or its log on stderr) matches (rejects after timeoutMs). */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   done: Promise<RunResult>;
 }
@@ -91,6 +91,7 @@ export function startNetvm(config: object | string, args: string[], dir = tempDi
   });
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
+    watchers.forEach((w) => w());
     if (sent === 1 && interrupts > 1 && stderr.includes('stopping')) sent += child.kill('SIGINT') ? 1 : 0;
   });
   const done = new Promise<number | null>((resolve) => child.on('close', resolve)).then((code) => {
@@ -101,14 +102,14 @@ export function startNetvm(config: object | string, args: string[], dir = tempDi
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`netvm run did not print ${pattern} in ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
       const check = (): void => {
-        if (!pattern.test(stdout)) return;
+        if (!pattern.test(stdout) && !pattern.test(stderr)) return;
         clearTimeout(timer);
         resolve();
       };
       watchers.push(check);
       check();
       void done.then(() => {
-        if (!pattern.test(stdout)) {
+        if (!pattern.test(stdout) && !pattern.test(stderr)) {
           clearTimeout(timer);
           reject(new Error(`netvm run ended without printing ${pattern}:\n${stdout}\n${stderr}`));
         }

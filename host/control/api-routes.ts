@@ -11,6 +11,7 @@ import type { ScaleResult } from './chain-set.js';
 import type { Serially } from './serializer.js';
 import type { DataPlaneMetrics, EventCounts } from './metrics.js';
 import { MAX_SNAPLEN, type Captures } from './capture.js';
+import { DASHBOARD_FILES, dashboardFile } from './dashboard.js';
 
 export interface RunningDataPlane {
   startedAt: number;
@@ -29,11 +30,18 @@ export interface RunningDataPlane {
   /** Prometheus text of the counters, and the events counted so far. */
   metrics: DataPlaneMetrics;
   captures: Captures;
+  /** CPU seconds of the data plane's threads so far (the workers, the poll lcore). */
+  threads(): { name: string; seconds: number }[];
   events: EventCounts;
   stop(): void;
 }
 
 const notFound = (what: string): Reply => ({ status: 404, body: { error: what } });
+
+const reasonOf = (body: unknown): string => {
+  const b = body as { reason?: unknown; error?: unknown; reasons?: unknown };
+  return String(b.reason ?? b.error ?? (Array.isArray(b.reasons) ? b.reasons.join('; ') : 'no reason'));
+};
 
 /** The calls that change the data plane, counted by outcome (netvm_events_total). */
 const CHANGES: [RegExp, string][] = [[/^\/v1\/nfs\/[^/]+\/swap$/, 'swap'], [/^\/v1\/chains\/[^/]+\/scale$/, 'scale'], [/^\/v1\/apply$/, 'apply']];
@@ -41,24 +49,34 @@ const CHANGES: [RegExp, string][] = [[/^\/v1\/nfs\/[^/]+\/swap$/, 'swap'], [/^\/
 export async function route(dp: RunningDataPlane, method: string, path: string, body: unknown): Promise<Reply> {
   const reply = await answer(dp, method, path, body);
   const change = method === 'POST' ? CHANGES.find(([re]) => re.test(path)) : undefined;
-  if (change !== undefined && reply.status !== 404) dp.events.count(change[1], reply.status === 200 ? 'done' : 'refused');
+  if (change !== undefined && reply.status !== 404) {
+    const outcome = reply.status === 200 ? 'done' : 'refused';
+    const what = decodeURIComponent(path.split('/')[3] ?? '');
+    dp.events.count(change[1], outcome, `${change[1]}${change[1] === 'apply' ? '' : ` ${what}`}: ${outcome}${outcome === 'refused' ? ` (${reasonOf(reply.body)})` : ''}`);
+  }
   return reply;
 }
 
 async function answer(dp: RunningDataPlane, method: string, path: string, body: unknown): Promise<Reply> {
   if (method === 'GET' && path === '/metrics') return { status: 200, body: await dp.metrics.text(), contentType: dp.metrics.contentType };
   if (method === 'GET' && path === '/v1/status') {
+    const now = dp.current();
     return {
       status: 200,
       body: {
         state: 'running',
         uptimeS: (Date.now() - dp.startedAt) / 1000,
-        chains: dp.current().chains.map((c) => ({ name: c.name, nfs: c.through, workers: c.workers })),
+        chains: now.chains.map((c) => ({ name: c.name, from: now.ports[c.from]?.name, to: now.ports[c.to]?.name, nfs: c.through, workers: c.workers })),
         nfs: [...dp.swapper.places.values()].map((p) => ({ name: p.name, module: p.module, chain: p.chainName, position: p.position })),
       },
     };
   }
-  if (method === 'GET' && path === '/v1/stats') return { status: 200, body: { uptimeS: (Date.now() - dp.startedAt) / 1000, ...dp.counters() } };
+  if (method === 'GET' && path === '/v1/stats') {
+    return { status: 200, body: { uptimeS: (Date.now() - dp.startedAt) / 1000, ...dp.counters(), threads: dp.threads() } };
+  }
+  if (method === 'GET' && path === '/v1/events') return { status: 200, body: { events: dp.events.recent } };
+  const page = DASHBOARD_FILES[path];
+  if (method === 'GET' && page !== undefined) return { status: 200, body: dashboardFile(page.file), contentType: page.type };
   if (method === 'POST' && path === '/v1/stop') {
     dp.stop();
     return { status: 200, body: { stopping: true } };

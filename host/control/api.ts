@@ -3,6 +3,7 @@
 // The token is made at start and written, mode 0600, where the CLI client
 // finds it (tokenPath); only who can read that file can call the API.
 // docs/control-api.md lists the calls.
+import { DASHBOARD_FILES } from './dashboard.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -97,13 +98,16 @@ export async function startControlServer(address: ControlAddress, handlers: Cont
   const token = randomBytes(32).toString('hex');
   const expected = digest(`Bearer ${token}`);
   const server = createServer((req, res) => {
-    const given = digest(req.headers.authorization ?? '');
-    if (!timingSafeEqual(given, expected)) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    // The dashboard's own files hold no data: they need no token. The page reads it from its
+    // address (?token=) and sends it with every call, like the CLI.
+    const pageFile = req.method === 'GET' && url.pathname in DASHBOARD_FILES;
+    if (!pageFile && !timingSafeEqual(digest(req.headers.authorization ?? ''), expected)) {
       send(res, { status: 401, body: { error: `a bearer token is needed: the one in ${tokenPath(address)}` } });
       return;
     }
     readBody(req)
-      .then((body) => handlers.route(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x').pathname, body))
+      .then((body) => handlers.route(req.method ?? 'GET', url.pathname, body))
       .then((reply) => send(res, reply))
       .catch((err: unknown) => send(res, { status: 400, body: { error: (err as Error).message } }));
   });

@@ -7,15 +7,29 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { ChainSummary, PortSummary } from './stats.js';
 import type { ThreadCpu } from './threads.js';
 
-/** Events of the control plane and of fault handling, by kind and outcome. */
+/** Events kept for the dashboard (GET /v1/events). */
+const RECENT_EVENTS = 50;
+
+export interface RecentEvent {
+  /** Date.now() of the event. */
+  at: number;
+  kind: string;
+  outcome: string;
+  text: string;
+}
+
+/** Events of the control plane and of fault handling: counted by kind and outcome, and the last few kept. */
 export class EventCounts {
   readonly counts = new Map<string, { kind: string; outcome: string; n: number }>();
+  readonly recent: RecentEvent[] = [];
 
-  count(kind: string, outcome: string): void {
+  count(kind: string, outcome: string, text = `${kind}: ${outcome}`): void {
     const key = `${kind}\0${outcome}`;
     const e = this.counts.get(key);
     if (e === undefined) this.counts.set(key, { kind, outcome, n: 1 });
     else e.n++;
+    this.recent.push({ at: Date.now(), kind, outcome, text });
+    if (this.recent.length > RECENT_EVENTS) this.recent.shift();
   }
 }
 
@@ -32,8 +46,8 @@ export interface MetricsSource {
 /** Latency histogram bounds, in seconds (Prometheus's `le`). */
 const LATENCY_LE = [1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2];
 
-/** Threads worth a series: the workers and the poll lcore (EAL names it after its lcore). */
-const DATA_PLANE_THREAD = /^(netvm-worker|dpdk-worker|lcore)/;
+/** Threads worth a series: the workers (netvm-worker<cpu>) and the poll lcore (EAL names it rte-worker-<lcore>). */
+export const DATA_PLANE_THREAD = /^(netvm-worker|rte-worker)/;
 
 /** NF drop reasons, from the chain's counters. */
 const NF_DROPS = { verdict: 'dropped', bad_verdict: 'bad_verdict', bad_length: 'bad_length', trapped: 'trapped', hung: 'hung', failed: 'fail_dropped' } as const;

@@ -26,7 +26,7 @@ import { NfSwapper, type NfPlace } from './nf-swap.js';
 import { ChainSet } from './chain-set.js';
 import { serializer } from './serializer.js';
 import { latencyBucketsNs, latencySummary } from '../dataplane/latency.js';
-import { DataPlaneMetrics, EventCounts } from './metrics.js';
+import { DATA_PLANE_THREAD, DataPlaneMetrics, EventCounts } from './metrics.js';
 import { Captures } from './capture.js';
 import { log as logger } from '../log.js';
 
@@ -185,8 +185,9 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
             if (view !== undefined) view.metricNames = nfs;
           }
         }
-        if (e.type === 'nf-restarted') events.count('nf-restart', 'done');
-        if (e.type === 'nf-failed') events.count('nf-failure', e.failOpen ? 'fail-open' : 'fail-closed');
+        if (e.type === 'trap') events.count('nf-trap', 'contained', `nf ${e.nf} trapped: ${e.message}`);
+        if (e.type === 'nf-restarted') events.count('nf-restart', 'done', `nf ${e.nf}: a fresh instance runs`);
+        if (e.type === 'nf-failed') events.count('nf-failure', e.failOpen ? 'fail-open' : 'fail-closed', `nf ${e.nf} failed: its chain ${e.failOpen ? 'passes' : 'drops'} its packets`);
         if (e.type === 'trap') {
           traps.push({ nf: e.nf, message: e.message });
           logger().error({ nf: e.nf, lane: e.lane, trap: e.message }, `nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; a fresh instance takes over)`);
@@ -275,6 +276,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       counters: () => ({ ports: portsNow(), chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
       events,
       captures,
+      threads: () => threadCpu().filter((th) => DATA_PLANE_THREAD.test(th.name)).map(({ name, seconds }) => ({ name, seconds })),
       metrics: new DataPlaneMetrics({
         counters: () => running!.counters(),
         events,
@@ -308,7 +310,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       for (const cpu of workers.hung(budgetOf)) {
         const held = heldBy(cpu);
         logger().error({ cpu, nfs: held }, `worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
-        events.count('worker-restart', 'done');
+        events.count('worker-restart', 'done', `worker on CPU ${cpu} restarted (no progress${held.length ? ` in nf ${held.join(', ')}` : ''})`);
         const lost = await workers.replace(cpu);
         const dropped = lost.reduce((n, [, d]) => n + d, 0);
         hangs.push({ nf: held.join(', ') || '?', lost: dropped });

@@ -1,0 +1,155 @@
+// The dashboard: every second it asks the control API for the counters and the
+// last events, with the token it was opened with (?token=), and draws each
+// chain as ports and NFs joined by edges that carry their live rates.
+const token = new URL(location.href).searchParams.get('token');
+const $ = (sel) => document.querySelector(sel);
+const SVG = 'http://www.w3.org/2000/svg';
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+function rate(pps) {
+  if (pps >= 1e6) return `${(pps / 1e6).toFixed(2)} Mpps`;
+  if (pps >= 1e3) return `${(pps / 1e3).toFixed(1)} kpps`;
+  return `${pps.toFixed(0)} pps`;
+}
+
+function el(name, attrs, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const NODE_W = 200;
+const GAP = 90;
+const drops = (nf) => nf.dropped + nf.bad_verdict + nf.bad_length + nf.trapped + nf.hung + nf.fail_dropped;
+
+/** One chain: from port, its NFs, to port; an edge's rate is what crossed it per second. */
+function drawChain(chain, shape, before, dt) {
+  const old = before?.chains.find((c) => c.name === chain.name);
+  const per = (now, was) => (old && dt > 0 ? rate((now - was) / dt) : '…');
+  const nodes = [
+    { label: shape.from, sub: 'port', port: true },
+    ...chain.nfs.map((nf) => ({ label: nf.name, sub: `in ${nf.in} · drops ${drops(nf)} · traps ${nf.trap_batches}`, bad: drops(nf) > 0 })),
+    { label: shape.to, sub: 'port', port: true },
+  ];
+  const edges = [
+    per(chain.in, old?.in),
+    ...chain.nfs.slice(1).map((nf, k) => per(nf.in, old?.nfs[k + 1]?.in)),
+    per(chain.out, old?.out),
+  ];
+  const svg = el('svg', { width: nodes.length * (NODE_W + GAP), height: 70 });
+  const defs = el('defs', {});
+  const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto' });
+  marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#6a7ea6' }));
+  defs.append(marker);
+  svg.append(defs);
+  nodes.forEach((n, i) => {
+    const x = i * (NODE_W + GAP);
+    const g = el('g', { class: `node${n.port ? ' port' : ''}${n.bad ? ' drops' : ''}`, 'data-node': `${chain.name}:${i}` });
+    g.append(el('rect', { x, y: 10, width: NODE_W, height: 48, rx: 6 }));
+    g.append(el('text', { x: x + 8, y: 30, 'font-weight': 600 }, n.label));
+    g.append(el('text', { x: x + 8, y: 48 }, n.sub));
+    svg.append(g);
+    if (i === nodes.length - 1) return;
+    const e = el('g', { class: 'edge', 'data-edge': `${chain.name}:${i}` });
+    e.append(el('line', { x1: x + NODE_W, y1: 34, x2: x + NODE_W + GAP - 4, y2: 34 }));
+    e.append(el('text', { x: x + NODE_W + 8, y: 26 }, edges[i]));
+    svg.append(e);
+  });
+  const box = document.createElement('div');
+  box.className = 'chain';
+  box.dataset.chain = chain.name;
+  box.innerHTML = `<h2></h2>`;
+  box.querySelector('h2').textContent = `chain ${chain.name} · ${chain.workers} worker(s) · in ${chain.in} · out ${chain.out} · dropped ${chain.dropped}`;
+  box.append(svg);
+  return box;
+}
+
+let shapes = new Map();
+let before;
+let beforeAt = 0;
+
+async function refreshShape() {
+  const s = await api('GET', '/v1/status');
+  shapes = new Map(s.body.chains.map((c) => [c.name, c]));
+  const fill = (select, names) => {
+    const keep = select.value;
+    select.replaceChildren(...names.map((n) => Object.assign(document.createElement('option'), { value: n, textContent: n })));
+    if (names.includes(keep)) select.value = keep;
+  };
+  fill($('#swap select'), s.body.nfs.map((n) => n.name));
+  fill($('#scale select'), s.body.chains.map((c) => c.name));
+}
+
+async function tick() {
+  const [stats, events] = await Promise.all([api('GET', '/v1/stats'), api('GET', '/v1/events')]);
+  const now = performance.now();
+  const dt = before ? (now - beforeAt) / 1000 : 0;
+  const s = stats.body;
+  $('#uptime').textContent = `up ${s.uptimeS.toFixed(0)} s`;
+  $('#chains').replaceChildren(...s.chains.filter((c) => shapes.has(c.name)).map((c) => drawChain(c, shapes.get(c.name), before, dt)));
+  const inUse = s.pool.mbufs - s.pool.available;
+  $('#pool').textContent = `${inUse} of ${s.pool.mbufs} mbufs in use (${((100 * inUse) / s.pool.mbufs).toFixed(1)}%)`;
+  $('#threads').replaceChildren(...s.threads.map((t) => {
+    const was = before?.threads.find((b) => b.name === t.name);
+    const row = document.createElement('tr');
+    row.innerHTML = '<td></td><td></td>';
+    row.children[0].textContent = t.name;
+    row.children[1].textContent = was && dt > 0 ? `${((100 * (t.seconds - was.seconds)) / dt).toFixed(0)}% of a core` : '…';
+    return row;
+  }));
+  $('#events').replaceChildren(...events.body.events.slice().reverse().map((e) => {
+    const li = document.createElement('li');
+    li.textContent = `${new Date(e.at).toLocaleTimeString()} ${e.text}`;
+    return li;
+  }));
+  [before, beforeAt] = [s, now];
+}
+
+function show(answer) {
+  $('#answer').textContent = JSON.stringify(answer.body, null, 1);
+}
+
+$('#swap').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const config = String(f.get('config')).trim();
+  let body;
+  try {
+    body = { module: String(f.get('module')), ...(config !== '' && { config: JSON.parse(config) }) };
+  } catch (err) {
+    show({ body: { error: `config: ${err.message}` } });
+    return;
+  }
+  show(await api('POST', `/v1/nfs/${encodeURIComponent(f.get('nf'))}/swap`, body));
+  await refreshShape();
+});
+
+$('#scale').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  show(await api('POST', `/v1/chains/${encodeURIComponent(f.get('chain'))}/scale`, { workers: Number(f.get('workers')) }));
+  await refreshShape();
+});
+
+async function loop() {
+  try {
+    await tick();
+    $('#error').textContent = '';
+  } catch (err) {
+    $('#error').textContent = `the data plane does not answer: ${err.message}`;
+  }
+  setTimeout(loop, 1000);
+}
+
+await refreshShape();
+setInterval(() => void refreshShape().catch(() => {}), 5000);
+loop();

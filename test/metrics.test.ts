@@ -74,6 +74,7 @@ t.test('GET /metrics: the stats in Prometheus text, with the token only', async 
   t.equal(sample(text, 'netvm_nf_dropped_packets_total', { chain: 'main', nf: 'fw', reason: 'verdict' }), fw.dropped);
   t.ok(fw.dropped > 0, 'the firewall dropped DNS');
   t.equal(sample(text, 'netvm_nf_metric', { chain: 'main', nf: 'fw', metric: 'denied_by_rule' }), fw.metrics['denied_by_rule'], 'the NF\'s own SDK metrics');
+  t.equal(sample(text, 'netvm_lane_in_flight_packets', { chain: 'main' }), 0, 'the worker holds nothing once the input is done');
   t.equal(sample(text, 'netvm_pool_mbufs'), stats.pool.mbufs);
   t.equal(sample(text, 'netvm_pool_mbufs_in_use'), stats.pool.mbufs - stats.pool.available);
   t.ok(sample(text, 'netvm_thread_cpu_seconds_total', { thread: 'netvm-worker0' }) > 0, 'the worker\'s CPU time');

@@ -38,6 +38,8 @@ export interface MetricsSource {
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
   events: EventCounts;
   guests(): { nf: string; restarts: number; ready: boolean }[];
+  /** Each live replica's lane: packets handed to its worker and not yet back (in its rings or its hands). */
+  lanes(): { chain: string; lane: number; inFlight: number }[];
   threads(): ThreadCpu[];
   /** RX-to-hand-back latency, when measured: counts per bucket, and each bucket's lower bound in ns. */
   latency(): { counts: BigUint64Array; lowNs: number[] } | undefined;
@@ -121,6 +123,9 @@ export class DataPlaneMetrics {
       for (const [c, nf] of nfs()) for (const [metric, v] of Object.entries(nf.metrics)) set({ chain: c.name, nf: nf.name, metric }, v);
     });
 
+    readGauge(r, 'netvm_lane_in_flight_packets', 'Packets a chain replica\'s worker holds: in its ring or in its hands.', ['chain', 'lane'], (set) => {
+      for (const l of source.lanes()) set({ chain: l.chain, lane: String(l.lane) }, l.inFlight);
+    });
     readGauge(r, 'netvm_pool_mbufs', 'Packet buffers in the pool.', [], (set) => set({}, this.snapshot!.pool.mbufs));
     readGauge(r, 'netvm_pool_mbufs_in_use', 'Packet buffers out of the pool: in devices, rings, workers.', [], (set) => set({}, this.snapshot!.pool.mbufs - this.snapshot!.pool.available));
     readCounter(r, 'netvm_thread_cpu_seconds_total', 'CPU time of the data plane\'s threads (workers, poll lcore).', ['thread'], (set) => {

@@ -281,6 +281,10 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
         counters: () => running!.counters(),
         events,
         guests: () => guests.map((g) => g.describe()),
+        lanes: () => chainSet.running().flatMap(({ index, config }) => chainSet.replicas(index).map(({ lane }) => {
+          const s = dp.laneCounters(lane);
+          return { chain: config.name, lane, inFlight: s.in - s.returned };
+        })),
         threads: threadCpu,
         latency: () => {
           if (!opts.latency) return undefined;

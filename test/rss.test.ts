@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
-import { conversations } from './support/conversations.js';
+import { byFlow, conversations } from './support/conversations.js';
 import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
 import { runNetvm, startNetvm, tempDir } from './support/netvm.js';
 import { outputFrames } from './support/pcap-ports.js';
@@ -70,12 +70,7 @@ t.test('by RX queue: af_packet qpairs=2, both directions of every flow meet the 
   t.equal(r.code, 0, r.stderr);
   const out = outputFrames(dir).map(hex);
   t.same([...out].sort(), [...expected].sort(), 'exactly the packets the reference lets through');
-  const order = (list: string[]): Map<number, string[]> => {
-    const byFlow = new Map<number, string[]>();
-    for (const h of list) byFlow.set(flowOf.get(h)!, [...(byFlow.get(flowOf.get(h)!) ?? []), h]);
-    return byFlow;
-  };
-  t.same(order(out), order(expected), 'each flow\'s packets in their order');
+  t.same(byFlow(out, flowOf), byFlow(expected, flowOf), 'each flow\'s packets in their order');
   const chain = r.summary!.chains[0]!;
   t.equal(chain.in, frames.length, 'every frame sent was received');
   for (const rep of chain.replicas) t.ok(rep.in > frames.length / 5, `replica on lane ${rep.lane} took a share by queue (${rep.in})`);

@@ -14,7 +14,7 @@ import { writeFlowsPcap } from '../bench/traffic.js';
 import { netvm } from './support/cli.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
-import { conversations } from './support/conversations.js';
+import { byFlow, conversations } from './support/conversations.js';
 import { runNetvm, startNetvm, tempDir, totals } from './support/netvm.js';
 import { outputFrames } from './support/pcap-ports.js';
 
@@ -43,12 +43,7 @@ t.test('two workers: both directions of every flow meet the same firewall instan
   t.equal(r.code, 0, r.stderr);
   const out = outputFrames(dir).map(hex);
   t.same([...out].sort(), [...expected].sort(), 'exactly the packets the reference lets through');
-  const order = (list: string[]): Map<number, string[]> => {
-    const byFlow = new Map<number, string[]>();
-    for (const h of list) byFlow.set(flowOf.get(h)!, [...(byFlow.get(flowOf.get(h)!) ?? []), h]);
-    return byFlow;
-  };
-  t.same(order(out), order(expected), 'each flow\'s packets in their order');
+  t.same(byFlow(out, flowOf), byFlow(expected, flowOf), 'each flow\'s packets in their order');
   const chain = r.summary!.chains[0]!;
   t.equal(chain.workers, 2);
   t.equal(chain.replicas.length, 2);

@@ -49,3 +49,10 @@ export function conversations(): { frames: Uint8Array[]; flowOf: Map<string, num
   return { frames, flowOf };
 }
 
+
+/** Packets (hex) grouped by their flow, each flow's in the order given. */
+export function byFlow(list: string[], flowOf: Map<string, number>): Map<number, string[]> {
+  const flows = new Map<number, string[]>();
+  for (const h of list) flows.set(flowOf.get(h)!, [...(flows.get(flowOf.get(h)!) ?? []), h]);
+  return flows;
+}

@@ -135,3 +135,15 @@ export function totals(s: RunSummary): { rx: number; tx: number; drops: number }
   const portDrops = s.ports.reduce((n, p) => n + p.tx_full + p.rx_multiseg + p.rx_ring_full, 0);
   return { rx, tx, drops: portDrops + s.chains.reduce((n, c) => n + c.dropped, 0) };
 }
+
+/** The messages of a run's log (pino's JSON records on stderr; other lines skipped). */
+export function logMessages(stderr: string): string[] {
+  return stderr.split('\n').flatMap((line) => {
+    try {
+      const record = JSON.parse(line) as { msg?: unknown };
+      return typeof record.msg === 'string' ? [record.msg] : [];
+    } catch {
+      return [];
+    }
+  });
+}

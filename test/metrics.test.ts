@@ -78,6 +78,8 @@ t.test('GET /metrics: the stats in Prometheus text, with the token only', async 
   t.equal(sample(text, 'netvm_pool_mbufs'), stats.pool.mbufs);
   t.equal(sample(text, 'netvm_pool_mbufs_in_use'), stats.pool.mbufs - stats.pool.available);
   t.ok(sample(text, 'netvm_thread_cpu_seconds_total', { thread: 'netvm-worker0' }) > 0, 'the worker\'s CPU time');
+  t.ok(sample(text, 'netvm_worker_loop_turns_total', { cpu: '0', found: 'packets' }) > 0, 'turns of its loop that ran bursts');
+  t.ok(sample(text, 'netvm_worker_loop_turns_total', { cpu: '0', found: 'nothing' }) > 0, 'and idle ones, since the input ended');
   t.equal(sample(text, 'netvm_latency_seconds_count'), stats.ports[1]!.tx, 'a latency sample per packet sent');
   t.equal(sample(text, 'netvm_latency_seconds_bucket', { le: '+Inf' }), stats.ports[1]!.tx);
 

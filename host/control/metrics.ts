@@ -38,6 +38,8 @@ export interface MetricsSource {
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
   events: EventCounts;
   guests(): { nf: string; restarts: number; ready: boolean }[];
+  /** Each worker CPU's loop: its turns, and those that found packets to run. */
+  workerLoops(): { cpu: number; turns: number; workTurns: number }[];
   /** Each live replica's lane: packets handed to its worker and not yet back (in its rings or its hands). */
   lanes(): { chain: string; lane: number; inFlight: number }[];
   threads(): ThreadCpu[];
@@ -123,6 +125,12 @@ export class DataPlaneMetrics {
       for (const [c, nf] of nfs()) for (const [metric, v] of Object.entries(nf.metrics)) set({ chain: c.name, nf: nf.name, metric }, v);
     });
 
+    readCounter(r, 'netvm_worker_loop_turns_total', 'Turns of a worker\'s loop over its chains: those that found packets, and those that found none (its idle share).', ['cpu', 'found'], (set) => {
+      for (const w of source.workerLoops()) {
+        set({ cpu: String(w.cpu), found: 'packets' }, w.workTurns);
+        set({ cpu: String(w.cpu), found: 'nothing' }, w.turns - w.workTurns);
+      }
+    });
     readGauge(r, 'netvm_lane_in_flight_packets', 'Packets a chain replica\'s worker holds: in its ring or in its hands.', ['chain', 'lane'], (set) => {
       for (const l of source.lanes()) set({ chain: l.chain, lane: String(l.lane) }, l.inFlight);
     });

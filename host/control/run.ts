@@ -281,6 +281,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
         counters: () => running!.counters(),
         events,
         guests: () => guests.map((g) => g.describe()),
+        workerLoops: () => workers.loopCounts(),
         lanes: () => chainSet.running().flatMap(({ index, config }) => chainSet.replicas(index).map(({ lane }) => {
           const s = dp.laneCounters(lane);
           return { chain: config.name, lane, inFlight: s.in - s.returned };

@@ -10,7 +10,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { native } from '../dataplane/native.js';
 import {
-  HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, type LaneTask, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
+  HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, LOOP_TURNS, LOOP_WORDS, LOOP_WORK_TURNS, type LaneTask, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from '../worker/messages.js';
 
 /** A command without its id (ask() numbers it), and the event that answers it. */
@@ -44,6 +44,8 @@ export interface WorkerSetOptions {
 
 export class WorkerSet {
   private readonly entries = new Map<number, Entry>();
+  /** Each CPU's loop counts, kept when its worker ends (a chain scaled away from it, say). */
+  private readonly loops = new Map<number, Float64Array>();
   private failure: ((err: unknown) => void) | undefined;
   private nextId = 1;
   /** Rejects when a worker's task fails other than by the watchdog's hand. */
@@ -53,10 +55,17 @@ export class WorkerSet {
     this.failed.catch(() => undefined); // observed by whoever races it
   }
 
+  /** Each worker CPU's loop so far: its turns, and those that found packets to run. */
+  loopCounts(): { cpu: number; turns: number; workTurns: number }[] {
+    return [...this.loops].map(([cpu, l]) => ({ cpu, turns: l[LOOP_TURNS]!, workTurns: l[LOOP_WORK_TURNS]! }));
+  }
+
   /** Starts a worker for these lanes on this CPU; resolves once it is ready. */
   start(cpu: number, lanes: LaneTask[]): Promise<void> {
     const { port1, port2 } = new MessageChannel();
     const heartbeat = new Int32Array(new SharedArrayBuffer(HEARTBEAT_WORDS * 4));
+    const loop = this.loops.get(cpu) ?? new Float64Array(new SharedArrayBuffer(LOOP_WORDS * 8));
+    this.loops.set(cpu, loop);
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
     const entry: Entry = {
@@ -83,6 +92,7 @@ export class WorkerSet {
     };
     const task: WorkerTask = {
       cpu, control: this.opts.control, lanes, events: port2, portIds: this.opts.portIds, pool: this.opts.pool, heartbeat: heartbeat.buffer as SharedArrayBuffer,
+      loop: loop.buffer as SharedArrayBuffer,
     };
     entry.task = this.piscina.run(task, { transferList: [port2] }).then(ended, (err: unknown) => {
       ended();

@@ -47,7 +47,14 @@ export interface WorkerTask {
   events: MessagePort;
   /** Int32Array words: see HEARTBEAT_* below. */
   heartbeat: SharedArrayBuffer;
+  /** Float64Array words: see LOOP_* below (kept per CPU across restarts: counters go on). */
+  loop: SharedArrayBuffer;
 }
+
+/** The worker's loop, counted for metrics: its turns, and those that found packets. */
+export const LOOP_TURNS = 0;
+export const LOOP_WORK_TURNS = 1;
+export const LOOP_WORDS = 2;
 
 export const CONTROL_STOP = 0;
 export const CONTROL_WORDS = 1;

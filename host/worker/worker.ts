@@ -8,7 +8,7 @@ import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { metricValues, type PoolWindow } from '../nf/instance.js';
 import { nameThisThread, pinThisThread } from './affinity.js';
 import {
-  CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, type LaneTask, type NfSpec, type WorkerCommand, type WorkerEvent, type WorkerTask,
+  CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, LOOP_TURNS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from './messages.js';
 import { instanceOf, swapNf } from './swap.js';
 import { SpareMemories } from './spares.js';
@@ -122,14 +122,18 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   let lastSync = performance.now();
   let lastTick = lastSync;
   const heartbeat = new Int32Array(task.heartbeat);
+  const loop = new Float64Array(task.loop);
   while (Atomics.load(control, CONTROL_STOP) === 0 && lanes.length > 0) {
     heartbeat[HEARTBEAT_BEATS] = (heartbeat[HEARTBEAT_BEATS]! + 1) | 0;
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (faults.pending !== 0) faults.recreateDue(performance.now());
+    loop[LOOP_TURNS]!++;
     // Reading a clock allocates (a heap number): it is read once per IDLE_CHECK_POLLS empty polls, not per gap.
-    if (work !== 0) [idle, quietSince] = [0, 0];
-    else if (++idle >= IDLE_CHECK_POLLS) {
+    if (work !== 0) {
+      [idle, quietSince] = [0, 0];
+      loop[LOOP_WORK_TURNS]!++;
+    } else if (++idle >= IDLE_CHECK_POLLS) {
       const now = performance.now();
       if (quietSince === 0) [quietSince, idle] = [now, 0];
       else if (now - quietSince >= IDLE_AFTER_MS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);

@@ -141,6 +141,8 @@ export class Guest {
   accel: Accel | undefined;
   restarts = 0;
   private child: ChildProcess | undefined;
+  /** A QEMU not ready yet. */
+  private booting: ChildProcess | undefined;
   private stopping = false;
   private upSince = 0;
   private backoffMs = RESTART_FIRST_MS;
@@ -200,6 +202,7 @@ export class Guest {
     rmSync(this.consolePath, { force: true });
     const [cmd, ...args] = qemuCommand(accel, this.opts.image, this.consolePath, this.link.args);
     const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.booting = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     let exited: string | undefined;
@@ -207,9 +210,10 @@ export class Guest {
     child.on('error', (err) => (exited = err.message));
     const deadline = Date.now() + BOOT_TIMEOUT_MS[accel];
     let state: BootState = { ready: false };
-    while (exited === undefined && Date.now() < deadline) {
+    while (exited === undefined && Date.now() < deadline && !this.stopping) {
       state = this.link.state(() => this.console());
       if (state.ready) {
+        this.booting = undefined;
         this.child = child;
         child.on('exit', () => void this.onDeath(child));
         return undefined;
@@ -218,6 +222,7 @@ export class Guest {
       await sleep(20);
     }
     child.kill('SIGKILL');
+    this.booting = undefined;
     // A guest that refused its config powers off: its reason stays in the region.
     state = this.link.state(() => this.console());
     if (state.refused !== undefined) return { reason: state.refused, refused: true };
@@ -258,20 +263,16 @@ export class Guest {
     }
   }
 
-  /** The guest's QEMU process id (for tests that kill it). */
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
-    const child = this.child;
-    this.child = undefined;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+    // The running guest, or one booting again after a death.
+    for (const child of [this.child, this.booting]) {
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
       const gone = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGKILL');
       await gone;
     }
+    this.child = undefined;
     this.link.release();
     rmSync(this.consolePath, { force: true });
   }

@@ -10,8 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
-import { byFlow, conversations } from './support/conversations.js';
-import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
+import { byFlow, statefulConversations } from './support/conversations.js';
 import { runNetvm, startNetvm, tempDir } from './support/netvm.js';
 import { outputFrames } from './support/pcap-ports.js';
 
@@ -48,13 +47,7 @@ t.test('by RX queue: af_packet qpairs=2, both directions of every flow meet the 
   t.teardown(() => {
     execFileSync('ip', ['netns', 'del', ns]); // the veth pair goes with it
   });
-  const fw: FwConfig = {
-    default: 'deny', stateful: true,
-    rules: [{ action: 'allow', src: '10.0.0.0/8' }, { action: 'allow', src: '2001:db8::/48' }],
-  };
-  const { frames, flowOf } = conversations();
-  const ref = new FirewallReference(fw);
-  const expected = frames.filter((f) => ref.decide(f)).map(hex);
+  const { fw, frames, flowOf, expected } = statefulConversations();
   const dir = tempDir();
   writeFileSync(join(dir, 'frames.hex'), frames.map(hex).join('\n'));
   writeFileSync(join(dir, 'send.py'), SENDER);

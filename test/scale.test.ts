@@ -13,8 +13,7 @@ import { writePcap } from '../host/pcap/index.js';
 import { writeFlowsPcap } from '../bench/traffic.js';
 import { netvm } from './support/cli.js';
 import { REPO_ROOT } from './support/fixtures.js';
-import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
-import { byFlow, conversations } from './support/conversations.js';
+import { byFlow, statefulConversations } from './support/conversations.js';
 import { runNetvm, startNetvm, tempDir, totals } from './support/netvm.js';
 import { outputFrames } from './support/pcap-ports.js';
 
@@ -24,13 +23,7 @@ const CONTROL = '127.0.0.1:7173';
 const ctl = ['--control', CONTROL];
 
 t.test('two workers: both directions of every flow meet the same firewall instance', async (t) => {
-  const fw: FwConfig = {
-    default: 'deny', stateful: true,
-    rules: [{ action: 'allow', src: '10.0.0.0/8' }, { action: 'allow', src: '2001:db8::/48' }],
-  };
-  const { frames, flowOf } = conversations();
-  const ref = new FirewallReference(fw);
-  const expected = frames.filter((f) => ref.decide(f)).map(hex);
+  const { fw, frames, flowOf, expected } = statefulConversations();
   t.ok(expected.length > frames.length / 2 && expected.length < frames.length, `the reference lets ${expected.length} of ${frames.length} through`);
   const dir = tempDir();
   writePcap(join(dir, 'in.pcap'), frames.map((data) => ({ data })));

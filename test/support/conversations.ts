@@ -2,6 +2,7 @@
 // ways, so that a stateful firewall passes replies only where it saw the flow
 // go out, plus unsolicited probes from outside that it drops.
 import { ETHERTYPE, ethernetFrame, ipv4Packet, ipv6Packet, padFrame, tcpSegment, udpDatagram } from './packets.js';
+import { FirewallReference, type FwConfig } from './firewall-reference.js';
 
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
 
@@ -55,4 +56,16 @@ export function byFlow(list: string[], flowOf: Map<string, number>): Map<number,
   const flows = new Map<number, string[]>();
   for (const h of list) flows.set(flowOf.get(h)!, [...(flows.get(flowOf.get(h)!) ?? []), h]);
   return flows;
+}
+
+/** The conversations through a stateful firewall that lets the inside start flows: its config,
+ *  and what the independent reference lets through (hex), in order. */
+export function statefulConversations(): { fw: FwConfig; frames: Uint8Array[]; flowOf: Map<string, number>; expected: string[] } {
+  const fw: FwConfig = {
+    default: 'deny', stateful: true,
+    rules: [{ action: 'allow', src: '10.0.0.0/8' }, { action: 'allow', src: '2001:db8::/48' }],
+  };
+  const { frames, flowOf } = conversations();
+  const ref = new FirewallReference(fw);
+  return { fw, frames, flowOf, expected: frames.filter((f) => ref.decide(f)).map(hex) };
 }

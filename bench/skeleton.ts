@@ -2,10 +2,11 @@
 // built here from the packaged source, forwarding between two net_null ports
 // on one core; its port counters are read over DPDK telemetry.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { Telemetry } from './telemetry.js';
+import { removeRuntimeDir } from '../host/dataplane/driver.js';
 
 const SKELETON_SRC = '/usr/share/dpdk/examples/skeleton/basicfwd.c';
 const SKELETON = join(PROJECT_ROOT, 'bench/build/skeleton');
@@ -28,6 +29,8 @@ export async function skeletonPps(vdevs: string[], cpu: number, warmupS: number,
   const args = ['-l', String(cpu), '--in-memory', '--no-pci', `--file-prefix=${prefix}`, '--log-level=lib.eal:error'];
   for (const vdev of vdevs) args.push('--vdev', vdev);
   const child = spawn(SKELETON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Listened for at once: a skeleton that fails to start (no hugepages, say) has closed before the end.
+  const closed = new Promise((r) => child.on('close', r));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const runtimeDir = `/var/run/dpdk/${prefix}`;
@@ -48,7 +51,7 @@ export async function skeletonPps(vdevs: string[], cpu: number, warmupS: number,
     }
   } finally {
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
-    rmSync(runtimeDir, { recursive: true, force: true });
+    await closed;
+    removeRuntimeDir(runtimeDir);
   }
 }

@@ -11,7 +11,7 @@ import { allocRing, ringSize } from './ring.js';
 export const POOL_ELT_BYTES = 2176;
 
 /** Removes EAL's runtime directory, and its parent (/var/run/dpdk) if that is left empty. */
-function removeRuntimeDir(dir: string): void {
+export function removeRuntimeDir(dir: string): void {
   if (dir === '') return;
   rmSync(dir, { recursive: true, force: true });
   try {

@@ -35,7 +35,7 @@ export interface NfExports {
   netvm_abi_version(): number;
   netvm_batch(): number;
   netvm_max_burst(): number;
-  /** Wasm NFs return nothing; a vm NF answers VM_RAN or VM_DOWN (host/vm/vm-nf.ts). */
+  /** Wasm NFs return nothing; a vm NF answers 0, or VM_DOWN when its guest did not take the burst (host/vm/vm-nf.ts). */
   netvm_process(n: number): void | number;
   /** Optional: where the metric slots are (needed once a metric is defined). */
   netvm_metrics?(): number;

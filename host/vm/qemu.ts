@@ -8,8 +8,7 @@ import { PROJECT_ROOT } from '../paths.js';
 
 export type Accel = 'kvm' | 'tcg';
 
-export const GUEST_BUILD = join(PROJECT_ROOT, 'nf-modules', 'build', 'guest');
-export const GUEST_KERNEL = join(GUEST_BUILD, 'vmlinuz');
+const GUEST_KERNEL = join(PROJECT_ROOT, 'nf-modules', 'build', 'guest', 'vmlinuz');
 const QEMU = 'qemu-system-x86_64';
 const QBOOT = '/usr/share/qemu/qboot.rom';
 const GUEST_MEMORY_MB = 128;

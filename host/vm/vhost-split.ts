@@ -18,7 +18,7 @@ export interface VhostGuestPlan {
   ports: [number, number];
 }
 
-export const isVhostNf = (nf: NfConfig): boolean => nf.trust === 'vm' && nf.via === 'vhost-user';
+const isVhostNf = (nf: NfConfig): boolean => nf.trust === 'vm' && nf.via === 'vhost-user';
 
 /** The config with every chain split at its vhost-user NFs, and the guests those need. */
 export function splitAtVhostGuests(cfg: DataPlaneConfig, filePrefix: string): { cfg: DataPlaneConfig; guests: VhostGuestPlan[] } {

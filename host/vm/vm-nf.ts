@@ -17,8 +17,7 @@ const VM_RECORDS_OFF = 0x10000;
 const VM_AREA_OFF = 0x100000;
 const VM_MAX_BURST = 256;
 
-/** What nv_vm_run answers (enum nv_vm_run_status). */
-export const VM_RAN = 0;
+/** What nv_vm_run answers when the guest did not take the burst (enum nv_vm_run_status; 0: it ran). */
 export const VM_DOWN = 1;
 
 /** How a worker reaches a vm NF's guest: the region's address in this process

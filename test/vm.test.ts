@@ -136,7 +136,8 @@ t.test('port -> shared -> vm (vhost-user, a Linux bridge) -> shared -> port: the
   const back = s.ports.find((p) => p.name === 'mid.out')!;
   t.ok(into.tx > 0, `frames went into the guest (${into.tx})`);
   t.equal(back.rx, into.tx, 'every frame came back out of it, and nothing else');
-  t.same(hex(outputFrames(vmDir)), hex(outputFrames(plainDir)), 'the same packets, in the same order, as the chain without the guest');
+  // A Linux guest may reorder packets of different flows (GRO holds TCP segments a moment): compared as sets.
+  t.same(hex(outputFrames(vmDir)).sort(), hex(outputFrames(plainDir)).sort(), 'the same packets, byte for byte, as the chain without the guest');
   const { rx, tx, drops } = totals(s);
   t.equal(rx, tx + drops, 'in = out + counted drops, at every port');
   t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');

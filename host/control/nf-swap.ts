@@ -4,9 +4,9 @@
 // chain runs on), each of which swaps it in between two bursts
 // (host/worker/swap.ts) and answers how it went. If one of them refuses, those
 // already swapped are swapped back: the NF runs one module everywhere.
-import { createNfInstance } from '../nf/instance.js';
 import { NfModuleError, loadNfModule, type NfModule } from '../nf/module.js';
 import { isJsNfPath } from '../nf/js-nf.js';
+import { runTrial } from '../nf/trial.js';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfSpec, SwapOutcome } from '../worker/messages.js';
 import type { Serially } from './serializer.js';
@@ -19,7 +19,7 @@ export function trialInstance(
 ): NfModule {
   if (isJsNfPath(modulePath)) throw new NfModuleError(modulePath, 'a JavaScript NF runs from the start of a run: it cannot be swapped or applied in');
   const module = loadNfModule(modulePath);
-  createNfInstance(module, name, { log: () => {}, place, config, heapMb: limits.heapMb });
+  runTrial(module, name, { place, config, heapMb: limits.heapMb });
   return module;
 }
 

@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
-import { createNfInstance } from '../nf/instance.js';
+import { runTrial } from '../nf/trial.js';
 import { loadNfModule, loadVmNfModule, type NfModule } from '../nf/module.js';
 import { Guest, type GuestOptions } from '../vm/guest.js';
 import { splitAtVhostGuests } from '../vm/vhost-split.js';
@@ -14,7 +14,7 @@ import { isJsNfPath, preloadJsNf } from '../nf/js-nf.js';
 import { CONTROL_STOP, CONTROL_WORDS } from '../worker/messages.js';
 import { native } from '../dataplane/native.js';
 import { WorkerSet } from './workers.js';
-import { TRAP_WINDOW_MS } from '../worker/faults.js';
+import { TRAP_LIMIT, TRAP_WINDOW_MS } from '../worker/faults.js';
 import { ConfigError, nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages } from './hugepages.js';
@@ -87,14 +87,13 @@ async function loadModules(cfg: DataPlaneConfig): Promise<Map<string, NfModule>>
     }
     if (!loadOrReport(nf, () => loadNfModule(nf.module))) continue;
     const config = nfConfigText(nf);
-    if (config === undefined) continue;
     // The chain it stands in, so that netvm_nf_index answers as it will on the data plane.
     const chain = cfg.chains.find((c) => c.through.includes(nf.name));
     const place = chain ? { names: chain.through, position: chain.through.indexOf(nf.name) } : undefined;
     try {
-      createNfInstance(byPath.get(nf.module)!, nf.name, { config, log: () => {}, place, heapMb: nf.limits.heapMb });
+      runTrial(byPath.get(nf.module)!, nf.name, { config, place, heapMb: nf.limits.heapMb });
     } catch (err) {
-      problems.push(`nfs.${nf.name}.config: ${(err as Error).message}`);
+      problems.push(`nfs.${nf.name}.${config === undefined ? 'module' : 'config'}: ${(err as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError('modules', problems);
@@ -206,7 +205,9 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
       replicas: (chain) => chainSet.replicas(chain),
       swap: async (replica, place, spec) => {
         const a = await workers.ask(replica.cpu, { type: 'swap', lane: replica.lane, position: place.position, nf: place.name, spec });
-        return a.type === 'swapped' ? a.outcome : { ok: false, reason: 'the worker answered something else' };
+        if (a.type !== 'swapped') return { ok: false, reason: 'the worker answered something else' };
+        if (a.outcome.ok) workers.setNf(replica.cpu, replica.lane, place.position, spec);
+        return a.outcome;
       },
     }, serially, (place, metrics) => {
       for (const { lane } of chainSet.replicas(place.chain)) chainSet.replicaView(lane)!.metricNames[place.position] = metrics;
@@ -311,11 +312,29 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
     const budgetOf = (cpu: number): number =>
       Math.max(cfg.watchdogMs, ...heldBy(cpu).map((nf) => places.get(nf)!.limits.batchMs ?? cfg.watchdogMs));
 
+    // An NF that hangs TRAP_LIMIT times in TRAP_WINDOW_MS is marked failed, as one that traps is:
+    // the restarted worker does not call it, so it cannot stall its worker's other lanes again.
+    const hangTimes = new Map<string, number[]>();
+    const countHang = (cpu: number, nf: string, now: number): void => {
+      const times = (hangTimes.get(nf) ?? []).filter((at) => now - at < TRAP_WINDOW_MS);
+      times.push(now);
+      hangTimes.set(nf, times);
+      if (times.length < TRAP_LIMIT || failed.includes(nf)) return;
+      const failOpen = workers.failNf(cpu, nf);
+      failed.push(nf);
+      events.count('nf-failure', failOpen ? 'fail-open' : 'fail-closed', `nf ${nf} failed: its chain ${failOpen ? 'passes' : 'drops'} its packets`);
+      logger().error(
+        { nf, hangs: times.length, failOpen },
+        `nf ${nf} FAILED: ${times.length} hangs in ${TRAP_WINDOW_MS / 1000} s; its chain now ${failOpen ? 'passes its packets on unchanged (fail open)' : 'drops its packets (fail closed)'}, counted`,
+      );
+    };
+
     const restartHung = async (): Promise<void> => {
       for (const cpu of workers.hung(budgetOf)) {
         const held = heldBy(cpu);
         logger().error({ cpu, nfs: held }, `worker on CPU ${cpu}: no progress for ${budgetOf(cpu)} ms${held.length ? ` (in nf ${held.join(', ')})` : ''}: restarting it`);
         events.count('worker-restart', 'done', `worker on CPU ${cpu} restarted (no progress${held.length ? ` in nf ${held.join(', ')}` : ''})`);
+        for (const nf of held) countHang(cpu, nf, Date.now());
         const lost = await workers.replace(cpu);
         const dropped = lost.reduce((n, [, d]) => n + d, 0);
         hangs.push({ nf: held.join(', ') || '?', lost: dropped });

@@ -10,7 +10,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { native } from '../dataplane/native.js';
 import {
-  HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, LOOP_TURNS, LOOP_WORDS, LOOP_WORK_TURNS, type LaneTask, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
+  HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, LOOP_TURNS, LOOP_WORDS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from '../worker/messages.js';
 
 /** A command without its id (ask() numbers it), and the event that answers it. */
@@ -142,6 +142,25 @@ export class WorkerSet {
     }
     // Its last lane: the worker answers and ends, and its end may be seen before its answer.
     await Promise.all([answered.catch(() => undefined), e.task]);
+  }
+
+  /** What the NF at a position of a lane runs now (after a swap): a restarted worker builds it so. */
+  setNf(cpu: number, lane: number, position: number, spec: NfSpec): void {
+    const task = this.entries.get(cpu)?.lanes.find((l) => l.lane === lane);
+    if (task !== undefined) task.nfs[position] = { ...spec, name: task.nfs[position]!.name };
+  }
+
+  /** Marks an NF failed on a worker's lanes (before it is restarted): its fresh instance is not
+   *  called, its chain's fail policy applies. Returns whether its chain fails open. */
+  failNf(cpu: number, nf: string): boolean {
+    let failOpen = false;
+    for (const task of this.entries.get(cpu)?.lanes ?? []) {
+      const k = task.nfs.findIndex((spec) => spec.name === nf);
+      if (k < 0) continue;
+      task.nfs[k] = { ...task.nfs[k]!, failed: true };
+      failOpen = task.failOpen;
+    }
+    return failOpen;
   }
 
   /** CPUs whose worker made no progress for its budget (not counting swaps, which are slow on purpose). */

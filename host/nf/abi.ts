@@ -12,19 +12,40 @@ export const RECORD_BYTES = 16;
  * window goes there. The module's data and heap start here (asc --memoryBase). */
 export const NF_MEMORY_BASE = 256 * 1024 * 1024;
 
-/** Exports every module must have, with their Wasm kinds. */
-export const REQUIRED_EXPORTS: Readonly<Record<string, 'function'>> = {
-  netvm_abi_version: 'function',
-  netvm_batch: 'function',
-  netvm_max_burst: 'function',
-  netvm_process: 'function',
+/** Exports every module must have, with their types. */
+export const REQUIRED_EXPORTS: Readonly<Record<string, string>> = {
+  netvm_abi_version: '() -> (i32)',
+  netvm_batch: '() -> (i32)',
+  netvm_max_burst: '() -> (i32)',
+  netvm_process: '(i32) -> ()',
 };
 
-/** What the host grants a module to import. */
-export const GRANTED_IMPORTS = [
-  'env.memory', 'env.netvm_window_base', 'env.abort', 'env.netvm_log', 'env.netvm_metric_define', 'env.netvm_now_ns',
-  'env.netvm_nf_index',
-] as const;
+/** Exports the host calls when a module has them, with their types. */
+export const OPTIONAL_EXPORTS: Readonly<Record<string, string>> = {
+  netvm_metrics: '() -> (i32)',
+  netvm_config_buffer: '(i32) -> (i32)',
+  netvm_configure: '(i32, i32) -> (i32)',
+  netvm_state_export: '() -> (i32)',
+  netvm_state_buffer: '(i32) -> (i32)',
+  netvm_state_import: '(i32, i32) -> (i32)',
+  netvm_clock: '() -> (i32)',
+  netvm_tick: '(i64) -> ()',
+};
+
+/** What the host grants a module to import: its memory, the window's base (an immutable
+ *  i32 global), and functions of these types. */
+export const GRANTED_IMPORTS: Readonly<Record<string, string>> = {
+  'env.memory': 'memory',
+  'env.netvm_window_base': 'global',
+  'env.abort': '(i32, i32, i32, i32) -> ()',
+  'env.netvm_log': '(i32, i32, i32) -> ()',
+  'env.netvm_metric_define': '(i32, i32, i32) -> (i32)',
+  'env.netvm_now_ns': '() -> (i64)',
+  'env.netvm_nf_index': '(i32, i32) -> (i32)',
+};
+
+/** The most bytes a module file may have (the shipped NFs have tens of KiB). */
+export const MAX_MODULE_BYTES = 16 * 1024 * 1024;
 
 /** Metrics an NF may define; their values are u64/i64 slots at netvm_metrics(). */
 export const MAX_METRICS = 64;

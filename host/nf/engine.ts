@@ -33,7 +33,8 @@ export function moduleExports(module: CompiledModule): { name: string; kind: str
   return WebAssembly.Module.exports(module);
 }
 
-/** True for errors the module itself raised while running (a trap). */
+/** True for errors the module itself raised while running: a trap, or (V8 throws a
+ *  RangeError for it, not a RuntimeError) running out of stack in endless recursion. */
 export function isTrap(err: unknown): boolean {
-  return err instanceof WebAssembly.RuntimeError;
+  return err instanceof WebAssembly.RuntimeError || err instanceof RangeError;
 }

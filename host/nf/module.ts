@@ -1,12 +1,12 @@
 // Loading an NF module: read, compile, and check it against the host ABI before
 // any data plane exists, so that a bad module is refused with its path and the
 // reason, and nothing has started.
-import { readFileSync } from 'node:fs';
-import { GRANTED_IMPORTS, NF_MEMORY_BASE, REQUIRED_EXPORTS } from './abi.js';
+import { readFileSync, statSync } from 'node:fs';
+import { GRANTED_IMPORTS, MAX_MODULE_BYTES, NF_MEMORY_BASE, OPTIONAL_EXPORTS, REQUIRED_EXPORTS } from './abi.js';
 import { compile, moduleExports, moduleImports, type CompiledModule } from './engine.js';
-import { createNfInstance } from './instance.js';
+import { runTrial } from './trial.js';
 import { JS_NF_PAGES, isJsNfPath, jsNfFactory } from './js-nf.js';
-import { importedMemoryLimits, type MemoryLimits } from './wasm-imports.js';
+import { functionSignatures, importedMemoryLimits, type FunctionSignatures, type MemoryLimits } from './wasm-binary.js';
 
 export class NfModuleError extends Error {
   constructor(readonly path: string, reason: string) {
@@ -55,22 +55,31 @@ export function loadVmNfModule(path: string): VmNfModule {
   return { path, vm: true, memory: { minPages: 0, maxPages: 0, shared: false } };
 }
 
-function checkImports(path: string, module: CompiledModule): void {
-  const granted: readonly string[] = GRANTED_IMPORTS;
+function checkImports(path: string, module: CompiledModule, signatures: FunctionSignatures): void {
   for (const imp of moduleImports(module)) {
     const name = `${imp.module}.${imp.name}`;
-    if (!granted.includes(name)) {
-      throw new NfModuleError(path, `imports ${name} (${imp.kind}), which the host does not grant (granted: ${granted.join(', ')})`);
+    const granted = GRANTED_IMPORTS[name];
+    if (granted === undefined) {
+      throw new NfModuleError(path, `imports ${name} (${imp.kind}), which the host does not grant (granted: ${Object.keys(GRANTED_IMPORTS).join(', ')})`);
     }
+    const given = imp.kind === 'function' ? signatures.imports.get(name)! : imp.kind;
+    if (given !== granted) throw new NfModuleError(path, `imports ${name} as ${given}; the host grants ${granted}`);
   }
 }
 
-function checkExports(path: string, module: CompiledModule): void {
+function checkExports(path: string, module: CompiledModule, signatures: FunctionSignatures): void {
   const exports = new Map(moduleExports(module).map((e) => [e.name, e.kind]));
-  for (const [name, kind] of Object.entries(REQUIRED_EXPORTS)) {
-    if (exports.get(name) !== kind) {
-      throw new NfModuleError(path, `does not export ${kind} ${name} (is it an NF built with nf-modules/sdk?)`);
+  for (const name of Object.keys(REQUIRED_EXPORTS)) {
+    if (exports.get(name) !== 'function') {
+      throw new NfModuleError(path, `does not export function ${name} (is it an NF built with nf-modules/sdk?)`);
     }
+  }
+  for (const [name, type] of Object.entries({ ...REQUIRED_EXPORTS, ...OPTIONAL_EXPORTS })) {
+    const kind = exports.get(name);
+    if (kind === undefined) continue;
+    if (kind !== 'function') throw new NfModuleError(path, `exports ${name} as a ${kind}; the host calls it as a function ${type}`);
+    const given = signatures.exports.get(name)!;
+    if (given !== type) throw new NfModuleError(path, `${name} has type ${given}, not ${type}`);
   }
 }
 
@@ -93,8 +102,11 @@ export function loadNfModule(path: string): NfModule {
   }
   let bytes: Uint8Array;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_MODULE_BYTES) throw new NfModuleError(path, `is ${size} bytes; a module may have at most ${MAX_MODULE_BYTES}`);
     bytes = readFileSync(path);
   } catch (err) {
+    if (err instanceof NfModuleError) throw err;
     throw new NfModuleError(path, `cannot read the module: ${(err as Error).message}`);
   }
   let module: CompiledModule;
@@ -103,10 +115,11 @@ export function loadNfModule(path: string): NfModule {
   } catch (err) {
     throw new NfModuleError(path, `not a valid WebAssembly module: ${(err as Error).message}`);
   }
-  checkImports(path, module);
-  checkExports(path, module);
+  const signatures = functionSignatures(bytes);
+  checkImports(path, module, signatures);
+  checkExports(path, module, signatures);
   const nf: WasmNfModule = { path, module, memory: checkMemory(path, importedMemoryLimits(bytes, 'env', 'memory')) };
   // A trial instance, with no pool window, checks what only running code can tell.
-  createNfInstance(nf, 'check');
+  runTrial(nf, 'check');
   return nf;
 }

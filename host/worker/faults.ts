@@ -98,6 +98,13 @@ export class NfFaults {
     }
   }
 
+  /** The NF at position k failed before this worker started (it hung too often: the main thread's watchdog): not called again. */
+  markFailed(id: number, k: number): void {
+    const lane = this.laneOf(id)!;
+    this.record(id, k).failed = true;
+    lane.chain.setMode(k, lane.failOpen ? NF_FAILED_OPEN : NF_FAILED_CLOSED);
+  }
+
   /** A swap put a new instance at position k: its record starts clean and it runs. */
   reset(id: number, k: number): void {
     this.forget(id, k);

@@ -14,6 +14,8 @@ export interface NfSpec {
   isolated?: boolean;
   /** A vm NF: its guest's region (its module is the guest's image). */
   vm?: VmLink;
+  /** Marked failed by the main thread (it hung too often): a restarted worker does not call it. */
+  failed?: boolean;
 }
 
 export interface LaneTask {

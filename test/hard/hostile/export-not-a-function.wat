@@ -1,0 +1,9 @@
+;; Exports netvm_process as a global instead of a function.
+;; expect: refused
+;; reason: does not export function netvm_process
+(module
+  (import "env" "memory" (memory 4097))
+  (global (export "netvm_process") i32 (i32.const 0))
+  (func (export "netvm_abi_version") (result i32) (i32.const 1))
+  (func (export "netvm_batch") (result i32) (i32.const 268435456))
+  (func (export "netvm_max_burst") (result i32) (i32.const 256)))

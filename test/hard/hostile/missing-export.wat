@@ -1,0 +1,8 @@
+;; Has no netvm_process.
+;; expect: refused
+;; reason: does not export function netvm_process
+(module
+  (import "env" "memory" (memory 4097))
+  (func (export "netvm_abi_version") (result i32) (i32.const 1))
+  (func (export "netvm_batch") (result i32) (i32.const 268435456))
+  (func (export "netvm_max_burst") (result i32) (i32.const 256)))

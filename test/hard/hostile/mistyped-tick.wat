@@ -1,0 +1,10 @@
+;; Its optional netvm_tick takes an f64 instead of the i64 clock.
+;; expect: refused
+;; reason: netvm_tick has type \(f64\) -> \(\), not \(i64\) -> \(\)
+(module
+  (import "env" "memory" (memory 4097))
+  (func (export "netvm_abi_version") (result i32) (i32.const 1))
+  (func (export "netvm_batch") (result i32) (i32.const 268435456))
+  (func (export "netvm_max_burst") (result i32) (i32.const 256))
+  (func (export "netvm_process") (param $n i32))
+  (func (export "netvm_tick") (param $now f64)))

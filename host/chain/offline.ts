@@ -39,7 +39,9 @@ export interface OfflineResult {
   nfs: ({ name: string; metrics: Record<string, number>; state?: Uint8Array } & Record<NfCounterName, number>)[];
 }
 
-export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: string) => void): OfflineResult {
+/** fill: a byte written over each packet's whole buffer before the packet goes in. An NF
+ *  whose output changes with it reads bytes past its packets' ends. */
+export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: string) => void, fill?: number): OfflineResult {
   if (nfs.length === 0) throw new Error('an offline run needs at least one NF');
   const pool = poolCreatePlain(RING_SIZE);
   try {
@@ -78,6 +80,7 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: 
           return;
         }
         const poolOff = slot * pool.elt_size + pool.headroom;
+        if (fill !== undefined) bytes().fill(fill, poolOff, slot * pool.elt_size + pool.elt_size);
         bytes().set(frame, poolOff);
         const d = DESC0 + (head & (RING_SIZE - 1)) * DESC_WORDS;
         rxw[d] = poolOff;

@@ -21,6 +21,7 @@ import { decideHugepages } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
 import { cpuShares, threadCpu, type ThreadCpu } from './threads.js';
 import { describeAddress, startControlServer, tokenPath, type ControlAddress } from './api.js';
+import { RunRecordFile, sweepDeadRuns } from './leftovers.js';
 import { route, type RunningDataPlane } from './api-routes.js';
 import { NfSwapper, type NfPlace } from './nf-swap.js';
 import { ChainSet } from './chain-set.js';
@@ -103,8 +104,18 @@ async function loadModules(cfg: DataPlaneConfig): Promise<Map<string, NfModule>>
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Promise<RunSummary> {
-  const log = opts.log ?? ((line: string) => console.log(line));
   const modules = await loadModules(given);
+  for (const line of sweepDeadRuns(opts.filePrefix)) logger().warn(line);
+  const record = new RunRecordFile(opts.filePrefix);
+  try {
+    return await runRecorded(given, opts, modules, record);
+  } finally {
+    record.forget();
+  }
+}
+
+async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Map<string, NfModule>, record: RunRecordFile): Promise<RunSummary> {
+  const log = opts.log ?? ((line: string) => console.log(line));
   // Chains split at their vhost-user NFs: what runs from here on is ports and chains.
   const { cfg, guests: vhostGuests } = splitAtVhostGuests(given, opts.filePrefix);
   // The API's address is taken before EAL starts, so that a busy one costs nothing.
@@ -112,6 +123,7 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
   const api = opts.control === undefined ? undefined : await startControlServer(opts.control, {
     route: (method, path, body) => (running ? route(running, method, path, body) : Promise.resolve({ status: 503, body: { error: 'starting' } })),
   });
+  if (api !== undefined) record.setToken(tokenPath(api.address));
   if (api !== undefined) logger().info({ address: describeAddress(api.address), token: tokenPath(api.address) }, `control API on ${describeAddress(api.address)} (token in ${tokenPath(api.address)})`);
   const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
   if (warning) logger().warn(warning);

@@ -61,6 +61,9 @@ export interface RunningNetvm {
   stderr(): string;
   /** Resolves once its output (stdout, or its log on stderr) matches (rejects after timeoutMs). */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Sends it a signal (SIGTERM, or SIGKILL for a run that dies without cleaning up). */
+  kill(signal: NodeJS.Signals): void;
+  filePrefix: string;
   done: Promise<RunResult>;
 }
 
@@ -115,7 +118,7 @@ export function startNetvm(config: object | string, args: string[], dir = tempDi
         }
       });
     });
-  return { stdout: () => stdout, stderr: () => stderr, waitFor, done };
+  return { stdout: () => stdout, stderr: () => stderr, waitFor, kill: (signal) => child.kill(signal), filePrefix, done };
 }
 
 /** Runs `netvm run` to its end (see startNetvm). */

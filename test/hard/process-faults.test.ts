@@ -1,0 +1,149 @@
+// Bad days for the process around the data plane: SIGTERM mid-traffic (drains,
+// pool full, clean exit); kill -9 mid-traffic, then a fresh start that finds
+// and removes what the dead run left; an output port's link going down and up
+// under load (counted drops, then forwarding again); no free hugepages (the
+// 4 KiB-page fallback, announced).
+import t from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseControlAddress, tokenPath } from '../../host/control/api.js';
+import { freeHugepages } from '../../host/control/hugepages.js';
+import type { PortSummary } from '../../host/control/stats.js';
+import { REPO_ROOT } from '../support/fixtures.js';
+import { reportClass, type ClassTally } from '../support/hard.js';
+import { logMessages, runNetvm, startNetvm, totals, type RunResult } from '../support/netvm.js';
+
+const FORWARD = join(REPO_ROOT, 'nf-modules/build/forward.wasm');
+const CONTROL = '127.0.0.1:7391';
+const tally: ClassTally = { tried: 0, contained: 0, lost: 0 };
+
+function config(sink = 'net_null1'): object {
+  return {
+    cores: { poll: 1, workers: [0] },
+    ports: { src: 'net_null0,size=64,copy=1', sink },
+    nfs: { fwd: { module: FORWARD } },
+    chains: [{ from: 'src', through: ['fwd'], to: 'sink' }],
+  };
+}
+
+/** The ports' counters now, from the control API. */
+function portsNow(): Promise<PortSummary[]> {
+  const token = readFileSync(tokenPath(parseControlAddress(CONTROL)), 'utf8').trim();
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port: 7391, path: '/v1/stats', headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve((JSON.parse(body) as { ports: PortSummary[] }).ports));
+    }).on('error', reject).end();
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What every fault must leave: exact accounting, a full pool, no runtime folder. */
+function cleanEnd(t: Tap.Test, r: RunResult): void {
+  const s = r.summary!;
+  const { rx, tx, drops } = totals(s);
+  t.ok(tx > 0, 'packets flowed');
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  t.equal(s.unaccounted, 0);
+  t.equal(s.pool.available, s.pool.mbufs, 'the mbuf pool is full again');
+  t.notOk(r.leftRuntimeDir, 'no DPDK runtime folder left behind');
+  t.notOk(existsSync(`/run/netvm/runs/${r.filePrefix}.json`), 'no run record left behind');
+  tally.lost += Math.abs(s.unaccounted);
+}
+
+function counted(t: Tap.Test, test: (t: Tap.Test) => Promise<void>): (t: Tap.Test) => Promise<void> {
+  return async (t) => {
+    tally.tried++;
+    const before = t.counts.fail;
+    await test(t);
+    if (t.counts.fail === before) tally.contained++;
+  };
+}
+
+t.test('SIGTERM mid-traffic drains, and the run ends cleanly', counted(t, async (t) => {
+  const run = startNetvm(config(), ['--control', 'off']);
+  await run.waitFor(/\[\s+1s\]/);
+  run.kill('SIGTERM');
+  const r = await run.done;
+  t.equal(r.code, 0, r.stderr);
+  t.ok(logMessages(r.stderr).includes('stopping (again to force)'), 'it says it stops');
+  cleanEnd(t, r);
+}));
+
+t.test('kill -9 mid-traffic, then a fresh start removes what the dead run left', counted(t, async (t) => {
+  const dead = startNetvm(config(), ['--control', CONTROL]);
+  await dead.waitFor(/\[\s+1s\]/);
+  // What a vm NF would have made (its region, a vhost-user socket): named after the run.
+  const region = `/dev/shm/netvm-${dead.filePrefix}-vm-x`;
+  const socket = join(tmpdir(), `netvm-${dead.filePrefix}-x-0.sock`);
+  writeFileSync(region, '');
+  writeFileSync(socket, '');
+  dead.kill('SIGKILL');
+  const gone = await dead.done;
+  t.equal(gone.code, null, 'killed');
+  const token = tokenPath(parseControlAddress(CONTROL));
+  const left = [`/var/run/dpdk/${dead.filePrefix}`, `/run/netvm/runs/${dead.filePrefix}.json`, token, region, socket];
+  t.same(left.filter((f) => !existsSync(f)), [], 'the killed run left its runtime folder, record, token and files');
+
+  const fresh = startNetvm(config(), ['--control', CONTROL]);
+  await fresh.waitFor(/\[\s+1s\]/);
+  t.ok(logMessages(fresh.stderr()).some((m) => m.startsWith(`run ${dead.filePrefix} (pid `) && m.includes('is gone: removed')), 'the fresh run says what it removed');
+  t.same(left.filter((f) => f !== token && existsSync(f)), [], 'the dead run\'s leftovers are gone');
+  fresh.kill('SIGTERM');
+  const r = await fresh.done;
+  t.equal(r.code, 0, r.stderr);
+  cleanEnd(t, r);
+  t.notOk(existsSync(token), 'the fresh run\'s token went with it');
+}));
+
+t.test('an output port whose link goes down and up under load: counted drops, then forwarding again', counted(t, async (t) => {
+  const iface = `nvtap${process.pid % 10000}`;
+  const run = startNetvm(config(`net_tap0,iface=${iface}`), ['--control', CONTROL]);
+  await run.waitFor(/\[\s+1s\]/);
+  const sink = async (): Promise<PortSummary> => (await portsNow())[1]!;
+  const up1 = await sink();
+  execFileSync('ip', ['link', 'set', iface, 'down']);
+  await sleep(300); // packets already in the kernel's queue still go
+  const down0 = await sink();
+  await sleep(1000);
+  const down1 = await sink();
+  execFileSync('ip', ['link', 'set', iface, 'up']);
+  await sleep(1000);
+  const up2 = await sink();
+  run.kill('SIGTERM');
+  const r = await run.done;
+  t.equal(r.code, 0, r.stderr);
+  t.ok(up1.tx > 0, `forwarding before (${up1.tx})`);
+  t.ok(down1.tx_full - down0.tx_full > 0, `while down, the port refused packets, counted as TX full (${down1.tx_full - down0.tx_full})`);
+  const sentDown = down1.tx - down0.tx;
+  const sentUp = up2.tx - down1.tx;
+  t.ok(sentUp > 10 * sentDown, `forwarding again once up (${sentUp} in 1 s, ${sentDown} while down)`);
+  cleanEnd(t, r);
+}));
+
+t.test('no free hugepages: the pool falls back to 4 KiB pages, and says so', counted(t, async (t) => {
+  // A process that holds every free 2 MiB page until it is killed.
+  const pages = freeHugepages();
+  const holder = spawn('python3', ['-c', `
+import mmap, sys, time
+m = mmap.mmap(-1, ${pages} * 2097152, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)
+for i in range(0, len(m), 2097152): m[i] = 1
+print('held', flush=True)
+time.sleep(600)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await new Promise((resolve) => holder.stdout.once('data', resolve));
+  t.equal(freeHugepages(), 0, `all ${pages} free hugepages held`);
+  const r = await runNetvm(config(), ['--duration', '1', '--control', 'off']);
+  holder.kill('SIGKILL');
+  t.equal(r.code, 0, r.stderr);
+  t.ok(logMessages(r.stderr).some((m) => /^WARNING: 0 free 2 MiB hugepages, \d+ needed: running on 4 KiB pages/.test(m)), 'the fallback is announced');
+  t.equal(r.summary!.hugepages, false, 'the summary says 4 KiB pages');
+  cleanEnd(t, r);
+}));
+
+t.teardown(() => reportClass(t, 'process faults', tally));

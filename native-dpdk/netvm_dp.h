@@ -50,6 +50,9 @@ struct nv_port_stats {
 	uint64_t tx_full;     /* dropped: device TX queue full */
 	uint64_t rx_multiseg; /* dropped: packet spans several mbufs (jumbo) */
 	uint64_t rx_ring_full;/* dropped: the worker's ring had no room */
+	/* Frames the device dropped before netvm saw them (not in rx), from rte_eth_stats: */
+	uint64_t rx_nombuf;   /* no free mbuf in the pool */
+	uint64_t rx_missed;   /* its RX queue was full (imissed) */
 };
 
 struct nv_lane_stats {

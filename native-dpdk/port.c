@@ -133,6 +133,16 @@ int nv_port_stats(uint16_t port, struct nv_port_stats *out)
 	out->tx_full = __atomic_load_n(&s->tx_full, __ATOMIC_RELAXED);
 	out->rx_multiseg = __atomic_load_n(&s->rx_multiseg, __ATOMIC_RELAXED);
 	out->rx_ring_full = __atomic_load_n(&s->rx_ring_full, __ATOMIC_RELAXED);
+	/* The device's own counts, kept from the last reading: a stopped port reads 0.
+	 * Called from the main thread only. */
+	static struct { uint64_t nombuf, missed; } device_drops[RTE_MAX_ETHPORTS];
+	struct rte_eth_stats device;
+	if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &device) == 0) {
+		device_drops[port].nombuf = RTE_MAX(device_drops[port].nombuf, device.rx_nombuf);
+		device_drops[port].missed = RTE_MAX(device_drops[port].missed, device.imissed);
+	}
+	out->rx_nombuf = device_drops[port].nombuf;
+	out->rx_missed = device_drops[port].missed;
 	return 0;
 }
 

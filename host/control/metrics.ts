@@ -55,7 +55,7 @@ export const DATA_PLANE_THREAD = /^(netvm-worker|rte-worker)/;
 
 /** NF drop reasons, from the chain's counters. */
 const NF_DROPS = { verdict: 'dropped', bad_verdict: 'bad_verdict', bad_length: 'bad_length', trapped: 'trapped', hung: 'hung', failed: 'fail_dropped' } as const;
-const PORT_DROPS = { tx_full: 'tx_full', multi_segment: 'rx_multiseg', ring_full: 'rx_ring_full' } as const;
+const PORT_DROPS = { tx_full: 'tx_full', multi_segment: 'rx_multiseg', ring_full: 'rx_ring_full', no_buffer: 'rx_nombuf', missed: 'rx_missed' } as const;
 
 /** A counter whose value is read, not counted: each scrape sets it afresh. */
 function readCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: (set: (labels: Record<L, string>, value: number) => void) => void): void {
@@ -94,7 +94,7 @@ export class DataPlaneMetrics {
     readCounter(r, 'netvm_port_rx_bytes_total', 'Bytes received from the port\'s device.', ['port'], (set) => ports().forEach((p) => set({ port: p.name }, p.rx_bytes)));
     readCounter(r, 'netvm_port_tx_packets_total', 'Packets the port\'s device took to send.', ['port'], (set) => ports().forEach((p) => set({ port: p.name }, p.tx)));
     readCounter(r, 'netvm_port_tx_bytes_total', 'Bytes the port\'s device took to send.', ['port'], (set) => ports().forEach((p) => set({ port: p.name }, p.tx_bytes)));
-    readCounter(r, 'netvm_port_dropped_packets_total', 'Packets dropped at the port: its TX queue full, a frame over one buffer, its chain\'s ring full.', ['port', 'reason'], (set) => {
+    readCounter(r, 'netvm_port_dropped_packets_total', 'Packets dropped at the port: its TX queue full, a frame over one buffer, its chain\'s ring full; and before they were received, by the device: no free buffer in the pool, its RX queue full.', ['port', 'reason'], (set) => {
       for (const p of ports()) for (const [reason, key] of Object.entries(PORT_DROPS)) set({ port: p.name, reason }, p[key]);
     });
 

@@ -25,6 +25,9 @@ export interface PortCounters {
   tx_full: number;
   rx_multiseg: number;
   rx_ring_full: number;
+  /** Frames the device dropped before netvm saw them (not in rx): no free mbuf, its RX queue full. */
+  rx_nombuf: number;
+  rx_missed: number;
 }
 
 export interface LaneCounters {
@@ -58,6 +61,8 @@ koffi.struct('nv_port_stats', {
   tx_full: 'uint64_t',
   rx_multiseg: 'uint64_t',
   rx_ring_full: 'uint64_t',
+  rx_nombuf: 'uint64_t',
+  rx_missed: 'uint64_t',
 });
 koffi.struct('nv_lane_stats', {
   in: 'uint64_t',

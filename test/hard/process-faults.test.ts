@@ -1,7 +1,8 @@
 // Bad days for the process around the data plane: SIGTERM mid-traffic (drains,
 // pool full, clean exit); kill -9 mid-traffic, then a fresh start that finds
 // and removes what the dead run left; an output port's link going down and up
-// under load (counted drops, then forwarding again); no free hugepages (the
+// under load (counted drops, then forwarding again); the pool running dry
+// (counted by the device, then forwarding again); no free hugepages (the
 // 4 KiB-page fallback, announced).
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,9 +13,10 @@ import { join } from 'node:path';
 import { parseControlAddress, tokenPath } from '../../host/control/api.js';
 import { freeHugepages } from '../../host/control/hugepages.js';
 import type { PortSummary } from '../../host/control/stats.js';
-import { REPO_ROOT } from '../support/fixtures.js';
+import { REPO_ROOT, fixtureNf } from '../support/fixtures.js';
+import { readPcap, writePcap } from '../../host/pcap/index.js';
 import { reportClass, type ClassTally } from '../support/hard.js';
-import { logMessages, runNetvm, startNetvm, totals, type RunResult } from '../support/netvm.js';
+import { logMessages, runNetvm, startNetvm, tempDir, totals, type RunResult } from '../support/netvm.js';
 
 const FORWARD = join(REPO_ROOT, 'nf-modules/build/forward.wasm');
 const CONTROL = '127.0.0.1:7391';
@@ -123,6 +125,39 @@ t.test('an output port whose link goes down and up under load: counted drops, th
   const sentDown = down1.tx - down0.tx;
   const sentUp = up2.tx - down1.tx;
   t.ok(sentUp > 10 * sentDown, `forwarding again once up (${sentUp} in 1 s, ${sentDown} while down)`);
+  cleanEnd(t, r);
+}));
+
+t.test('the pool runs dry while an NF stalls: the device counts what it could not take, then forwarding recovers', counted(t, async (t) => {
+  const dir = tempDir();
+  // 30,000 frames, each carrying its index, for a chain next to one whose NF stalls
+  // 150 ms on its first burst and meanwhile holds every buffer of a small pool.
+  const frames = Array.from({ length: 30_000 }, (_, i) => {
+    const f = new Uint8Array(64);
+    f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x88, 0xb5]);
+    new DataView(f.buffer).setUint32(60, i);
+    return { data: f };
+  });
+  writePcap(join(dir, 'in.pcap'), frames);
+  const r = await runNetvm({
+    cores: { poll: 1, workers: [0] },
+    ports: {
+      src: `net_pcap0,rx_pcap=${join(dir, 'in.pcap')}`, sink: `net_pcap1,tx_pcap=${join(dir, 'out.pcap')}`,
+      gen: 'net_null0,size=64,copy=1', drain: 'net_null1',
+    },
+    nfs: { fwd: { module: FORWARD }, slow: { module: await fixtureNf('slow-first-burst'), limits: { batch_ms: 1000 } } },
+    chains: [{ name: 'files', from: 'src', through: ['fwd'], to: 'sink' }, { name: 'stalls', from: 'gen', through: ['slow'], to: 'drain' }],
+    // Fewer buffers than a chain's ring holds: the stalled chain takes them all.
+    pool: { mbufs: 1023 },
+  }, ['--duration', '2', '--control', 'off'], dir);
+  t.equal(r.code, 0, r.stderr);
+  const [src, , , drain] = r.summary!.ports;
+  t.ok(src!.rx_nombuf > 0, `the file's device had no buffer for ${src!.rx_nombuf} frames while the stalled chain held them all`);
+  t.equal(src!.rx + src!.rx_nombuf, frames.length, 'every frame of the file received, or counted by its device');
+  const out = readPcap(join(dir, 'out.pcap')).packets.map((p) => new DataView(p.data.buffer, p.data.byteOffset).getUint32(60));
+  t.equal(out.length, src!.rx, 'every frame received came out');
+  t.ok(out.every((v, i) => i === 0 || v > out[i - 1]!), 'in order');
+  t.ok(drain!.tx > 100 * 1023, `forwarding recovered after the stall (${drain!.tx} sent)`);
   cleanEnd(t, r);
 }));
 

@@ -1,20 +1,24 @@
 // The isolated trust level: the NF's memory does not hold the pool; the chain
 // copies its burst into a private area and what it passes on back out. It
 // must give exactly the packets and counts the shared (zero-copy) level gives,
-// and see nothing of the pool but its own packets.
+// and see nothing of the pool but its own packets. A shared NF that reads its
+// whole window finds packet bytes and nothing else: no mbuf headers, no host
+// pointers. (A vm NF's guest maps only its own region: test/vm.test.ts.)
 import t from 'tap';
 import { join } from 'node:path';
-import { poolCreatePlain, native } from '../host/dataplane/native.js';
-import { poolWindow } from '../host/dataplane/pool-window.js';
-import { createNfInstance } from '../host/nf/instance.js';
-import { loadNfModule } from '../host/nf/module.js';
-import { REPO_ROOT, fixtureNf } from './support/fixtures.js';
-import { writePcap } from '../host/pcap/index.js';
-import { runNetvm, tempDir, totals } from './support/netvm.js';
-import { TRAFFIC, outputFrames } from './support/pcap-ports.js';
+import { poolCreatePlain, native } from '../../host/dataplane/native.js';
+import { poolWindow } from '../../host/dataplane/pool-window.js';
+import { createNfInstance } from '../../host/nf/instance.js';
+import { loadNfModule } from '../../host/nf/module.js';
+import { REPO_ROOT, fixtureNf } from '../support/fixtures.js';
+import { writePcap } from '../../host/pcap/index.js';
+import { runNetvm, tempDir, totals } from '../support/netvm.js';
+import { TRAFFIC, outputFrames } from '../support/pcap-ports.js';
+import { reportClass, type ClassTally } from '../support/hard.js';
 
 const TTL = join(REPO_ROOT, 'nf-modules/build/ttl.wasm');
 const FIREWALL = join(REPO_ROOT, 'nf-modules/build/firewall.wasm');
+const tally: ClassTally = { tried: 0, contained: 0, lost: 0 };
 const hex = (frames: Uint8Array[]): string[] => frames.map((f) => Buffer.from(f).toString('hex'));
 
 function config(dir: string, trust: 'shared' | 'isolated'): object {
@@ -30,7 +34,7 @@ function config(dir: string, trust: 'shared' | 'isolated'): object {
   };
 }
 
-t.test('isolated NFs give the shared ones\' packets and counts, byte for byte', async (t) => {
+claim('isolated NFs give the shared ones\' packets and counts, byte for byte', async (t) => {
   const sharedDir = tempDir();
   const shared = await runNetvm(config(sharedDir, 'shared'), ['--until-idle', '300', '--control', 'off'], sharedDir);
   t.equal(shared.code, 0, shared.stderr);
@@ -46,7 +50,7 @@ t.test('isolated NFs give the shared ones\' packets and counts, byte for byte', 
   t.equal(isolated.summary!.pool.available, isolated.summary!.pool.mbufs, 'the pool is full again');
 });
 
-t.test('an isolated instance\'s memory does not hold the pool', async (t) => {
+claim('an isolated instance\'s memory does not hold the pool', async (t) => {
   const pool = poolCreatePlain(64);
   try {
     const window = poolWindow(pool.len, pool.page_size);
@@ -77,7 +81,7 @@ function markedPcap(path: string, mark: bigint): string {
   return path;
 }
 
-t.test('an isolated NF that scans its whole window finds its own packets, and no other chain\'s', async (t) => {
+claim('an isolated NF that scans its whole window finds its own packets, and no other chain\'s', async (t) => {
   const scanner = await fixtureNf('scan-window');
   const dir = tempDir();
   const others = markedPcap(join(dir, 'others.pcap'), 0x0123456789abcdefn);
@@ -100,3 +104,41 @@ t.test('an isolated NF that scans its whole window finds its own packets, and no
   t.ok(isolated['mine_seen']! > 0, `isolated: it reads its own packets (${isolated['mine_seen']} marks)`);
   t.equal(isolated['others_seen'], 0, 'isolated: nothing of the other chain\'s packets');
 });
+
+claim('a shared NF that reads its whole window finds packet bytes only: no mbuf headers, no host pointers', async (t) => {
+  const scanner = await fixtureNf('scan-nonzero');
+  const run = async (port: string, args: string[]) => {
+    const r = await runNetvm({
+      cores: { poll: 1, workers: [0] },
+      ports: { src: port, sink: 'net_null1' },
+      nfs: { scan: { module: scanner, limits: { batch_ms: 2000 } } },
+      chains: [{ from: 'src', through: ['scan'], to: 'sink' }],
+      pool: { mbufs: 4095 },
+    }, [...args, '--control', 'off']);
+    t.equal(r.code, 0, r.stderr);
+    const m = r.summary!.chains[0]!.nfs[0]!.metrics;
+    t.ok(m['scans']! >= 1, `it scanned the window after ${r.summary!.chains[0]!.nfs[0]!.in} packets had used every buffer`);
+    tally.lost += Math.abs(r.summary!.unaccounted);
+    return m;
+  };
+  // Packets of zeros: whatever is not zero in the window is not a packet's.
+  const zeros = await run('net_null0,size=64,copy=1', ['--duration', '3']);
+  t.equal(zeros['nonzero_words'], 0, `all zero (the first non-zero word would be at ${zeros['first_nonzero_offset']}: 0x${BigInt.asUintN(64, BigInt(zeros['first_nonzero_value']!)).toString(16)})`);
+  // The check itself: packets that are not zero are seen.
+  const marked = join(tempDir(), 'a5.pcap');
+  writePcap(marked, Array.from({ length: 30_000 }, () => ({ data: new Uint8Array(64).fill(0xa5) })));
+  const traffic = await run(`net_pcap0,rx_pcap=${marked}`, ['--until-idle', '1000']);
+  t.ok(traffic['nonzero_words']! > 0, `with real packets, their bytes are found (${traffic['nonzero_words']} words)`);
+});
+
+/** A test of an isolation claim, counted in the report. */
+function claim(name: string, test: (t: Tap.Test) => Promise<void>): void {
+  t.test(name, async (t) => {
+    tally.tried++;
+    const before = t.counts.fail;
+    await test(t);
+    if (t.counts.fail === before) tally.contained++;
+  });
+}
+
+t.teardown(() => reportClass(t, 'isolation', tally));

@@ -61,19 +61,28 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(text);
 }
 
+/** A request the API refuses before routing it, with its status. */
+class RequestError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
 async function readBody(req: IncomingMessage): Promise<unknown> {
+  const tooLarge = new RequestError(413, `the body is over ${MAX_BODY_BYTES} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw tooLarge;
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error(`the body is over ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES) throw tooLarge;
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch (err) {
-    throw new Error(`the body is not JSON: ${(err as Error).message}`);
+    throw new RequestError(400, `the body is not JSON: ${(err as Error).message}`);
   }
 }
 
@@ -109,7 +118,11 @@ export async function startControlServer(address: ControlAddress, handlers: Cont
     readBody(req)
       .then((body) => handlers.route(req.method ?? 'GET', url.pathname, body))
       .then((reply) => send(res, reply))
-      .catch((err: unknown) => send(res, { status: 400, body: { error: (err as Error).message } }));
+      .catch((err: unknown) => {
+        // A body refused unread: the connection closes after the answer.
+        if (err instanceof RequestError && err.status === 413) res.shouldKeepAlive = false;
+        send(res, { status: err instanceof RequestError ? err.status : 400, body: { error: (err as Error).message } });
+      });
   });
   if (address.kind === 'unix' && existsSync(address.path)) {
     if (!(await staleSocket(address.path))) throw new Error(`control API: ${address.path} is in use (another netvm run?): use --control`);

@@ -6,20 +6,21 @@
 // 4 KiB-page fallback, announced).
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseControlAddress, tokenPath } from '../../host/control/api.js';
 import { freeHugepages } from '../../host/control/hugepages.js';
 import type { PortSummary } from '../../host/control/stats.js';
+import { apiGet } from '../support/api.js';
 import { REPO_ROOT, fixtureNf } from '../support/fixtures.js';
 import { readPcap, writePcap } from '../../host/pcap/index.js';
 import { reportClass, type ClassTally } from '../support/hard.js';
 import { logMessages, runNetvm, startNetvm, tempDir, totals, type RunResult } from '../support/netvm.js';
 
 const FORWARD = join(REPO_ROOT, 'nf-modules/build/forward.wasm');
-const CONTROL = '127.0.0.1:7391';
+const PORT = 7391;
+const CONTROL = `127.0.0.1:${PORT}`;
 const tally: ClassTally = { tried: 0, contained: 0, lost: 0 };
 
 function config(sink = 'net_null1'): object {
@@ -29,18 +30,6 @@ function config(sink = 'net_null1'): object {
     nfs: { fwd: { module: FORWARD } },
     chains: [{ from: 'src', through: ['fwd'], to: 'sink' }],
   };
-}
-
-/** The ports' counters now, from the control API. */
-function portsNow(): Promise<PortSummary[]> {
-  const token = readFileSync(tokenPath(parseControlAddress(CONTROL)), 'utf8').trim();
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port: 7391, path: '/v1/stats', headers: { authorization: `Bearer ${token}` } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve((JSON.parse(body) as { ports: PortSummary[] }).ports));
-    }).on('error', reject).end();
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -107,7 +96,7 @@ t.test('an output port whose link goes down and up under load: counted drops, th
   const iface = `nvtap${process.pid % 10000}`;
   const run = startNetvm(config(`net_tap0,iface=${iface}`), ['--control', CONTROL]);
   await run.waitFor(/\[\s+1s\]/);
-  const sink = async (): Promise<PortSummary> => (await portsNow())[1]!;
+  const sink = async (): Promise<PortSummary> => (await apiGet<{ ports: PortSummary[] }>(PORT, '/v1/stats')).ports[1]!;
   const up1 = await sink();
   execFileSync('ip', ['link', 'set', iface, 'down']);
   await sleep(300); // packets already in the kernel's queue still go

@@ -64,6 +64,7 @@ export interface RunningNetvm {
   /** Sends it a signal (SIGTERM, or SIGKILL for a run that dies without cleaning up). */
   kill(signal: NodeJS.Signals): void;
   filePrefix: string;
+  pid: number;
   done: Promise<RunResult>;
 }
 
@@ -118,7 +119,7 @@ export function startNetvm(config: object | string, args: string[], dir = tempDi
         }
       });
     });
-  return { stdout: () => stdout, stderr: () => stderr, waitFor, kill: (signal) => child.kill(signal), filePrefix, done };
+  return { stdout: () => stdout, stderr: () => stderr, waitFor, kill: (signal) => child.kill(signal), filePrefix, pid: child.pid!, done };
 }
 
 /** Runs `netvm run` to its end (see startNetvm). */

@@ -111,9 +111,11 @@ claim('a shared NF that reads its whole window finds packet bytes only: no mbuf 
     const r = await runNetvm({
       cores: { poll: 1, workers: [0] },
       ports: { src: port, sink: 'net_null1' },
-      nfs: { scan: { module: scanner, limits: { batch_ms: 2000 } } },
+      nfs: { scan: { module: scanner } },
       chains: [{ from: 'src', through: ['scan'], to: 'sink' }],
       pool: { mbufs: 4095 },
+      // Its scan (in a tick, of 256 MiB) takes longer than a burst may.
+      watchdog_ms: 2000,
     }, [...args, '--control', 'off']);
     t.equal(r.code, 0, r.stderr);
     const m = r.summary!.chains[0]!.nfs[0]!.metrics;
@@ -127,7 +129,7 @@ claim('a shared NF that reads its whole window finds packet bytes only: no mbuf 
   // The check itself: packets that are not zero are seen.
   const marked = join(tempDir(), 'a5.pcap');
   writePcap(marked, Array.from({ length: 30_000 }, () => ({ data: new Uint8Array(64).fill(0xa5) })));
-  const traffic = await run(`net_pcap0,rx_pcap=${marked}`, ['--until-idle', '1000']);
+  const traffic = await run(`net_pcap0,rx_pcap=${marked}`, ['--rx-pps', '50000', '--until-idle', '1000']);
   t.ok(traffic['nonzero_words']! > 0, `with real packets, their bytes are found (${traffic['nonzero_words']} words)`);
 });
 

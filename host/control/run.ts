@@ -123,8 +123,10 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
   const api = opts.control === undefined ? undefined : await startControlServer(opts.control, {
     route: (method, path, body) => (running ? route(running, method, path, body) : Promise.resolve({ status: 503, body: { error: 'starting' } })),
   });
-  if (api !== undefined) record.setToken(tokenPath(api.address));
-  if (api !== undefined) logger().info({ address: describeAddress(api.address), token: tokenPath(api.address) }, `control API on ${describeAddress(api.address)} (token in ${tokenPath(api.address)})`);
+  if (api !== undefined) {
+    record.setToken(tokenPath(api.address));
+    logger().info({ address: describeAddress(api.address), token: tokenPath(api.address) }, `control API on ${describeAddress(api.address)} (token in ${tokenPath(api.address)})`);
+  }
   const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
   if (warning) logger().warn(warning);
 

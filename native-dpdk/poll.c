@@ -473,8 +473,6 @@ static int poll_main(void *arg)
 	(void)arg;
 	for (;;) {
 		int state = __atomic_load_n(&poll_state, __ATOMIC_ACQUIRE);
-		if (state == POLL_STOP)
-			break;
 		if (state == POLL_RUN)
 			for (uint16_t i = 0; i < nv_n_ports; i++) {
 				uint16_t port = nv_port_ids[i];
@@ -488,6 +486,11 @@ static int poll_main(void *arg)
 		for (uint16_t i = 0; i < nv_n_ports; i++)
 			tx_flush(nv_port_ids[i]);
 		__atomic_store_n(&poll_turns, poll_turns + 1, __ATOMIC_RELEASE);
+		/* Stopping ends after one more pass over the return rings: what was handed
+		 * back just before the stop (a hung burst the main thread aborted) is sent
+		 * or freed, and the pool is full again. */
+		if (state == POLL_STOP)
+			break;
 	}
 	return 0;
 }

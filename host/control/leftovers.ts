@@ -18,10 +18,6 @@ interface RunRecord {
   token?: string;
 }
 
-function recordPath(filePrefix: string): string {
-  return join(RUNS_DIR, `${filePrefix}.json`);
-}
-
 function readRecord(path: string): RunRecord | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
@@ -75,7 +71,7 @@ export class RunRecordFile {
   private readonly record: RunRecord = { pid: process.pid };
 
   constructor(filePrefix: string) {
-    this.path = recordPath(filePrefix);
+    this.path = join(RUNS_DIR, `${filePrefix}.json`);
     mkdirSync(RUNS_DIR, { recursive: true, mode: 0o700 });
     this.write();
   }

@@ -40,40 +40,10 @@ class Reader {
   }
 }
 
-function skipLimits(r: Reader): void {
+function readLimits(r: Reader): { min: number; max: number | undefined; flags: number } {
   const flags = r.byte();
-  r.u32();
-  if (flags & 1) r.u32();
-}
-
-/** The limits of the memory a module imports as module.name, or undefined. */
-export function importedMemoryLimits(bytes: Uint8Array, module: string, name: string): MemoryLimits | undefined {
-  const r = new Reader(bytes);
-  r.skip(8); // magic and version, checked by WebAssembly.Module already
-  while (r.pos < bytes.length) {
-    const id = r.byte();
-    const size = r.u32();
-    if (id !== 2) {
-      r.skip(size);
-      continue;
-    }
-    for (let count = r.u32(); count > 0; count--) {
-      const mod = r.name();
-      const field = r.name();
-      const kind = r.byte();
-      if (kind === 0) r.u32(); // function: type index
-      else if (kind === 1) { r.byte(); skipLimits(r); } // table: elem type, limits
-      else if (kind === 3) r.skip(2); // global: type, mutability
-      else if (kind === 2) {
-        const flags = r.byte();
-        const minPages = r.u32();
-        const maxPages = flags & 1 ? r.u32() : undefined;
-        if (mod === module && field === name) return { minPages, maxPages, shared: (flags & 2) !== 0 };
-      } else throw new Error(`unknown import kind ${kind}`);
-    }
-    return undefined;
-  }
-  return undefined;
+  const min = r.u32();
+  return { min, max: flags & 1 ? r.u32() : undefined, flags };
 }
 
 const VALUE_TYPES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
@@ -87,23 +57,30 @@ function valueTypes(r: Reader): string[] {
   return types;
 }
 
-/** Function types, written as "(i32, i32) -> (i32)": those a module imports (by module.name) and exports (by name). */
-export interface FunctionSignatures {
-  imports: Map<string, string>;
-  exports: Map<string, string>;
+interface Import {
+  /** module.name */
+  name: string;
+  /** A function's type, written as "(i32, i32) -> (i32)". */
+  type?: string;
+  memory?: MemoryLimits;
 }
 
-/** The types of the functions a module imports and exports (it compiled: its sections are well formed). */
-export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
+/** What the host reads of a module: its imports, and the types of its exported functions. */
+interface ModuleShape {
+  imports: Import[];
+  exportTypes: Map<string, string>;
+}
+
+/** Walks the type, import, function and export sections (the module compiled: they are well formed). */
+function readShape(bytes: Uint8Array): ModuleShape {
   const r = new Reader(bytes);
-  r.skip(8);
+  r.skip(8); // magic and version
   const types: string[] = [];
-  const functions: string[] = []; // by function index: imported ones first
-  const result: FunctionSignatures = { imports: new Map(), exports: new Map() };
+  const functions: string[] = []; // types by function index: imported ones first
+  const shape: ModuleShape = { imports: [], exportTypes: new Map() };
   while (r.pos < bytes.length) {
     const id = r.byte();
-    const size = r.u32();
-    const end = r.pos + size;
+    const end = r.u32() + r.pos;
     if (id === 1) {
       for (let count = r.u32(); count > 0; count--) {
         if (r.byte() !== 0x60) throw new Error('a type that is not a function type');
@@ -116,11 +93,18 @@ export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
         if (kind === 0) {
           const type = types[r.u32()]!;
           functions.push(type);
-          result.imports.set(name, type);
-        } else if (kind === 1) { r.byte(); skipLimits(r); }
-        else if (kind === 2) skipLimits(r);
-        else if (kind === 3) r.skip(2);
-        else throw new Error(`unknown import kind ${kind}`);
+          shape.imports.push({ name, type });
+        } else if (kind === 1) {
+          r.byte(); // table: element type, limits
+          readLimits(r);
+          shape.imports.push({ name });
+        } else if (kind === 2) {
+          const { min, max, flags } = readLimits(r);
+          shape.imports.push({ name, memory: { minPages: min, maxPages: max, shared: (flags & 2) !== 0 } });
+        } else if (kind === 3) {
+          r.skip(2); // global: type, mutability
+          shape.imports.push({ name });
+        } else throw new Error(`unknown import kind ${kind}`);
       }
     } else if (id === 3) {
       for (let count = r.u32(); count > 0; count--) functions.push(types[r.u32()]!);
@@ -129,10 +113,27 @@ export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
         const name = r.name();
         const kind = r.byte();
         const index = r.u32();
-        if (kind === 0) result.exports.set(name, functions[index]!);
+        if (kind === 0) shape.exportTypes.set(name, functions[index]!);
       }
     }
     r.pos = end;
   }
-  return result;
+  return shape;
+}
+
+/** The limits of the memory a module imports as module.name, or undefined. */
+export function importedMemoryLimits(bytes: Uint8Array, module: string, name: string): MemoryLimits | undefined {
+  return readShape(bytes).imports.find((i) => i.name === `${module}.${name}`)?.memory;
+}
+
+/** Function types, written as "(i32, i32) -> (i32)": those a module imports (by module.name) and exports (by name). */
+export interface FunctionSignatures {
+  imports: Map<string, string>;
+  exports: Map<string, string>;
+}
+
+/** The types of the functions a module imports and exports. */
+export function functionSignatures(bytes: Uint8Array): FunctionSignatures {
+  const shape = readShape(bytes);
+  return { imports: new Map(shape.imports.flatMap((i) => (i.type === undefined ? [] : [[i.name, i.type]]))), exports: shape.exportTypes };
 }

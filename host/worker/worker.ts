@@ -110,7 +110,11 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   // One spare memory per kind the NFs use, made now, before packets flow: swaps take it.
   for (const lane of lanes) for (const spec of lane.specs) spares.stock(spec);
   faults = new NfFaults(lanes, pool, spares, (e) => task.events.postMessage(e));
-  for (const lane of lanes) lane.specs.forEach((spec, k) => spec.failed && faults!.markFailed(lane.lane, k));
+  for (const lane of lanes) {
+    lane.specs.forEach((spec, k) => {
+      if (spec.failed) faults!.markFailed(lane.lane, k);
+    });
+  }
   let chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
   const metrics = lanes.map((lane) => ({ lane: lane.lane, nfs: lane.instances.map((nf) => nf.host.metrics) }));

@@ -12,7 +12,7 @@ import { loadNfModule } from '../../host/nf/module.js';
 import { readPcap } from '../../host/pcap/index.js';
 import { netvm } from '../support/cli.js';
 import { REPO_ROOT } from '../support/fixtures.js';
-import { reportClass, type ClassTally } from '../support/hard.js';
+import { reportClass, talliedTest, type ClassTally } from '../support/hard.js';
 import { runNetvm, tempDir, totals } from '../support/netvm.js';
 import { DATA_ROOM, TRAFFIC, inputFrames } from '../support/pcap-ports.js';
 import { watModule } from '../support/wat.js';
@@ -65,9 +65,7 @@ function runConfig(dir: string, c: HostileCase, wasm: string): object {
 }
 
 for (const c of cases) {
-  t.test(`${c.name}: ${c.expect}`, async (t) => {
-    tally.tried++;
-    const before = t.counts.fail;
+  talliedTest(t, tally, `${c.name}: ${c.expect}`, async (t) => {
     const dir = tempDir();
     const wasm = await watModule(c.source);
     if (c.expect === 'state-refused') {
@@ -115,12 +113,10 @@ for (const c of cases) {
       t.notOk(r.leftRuntimeDir);
       tally.lost += Math.abs(s.unaccounted);
     }
-    if (t.counts.fail === before) tally.contained++;
   });
 }
 
-t.test('a module past the size limit is refused before it is compiled', async (t) => {
-  tally.tried++;
+talliedTest(t, tally, 'a module past the size limit is refused before it is compiled', async (t) => {
   const dir = tempDir();
   const big = join(dir, 'too-large.wasm');
   // A valid module (forward) with a custom section of padding: valid Wasm, too large.
@@ -133,15 +129,12 @@ t.test('a module past the size limit is refused before it is compiled', async (t
   }
   writeFileSync(big, Buffer.concat([readFileSync(FORWARD), Buffer.from([0, ...size, name.length]), name, Buffer.alloc(pad)]));
   t.throws(() => loadNfModule(big), { message: `${big}: is ${statSync(big).size} bytes; a module may have at most ${MAX_MODULE_BYTES}` });
-  tally.contained++;
 });
 
-t.test('a file that is not WebAssembly is refused', async (t) => {
-  tally.tried++;
+talliedTest(t, tally, 'a file that is not WebAssembly is refused', async (t) => {
   const path = join(tempDir(), 'noise.wasm');
   writeFileSync(path, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff)));
   t.throws(() => loadNfModule(path), { message: /noise.wasm: not a valid WebAssembly module: / });
-  tally.contained++;
 });
 
 t.test('garbage state is refused by every shipped NF that takes state, without a trap', async (t) => {

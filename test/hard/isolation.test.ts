@@ -14,7 +14,7 @@ import { REPO_ROOT, fixtureNf } from '../support/fixtures.js';
 import { writePcap } from '../../host/pcap/index.js';
 import { runNetvm, tempDir, totals } from '../support/netvm.js';
 import { TRAFFIC, outputFrames } from '../support/pcap-ports.js';
-import { reportClass, type ClassTally } from '../support/hard.js';
+import { reportClass, talliedTest, type ClassTally } from '../support/hard.js';
 
 const TTL = join(REPO_ROOT, 'nf-modules/build/ttl.wasm');
 const FIREWALL = join(REPO_ROOT, 'nf-modules/build/firewall.wasm');
@@ -34,7 +34,7 @@ function config(dir: string, trust: 'shared' | 'isolated'): object {
   };
 }
 
-claim('isolated NFs give the shared ones\' packets and counts, byte for byte', async (t) => {
+talliedTest(t, tally, 'isolated NFs give the shared ones\' packets and counts, byte for byte', async (t) => {
   const sharedDir = tempDir();
   const shared = await runNetvm(config(sharedDir, 'shared'), ['--until-idle', '300', '--control', 'off'], sharedDir);
   t.equal(shared.code, 0, shared.stderr);
@@ -50,7 +50,7 @@ claim('isolated NFs give the shared ones\' packets and counts, byte for byte', a
   t.equal(isolated.summary!.pool.available, isolated.summary!.pool.mbufs, 'the pool is full again');
 });
 
-claim('an isolated instance\'s memory does not hold the pool', async (t) => {
+talliedTest(t, tally, 'an isolated instance\'s memory does not hold the pool', async (t) => {
   const pool = poolCreatePlain(64);
   try {
     const window = poolWindow(pool.len, pool.page_size);
@@ -81,7 +81,7 @@ function markedPcap(path: string, mark: bigint): string {
   return path;
 }
 
-claim('an isolated NF that scans its whole window finds its own packets, and no other chain\'s', async (t) => {
+talliedTest(t, tally, 'an isolated NF that scans its whole window finds its own packets, and no other chain\'s', async (t) => {
   const scanner = await fixtureNf('scan-window');
   const dir = tempDir();
   const others = markedPcap(join(dir, 'others.pcap'), 0x0123456789abcdefn);
@@ -105,7 +105,7 @@ claim('an isolated NF that scans its whole window finds its own packets, and no 
   t.equal(isolated['others_seen'], 0, 'isolated: nothing of the other chain\'s packets');
 });
 
-claim('a shared NF that reads its whole window finds packet bytes only: no mbuf headers, no host pointers', async (t) => {
+talliedTest(t, tally, 'a shared NF that reads its whole window finds packet bytes only: no mbuf headers, no host pointers', async (t) => {
   const scanner = await fixtureNf('scan-nonzero');
   const run = async (port: string, args: string[]) => {
     const r = await runNetvm({
@@ -132,15 +132,5 @@ claim('a shared NF that reads its whole window finds packet bytes only: no mbuf 
   const traffic = await run(`net_pcap0,rx_pcap=${marked}`, ['--rx-pps', '50000', '--until-idle', '1000']);
   t.ok(traffic['nonzero_words']! > 0, `with real packets, their bytes are found (${traffic['nonzero_words']} words)`);
 });
-
-/** A test of an isolation claim, counted in the report. */
-function claim(name: string, test: (t: Tap.Test) => Promise<void>): void {
-  t.test(name, async (t) => {
-    tally.tried++;
-    const before = t.counts.fail;
-    await test(t);
-    if (t.counts.fail === before) tally.contained++;
-  });
-}
 
 t.teardown(() => reportClass(t, 'isolation', tally));

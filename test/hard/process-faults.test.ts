@@ -15,7 +15,7 @@ import type { PortSummary } from '../../host/control/stats.js';
 import { apiGet } from '../support/api.js';
 import { REPO_ROOT, fixtureNf } from '../support/fixtures.js';
 import { readPcap, writePcap } from '../../host/pcap/index.js';
-import { reportClass, type ClassTally } from '../support/hard.js';
+import { reportClass, talliedTest, type ClassTally } from '../support/hard.js';
 import { logMessages, runNetvm, startNetvm, tempDir, totals, type RunResult } from '../support/netvm.js';
 
 const FORWARD = join(REPO_ROOT, 'nf-modules/build/forward.wasm');
@@ -47,16 +47,7 @@ function cleanEnd(t: Tap.Test, r: RunResult): void {
   tally.lost += Math.abs(s.unaccounted);
 }
 
-function counted(t: Tap.Test, test: (t: Tap.Test) => Promise<void>): (t: Tap.Test) => Promise<void> {
-  return async (t) => {
-    tally.tried++;
-    const before = t.counts.fail;
-    await test(t);
-    if (t.counts.fail === before) tally.contained++;
-  };
-}
-
-t.test('SIGTERM mid-traffic drains, and the run ends cleanly', counted(t, async (t) => {
+talliedTest(t, tally, 'SIGTERM mid-traffic drains, and the run ends cleanly', async (t) => {
   const run = startNetvm(config(), ['--control', 'off']);
   await run.waitFor(/\[\s+1s\]/);
   run.kill('SIGTERM');
@@ -64,9 +55,9 @@ t.test('SIGTERM mid-traffic drains, and the run ends cleanly', counted(t, async 
   t.equal(r.code, 0, r.stderr);
   t.ok(logMessages(r.stderr).includes('stopping (again to force)'), 'it says it stops');
   cleanEnd(t, r);
-}));
+});
 
-t.test('kill -9 mid-traffic, then a fresh start removes what the dead run left', counted(t, async (t) => {
+talliedTest(t, tally, 'kill -9 mid-traffic, then a fresh start removes what the dead run left', async (t) => {
   const dead = startNetvm(config(), ['--control', CONTROL]);
   await dead.waitFor(/\[\s+1s\]/);
   // What a vm NF would have made (its region, a vhost-user socket): named after the run.
@@ -90,9 +81,9 @@ t.test('kill -9 mid-traffic, then a fresh start removes what the dead run left',
   t.equal(r.code, 0, r.stderr);
   cleanEnd(t, r);
   t.notOk(existsSync(token), 'the fresh run\'s token went with it');
-}));
+});
 
-t.test('an output port whose link goes down and up under load: counted drops, then forwarding again', counted(t, async (t) => {
+talliedTest(t, tally, 'an output port whose link goes down and up under load: counted drops, then forwarding again', async (t) => {
   const iface = `nvtap${process.pid % 10000}`;
   const run = startNetvm(config(`net_tap0,iface=${iface}`), ['--control', CONTROL]);
   await run.waitFor(/\[\s+1s\]/);
@@ -115,9 +106,9 @@ t.test('an output port whose link goes down and up under load: counted drops, th
   const sentUp = up2.tx - down1.tx;
   t.ok(sentUp > 10 * sentDown, `forwarding again once up (${sentUp} in 1 s, ${sentDown} while down)`);
   cleanEnd(t, r);
-}));
+});
 
-t.test('the pool runs dry while an NF stalls: the device counts what it could not take, then forwarding recovers', counted(t, async (t) => {
+talliedTest(t, tally, 'the pool runs dry while an NF stalls: the device counts what it could not take, then forwarding recovers', async (t) => {
   const dir = tempDir();
   // 30,000 frames, each carrying its index, for a chain next to one whose NF stalls
   // 150 ms on its first burst and meanwhile holds every buffer of a small pool.
@@ -148,9 +139,9 @@ t.test('the pool runs dry while an NF stalls: the device counts what it could no
   t.ok(out.every((v, i) => i === 0 || v > out[i - 1]!), 'in order');
   t.ok(drain!.tx > 100 * 1023, `forwarding recovered after the stall (${drain!.tx} sent)`);
   cleanEnd(t, r);
-}));
+});
 
-t.test('no free hugepages: the pool falls back to 4 KiB pages, and says so', counted(t, async (t) => {
+talliedTest(t, tally, 'no free hugepages: the pool falls back to 4 KiB pages, and says so', async (t) => {
   // A process that holds every free 2 MiB page until it is killed.
   const pages = freeHugepages();
   const holder = spawn('python3', ['-c', `
@@ -168,6 +159,6 @@ time.sleep(600)`], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.ok(logMessages(r.stderr).some((m) => /^WARNING: 0 free 2 MiB hugepages, \d+ needed: running on 4 KiB pages/.test(m)), 'the fallback is announced');
   t.equal(r.summary!.hugepages, false, 'the summary says 4 KiB pages');
   cleanEnd(t, r);
-}));
+});
 
 t.teardown(() => reportClass(t, 'process faults', tally));

@@ -17,3 +17,13 @@ export function reportClass(t: Tap.Test, name: string, tally: ClassTally): void 
   const report = process.env.NETVM_HARD_REPORT;
   if (report) appendFileSync(report, `${name}\t${tally.tried}\t${tally.contained}\t${tally.lost}\n`);
 }
+
+/** A test counted in its class's tally: tried, and contained when none of its assertions failed. */
+export function talliedTest(t: Tap.Test, tally: ClassTally, name: string, test: (t: Tap.Test) => Promise<void>): void {
+  t.test(name, async (t) => {
+    tally.tried++;
+    const before = t.counts.fail;
+    await test(t);
+    if (t.counts.fail === before) tally.contained++;
+  });
+}

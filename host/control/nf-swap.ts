@@ -6,6 +6,7 @@
 // already swapped are swapped back: the NF runs one module everywhere.
 import { NfModuleError, loadNfModule, type NfModule } from '../nf/module.js';
 import { isJsNfPath } from '../nf/js-nf.js';
+import { isNativeNfPath } from '../nf/native-nf.js';
 import { runTrial } from '../nf/trial.js';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfSpec, SwapOutcome } from '../worker/messages.js';
@@ -18,6 +19,7 @@ export function trialInstance(
   modulePath: string, name: string, place: { names: string[]; position: number }, config: string | undefined, limits: { heapMb?: number },
 ): NfModule {
   if (isJsNfPath(modulePath)) throw new NfModuleError(modulePath, 'a JavaScript NF runs from the start of a run: it cannot be swapped or applied in');
+  if (isNativeNfPath(modulePath)) throw new NfModuleError(modulePath, 'a native NF runs from the start of a run: it cannot be swapped or applied in');
   const module = loadNfModule(modulePath);
   runTrial(module, name, { place, config, heapMb: limits.heapMb });
   return module;

@@ -11,8 +11,9 @@
 import { ABI_VERSION, MAX_METRICS, MAX_STATE_BYTES, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
 import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
 import { HostImports, type ChainPlace } from './host-imports.js';
-import { NfModuleError, type JsNfModule, type NfModule } from './module.js';
+import { NfModuleError, type JsNfModule, type NativeNfModule, type NfModule } from './module.js';
 import { JS_NF_MAX_BURST, jsNfFactory, type JsPacketFn } from './js-nf.js';
+import { NATIVE_CLOCK, NATIVE_METRICS, NATIVE_NF_MAX_BURST, NATIVE_RECORDS, createNativeNf, nativeNfLibrary } from './native-nf.js';
 import { vmInstance, type VmLink } from '../vm/vm-nf.js';
 
 const WASM_PAGE = 65536;
@@ -210,6 +211,7 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
     memory = createMemory(min, max);
   }
   if (nf.js) return jsInstance(nf, name, opts, memory, windowOffset);
+  if (nf.native) return nativeInstance(nf, name, opts, memory, windowOffset);
   const abort = (msg: number, file: number, line: number, col: number): never => {
     throw new WebAssembly.RuntimeError(
       `abort: ${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`,
@@ -282,6 +284,29 @@ function jsInstance(nf: JsNfModule, name: string, opts: InstanceOptions, memory:
   return {
     name, path: nf.path, memory, exports, windowOffset, batchAddr: NF_MEMORY_BASE, maxBurst: JS_NF_MAX_BURST,
     host: new HostImports(name, opts.log, opts.place), metricsAddr: 0, clockAddr: 0, isolated: opts.pool !== undefined && opts.isolated === true,
+  };
+}
+
+/** A native NF's instance (host/nf/native-nf.ts): its C side over the memory, called once
+ *  per burst; records, metric slots and the clock word at NF_MEMORY_BASE. */
+function nativeInstance(nf: NativeNfModule, name: string, opts: InstanceOptions, memory: LinearMemory, windowOffset: number): NfInstance {
+  const library = nativeNfLibrary(nf.path);
+  const exports: NfExports = {
+    netvm_abi_version: () => ABI_VERSION,
+    netvm_batch: () => NATIVE_RECORDS,
+    netvm_max_burst: () => NATIVE_NF_MAX_BURST,
+    netvm_process: () => {},
+  };
+  try {
+    exports.netvm_process = createNativeNf(library, opts.config ?? '', memory, windowOffset, exports);
+  } catch (err) {
+    throw new NfModuleError(nf.path, `${name}: ${(err as Error).message}`);
+  }
+  const host = new HostImports(name, opts.log, opts.place);
+  host.metrics.push(...library.metrics);
+  return {
+    name, path: nf.path, memory, exports, windowOffset, batchAddr: NATIVE_RECORDS, maxBurst: NATIVE_NF_MAX_BURST,
+    host, metricsAddr: NATIVE_METRICS, clockAddr: NATIVE_CLOCK, isolated: opts.pool !== undefined && opts.isolated === true,
   };
 }
 

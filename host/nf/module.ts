@@ -6,6 +6,7 @@ import { GRANTED_IMPORTS, MAX_MODULE_BYTES, NF_MEMORY_BASE, OPTIONAL_EXPORTS, RE
 import { compile, moduleExports, moduleImports, type CompiledModule } from './engine.js';
 import { runTrial } from './trial.js';
 import { JS_NF_PAGES, isJsNfPath, jsNfFactory } from './js-nf.js';
+import { NATIVE_NF_PAGES, isNativeNfPath, nativeNfLibrary } from './native-nf.js';
 import { functionSignatures, importedMemoryLimits, type FunctionSignatures, type MemoryLimits } from './wasm-binary.js';
 
 export class NfModuleError extends Error {
@@ -15,13 +16,15 @@ export class NfModuleError extends Error {
   }
 }
 
-/** A compiled module that speaks this host's ABI, a JavaScript NF (host/nf/js-nf.ts), or a
- *  guest's initramfs for a vm NF (host/vm/). Cloneable to worker threads. */
-export type NfModule = WasmNfModule | JsNfModule | VmNfModule;
+/** A compiled module that speaks this host's ABI, a JavaScript NF (host/nf/js-nf.ts), a
+ *  native NF (host/nf/native-nf.ts), or a guest's initramfs for a vm NF (host/vm/).
+ *  Cloneable to worker threads. */
+export type NfModule = WasmNfModule | JsNfModule | NativeNfModule | VmNfModule;
 
 export interface WasmNfModule {
   path: string;
   js?: false;
+  native?: false;
   vm?: false;
   module: CompiledModule;
   memory: MemoryLimits;
@@ -30,6 +33,15 @@ export interface WasmNfModule {
 export interface JsNfModule {
   path: string;
   js: true;
+  native?: false;
+  vm?: false;
+  memory: MemoryLimits;
+}
+
+export interface NativeNfModule {
+  path: string;
+  js?: false;
+  native: true;
   vm?: false;
   memory: MemoryLimits;
 }
@@ -38,6 +50,7 @@ export interface JsNfModule {
 export interface VmNfModule {
   path: string;
   js?: false;
+  native?: false;
   vm: true;
   memory: MemoryLimits;
 }
@@ -99,6 +112,14 @@ export function loadNfModule(path: string): NfModule {
   if (isJsNfPath(path)) {
     jsNfFactory(path); // imported, with createNf: its config is checked by the trial instance
     return { path, js: true, memory: { minPages: JS_NF_PAGES, maxPages: JS_NF_PAGES, shared: false } };
+  }
+  if (isNativeNfPath(path)) {
+    try {
+      nativeNfLibrary(path); // its config is checked by the trial instance
+    } catch (err) {
+      throw new NfModuleError(path, (err as Error).message);
+    }
+    return { path, native: true, memory: { minPages: NATIVE_NF_PAGES, maxPages: NATIVE_NF_PAGES, shared: false } };
   }
   let bytes: Uint8Array;
   try {

@@ -39,8 +39,8 @@ let worker: Worker | undefined;
 /** Instantiates, checks and (given a config) configures a trial instance of nf; throws
  *  an NfModuleError saying why it cannot run. */
 export function runTrial(nf: NfModule, name: string, opts: Omit<TrialJob, 'nf' | 'name' | 'reply'> = {}): void {
-  if (nf.js) {
-    // The operator's own JavaScript, imported by this thread (preloadJsNf): checked here.
+  if (nf.js || nf.native) {
+    // The operator's own JavaScript (imported by this thread: preloadJsNf) or C: checked here.
     createNfInstance(nf, name, { ...opts, log: () => {} });
     return;
   }

@@ -1,0 +1,222 @@
+/* The exports every native NF shares: handles, JSON config, and the readers
+ * its nf_create uses. Nothing here runs per packet but netvm_native_process's
+ * look-up of the handle. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netvm_native.h"
+
+#define MAX_INSTANCES 256
+
+static void *instances[MAX_INSTANCES];
+
+const char *netvm_native_metric_names(void)
+{
+	return NF_METRIC_NAMES;
+}
+
+void *netvm_fail(char *error, size_t error_len, const char *path, const char *fmt, ...)
+{
+	int n = snprintf(error, error_len, "%s%s", path, *path ? ": " : "");
+	if (n < 0 || (size_t)n >= error_len)
+		return NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(error + n, error_len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+int netvm_native_create(const char *config, uintptr_t window, uintptr_t records, uintptr_t metrics, uintptr_t clock,
+			char *error, size_t error_len)
+{
+	int handle = 0;
+	while (handle < MAX_INSTANCES && instances[handle] != NULL)
+		handle++;
+	if (handle == MAX_INSTANCES) {
+		netvm_fail(error, error_len, "", "at most %d instances of a native NF", MAX_INSTANCES);
+		return -1;
+	}
+	json_t *root = NULL;
+	if (*config != '\0') {
+		json_error_t err;
+		root = json_loads(config, JSON_REJECT_DUPLICATES, &err);
+		if (root == NULL) {
+			netvm_fail(error, error_len, "", "config is not JSON: %s (line %d)", err.text, err.line);
+			return -1;
+		}
+	}
+	const struct netvm_env env = {
+		.window = (uint8_t *)window,
+		.records = (struct netvm_record *)records,
+		.metrics = (uint64_t *)metrics,
+		.clock = (const volatile uint64_t *)clock,
+	};
+	error[0] = '\0';
+	void *nf = nf_create(root, &env, error, error_len);
+	json_decref(root);
+	if (nf == NULL)
+		return -1;
+	instances[handle] = nf;
+	return handle;
+}
+
+void netvm_native_process(int handle, uint32_t n)
+{
+	nf_process(instances[handle], n);
+}
+
+void netvm_native_destroy(int handle)
+{
+	if (handle < 0 || handle >= MAX_INSTANCES || instances[handle] == NULL)
+		return;
+	nf_destroy(instances[handle]);
+	instances[handle] = NULL;
+}
+
+/* Writes "<path.key>: <reason>" into error; returns false. */
+static bool refuse(char *error, size_t error_len, const char *path, const char *key, const char *reason)
+{
+	char where[256];
+	snprintf(where, sizeof(where), "%s%s%s", path, *path ? "." : "", key);
+	netvm_fail(error, error_len, where, "%s", reason);
+	return false;
+}
+
+bool netvm_only_keys(const json_t *obj, const char *path, const char *const *keys, char *error, size_t error_len)
+{
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)obj, key, value) {
+		const char *const *k = keys;
+		while (*k != NULL && strcmp(*k, key) != 0)
+			k++;
+		if (*k == NULL)
+			return refuse(error, error_len, path, key, "unknown key");
+	}
+	return true;
+}
+
+static const json_t *member(const json_t *obj, const char *path, const char *key, bool required, char *error,
+			    size_t error_len, bool *ok)
+{
+	const json_t *v = json_object_get(obj, key);
+	*ok = v != NULL || !required;
+	if (v == NULL && required)
+		refuse(error, error_len, path, key, "is required");
+	return v;
+}
+
+bool netvm_get_string(const json_t *obj, const char *path, const char *key, bool required, const char **out, char *error, size_t error_len)
+{
+	bool ok;
+	const json_t *v = member(obj, path, key, required, error, error_len, &ok);
+	if (v == NULL)
+		return ok;
+	if (!json_is_string(v)) {
+		return refuse(error, error_len, path, key, "must be a string");
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+bool netvm_get_int(const json_t *obj, const char *path, const char *key, bool required, int64_t lo, int64_t hi, int64_t *out,
+		   char *error, size_t error_len)
+{
+	bool ok;
+	const json_t *v = member(obj, path, key, required, error, error_len, &ok);
+	if (v == NULL)
+		return ok;
+	double d = json_is_integer(v) ? (double)json_integer_value(v) : json_is_real(v) ? json_real_value(v) : -1e300;
+	if (d != (double)(int64_t)d || d < (double)lo || d > (double)hi) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "must be a whole number from %lld to %lld", (long long)lo, (long long)hi);
+		return refuse(error, error_len, path, key, reason);
+	}
+	*out = (int64_t)d;
+	return true;
+}
+
+bool netvm_get_number(const json_t *obj, const char *path, const char *key, double lo, double hi, double *out, char *error, size_t error_len)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return true;
+	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "must be a number from %g to %g", lo, hi);
+		return refuse(error, error_len, path, key, reason);
+	}
+	*out = json_number_value(v);
+	return true;
+}
+
+bool netvm_get_bool(const json_t *obj, const char *path, const char *key, bool *out, char *error, size_t error_len)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return true;
+	if (!json_is_boolean(v)) {
+		return refuse(error, error_len, path, key, "must be true or false");
+	}
+	*out = json_is_true(v);
+	return true;
+}
+
+bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool required, const char *const *choices, int *out,
+		      char *error, size_t error_len)
+{
+	const char *s = NULL;
+	if (!netvm_get_string(obj, path, key, required, &s, error, error_len))
+		return false;
+	if (s == NULL)
+		return true;
+	for (int i = 0; choices[i] != NULL; i++)
+		if (strcmp(s, choices[i]) == 0) {
+			*out = i;
+			return true;
+		}
+	return refuse(error, error_len, path, key, "is not one of the choices");
+}
+
+bool netvm_parse_prefix(const char *text, uint8_t addr[16], int *version, int *len)
+{
+	char buf[64];
+	const char *slash = strchr(text, '/');
+	size_t n = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		*version = 4;
+	else if (inet_pton(AF_INET6, buf, addr) == 1)
+		*version = 6;
+	else
+		return false;
+	int max = *version == 4 ? 32 : 128;
+	*len = max;
+	if (slash != NULL) {
+		char *end;
+		long l = strtol(slash + 1, &end, 10);
+		if (slash[1] == '\0' || *end != '\0' || l < 0 || l > max)
+			return false;
+		*len = (int)l;
+	}
+	return true;
+}
+
+bool netvm_parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return true;
+}

@@ -1,0 +1,129 @@
+/* NetVM's NF ABI as native code: the C anchor the bench measures the Wasm NFs
+ * against (bench-only, like the JavaScript NFs: trusted code in the host's
+ * process, not a trust level). A native NF is a shared object built from its
+ * own C file and netvm_native.c (nf-modules/native/<nf>.c ->
+ * nf-modules/build/native/<nf>.so) that the worker loads through koffi and
+ * calls once per burst, with the same batch records, verdicts and pool window
+ * as a Wasm NF (nf-modules/sdk/abi.ts, docs/abi.md). host/nf/native-nf.ts is
+ * the host's side.
+ *
+ * What the shared object exports (netvm_native.c, for every NF):
+ *   const char *netvm_native_metric_names(void)  its metrics, comma-separated, in slot order
+ *   int netvm_native_create(const char *config, uintptr_t window, uintptr_t records,
+ *                           uintptr_t metrics, uintptr_t clock, char *error, size_t error_len)
+ *       an instance for a config (JSON text; "" for none): its handle (>= 0), or
+ *       -1 with the reason in error (the field's path first)
+ *   void netvm_native_process(int handle, uint32_t n)   one burst of n records
+ *   void netvm_native_destroy(int handle)
+ * What each NF's C file defines: NF_METRIC_NAMES and the three nf_* functions below. */
+#ifndef NETVM_NATIVE_H
+#define NETVM_NATIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define NETVM_MAX_BURST 256u
+#define NETVM_MAX_METRICS 64u
+
+/* Verdicts, as in ABI v1. */
+#define NETVM_NEXT 0u
+#define NETVM_DROP 1u
+#define NETVM_OUT_PORT 0x10000u
+#define NETVM_TO_NF 0x20000u
+
+/* A batch record: 16 little-endian bytes, as in ABI v1. */
+struct netvm_record {
+	uint32_t pool_off; /* the packet's first byte, from the window's start */
+	uint32_t len;      /* its length; the NF may change it, up to room */
+	uint16_t in_port;
+	uint16_t room;
+	uint32_t verdict; /* NETVM_NEXT when called; the NF writes its decision */
+};
+
+/* What an instance works on: all of it in the memory the host made for it
+ * (the pool mapped at window, as for a Wasm NF). */
+struct netvm_env {
+	uint8_t *window;                /* the pool's byte 0 */
+	struct netvm_record *records;   /* NETVM_MAX_BURST records */
+	uint64_t *metrics;              /* NETVM_MAX_METRICS slots, in NF_METRIC_NAMES order */
+	const volatile uint64_t *clock; /* monotonic ns as of the burst's start (the chain writes it) */
+};
+
+/* Defined by each NF. */
+extern const char NF_METRIC_NAMES[];
+/* An instance for config (a JSON value; NULL when none was given), or NULL
+ * with the reason written by netvm_fail. */
+void *nf_create(const json_t *config, const struct netvm_env *env, char *error, size_t error_len);
+void nf_process(void *nf, uint32_t n);
+void nf_destroy(void *nf);
+
+/* Writes "<path>: <reason>" into error; returns NULL (for nf_create's return). */
+void *netvm_fail(char *error, size_t error_len, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Config readers: each checks the kind of member key of obj (whose own path
+ * is path, "" for the root) and writes a refusal naming path.key on a
+ * mismatch (return false). An absent optional member leaves *out as it was. */
+bool netvm_only_keys(const json_t *obj, const char *path, const char *const *keys, char *error, size_t error_len);
+bool netvm_get_string(const json_t *obj, const char *path, const char *key, bool required, const char **out, char *error, size_t error_len);
+bool netvm_get_int(const json_t *obj, const char *path, const char *key, bool required, int64_t lo, int64_t hi, int64_t *out,
+		   char *error, size_t error_len);
+bool netvm_get_number(const json_t *obj, const char *path, const char *key, double lo, double hi, double *out, char *error, size_t error_len);
+bool netvm_get_bool(const json_t *obj, const char *path, const char *key, bool *out, char *error, size_t error_len);
+/* The index of the member's string in choices (NULL-terminated); *out unchanged when absent. */
+bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool required, const char *const *choices, int *out,
+		      char *error, size_t error_len);
+
+/* "10.0.0.0/8", "2001:db8::/32", or an address alone (its full length): the
+ * address in network order (IPv4 in the first 4 bytes), its version and
+ * length. False when the text is not one. */
+bool netvm_parse_prefix(const char *text, uint8_t addr[16], int *version, int *len);
+bool netvm_parse_mac(const char *text, uint8_t mac[6]);
+
+static inline uint16_t netvm_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void netvm_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint32_t netvm_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void netvm_put_be32(uint8_t *p, uint32_t v)
+{
+	netvm_put_be16(p, (uint16_t)(v >> 16));
+	netvm_put_be16(p + 2, (uint16_t)v);
+}
+
+static inline uint32_t netvm_fold16(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (sum & 0xffff) + (sum >> 16);
+}
+
+/* RFC 1624 eqn. 3: the checksum after one 16-bit word changes from old to new. */
+static inline uint16_t netvm_checksum_update16(uint16_t checksum, uint16_t old_word, uint16_t new_word)
+{
+	return (uint16_t)~netvm_fold16((uint32_t)(uint16_t)~checksum + (uint16_t)~old_word + new_word);
+}
+
+/* The ones'-complement sum of len bytes (even) as network-order words, folded, not inverted. */
+static inline uint32_t netvm_sum16(const uint8_t *p, uint32_t len)
+{
+	uint32_t sum = 0;
+	for (uint32_t i = 0; i + 1 < len; i += 2)
+		sum += netvm_be16(p + i);
+	return netvm_fold16(sum);
+}
+
+#endif

@@ -9,13 +9,16 @@
 //   chain<L>-<size>B-<flows>-iso the same with every NF isolated (copies, not the pool)
 //   chain<L>-<size>B-<flows>-js  the same with every NF in plain TypeScript (bench/js-nfs), run
 //                                by the same worker without Wasm
+//   chain<L>-<size>B-<flows>-c   the same with every NF in C (nf-modules/native: the anchor), run
+//                                by the same worker through the same C chain (L <= 3: the NFs
+//                                with a C version)
 //   chain3-64B-1K-vm-ivshmem     firewall -> a QEMU guest -> nat: the guest's ttl over ivshmem
 //   chain3-64B-1K-vm-vhost       the same with a Linux bridge guest on two vhost-user ports
 //   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
 //                                in this run: RX-to-hand-back latency percentiles
 //   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
 //                                fresh instance every 100 ms: the pauses and the drops
-//   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, TS baseline
+//   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, C and TS baselines
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../host/paths.js';
@@ -37,7 +40,7 @@ const POOL_MBUFS = 65535;
 export type Point =
   | { kind: 'skeleton'; id: string; size: number }
   | { kind: 'forward'; id: string; size: number }
-  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean; vm?: 'ivshmem' | 'vhost-user' }
+  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
@@ -47,9 +50,9 @@ const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_
 export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
-export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js' | 'vm-ivshmem' | 'vm-vhost'): ChainPoint => ({
+export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js' | 'c' | 'vm-ivshmem' | 'vm-vhost'): ChainPoint => ({
   kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${variant ? `-${variant}` : ''}`, length, size, flows,
-  isolated: variant === 'iso', js: variant === 'js',
+  isolated: variant === 'iso', js: variant === 'js', c: variant === 'c',
   ...(variant === 'vm-ivshmem' && { vm: 'ivshmem' as const }), ...(variant === 'vm-vhost' && { vm: 'vhost-user' as const }),
 });
 /** The guest standing in for a vm point's middle NF. */
@@ -61,15 +64,21 @@ export const LOAD_PERCENTS = [10, 50, 90];
 export const swapPoint = (): Point => ({ kind: 'swap', id: 'swap1-100ms', length: 1, percent: 50 });
 export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'nf-path', id: `nf-${nfCase}-${flowsText(flows)}`, nfCase, flows });
 
-/** The full matrix, or the quick one (the README's, about two minutes). */
+/** Chains of up to this many NFs have a C version of every NF (firewall, router, nat). */
+export const C_CHAIN_NFS = 3;
+
+/** The full matrix, or the quick one (the README's: the points of the targets). */
 export function matrix(quick: boolean): Point[] {
   if (quick) {
     return [
-      skeletonPoint(64), forwardPoint(64),
-      chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'js'), chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'), chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
+      skeletonPoint(64), forwardPoint(64), skeletonPoint(1518),
+      chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'c'), chainPoint(1, 64, 1000, 'js'),
+      chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'c'), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'),
+      chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
+      chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
       swapPoint(),
-      ...['forward', 'ttl', 'firewall', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
+      ...['forward', 'ttl', 'firewall', 'router', 'nat', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
   const points: Point[] = [];
@@ -80,6 +89,7 @@ export function matrix(quick: boolean): Point[] {
   for (let length = 1; length <= CHAIN_NFS.length; length++) {
     for (const size of SIZES) points.push(chainPoint(length, size, 1000, 'iso'));
     points.push(chainPoint(length, 64, 1000, 'js'));
+    if (length <= C_CHAIN_NFS) for (const flows of DATAPLANE_FLOWS) points.push(chainPoint(length, 64, flows, 'c'));
   }
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
@@ -153,7 +163,7 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string, wor
     nfs: Object.fromEntries(names.map((nf, k) => [nf, chain.vm !== undefined && k === 1 ? {
       module: join(PROJECT_ROOT, 'nf-modules/build/guest', VM_GUEST[chain.vm]), trust: 'vm', via: chain.vm,
     } : {
-      module: chain.js ? join(PROJECT_ROOT, `dist/bench/js-nfs/${nf}.js`) : `${modules}/${nf}.wasm`,
+      module: chain.js ? join(PROJECT_ROOT, `dist/bench/js-nfs/${nf}.js`) : chain.c ? `${modules}/native/${nf}.so` : `${modules}/${nf}.wasm`,
       config: nfConfig(nf, chain.flows), ...(chain.isolated && { trust: 'isolated' }),
     }])),
     chains: [{ from: 'src', through: names, to: 'sink', workers }],

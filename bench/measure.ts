@@ -23,8 +23,9 @@ export interface Sample {
   drops?: Record<string, number>;
   /** The whole run accounted for every packet and gave the pool back full. */
   clean?: boolean;
-  /** NF path: ns per packet in Wasm, and in the TypeScript baseline where there is one. */
+  /** NF path: ns per packet in Wasm, and in the C and TypeScript baselines where there are. */
   nsPerPacket?: number;
+  cNsPerPacket?: number;
   tsNsPerPacket?: number;
   /** Latency and swap points: the rate the source was paced to; latency percentiles. */
   pacedPps?: number;
@@ -124,8 +125,8 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
     }
     case 'nf-path': {
       const c = NF_PATH_CASES.find((x) => x.name === point.nfCase)!;
-      const { wasm, ts } = measureNfPath(c, point.flows);
-      return { pps: 1e9 / wasm, nsPerPacket: wasm, ...(ts !== undefined && { tsNsPerPacket: ts }) };
+      const { wasm, c: native, ts } = measureNfPath(c, point.flows);
+      return { pps: 1e9 / wasm, nsPerPacket: wasm, ...(native !== undefined && { cNsPerPacket: native }), ...(ts !== undefined && { tsNsPerPacket: ts }) };
     }
   }
 }

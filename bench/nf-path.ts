@@ -1,8 +1,8 @@
 // The NF path: ns/packet of each NF on the worker's path (the C chain around
 // the NF's Wasm call), offline, without DPDK: a burst of 64-byte packets is
 // laid out in a pool, the chain runs over it, repeatedly. Each NF is compared with the
-// same logic in plain TypeScript over the same bytes (the baseline), run in
-// the same process on the same core. Packets are restored before each pass,
+// same logic in C (nf-modules/native, through the same C chain) and in plain
+// TypeScript over the same bytes (the baselines), run in the same process on the same core. Packets are restored before each pass,
 // outside the timed part, so that NFs that change them see the same input.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { allocCounters } from '../host/chain/counters.js';
 import { native, poolCreatePlain } from '../host/dataplane/native.js';
 import { poolWindow } from '../host/dataplane/pool-window.js';
 import { DESC0, DESC_WORDS, RING_HEAD, RING_TAIL, allocRing } from '../host/dataplane/ring.js';
-import { createNfInstance } from '../host/nf/instance.js';
+import { createNfInstance, type NfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import type { FwConfig } from '../test/support/firewall-reference.js';
@@ -24,6 +24,7 @@ import {
 
 const BURST = 256;
 const PASSES = 4000;
+const WARMUP_PASSES = 200;
 const REFERENCE_PASSES = 200;
 const FRAME = 64;
 
@@ -119,54 +120,44 @@ export const NF_PATH_CASES: NfPathCase[] = [
   },
 ];
 
-/** ns per packet of a case at a number of flows, in Wasm and (where it has one) in its TypeScript baseline. */
-export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts?: number } {
-  if (!existsSync(join(PROJECT_ROOT, 'nf-modules/build', `${c.nfs[0]!.module}.wasm`))) {
-    throw new Error(`nf-modules/build/${c.nfs[0]!.module}.wasm is not built (npm run build)`);
-  }
+/** The module of an NF in Wasm (the shipped one) or in C (nf-modules/native: the anchor). */
+const modulePath = (nf: string, kind: 'wasm' | 'c'): string =>
+  join(PROJECT_ROOT, kind === 'wasm' ? `nf-modules/build/${nf}.wasm` : `nf-modules/build/native/${nf}.so`);
+
+/** Whether every NF of a case has a C version. */
+export const hasC = (c: NfPathCase): boolean => c.nfs.every((nf) => existsSync(modulePath(nf.module, 'c')));
+
+/** ns per packet of a case at a number of flows: in Wasm, in C (where every NF of it has a
+ *  C version: the same C chain calls those through koffi) and in its TypeScript baseline (where
+ *  it has one). */
+export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?: number; ts?: number } {
+  if (!existsSync(modulePath(c.nfs[0]!.module, 'wasm'))) throw new Error(`nf-modules/build/${c.nfs[0]!.module}.wasm is not built (npm run build)`);
   const pool = poolCreatePlain(BURST);
   try {
     const window = poolWindow(pool.len, pool.page_size);
     const names = c.nfs.map((nf, i) => `${nf.module}${i}`);
-    const insts = c.nfs.map((nf, position) =>
-      createNfInstance(loadNfModule(join(PROJECT_ROOT, `nf-modules/build/${nf.module}.wasm`)), names[position]!, {
+    const instances = (kind: 'wasm' | 'c'): NfInstance[] => c.nfs.map((nf, position) =>
+      createNfInstance(loadNfModule(modulePath(nf.module, kind)), names[position]!, {
         pool: window, place: { names, position }, ...(nf.config !== undefined && { config: JSON.stringify(nf.config) }),
       }),
     );
-    const first = insts[0]!;
+    const wasmNfs = instances('wasm');
+    // The host's view of the pool: through the first instance's memory, where the pool is mapped.
+    const first = wasmNfs[0]!;
     const bytes = new Uint8Array(first.memory.buffer, first.windowOffset, pool.len);
     const view = new DataView(first.memory.buffer, first.windowOffset, pool.len);
     const offs = Array.from({ length: BURST }, (_, i) => i * pool.elt_size + pool.headroom);
     const restore = (pass: number): void => {
       for (let i = 0; i < BURST; i++) writeFrame(bytes, view, offs[i]!, ((pass * BURST + i) * 2654435761) % flows);
     };
-
-    const rx = allocRing();
-    const ret = allocRing();
-    const chain = new Chain({ id: 0, rx, ret, counters: allocCounters(insts.length), nfs: insts, toPortId: 1, portIds: [0, 1], failOpen: false }, () => {});
-    const rxw = new Int32Array(rx);
-    const retw = new Int32Array(ret);
-    let wasmMs = 0;
-    for (let pass = 0; pass < PASSES; pass++) {
-      restore(pass);
-      const head = rxw[RING_HEAD]!;
-      for (let i = 0; i < BURST; i++) {
-        const d = DESC0 + ((head + i) & 4095) * DESC_WORDS;
-        rxw[d] = offs[i]!;
-        rxw[d + 1] = FRAME;
-        rxw[d + 2] = (pool.elt_size - pool.headroom) << 16;
-        rxw[d + 3] = 0;
-      }
-      Atomics.store(rxw, RING_HEAD, (head + BURST) | 0);
-      const t0 = performance.now();
-      chain.poll();
-      wasmMs += performance.now() - t0;
-      retw[RING_TAIL] = retw[RING_HEAD]!;
-    }
     const perPacket = (ms: number, passes: number): number => (ms * 1e6) / (passes * BURST);
+    const chainNs = (nfs: NfInstance[]): number => perPacket(timeChain(nfs, restore, offs, pool.elt_size - pool.headroom), PASSES);
+    const wasm = chainNs(wasmNfs);
+    const native = hasC(c) ? chainNs(instances('c')) : undefined;
+    const result = { wasm, ...(native !== undefined && { c: native }) };
     // The baseline after, not interleaved: a slow reference must not evict the NF's tables.
     const baseline = flows <= (c.baselineMaxFlows ?? Infinity) ? c.baseline?.() : undefined;
-    if (baseline === undefined) return { wasm: perPacket(wasmMs, PASSES) };
+    if (baseline === undefined) return result;
     const passes = c.baselinePasses ?? PASSES;
     let tsMs = 0;
     let kept = 0;
@@ -177,8 +168,36 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; ts?
       tsMs += performance.now() - t1;
     }
     if (kept < 0) throw new Error('unreachable');
-    return { wasm: perPacket(wasmMs, PASSES), ts: perPacket(tsMs, passes) };
+    return { ...result, ts: perPacket(tsMs, passes) };
   } finally {
     native().poolDestroy();
   }
+}
+
+/** Milliseconds the C chain took over PASSES bursts through nfs (after WARMUP_PASSES untimed,
+ *  so that V8 has tiered the Wasm up and the tables are warm), each burst restored first. */
+function timeChain(nfs: NfInstance[], restore: (pass: number) => void, offs: number[], room: number): number {
+  const rx = allocRing();
+  const ret = allocRing();
+  const chain = new Chain({ id: 0, rx, ret, counters: allocCounters(nfs.length), nfs, toPortId: 1, portIds: [0, 1], failOpen: false }, () => {});
+  const rxw = new Int32Array(rx);
+  const retw = new Int32Array(ret);
+  let ms = 0;
+  for (let pass = -WARMUP_PASSES; pass < PASSES; pass++) {
+    restore(pass + WARMUP_PASSES);
+    const head = rxw[RING_HEAD]!;
+    for (let i = 0; i < BURST; i++) {
+      const d = DESC0 + ((head + i) & 4095) * DESC_WORDS;
+      rxw[d] = offs[i]!;
+      rxw[d + 1] = FRAME;
+      rxw[d + 2] = room << 16;
+      rxw[d + 3] = 0;
+    }
+    Atomics.store(rxw, RING_HEAD, (head + BURST) | 0);
+    const t0 = performance.now();
+    chain.poll();
+    if (pass >= 0) ms += performance.now() - t0;
+    retw[RING_TAIL] = retw[RING_HEAD]!;
+  }
+  return ms;
 }

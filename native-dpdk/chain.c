@@ -8,6 +8,7 @@
  * and both are checked. What identifies a packet (pool offset, room) is read
  * from the RX ring, whose slots the chain holds until the burst is done. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,11 +16,16 @@
 
 #define MAX_BURST 256u
 
-/* Verdicts of ABI v1 (host/nf/abi.ts, nf-modules/sdk/abi.ts). */
+/* Verdicts of ABI v1 and v2 (host/nf/abi.ts, nf-modules/sdk/abi.ts). */
 #define VERDICT_NEXT 0u
 #define VERDICT_DROP 1u
 #define VERDICT_OUT_PORT_TAG 1u /* verdict >> 16 */
 #define VERDICT_TO_NF_TAG 2u    /* verdict >> 16: on to the NF at a later chain position */
+#define VERDICT_REPARSE 0x80000000u /* v2: the NF changed the headers' layout; parse the packet again */
+
+/* Record sizes: v1 is the descriptor alone; v2 adds the chain's parse (struct nv_meta). */
+#define RECORD_V1 16u
+#define RECORD_V2 32u
 
 /* Counter layout, in doubles (host/chain/counters.ts). */
 enum { C_IN, C_OUT, C_DROPPED, C_WORDS };
@@ -33,7 +39,9 @@ struct chain {
 	uint16_t n_nfs, n_ports;
 	uint16_t to_port; /* DPDK port id after the last NF */
 	uint16_t port_ids[NV_MAX_PORTS];
-	struct nv_desc *records[NV_MAX_CHAIN_NFS];
+	uint8_t *records[NV_MAX_CHAIN_NFS];
+	uint32_t record_bytes[NV_MAX_CHAIN_NFS]; /* RECORD_V1 or RECORD_V2 */
+	bool parse; /* a v2 NF is in the chain: packets are parsed once, at the burst's start */
 	/* An isolated NF's private packet area (NULL: it shares the pool): its
 	 * burst is copied in, slot j at j * NV_POOL_ELT_SIZE + headroom, as in the
 	 * pool, and what it passes on is copied back out. */
@@ -55,6 +63,7 @@ struct chain {
 	uint16_t n_waiting[NV_MAX_CHAIN_NFS];
 	uint16_t waiting[NV_MAX_CHAIN_NFS][MAX_BURST];
 	uint32_t len[MAX_BURST];
+	struct nv_meta meta[MAX_BURST]; /* each packet parsed, as the last NF left it (c->parse) */
 };
 
 static struct chain chains[NV_MAX_LANES];
@@ -77,12 +86,28 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 	return 0;
 }
 
-static void update_max_burst(struct chain *c)
+static void update_nfs(struct chain *c)
 {
 	c->max_burst = MAX_BURST;
-	for (uint16_t k = 0; k < c->n_nfs; k++)
+	c->parse = false;
+	for (uint16_t k = 0; k < c->n_nfs; k++) {
 		if (c->nf_max_burst[k] < c->max_burst)
 			c->max_burst = c->nf_max_burst[k];
+		c->parse |= c->record_bytes[k] == RECORD_V2;
+	}
+}
+
+static int set_nf(struct chain *c, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst,
+		  void *private_area, void *clock)
+{
+	if (record_bytes != RECORD_V1 && record_bytes != RECORD_V2)
+		return nv_fail(EINVAL, "chain: records of %u bytes (ABI v1: %u, v2: %u)", record_bytes, RECORD_V1, RECORD_V2);
+	c->records[k] = records;
+	c->record_bytes[k] = record_bytes;
+	c->private_area[k] = private_area;
+	c->clock[k] = clock;
+	c->nf_max_burst[k] = max_burst;
+	return 0;
 }
 
 /* Bytes of an isolated NF's private area: a burst's worth of pool-sized slots. */
@@ -91,35 +116,34 @@ uint32_t nv_private_area_bytes(void)
 	return MAX_BURST * NV_POOL_ELT_SIZE;
 }
 
-/* records: the NF's batch area, as an address in this process; private_area:
- * nv_private_area_bytes() of its memory for an isolated NF, NULL for a shared one. */
-int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area, void *clock)
+/* records: the NF's batch area, as an address in this process, of records of
+ * record_bytes (its ABI's); private_area: nv_private_area_bytes() of its
+ * memory for an isolated NF, NULL for a shared one. */
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area, void *clock)
 {
 	struct chain *c = &chains[id];
 	if (id >= NV_MAX_LANES || c->n_nfs == NV_MAX_CHAIN_NFS)
 		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, NV_MAX_CHAIN_NFS);
-	c->records[c->n_nfs] = records;
-	c->private_area[c->n_nfs] = private_area;
-	c->clock[c->n_nfs] = clock;
-	c->nf_max_burst[c->n_nfs++] = max_burst;
-	update_max_burst(c);
+	int ret = set_nf(c, c->n_nfs, records, record_bytes, max_burst, private_area, clock);
+	if (ret < 0)
+		return ret;
+	c->n_nfs++;
+	update_nfs(c);
 	return c->n_nfs;
 }
 
 /* Puts another instance at position k (a hot-swap): between bursts only. */
-int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, void *private_area, void *clock)
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst,
+		    void *private_area, void *clock)
 {
 	if (id >= NV_MAX_LANES || k >= chains[id].n_nfs)
 		return nv_fail(EINVAL, "chain %u: no NF at position %u", id, k);
 	struct chain *c = &chains[id];
 	if (c->n != 0)
 		return nv_fail(EBUSY, "chain %u: a burst is under way", id);
-	c->records[k] = records;
-	c->private_area[k] = private_area;
-	c->clock[k] = clock;
-	c->nf_max_burst[k] = max_burst;
-	update_max_burst(c);
-	return 0;
+	int ret = set_nf(c, k, records, record_bytes, max_burst, private_area, clock);
+	update_nfs(c);
+	return ret;
 }
 
 static inline struct nv_desc *rx_desc(const struct chain *c, uint32_t i)
@@ -196,17 +220,22 @@ uint32_t nv_chain_begin(uint16_t id)
 		c->waiting[0][i] = (uint16_t)i;
 	c->n_waiting[0] = (uint16_t)n;
 	c->running = 0;
-	if (c->private_area[0] != NULL) {
+	/* Parsed once here for every v2 NF of the chain: this also brings the
+	 * headers into the cache for the first NF. */
+	if (c->parse)
+		for (uint32_t i = 0; i < n; i++)
+			nv_parse(nv_pool.base + rx_desc(c, i)->pool_off, rx_desc(c, i)->len, &c->meta[i]);
+	if (c->private_area[0] != NULL || c->record_bytes[0] != RECORD_V1) {
 		for (uint32_t i = 0; i < n; i++)
 			c->len[i] = rx_desc(c, i)->len;
 		stage(c, 0);
 		return n;
 	}
-	/* RX descriptors have the record layout: one or two copies. */
+	/* RX descriptors have the v1 record layout: one or two copies. */
 	uint32_t start = first & c->mask;
 	uint32_t head = RTE_MIN(n, c->mask + 1 - start);
 	memcpy(c->records[0], &c->rx->d[start], head * sizeof(struct nv_desc));
-	memcpy(c->records[0] + head, &c->rx->d[0], (n - head) * sizeof(struct nv_desc));
+	memcpy(c->records[0] + head * sizeof(struct nv_desc), &c->rx->d[0], (n - head) * sizeof(struct nv_desc));
 	c->counters[C_COUNTERS_NF(0) + N_IN] += n;
 	return n;
 }
@@ -218,22 +247,26 @@ uint32_t nv_chain_begin(uint16_t id)
  * isolated NF gets copies in its private area instead of the pool's offsets. */
 static void stage(struct chain *c, uint16_t k)
 {
-	struct nv_desc *rec = c->records[k];
+	uint8_t *records = c->records[k];
+	uint32_t stride = c->record_bytes[k];
 	uint8_t *private_area = c->private_area[k];
 	for (uint32_t j = 0; j < c->n_waiting[k]; j++) {
 		uint16_t i = c->waiting[k][j];
 		const struct nv_desc *d = rx_desc(c, i);
-		rec[j].len = c->len[i];
-		rec[j].port = d->port;
-		rec[j].verdict = VERDICT_NEXT;
+		struct nv_desc *rec = (struct nv_desc *)(records + j * stride);
+		rec->len = c->len[i];
+		rec->port = d->port;
+		rec->verdict = VERDICT_NEXT;
 		if (private_area == NULL) {
-			rec[j].pool_off = d->pool_off;
-			rec[j].room = d->room;
+			rec->pool_off = d->pool_off;
+			rec->room = d->room;
 		} else {
-			rec[j].pool_off = PRIVATE_SLOT_OFF(j);
-			rec[j].room = (uint16_t)RTE_MIN(d->room, NV_POOL_DATA_ROOM);
+			rec->pool_off = PRIVATE_SLOT_OFF(j);
+			rec->room = (uint16_t)RTE_MIN(d->room, NV_POOL_DATA_ROOM);
 			memcpy(private_area + PRIVATE_SLOT_OFF(j), nv_pool.base + d->pool_off, c->len[i]);
 		}
+		if (stride == RECORD_V2)
+			memcpy(rec + 1, &c->meta[i], sizeof(struct nv_meta));
 	}
 	c->counters[C_COUNTERS_NF(k) + N_IN] += c->n_waiting[k];
 }
@@ -258,6 +291,13 @@ static uint32_t next_nf(struct chain *c, uint16_t k)
 	}
 	finish(c);
 	return 0;
+}
+
+/* c->len holds the length each packet was given, but for a first NF whose
+ * records were copied straight from the RX ring (shared, v1): the RX length. */
+static inline int len_from_rx(const struct chain *c, uint16_t k)
+{
+	return k == 0 && c->private_area[0] == NULL && c->record_bytes[0] == RECORD_V1;
 }
 
 static inline void wait_for(struct chain *c, uint16_t t, uint16_t i, uint32_t len)
@@ -288,7 +328,8 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 {
 	struct chain *c = &chains[id];
 	double *nc = &c->counters[C_COUNTERS_NF(k)];
-	const struct nv_desc *rec = c->records[k];
+	const uint8_t *records = c->records[k];
+	uint32_t stride = c->record_bytes[k];
 	const uint16_t *waiting = c->waiting[k];
 	uint32_t n = c->n_waiting[k];
 	int last = k + 1 == c->n_nfs;
@@ -314,8 +355,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	/* Failed open: the packets go on as they came, whatever is in the NF's
 	 * records or private area (a guest that gave up late may still write there). */
 	if (status == NV_NF_FAILED_OPEN) {
-		/* c->len holds every length but those a shared first NF was given (straight from RX). */
-		int from_rx = k == 0 && c->private_area[0] == NULL;
+		int from_rx = len_from_rx(c, k);
 		for (uint32_t j = 0; j < n; j++) {
 			uint16_t i = waiting[j];
 			uint32_t len = from_rx ? rx_desc(c, i)->len : c->len[i];
@@ -328,17 +368,25 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		c->counters[C_OUT] += last ? n : 0;
 		return next_nf(c, k);
 	}
+	int given_from_rx = len_from_rx(c, k);
 	for (uint32_t j = 0; j < n; j++) {
 		uint16_t i = waiting[j];
 		const struct nv_desc *d = rx_desc(c, i);
-		uint32_t len = rec[j].len;
-		uint32_t verdict = rec[j].verdict;
+		const struct nv_desc *rec = (const struct nv_desc *)(records + j * stride);
+		uint32_t len = rec->len;
+		uint32_t verdict = rec->verdict;
+		/* A packet whose length or (says a v2 NF) headers changed is parsed again before the next NF. */
+		bool reparse = stride == RECORD_V2 && (verdict & VERDICT_REPARSE);
+		verdict &= reparse ? ~VERDICT_REPARSE : ~0u;
+		reparse = c->parse && (reparse || len != (given_from_rx ? d->len : c->len[i]));
 
 		if (unlikely(len == 0 || len > RTE_MIN((uint32_t)d->room, room_cap))) {
 			bad_length++;
 			emit(c, i, d->len, NV_PORT_DROP);
 		} else if (likely(verdict == VERDICT_NEXT)) {
 			copy_out(c, k, j, d, len);
+			if (unlikely(reparse))
+				nv_parse(nv_pool.base + d->pool_off, len, &c->meta[i]);
 			bytes += len;
 			if (last)
 				emit(c, i, len, c->to_port);
@@ -348,6 +396,8 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		} else if ((verdict >> 16) == VERDICT_TO_NF_TAG && (verdict & 0xffff) > k &&
 			   (verdict & 0xffff) < c->n_nfs) {
 			copy_out(c, k, j, d, len);
+			if (unlikely(reparse))
+				nv_parse(nv_pool.base + d->pool_off, len, &c->meta[i]);
 			bytes += len;
 			wait_for(c, (uint16_t)(verdict & 0xffff), i, len);
 			kept++;

@@ -31,6 +31,25 @@ struct nv_desc {
 	uint32_t verdict;  /* RX: 0 (NEXT) */
 };
 
+/* ABI v2: what the chain's parse found in a packet (native-dpdk/parse.c), the
+ * 16 bytes after each of a v2 NF's records (docs/abi.md). Offsets are from the
+ * packet's first byte; l4 is 0 when no whole L4 header was found. */
+struct nv_meta {
+	uint16_t l3;            /* the L3 header (also for ARP and unknown ethertypes); 0: no ethertype */
+	uint16_t l4;            /* the whole L4 header: TCP with options, UDP, ICMP's first 4 bytes */
+	uint16_t ether_type;    /* after up to two VLAN tags */
+	uint8_t ip_version;     /* 4 or 6 when the IP header is whole and sane, else 0 */
+	uint8_t l4_proto;       /* after IPv6 extension headers */
+	uint16_t ip_len;        /* bytes of the IP packet in the frame */
+	uint16_t ip_header_len; /* IPv4 header, or IPv6 fixed header plus extension headers */
+	uint8_t vlans;          /* tags before the L3 header: 0, 1 or 2 */
+	uint8_t flags;          /* NV_META_* */
+	uint16_t reserved;
+};
+#define NV_META_TRUNCATED 1u      /* the frame holds fewer bytes than the IP header says */
+#define NV_META_FRAGMENT 2u       /* an IPv4 fragment, or an IPv6 fragment header */
+#define NV_META_FIRST_FRAGMENT 4u /* offset 0 (so also every packet that is not a fragment) */
+
 /* An SPSC ring: free-running u32 indices on their own cache lines, then a
  * power-of-two array of descriptors. */
 #define NV_RING_HDR 128u
@@ -104,11 +123,14 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 		  uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports);
 uint32_t nv_private_area_bytes(void);
 /* clock: where the NF reads the time (its netvm_clock), or NULL. */
-int nv_chain_add_nf(uint16_t id, void *records, uint32_t max_burst, void *private_area, void *clock);
-int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t max_burst, void *private_area, void *clock);
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area, void *clock);
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area,
+		    void *clock);
 uint32_t nv_chain_abort(uint16_t id); /* after its worker is gone: drops the burst under way */
 int nv_chain_running(uint16_t id);    /* position of the NF holding the burst, or -1 */
 uint32_t nv_chain_begin(uint16_t id);
+/* The chain's parse of a packet for ABI v2 NFs (parse.c). */
+void nv_parse(const uint8_t *pkt, uint32_t len, struct nv_meta *m);
 /* What became of NF k's batch: it ran; it trapped (its packets are dropped);
  * or it was not called because it failed, and its chain drops its packets
  * (fail closed) or passes them on unchanged (fail open). */

@@ -1,5 +1,5 @@
 // The benchmark suite on a tiny matrix: it runs the raw-DPDK baseline, a
-// data-plane chain (in Wasm and as JavaScript NFs) and an NF-path point, and writes valid JSON, a report and
+// data-plane chain (in Wasm, in C and as JavaScript NFs) and an NF-path point, and writes valid JSON, a report and
 // charts; targets it could not measure say so. No speed is asserted.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { tempDir } from './support/netvm.js';
 interface Results {
   machine: { cpu: string; dpdk: string; node: string; v8: string; kernel: string; hugepages: string };
   options: { repeats: number };
-  results: { id: string; kind: string; samples: { pps: number; clean?: boolean; threads?: { name: string }[] }[]; error?: string; figures: { mpps: number; wasmVsTs?: number } | null }[];
+  results: { id: string; kind: string; samples: { pps: number; clean?: boolean; threads?: { name: string }[] }[]; error?: string; figures: { mpps: number; wasmVsTs?: number; wasmVsC?: number } | null }[];
   targets: { what: string; status: string; detail: string }[];
 }
 
@@ -21,11 +21,12 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
     '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /point\s+Mpps \[min-max\]\s+Gbps wire/);
-  t.match(run.stdout, /target n\/a {4}zero-copy 3-chain >= 2\.5x the isolated-copy 3-chain: needs chain3-64B-1K and chain3-64B-1K-iso in the run/);
+  t.match(run.stdout, /target n\/a {4}zero-copy 3-chain >= 2\.5x the isolated-copy 3-chain at 1518 B: needs chain3-1518B-1K and chain3-1518B-1K-iso in the run/);
+  t.match(run.stdout, /^Wasm\/C speed \(1 = as fast as the same logic in C\): chain1-64B-1K [\d.]+x, nf-firewall-1K [\d.]+x$/m);
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
-  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'chain1-64B-1K', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'nf-firewall-1K']);
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
     t.equal(r.samples.length, 1, `${r.id}: one sample`);
@@ -36,13 +37,17 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.equal(chain.clean, true, 'the chain run accounted for every packet and gave the pool back');
   t.ok(chain.threads!.some((th) => th.name === 'netvm-worker0'), 'the worker thread is named and measured');
   t.ok(json.machine.dpdk && json.machine.node && json.machine.v8 && json.machine.kernel, 'the machine is recorded');
-  t.equal(json.targets.length, 8);
+  t.equal(json.targets.length, 16);
   t.ok(json.targets.filter((x) => x.what.includes('guest')).every((x) => x.status === 'not measured' && x.detail.includes('-vm-')), 'the guest targets say which points they need');
   t.ok(json.targets.every((x) => ['met', 'missed', 'not measured'].includes(x.status)));
   t.not(json.targets.find((x) => x.what.startsWith('p99'))!.status, 'not measured', 'the latency target is judged');
-  t.equal(json.results[2]!.samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');
+  t.equal(json.results[2]!.samples[0]!.clean, true, 'the chain of C NFs ran on the worker, every packet accounted for');
+  t.ok(json.results[1]!.figures!.wasmVsC! > 0, 'the Wasm chain is compared with it');
+  t.ok(json.results[6]!.figures!.wasmVsC! > 0, 'and the Wasm NF path with the C one');
+  t.not(json.targets.find((x) => x.what.startsWith('firewall in Wasm'))!.status, 'not measured', "the firewall's Wasm/C target is judged");
+  t.equal(json.results[3]!.samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');
   t.ok(json.results[1]!.figures!.wasmVsTs! > 0, 'the Wasm chain is compared with it');
-  const paced = json.results[4]!.samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number } };
+  const paced = json.results[5]!.samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number } };
   t.ok(paced.pacedPps! > 0 && paced.latency!.count > 0 && paced.latency!.p99Ns > 0, 'the paced point has latency percentiles');
 
   const report = readFileSync(join(out, 'report.md'), 'utf8');

@@ -1,22 +1,29 @@
 // router, offline, checked packet by packet against an independent reference:
 // longest prefix by linear scan, TTL/hop limit step with the IPv4 checksum
 // recomputed from scratch, MAC rewrite, output port. Then a table of 1M
-// IPv4 routes loaded from a file.
+// IPv4 routes loaded from a file. The Wasm NF and its C version
+// (nf-modules/native/router.c, the bench's anchor) on the same traffic
+// against the same reference; nothing of it is skipped for the C version.
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOffline } from '../host/chain/offline.js';
 import { createNfInstance } from '../host/nf/instance.js';
-import { NfModuleError, loadNfModule } from '../host/nf/module.js';
+import { NfModuleError, loadNfModule, type NfModule } from '../host/nf/module.js';
 import { writePcap } from '../host/pcap/index.js';
 import { netvm } from './support/cli.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { tempDir } from './support/netvm.js';
 import { ETHERTYPE, arpPacket, ethernetFrame, ipv4Packet, ipv6Packet, padFrame, udpDatagram } from './support/packets.js';
-import { route, type RouterConfig } from './support/router-reference.js';
+import { DATA_ROOM, inputFrames } from './support/pcap-ports.js';
+import { route, type Route, type RouterConfig } from './support/router-reference.js';
 
 const MODULE = join(REPO_ROOT, 'nf-modules/build/router.wasm');
 const module = loadNfModule(MODULE);
+const NATIVE = join(REPO_ROOT, 'nf-modules/build/native/router.so');
+const native = loadNfModule(NATIVE);
+/** Each module with the prefix of its subtests' names (none for the Wasm NF's, as before). */
+const MODULES: [string, NfModule][] = [['', module], ['C: ', native]];
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
 
 const udp4 = (dst: string, ttl = 64): Uint8Array =>
@@ -55,30 +62,101 @@ function frames(): Uint8Array[] {
   return out;
 }
 
-function check(t: Tap.Test, cfg: RouterConfig, input: Uint8Array[], what: string): void {
+function check(t: Tap.Test, cfg: RouterConfig, input: Uint8Array[], what: string, nf: NfModule = module): void {
   const expected = input.map((f) => route(cfg, f)).filter((r) => r !== undefined);
-  const result = runOffline(input, [{ name: 'router', module, config: JSON.stringify(cfg) }], () => {});
+  const result = runOffline(input, [{ name: 'router', module: nf, config: JSON.stringify(cfg) }], () => {});
   t.same(result.out.map((p) => ({ port: p.port, data: hex(p.data) })), expected, `${what}: the packets out, rewritten, by the right port`);
 }
 
-t.test('longest prefix, TTL step, MAC rewrite, port', async (t) => {
-  check(t, CFG, frames(), 'crafted');
-  check(t, { ...CFG, non_ip: 'pass' }, frames(), 'non-IP passed on');
-  const result = runOffline(frames(), [{ name: 'router', module, config: JSON.stringify(CFG) }], () => {});
-  const m = result.nfs[0]!.metrics;
-  t.equal(m['ttl_expired'], 13, 'TTL/hop limit 1, every destination');
-  t.equal(m['malformed'], 1);
-  t.equal(m['non_ip'], 1);
-  t.equal(m['no_route'], 2, 'the two IPv6 destinations no route covers');
-});
+for (const [prefix, nf] of MODULES) {
+  t.test(`${prefix}longest prefix, TTL step, MAC rewrite, port`, async (t) => {
+    check(t, CFG, frames(), 'crafted', nf);
+    check(t, { ...CFG, non_ip: 'pass' }, frames(), 'non-IP passed on', nf);
+    const result = runOffline(frames(), [{ name: 'router', module: nf, config: JSON.stringify(CFG) }], () => {});
+    const m = result.nfs[0]!.metrics;
+    t.equal(m['ttl_expired'], 13, 'TTL/hop limit 1, every destination');
+    t.equal(m['malformed'], 1);
+    t.equal(m['non_ip'], 1);
+    t.equal(m['no_route'], 2, 'the two IPv6 destinations no route covers');
+  });
 
-t.test('egress next: routed packets go on along the chain, rewritten the same', async (t) => {
-  const expected = frames().map((f) => route(CFG, f)).filter((r) => r !== undefined).map((r) => r!.data);
-  const result = runOffline(frames(), [{ name: 'router', module, config: JSON.stringify({ ...CFG, egress: 'next' }) }], () => {});
-  t.same(result.out.map((p) => hex(p.data)), expected, 'the same packets, the same bytes, in order');
-  t.ok(result.out.every((p) => p.port === 1), "all by the chain's exit");
-  t.equal(result.nfs[0]!.out, 0, 'none sent out by the router itself');
-});
+  t.test(`${prefix}egress next: routed packets go on along the chain, rewritten the same`, async (t) => {
+    const expected = frames().map((f) => route(CFG, f)).filter((r) => r !== undefined).map((r) => r!.data);
+    const result = runOffline(frames(), [{ name: 'router', module: nf, config: JSON.stringify({ ...CFG, egress: 'next' }) }], () => {});
+    t.same(result.out.map((p) => hex(p.data)), expected, 'the same packets, the same bytes, in order');
+    t.ok(result.out.every((p) => p.port === 1), "all by the chain's exit");
+    t.equal(result.nfs[0]!.out, 0, 'none sent out by the router itself');
+  });
+}
+
+// The bundled traffic (tags, IPv6, bad headers), every truncation of its
+// frames (up to 120 bytes) and random corruptions of their headers: parse's
+// bounds checks, the checksum check and truncated IP headers decide here.
+function mangled(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let seed = 99;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  for (const f of inputFrames()) {
+    if (f.length > 2048) continue;
+    for (let len = 1; len <= Math.min(f.length, 120); len += 3) out.push(f.slice(0, len));
+    for (let k = 0; k < 4; k++) {
+      const g = Uint8Array.from(f);
+      for (let flips = rand(4) + 1; flips > 0; flips--) g[rand(Math.min(g.length, 80))] = rand(256);
+      out.push(g);
+    }
+  }
+  return out;
+}
+
+// Random routes of every length, IPv4 and IPv6 (some duplicates: the last
+// wins), and destinations near them (random bits of a route's prefix flipped).
+function randomTable(): { cfg: RouterConfig; input: Uint8Array[] } {
+  let seed = 31337;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const bases4 = [[10, 1, 2, 3], [10, 200, 7, 1], [172, 16, 5, 9]];
+  const bases6 = [[0x20, 0x01, 0x0d, 0xb8, 0, 1, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x11, 0x22], [0x20, 0x01, 0x0d, 0xb8, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]];
+  const flip = (b: Uint8Array, n: number): void => {
+    for (let k = rand(3); k >= 0; k--) { const bit = rand(n); b[bit >> 3]! ^= 0x80 >> (bit & 7); }
+  };
+  const masked = (b: Uint8Array, len: number): Uint8Array => b.map((x, i) => (len >= 8 * (i + 1) ? x : len <= 8 * i ? 0 : x & (0xff00 >> (len - 8 * i))));
+  const text4 = (b: Uint8Array): string => Array.from(b).join('.');
+  const text6 = (b: Uint8Array): string => Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(':');
+  const routes: Route[] = [];
+  for (let i = 0; i < 300; i++) {
+    const six = rand(2) === 0;
+    const b = Uint8Array.from(six ? bases6[rand(2)]! : bases4[rand(3)]!);
+    flip(b, six ? 128 : 32);
+    const len = six ? (rand(2) ? rand(129) : 16 + rand(60)) : (rand(2) ? rand(33) : 20 + rand(13));
+    routes.push({ prefix: `${six ? text6(masked(b, len)) : text4(masked(b, len))}/${len}`, via: rand(4) });
+  }
+  for (let i = 0; i < 20; i++) routes.push({ ...routes[rand(routes.length)]!, via: rand(4) });
+  const input: Uint8Array[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const six = rand(2) === 0;
+    const b = Uint8Array.from(six ? bases6[rand(2)]! : bases4[rand(3)]!);
+    flip(b, six ? 128 : 32);
+    input.push(six ? udp6(text6(b), 1 + rand(3)) : udp4(text4(b), 1 + rand(3)));
+  }
+  const next_hops = [0, 1, 2, 3].map((k) => ({ port: k % 2, mac: `02:00:00:00:00:0${k}`, ...(k === 2 && { src_mac: '02:00:00:00:00:ee' }) }));
+  return { cfg: { next_hops, routes }, input };
+}
+
+for (const [prefix, nf] of MODULES) {
+  t.test(`${prefix}the bundled traffic, truncated and corrupted frames, random tables`, async (t) => {
+    const bundled = inputFrames().filter((f) => f.length <= DATA_ROOM);
+    check(t, CFG, bundled, 'bundled traffic', nf);
+    check(t, { ...CFG, non_ip: 'pass' }, bundled, 'bundled traffic, non-IP passed on', nf);
+    const bad = mangled();
+    check(t, CFG, bad, 'truncated and corrupted', nf);
+    check(t, { ...CFG, non_ip: 'pass' }, bad, 'truncated and corrupted, non-IP passed on', nf);
+    const { cfg, input } = randomTable();
+    const routed = input.map((f) => route(cfg, f)).filter((r) => r !== undefined).length;
+    t.ok(routed > 300 && routed < input.length - 300, `the reference routes ${routed} of ${input.length}`);
+    check(t, cfg, input, 'random table', nf);
+    const twice = { ...CFG, routes: [...CFG.routes, { prefix: '10.1.0.0/16', via: 0 }, { prefix: '10.1.2.129/32', via: 2 }, { prefix: '2001:db8:1::/48', via: 1 }] };
+    check(t, twice, frames(), 'routes given twice: the last one wins', nf);
+  });
+}
 
 t.test('bad configs are refused with the field named', async (t) => {
   const refused = (config: unknown): string => {
@@ -98,6 +176,73 @@ t.test('bad configs are refused with the field named', async (t) => {
     "config: routes[0].prefix: '10.0.0.1/8' is not an IPv4 or IPv6 prefix (like 10.0.0.0/8)");
 });
 
+// What the Wasm NF refuses (the field it names) or accepts, the C one too.
+const HOP = { port: 1, mac: '02:00:00:00:00:01' };
+const CONFIGS: [unknown, string | undefined][] = [
+  [{ routes: [] }, 'next_hops'],
+  [{ ...CFG, egress: 'sideways' }, 'egress'],
+  [{ ...CFG, non_ip: 'allow' }, 'non_ip'],
+  [{ ...CFG, egress: 'next', non_ip: 'pass' }, undefined],
+  [{ ...CFG, egress: null, non_ip: null }, undefined],
+  [{ ...CFG, routing: [] }, 'routing'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.0/8', via: 3 }] }, 'routes[0].via'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.0/8', via: -1 }] }, 'routes[0].via'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.0/8', via: 0.5 }] }, 'routes[0].via'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.0/8' }] }, 'routes[0].via'],
+  [{ next_hops: [HOP], routes: [{ via: 0 }] }, 'routes[0].prefix'],
+  [{ next_hops: [HOP], routes: [{ prefix: 10, via: 0 }] }, 'routes[0].prefix'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.1/8', via: 0 }] }, 'routes[0].prefix'],
+  [{ next_hops: [HOP], routes: [{ prefix: '2001:db8::1/32', via: 0 }] }, 'routes[0].prefix'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.0/ 8', via: 0 }] }, 'routes[0].prefix'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.0/8', via: 0, metric: 1 }] }, 'routes[0].metric'],
+  [{ next_hops: [HOP], routes: [null] }, 'routes[0]'],
+  [{ next_hops: [HOP], routes: ['10.0.0.0/8'] }, 'routes[0]'],
+  [{ next_hops: [HOP], routes: [{ prefix: '10.0.0.0/8', via: 0 }, { prefix: '10.0.0.0/8', via: 0 }, { prefix: '::/0', via: 0 }] }, undefined],
+  [{ next_hops: [HOP] }, 'routes'],
+  [{ next_hops: [HOP], routes: {} }, 'routes'],
+  [{ next_hops: [HOP], routes: null }, 'routes'],
+  [{ next_hops: [], routes: [] }, 'next_hops'],
+  [{ next_hops: {}, routes: [] }, 'next_hops'],
+  [{ next_hops: null, routes: [] }, 'next_hops'],
+  [{ next_hops: [null], routes: [] }, 'next_hops[0]'],
+  [{ next_hops: [{ mac: '02:00:00:00:00:01' }], routes: [] }, 'next_hops[0].port'],
+  [{ next_hops: [{ port: 65536, mac: '02:00:00:00:00:01' }], routes: [] }, 'next_hops[0].port'],
+  [{ next_hops: [{ port: 65535, mac: '02:00:00:00:00:01' }], routes: [] }, undefined],
+  [{ next_hops: [{ port: 1 }], routes: [] }, 'next_hops[0].mac'],
+  [{ next_hops: [{ port: 1, mac: '02:00' }], routes: [] }, 'next_hops[0].mac'],
+  [{ next_hops: [{ port: 1, mac: '2:0:0:0:0:1' }], routes: [] }, 'next_hops[0].mac'],
+  [{ next_hops: [{ port: 1, mac: '02-00-00-00-00-01' }], routes: [] }, 'next_hops[0].mac'],
+  [{ next_hops: [{ port: 1, mac: '02:00:00:00:00:0g' }], routes: [] }, 'next_hops[0].mac'],
+  [{ next_hops: [{ port: 1, mac: '02:00:00:00:00:01 ' }], routes: [] }, 'next_hops[0].mac'],
+  [{ next_hops: [{ port: 1, mac: '0A:bC:00:00:00:01', src_mac: '' }], routes: [] }, undefined],
+  [{ next_hops: [{ port: 1, mac: '02:00:00:00:00:01', src_mac: 'x' }], routes: [] }, 'next_hops[0].src_mac'],
+  [{ next_hops: [{ port: 1, mac: '02:00:00:00:00:01', dst_mac: 'x' }], routes: [] }, 'next_hops[0].dst_mac'],
+];
+
+t.test('C: bad configs are refused with the field named, as the Wasm NF refuses them', async (t) => {
+  const refused = (nf: NfModule, config: unknown): string => {
+    try {
+      createNfInstance(nf, 'router', { config: JSON.stringify(config), log: () => {} });
+      return 'accepted';
+    } catch (err) {
+      return err instanceof NfModuleError ? err.message : String(err);
+    }
+  };
+  for (const [config, field] of CONFIGS) {
+    const what = JSON.stringify(config);
+    const wasm = refused(module, config);
+    const c = refused(native, config);
+    if (field === undefined) {
+      t.equal(wasm, 'accepted', `Wasm accepts ${what}`);
+      t.equal(c, 'accepted', `C accepts ${what}`);
+    } else {
+      t.match(wasm, `config: ${field}: `, `Wasm refuses ${what}, naming ${field}`);
+      t.equal(c.startsWith(`${NATIVE}: router: ${field}: `), true, `C refuses ${what}, naming ${field}: ${c}`);
+    }
+  }
+  t.match(refused(native, undefined), `${NATIVE}: router: `, 'no config');
+});
+
 t.test('a table of 1M IPv4 routes from a file', async (t) => {
   const dir = tempDir();
   const routes: Route[] = [];
@@ -109,10 +254,12 @@ t.test('a table of 1M IPv4 routes from a file', async (t) => {
   writePcap(join(dir, 'in.pcap'), input.map((data) => ({ data })));
   const expected = input.map((f) => route({ ...cfg, routes: [...routes.slice(0, 2), routes[(15 << 16) | (255 << 8) | 255]!, routes.at(-1)!] }, f))
     .filter((r) => r !== undefined);
-  const started = Date.now();
-  const run = await netvm(['nf', 'test', MODULE, '--pcap', join(dir, 'in.pcap'), '--config', join(dir, 'routes.json'), '--out', join(dir, 'out.pcap')]);
-  t.comment(`1M routes: netvm nf test took ${Date.now() - started} ms`);
-  t.equal(run.code, 0, run.stderr);
-  t.match(run.stdout, `in 5, out ${expected.length}, dropped ${5 - expected.length}`);
-  t.match(run.stdout, 'no_route 1');
+  for (const path of [MODULE, NATIVE]) {
+    const started = Date.now();
+    const run = await netvm(['nf', 'test', path, '--pcap', join(dir, 'in.pcap'), '--config', join(dir, 'routes.json'), '--out', join(dir, 'out.pcap')]);
+    t.comment(`1M routes: netvm nf test ${path === NATIVE ? 'router.so' : 'router.wasm'} took ${Date.now() - started} ms`);
+    t.equal(run.code, 0, run.stderr);
+    t.match(run.stdout, `in 5, out ${expected.length}, dropped ${5 - expected.length}`);
+    t.match(run.stdout, 'no_route 1');
+  }
 });

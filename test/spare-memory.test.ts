@@ -6,7 +6,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { native, poolCreatePlain } from '../host/dataplane/native.js';
 import { poolWindow } from '../host/dataplane/pool-window.js';
-import { NF_MEMORY_BASE } from '../host/nf/abi.js';
+import { ABI_VERSION, NF_MEMORY_BASE } from '../host/nf/abi.js';
 import { createNfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { SpareMemories } from '../host/worker/spares.js';
@@ -43,7 +43,7 @@ t.test('a memory is scrubbed for the next instance, its pool window kept', async
   t.ok(after.subarray(NF_MEMORY_BASE).every((b) => b === 0), 'the heap: zeros');
   t.ok(after.subarray(first.windowOffset, first.windowOffset + 4096).every((b) => b === 0x5a), 'the pool: as it was');
   const second = createNfInstance(nat, 'nat', { pool, config: NAT_CONFIG, memory: again });
-  t.equal(second.exports.netvm_abi_version(), 1, 'a new instance runs in it');
+  t.equal(second.exports.netvm_abi_version(), ABI_VERSION, 'a new instance runs in it');
 
   spares.reuse(second, spec);
   t.equal(spares.take({ module: nat, config: NAT_CONFIG, heapMb: 64 }), undefined, 'an instance under another heap limit takes none of these');

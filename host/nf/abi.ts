@@ -1,12 +1,18 @@
-// The host ABI, version 1: what the host checks when it loads a module. The
-// per-packet half (records, verdicts) is native-dpdk/chain.c's; the NF side is
-// nf-modules/sdk/abi.ts; docs/abi.md is the reference for all three.
+// The host ABI, versions 1 and 2: what the host checks when it loads a module.
+// The per-packet half (records, verdicts, the chain's parse) is
+// native-dpdk/chain.c's; the NF side is nf-modules/sdk/abi.ts; docs/abi.md is
+// the reference for all three.
 
-export const ABI_VERSION = 1;
+/** The version the SDK builds; a module of any of ABI_VERSIONS loads. */
+export const ABI_VERSION = 2;
+export const ABI_VERSIONS: readonly number[] = [1, 2];
 
-/** Bytes of a batch record. Its layout (pool offset, length, port and room,
- * verdict) and the verdicts are read and checked by native-dpdk/chain.c. */
-export const RECORD_BYTES = 16;
+/** Bytes of a batch record, by ABI version. Its layout (pool offset, length, port and
+ * room, verdict; in v2 then the chain's parse of the packet) and the verdicts are read
+ * and checked by native-dpdk/chain.c. */
+export const RECORD_BYTES_V1 = 16;
+export const RECORD_BYTES_V2 = 32;
+export const recordBytes = (version: number): number => (version === 1 ? RECORD_BYTES_V1 : RECORD_BYTES_V2);
 
 /** Everything below this address of an NF's memory is the host's: the pool
  * window goes there. The module's data and heap start here (asc --memoryBase). */

@@ -8,12 +8,12 @@
 // windowOffset is the first address >= 64 KiB that is aligned to the pool's
 // page size in the process's address space; V8 only aligns memories to 64 KiB,
 // so it differs between instances.
-import { ABI_VERSION, MAX_METRICS, MAX_STATE_BYTES, NF_MEMORY_BASE, RECORD_BYTES, type NfExports } from './abi.js';
+import { ABI_VERSIONS, MAX_METRICS, MAX_STATE_BYTES, NF_MEMORY_BASE, RECORD_BYTES_V1, recordBytes, type NfExports } from './abi.js';
 import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
 import { HostImports, type ChainPlace } from './host-imports.js';
 import { NfModuleError, type JsNfModule, type NativeNfModule, type NfModule } from './module.js';
 import { JS_NF_MAX_BURST, jsNfFactory, type JsPacketFn } from './js-nf.js';
-import { NATIVE_CLOCK, NATIVE_METRICS, NATIVE_NF_MAX_BURST, NATIVE_RECORDS, createNativeNf, nativeNfLibrary } from './native-nf.js';
+import { NATIVE_ABI_VERSION, NATIVE_CLOCK, NATIVE_METRICS, NATIVE_NF_MAX_BURST, NATIVE_RECORDS, createNativeNf, nativeNfLibrary } from './native-nf.js';
 import { vmInstance, type VmLink } from '../vm/vm-nf.js';
 
 const WASM_PAGE = 65536;
@@ -57,6 +57,8 @@ export interface NfInstance {
   /** Where the pool's first byte is in this instance's memory (0 without a pool). */
   windowOffset: number;
   batchAddr: number;
+  /** Bytes of each of its records: its ABI version's (RECORD_BYTES_V1 or _V2). */
+  recordBytes: number;
   maxBurst: number;
   /** The host's side of its imports: the metrics it defined, among others. */
   host: HostImports;
@@ -228,12 +230,13 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
     return fail(`instantiation failed: ${(err as Error).message}`);
   }
   const version = exports.netvm_abi_version();
-  if (version !== ABI_VERSION) fail(`speaks NetVM ABI version ${version}; this host speaks version ${ABI_VERSION}`);
+  if (!ABI_VERSIONS.includes(version)) fail(`speaks NetVM ABI version ${version}; this host speaks versions ${ABI_VERSIONS.join(' and ')}`);
   const maxBurst = exports.netvm_max_burst();
   const batchAddr = exports.netvm_batch() >>> 0;
+  const record = recordBytes(version);
   if (!(maxBurst >= 1)) fail(`netvm_max_burst() returned ${maxBurst}; it must be at least 1`);
-  if (batchAddr % 4 !== 0 || !inside(memory, batchAddr, maxBurst * RECORD_BYTES)) {
-    fail(`netvm_batch() returned ${batchAddr}, which is not a 4-byte aligned area of ${maxBurst} records in its own memory`);
+  if (batchAddr % 4 !== 0 || !inside(memory, batchAddr, maxBurst * record)) {
+    fail(`netvm_batch() returned ${batchAddr}, which is not a 4-byte aligned area of ${maxBurst} records of ${record} bytes in its own memory`);
   }
   try {
     if (config !== undefined) configure(exports, memory, host, config, fail);
@@ -254,7 +257,7 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
     fail(`netvm_clock() returned ${clockAddr}, not an 8-byte aligned word in its own memory`);
   }
   return {
-    name, path: nf.path, memory, exports, windowOffset, batchAddr, maxBurst, host, metricsAddr, clockAddr,
+    name, path: nf.path, memory, exports, windowOffset, batchAddr, recordBytes: record, maxBurst, host, metricsAddr, clockAddr,
     isolated: pool !== undefined && opts.isolated === true,
   };
 }
@@ -270,19 +273,19 @@ function jsInstance(nf: JsNfModule, name: string, opts: InstanceOptions, memory:
   }
   const bytes = new Uint8Array(memory.buffer);
   const view = new DataView(memory.buffer);
-  const records = new Uint32Array(memory.buffer, NF_MEMORY_BASE, JS_NF_MAX_BURST * (RECORD_BYTES / 4));
+  const records = new Uint32Array(memory.buffer, NF_MEMORY_BASE, JS_NF_MAX_BURST * (RECORD_BYTES_V1 / 4));
   const exports: NfExports = {
-    netvm_abi_version: () => ABI_VERSION,
+    netvm_abi_version: () => 1,
     netvm_batch: () => NF_MEMORY_BASE,
     netvm_max_burst: () => JS_NF_MAX_BURST,
     netvm_process: (n: number): void => {
-      for (let i = 0, r = 0; i < n; i++, r += RECORD_BYTES / 4) {
+      for (let i = 0, r = 0; i < n; i++, r += RECORD_BYTES_V1 / 4) {
         records[r + 3] = packet(bytes, view, windowOffset + records[r]!, records[r + 1]!) ? 0 : 1; // NEXT : DROP
       }
     },
   };
   return {
-    name, path: nf.path, memory, exports, windowOffset, batchAddr: NF_MEMORY_BASE, maxBurst: JS_NF_MAX_BURST,
+    name, path: nf.path, memory, exports, windowOffset, batchAddr: NF_MEMORY_BASE, recordBytes: RECORD_BYTES_V1, maxBurst: JS_NF_MAX_BURST,
     host: new HostImports(name, opts.log, opts.place), metricsAddr: 0, clockAddr: 0, isolated: opts.pool !== undefined && opts.isolated === true,
   };
 }
@@ -292,7 +295,7 @@ function jsInstance(nf: JsNfModule, name: string, opts: InstanceOptions, memory:
 function nativeInstance(nf: NativeNfModule, name: string, opts: InstanceOptions, memory: LinearMemory, windowOffset: number): NfInstance {
   const library = nativeNfLibrary(nf.path);
   const exports: NfExports = {
-    netvm_abi_version: () => ABI_VERSION,
+    netvm_abi_version: () => NATIVE_ABI_VERSION,
     netvm_batch: () => NATIVE_RECORDS,
     netvm_max_burst: () => NATIVE_NF_MAX_BURST,
     netvm_process: () => {},
@@ -305,7 +308,7 @@ function nativeInstance(nf: NativeNfModule, name: string, opts: InstanceOptions,
   const host = new HostImports(name, opts.log, opts.place);
   host.metrics.push(...library.metrics);
   return {
-    name, path: nf.path, memory, exports, windowOffset, batchAddr: NATIVE_RECORDS, maxBurst: NATIVE_NF_MAX_BURST,
+    name, path: nf.path, memory, exports, windowOffset, batchAddr: NATIVE_RECORDS, recordBytes: recordBytes(NATIVE_ABI_VERSION), maxBurst: NATIVE_NF_MAX_BURST,
     host, metricsAddr: NATIVE_METRICS, clockAddr: NATIVE_CLOCK, isolated: opts.pool !== undefined && opts.isolated === true,
   };
 }

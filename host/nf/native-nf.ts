@@ -9,13 +9,15 @@
 // NF_MEMORY_BASE the host's page: the batch records, then the metric slots,
 // then the clock word the chain writes before every burst.
 import koffi from 'koffi';
-import { MAX_METRICS, NF_MEMORY_BASE, RECORD_BYTES } from './abi.js';
+import { MAX_METRICS, NF_MEMORY_BASE, recordBytes } from './abi.js';
 import type { Metric } from './host-imports.js';
 
 export const NATIVE_NF_PAGES = NF_MEMORY_BASE / 65536 + 1;
+/** The records of nf-modules/native/netvm_native.h's struct netvm_record. */
+export const NATIVE_ABI_VERSION = 2;
 export const NATIVE_NF_MAX_BURST = 256;
 export const NATIVE_RECORDS = NF_MEMORY_BASE;
-export const NATIVE_METRICS = NATIVE_RECORDS + NATIVE_NF_MAX_BURST * RECORD_BYTES;
+export const NATIVE_METRICS = NATIVE_RECORDS + NATIVE_NF_MAX_BURST * recordBytes(NATIVE_ABI_VERSION);
 export const NATIVE_CLOCK = NATIVE_METRICS + MAX_METRICS * 8;
 
 export const isNativeNfPath = (path: string): boolean => /\.so$/.test(path);

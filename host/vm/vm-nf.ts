@@ -5,7 +5,7 @@
 // instead when the guest is not there to take it: the chain's fail policy then
 // applies to the burst.
 import koffi from 'koffi';
-import { ABI_VERSION, type NfExports } from '../nf/abi.js';
+import { RECORD_BYTES_V1, type NfExports } from '../nf/abi.js';
 import { HostImports } from '../nf/host-imports.js';
 import type { NfInstance } from '../nf/instance.js';
 import type { VmNfModule } from '../nf/module.js';
@@ -31,13 +31,13 @@ export function vmInstance(nf: VmNfModule, name: string, link: VmLink): NfInstan
   const lib = native();
   const { region, timeoutNs } = link;
   const exports: NfExports = {
-    netvm_abi_version: () => ABI_VERSION,
+    netvm_abi_version: () => 1,
     netvm_batch: () => VM_RECORDS_OFF,
     netvm_max_burst: () => VM_MAX_BURST,
     netvm_process: (n: number) => lib.vmRun(region, n, timeoutNs),
   };
   return {
     name, path: nf.path, memory: { buffer: koffi.view(region, VM_REGION_BYTES) }, exports, windowOffset: VM_AREA_OFF,
-    batchAddr: VM_RECORDS_OFF, maxBurst: VM_MAX_BURST, host: new HostImports(name), metricsAddr: 0, clockAddr: 0, isolated: true, vm: link,
+    batchAddr: VM_RECORDS_OFF, recordBytes: RECORD_BYTES_V1, maxBurst: VM_MAX_BURST, host: new HostImports(name), metricsAddr: 0, clockAddr: 0, isolated: true, vm: link,
   };
 }

@@ -11,8 +11,7 @@
 import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/json';
 import { AhoCorasick } from '../sdk/aho-corasick';
 import {
-  Counter, DROP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, configText, counter, log, packetAddr, packetLen,
-  parse, setVerdict,
+  Counter, DROP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, configText, counter, log, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -123,7 +122,7 @@ export function netvm_process(n: i32): void {
   const ac = matcher;
   if (ac == null) return; // not configured: nothing to look for
   for (let i = 0; i < n; i++) {
-    parse(packetAddr(i), packetLen(i), p);
+    p.at(i);
     if (p.l4 == 0) continue;
     let payload: u32;
     if (p.l4Proto == IPPROTO_TCP && scanTcp) payload = p.l4 + (<u32>(load<u8>(p.addr + p.l4, 12) >> 4) << 2);

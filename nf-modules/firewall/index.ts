@@ -29,7 +29,7 @@ import { FlowTable } from '../sdk/flow-table';
 import {
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
   LogLevel, Parsed, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
-  packetAddr, packetLen, parse, parsePrefix, setVerdict,
+  parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -295,7 +295,7 @@ export function netvm_process(n: i32): void {
   const t = table;
   const now = t != null ? <u64>nowNs() : 0;
   for (let i = 0; i < n; i++) {
-    parse(packetAddr(i), packetLen(i), p);
+    p.at(i);
     let allow: bool;
     if (p.ipVersion == 0) {
       const ip = p.etherType == ETHERTYPE_IPV4 || p.etherType == ETHERTYPE_IPV6;

@@ -24,7 +24,7 @@ import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/js
 import { FlowTable } from '../sdk/flow-table';
 import {
   Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, configText, openState, counter, flowHash, flowKey, gauge, log,
-  nowNs, outPort, packetAddr, packetLen, parse, parseMac, parsePrefix, setVerdict,
+  nowNs, outPort, parseMac, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -202,8 +202,8 @@ export function netvm_process(n: i32): void {
   if (t == null) return; // not configured
   const now = <u64>nowNs();
   for (let i = 0; i < n; i++) {
-    const addr = packetAddr(i);
-    parse(addr, packetLen(i), p);
+    p.at(i);
+    const addr = p.addr;
     const v = p.ipVersion != 0 ? vipOf() : null;
     if (v == null) {
       notVip.add();

@@ -47,7 +47,7 @@ import { FlowTable } from '../sdk/flow-table';
 import { CountMinSketch } from '../sdk/sketch';
 import {
   FLOW_KEY_BYTES, Gauge, LogLevel, MAX_BURST, MAX_METRICS, Parsed, configText, counter, flowKey, gauge, log, nowNs,
-  packetAddr, packetLen, parse,
+  packetLen,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -357,7 +357,7 @@ export function netvm_process(n: i32): void {
   for (let i = 0; i < n; i++) {
     const len = packetLen(i);
     total += len;
-    if (!parse(packetAddr(i), len, p)) continue;
+    if (!p.at(i)) continue;
     const k = keys + <usize>m * FLOW_KEY_BYTES;
     flowKey(p, k);
     const h = hash64(k);

@@ -53,7 +53,7 @@ import { FlowTable, hashKey } from '../sdk/flow-table';
 import {
   DROP, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, TCP_FIN, TCP_RST,
   checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge, loadBe16, log, nowNs,
-  packetAddr, packetLen, parse, parseIpv4, parsePrefix, setVerdict, storeBe16,
+  parseIpv4, parsePrefix, setVerdict, storeBe16,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -463,7 +463,7 @@ export function netvm_process(n: i32): void {
   const pub = publicBase;
   const count = publicCount;
   for (let i = 0; i < n; i++) {
-    parse(packetAddr(i), packetLen(i), p);
+    p.at(i);
     if (p.ipVersion != 4) continue;
     const src = p.src4();
     const dst = p.dst4();

@@ -43,7 +43,8 @@ int netvm_native_create(const char *config, uintptr_t window, uintptr_t records,
 	json_t *root = NULL;
 	if (*config != '\0') {
 		json_error_t err;
-		root = json_loads(config, JSON_REJECT_DUPLICATES, &err);
+		/* A duplicate key: the last value wins, as in the SDK's parseJson (and JSON.parse). */
+		root = json_loads(config, 0, &err);
 		if (root == NULL) {
 			netvm_fail(error, error_len, "", "config is not JSON: %s (line %d)", err.text, err.line);
 			return -1;
@@ -100,10 +101,17 @@ bool netvm_only_keys(const json_t *obj, const char *path, const char *const *key
 	return true;
 }
 
+/* Member key of obj; NULL when absent or JSON null (as the SDK's ConfigReader.field). */
+static const json_t *field(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return v != NULL && !json_is_null(v) ? v : NULL;
+}
+
 static const json_t *member(const json_t *obj, const char *path, const char *key, bool required, char *error,
 			    size_t error_len, bool *ok)
 {
-	const json_t *v = json_object_get(obj, key);
+	const json_t *v = field(obj, key);
 	*ok = v != NULL || !required;
 	if (v == NULL && required)
 		refuse(error, error_len, path, key, "is required");
@@ -142,7 +150,7 @@ bool netvm_get_int(const json_t *obj, const char *path, const char *key, bool re
 
 bool netvm_get_number(const json_t *obj, const char *path, const char *key, double lo, double hi, double *out, char *error, size_t error_len)
 {
-	const json_t *v = json_object_get(obj, key);
+	const json_t *v = field(obj, key);
 	if (v == NULL)
 		return true;
 	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
@@ -156,7 +164,7 @@ bool netvm_get_number(const json_t *obj, const char *path, const char *key, doub
 
 bool netvm_get_bool(const json_t *obj, const char *path, const char *key, bool *out, char *error, size_t error_len)
 {
-	const json_t *v = json_object_get(obj, key);
+	const json_t *v = field(obj, key);
 	if (v == NULL)
 		return true;
 	if (!json_is_boolean(v)) {
@@ -201,22 +209,38 @@ bool netvm_parse_prefix(const char *text, uint8_t addr[16], int *version, int *l
 	int max = *version == 4 ? 32 : 128;
 	*len = max;
 	if (slash != NULL) {
-		char *end;
-		long l = strtol(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end != '\0' || l < 0 || l > max)
+		/* As the SDK's parsePrefix: 1 to 3 decimal digits, no sign or space. */
+		const char *digits = slash + 1;
+		size_t nd = strlen(digits);
+		if (nd == 0 || nd > 3 || strspn(digits, "0123456789") != nd)
 			return false;
-		*len = (int)l;
+		int l = atoi(digits);
+		if (l > max)
+			return false;
+		*len = l;
 	}
+	/* Bits past the length must be zero. */
+	for (int bit = *len; bit < max; bit++)
+		if (addr[bit >> 3] & (0x80 >> (bit & 7)))
+			return false;
 	return true;
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 bool netvm_parse_mac(const char *text, uint8_t mac[6])
 {
-	unsigned b[6];
-	char tail;
-	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+	/* As the SDK's parseMac: exactly six pairs of hex digits, ':' between. */
+	if (strlen(text) != 17)
 		return false;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(text[i * 3]), lo = hex_digit(text[i * 3 + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
 	return true;
 }

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -33,14 +34,27 @@
 #define NETVM_DROP 1u
 #define NETVM_OUT_PORT 0x10000u
 #define NETVM_TO_NF 0x20000u
+#define NETVM_REPARSE 0x80000000u /* or'ed in: the headers' layout changed at the same length */
 
-/* A batch record: 16 little-endian bytes, as in ABI v1. */
+/* What the chain's parse found in a packet, once for the whole chain (ABI
+ * v2): struct nv_meta of native-dpdk/netvm_dp.h. parse.h turns it into a
+ * struct netvm_parsed. */
+struct netvm_meta {
+	uint16_t l3, l4, ether_type;
+	uint8_t ip_version, l4_proto;
+	uint16_t ip_len, ip_header_len;
+	uint8_t vlans, flags;
+	uint16_t reserved;
+};
+
+/* A batch record: 32 little-endian bytes, as in ABI v2. */
 struct netvm_record {
 	uint32_t pool_off; /* the packet's first byte, from the window's start */
 	uint32_t len;      /* its length; the NF may change it, up to room */
 	uint16_t in_port;
 	uint16_t room;
 	uint32_t verdict; /* NETVM_NEXT when called; the NF writes its decision */
+	struct netvm_meta meta;
 };
 
 /* What an instance works on: all of it in the memory the host made for it
@@ -66,7 +80,8 @@ void *netvm_fail(char *error, size_t error_len, const char *path, const char *fm
 
 /* Config readers: each checks the kind of member key of obj (whose own path
  * is path, "" for the root) and writes a refusal naming path.key on a
- * mismatch (return false). An absent optional member leaves *out as it was. */
+ * mismatch (return false). An absent optional member leaves *out as it was;
+ * a member that is JSON null counts as absent (as in the SDK's ConfigReader). */
 bool netvm_only_keys(const json_t *obj, const char *path, const char *const *keys, char *error, size_t error_len);
 bool netvm_get_string(const json_t *obj, const char *path, const char *key, bool required, const char **out, char *error, size_t error_len);
 bool netvm_get_int(const json_t *obj, const char *path, const char *key, bool required, int64_t lo, int64_t hi, int64_t *out,
@@ -79,8 +94,10 @@ bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool
 
 /* "10.0.0.0/8", "2001:db8::/32", or an address alone (its full length): the
  * address in network order (IPv4 in the first 4 bytes), its version and
- * length. False when the text is not one. */
+ * length. False when the text is not one, as for the SDK's parsePrefix: the
+ * length is 1 to 3 digits, and bits past it must be zero. */
 bool netvm_parse_prefix(const char *text, uint8_t addr[16], int *version, int *len);
+/* "02:00:00:00:00:01": exactly 6 pairs of hex digits (the SDK's parseMac). */
 bool netvm_parse_mac(const char *text, uint8_t mac[6]);
 
 static inline uint16_t netvm_be16(const uint8_t *p)
@@ -117,13 +134,26 @@ static inline uint16_t netvm_checksum_update16(uint16_t checksum, uint16_t old_w
 	return (uint16_t)~netvm_fold16((uint32_t)(uint16_t)~checksum + (uint16_t)~old_word + new_word);
 }
 
-/* The ones'-complement sum of len bytes (even) as network-order words, folded, not inverted. */
+/* The ones'-complement sum of len bytes (even) as network-order words,
+ * folded, not inverted. The sum does not depend on byte order (RFC 1071
+ * 2.B): it adds 32 bits at a time in the machine's order and swaps once. */
 static inline uint32_t netvm_sum16(const uint8_t *p, uint32_t len)
 {
-	uint32_t sum = 0;
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += netvm_be16(p + i);
-	return netvm_fold16(sum);
+	uint64_t sum = 0;
+	uint32_t i = 0;
+	for (; i + 4 <= len; i += 4) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		sum += w;
+	}
+	for (; i + 2 <= len; i += 2) {
+		uint16_t w;
+		memcpy(&w, p + i, 2);
+		sum += w;
+	}
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	uint32_t s = netvm_fold16((uint32_t)sum + (uint32_t)(sum >> 32));
+	return (uint16_t)(s << 8 | s >> 8);
 }
 
 #endif

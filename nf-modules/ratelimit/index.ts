@@ -15,8 +15,7 @@
 import { ConfigReader, parseJson } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
-  DROP, FLOW_KEY_BYTES, LogLevel, Parsed, configText, counter, flowHash, flowKey, gauge, log, nowNs, packetAddr,
-  packetLen, parse, setVerdict,
+  DROP, FLOW_KEY_BYTES, LogLevel, Parsed, configText, counter, flowHash, flowKey, gauge, log, nowNs, packetLen, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -85,7 +84,7 @@ export function netvm_process(n: i32): void {
   const now = <u64>nowNs();
   for (let i = 0; i < n; i++) {
     const len = packetLen(i);
-    parse(packetAddr(i), len, p);
+    p.at(i);
     if (p.ipVersion == 0) {
       unlimited.add();
       continue;

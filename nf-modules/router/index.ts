@@ -24,7 +24,7 @@ import { Lpm4, LPM4_MAX_GROUPS, NO_ROUTE } from '../sdk/lpm4';
 import { Lpm6, LPM6_MAX_GROUPS } from '../sdk/lpm6';
 import {
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, LogLevel, MAX_BURST, Parsed, checksumUpdate16, configText, counter, ipv4ChecksumOk,
-  loadBe16, log, outPort, packetAddr, packetLen, parse, parseMac, parsePrefix, setVerdict, storeBe16,
+  loadBe16, log, outPort, packetAddr, parseMac, parsePrefix, setVerdict, storeBe16,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -146,7 +146,7 @@ export function netvm_process(n: i32): void {
   let k6 = 0;
   // Pass 1: check and classify; collect destinations.
   for (let i = 0; i < n; i++) {
-    parse(packetAddr(i), packetLen(i), p);
+    p.at(i);
     store<u32>(l3Of + <usize>(i << 2), p.l3);
     if (p.ipVersion == 4) {
       if (p.ipTruncated || !ipv4ChecksumOk(p)) {

@@ -60,6 +60,7 @@ struct chain {
 	 * TO_NF verdict), and every packet's length as the last NF left it. */
 	uint32_t first, n, ret_first, emitted;
 	uint16_t running; /* the chain position whose NF has the burst now */
+	int ticking;      /* the chain position whose netvm_tick runs now, or -1 */
 	uint16_t n_waiting[NV_MAX_CHAIN_NFS];
 	uint16_t waiting[NV_MAX_CHAIN_NFS][MAX_BURST];
 	uint32_t len[MAX_BURST];
@@ -83,6 +84,7 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 	c->n_ports = n_ports;
 	memcpy(c->port_ids, port_ids, n_ports * sizeof(*port_ids));
 	c->max_burst = MAX_BURST;
+	c->ticking = -1;
 	return 0;
 }
 
@@ -428,14 +430,24 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	return next_nf(c, k);
 }
 
-/* The chain position whose NF has the burst under way, or -1 between bursts
- * (read by the watchdog from another thread: a hint, not a lock). */
+/* The chain position whose NF has the burst under way, or whose tick runs
+ * between bursts; -1 when none does (read by the watchdog from another
+ * thread: a hint, not a lock). */
 int nv_chain_running(uint16_t id)
 {
 	if (id >= NV_MAX_LANES)
 		return -1;
 	const struct chain *c = &chains[id];
-	return __atomic_load_n(&c->n, __ATOMIC_RELAXED) == 0 ? -1 : c->running;
+	return __atomic_load_n(&c->n, __ATOMIC_RELAXED) == 0 ? __atomic_load_n(&c->ticking, __ATOMIC_RELAXED) : c->running;
+}
+
+/* Says that the NF at position k runs its tick now (-1: no tick runs). */
+int nv_chain_ticking(uint16_t id, int k)
+{
+	if (id >= NV_MAX_LANES || k < -1 || k >= chains[id].n_nfs)
+		return nv_fail(EINVAL, "chain %u: no NF at position %d", id, k);
+	__atomic_store_n(&chains[id].ticking, k, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /* Ends the burst under way of a chain whose worker was stopped in the middle

@@ -127,7 +127,8 @@ int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, uint32_t 
 int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area,
 		    void *clock);
 uint32_t nv_chain_abort(uint16_t id); /* after its worker is gone: drops the burst under way */
-int nv_chain_running(uint16_t id);    /* position of the NF holding the burst, or -1 */
+int nv_chain_running(uint16_t id);    /* position of the NF holding the burst or ticking, or -1 */
+int nv_chain_ticking(uint16_t id, int k); /* the NF at position k ticks now (-1: none) */
 uint32_t nv_chain_begin(uint16_t id);
 /* The chain's parse of a packet for ABI v2 NFs (parse.c). */
 void nv_parse(const uint8_t *pkt, uint32_t len, struct nv_meta *m);

@@ -131,7 +131,7 @@ t.test('refused swaps keep the old NF running and say why', async (t) => {
     t.match(s.stderr, reason);
   };
   await refused([join(dir, 'missing.wasm')], /missing\.wasm/);
-  await refused([await fixtureNf('abi-v99')], /speaks NetVM ABI version 99; this host speaks version 1/);
+  await refused([await fixtureNf('abi-v99')], /speaks NetVM ABI version 99; this host speaks versions 1 and 2/);
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ inside: 'nowhere', public_ip: '203.0.113.1' }));
   await refused([wasm('nat'), '--config', join(dir, 'bad.json')], /refused its config \(status 1\): config: inside: 'nowhere' is not an IPv4 prefix/);
   await refused([await fixtureNf('import-trap')], /trapped in netvm_state_import/);

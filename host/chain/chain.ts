@@ -91,18 +91,22 @@ export class Chain {
     this.mode[k] = mode;
   }
 
-  /** Calls netvm_tick of the NFs that have it; a trap there is reported like one in a burst. */
+  /** Calls netvm_tick of the NFs that have it; a trap there is reported like one in a burst.
+   *  The C chain is told which NF ticks, so that the watchdog knows whose budget it is. */
   tick(nowNs: bigint): void {
     for (let k = 0; k < this.nfs.length; k++) {
       const nf = this.nfs[k]!;
       const tick = nf.exports.netvm_tick;
       if (tick === undefined || this.mode[k] !== NF_RAN) continue;
       if (nf.clockAddr !== 0) new BigUint64Array(nf.memory.buffer, nf.clockAddr, 1)[0] = nowNs;
+      native().chainTicking(this.id, k);
       try {
         tick(nowNs);
       } catch (err) {
         if (!isTrap(err)) throw err;
         this.onTrap(nf, err, k);
+      } finally {
+        native().chainTicking(this.id, -1);
       }
     }
   }

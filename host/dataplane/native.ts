@@ -104,6 +104,7 @@ function load() {
     /** The chain's parse of a packet into an ABI v2 meta (native-dpdk/parse.c): what a v2 NF finds in its records. */
     parse: lib.func('void nv_parse(uintptr_t pkt, uint32_t len, uintptr_t meta)') as (pkt: bigint, len: number, meta: bigint) => void,
     chainRunning: lib.func('int nv_chain_running(uint16_t id)') as (id: number) => number,
+    chainTicking: lib.func('int nv_chain_ticking(uint16_t id, int k)') as (id: number, k: number) => number,
     chainAbort: lib.func('uint32_t nv_chain_abort(uint16_t id)') as (id: number) => number,
     chainSetNf: lib.func('int nv_chain_set_nf(uint16_t id, uint16_t k, uintptr_t records, uint32_t record_bytes, uint32_t max_burst, uintptr_t private_area, uintptr_t clock)'),
     chainBegin: lib.func('uint32_t nv_chain_begin(uint16_t id)') as (id: number) => number,

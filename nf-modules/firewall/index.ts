@@ -33,8 +33,10 @@ import {
 } from '../sdk';
 export * from '../sdk/exports';
 
-// A rule: 48 bytes. Prefix addresses in network order, IPv4 in the first 4 bytes.
-const RULE_BYTES: usize = 48;
+// A rule: 64 bytes. Prefix addresses in network order, IPv4 in the first 4 bytes;
+// an IPv4 prefix's mask as the same bytes loaded as a u32, so that a packet's
+// address is compared as it lies in the packet, without a byte swap.
+const RULE_BYTES: usize = 64;
 const R_ALLOW = 0;      // u8 1 allow, 0 deny
 const R_VERSION = 1;    // u8 0 any, 4, 6
 const R_PROTO = 2;      // i16 -1 any
@@ -45,6 +47,8 @@ const R_SPORT = 8;      // u16 lo, u16 hi
 const R_DPORT = 12;     // u16 lo, u16 hi
 const R_SRC = 16;       // 16 bytes
 const R_DST = 32;       // 16 bytes
+const R_SRC4_MASK = 48; // u32
+const R_DST4_MASK = 52; // u32
 
 // Flow state, per flow-table slot.
 const TCP_AWAIT_SYNACK: u8 = 1;
@@ -136,6 +140,11 @@ function readPrefix(r: ConfigReader, rule: JsonValue, name: string, path: string
   return parsed >> 8;
 }
 
+/** The mask of an IPv4 prefix of len bits, as its network-order bytes load into a u32. */
+function mask4(len: u8): u32 {
+  return len == 0 ? 0 : bswap<u32>(<u32>-1 << (32 - <u32>min(len, 32)));
+}
+
 function readRule(r: ConfigReader, rule: JsonValue, path: string, at: usize): void {
   if (!r.object(rule, path)) return;
   r.unknownKeys(rule, path, ['action', 'proto', 'src', 'dst', 'sport', 'dport']);
@@ -148,6 +157,8 @@ function readRule(r: ConfigReader, rule: JsonValue, path: string, at: usize): vo
     r.fail(path, 'src and dst are of different IP versions');
   }
   store<u8>(at, <u8>max(srcVersion, dstVersion), R_VERSION);
+  store<u32>(at, mask4(load<u8>(at, R_SRC_LEN)), R_SRC4_MASK);
+  store<u32>(at, mask4(load<u8>(at, R_DST_LEN)), R_DST4_MASK);
   const sport = readPorts(r, rule, 'sport', path, at + R_SPORT);
   const dport = readPorts(r, rule, 'dport', path, at + R_DPORT);
   if ((sport || dport) && proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
@@ -220,10 +231,9 @@ function matchRules(): i32 {
     const proto = load<i16>(r, R_PROTO);
     if (proto >= 0 && <u8>proto != p.l4Proto) continue;
     if (version == 4) {
-      const sl = load<u8>(r, R_SRC_LEN);
-      const dl = load<u8>(r, R_DST_LEN);
-      if (sl != 0 && ((bswap<u32>(load<u32>(src)) ^ bswap<u32>(load<u32>(r, R_SRC))) >> (32 - sl)) != 0) continue;
-      if (dl != 0 && ((bswap<u32>(load<u32>(dst)) ^ bswap<u32>(load<u32>(r, R_DST))) >> (32 - dl)) != 0) continue;
+      const differ = ((load<u32>(src) ^ load<u32>(r, R_SRC)) & load<u32>(r, R_SRC4_MASK)) |
+        ((load<u32>(dst) ^ load<u32>(r, R_DST)) & load<u32>(r, R_DST4_MASK));
+      if (differ != 0) continue;
     } else if (version == 6) {
       if (!prefixMatch(src, r + R_SRC, load<u8>(r, R_SRC_LEN))) continue;
       if (!prefixMatch(dst, r + R_DST, load<u8>(r, R_DST_LEN))) continue;

@@ -224,10 +224,26 @@ uint32_t nv_chain_begin(uint16_t id)
 	c->running = 0;
 	/* Parsed once here for every v2 NF of the chain: this also brings the
 	 * headers into the cache for the first NF. */
-	if (c->parse)
-		for (uint32_t i = 0; i < n; i++)
-			nv_parse(nv_pool.base + rx_desc(c, i)->pool_off, rx_desc(c, i)->len, &c->meta[i]);
-	if (c->private_area[0] != NULL || c->record_bytes[0] != RECORD_V1) {
+	if (c->parse) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct nv_desc *d = rx_desc(c, i);
+			const uint8_t *pkt = nv_pool.base + d->pool_off;
+			if (!nv_parse_common(pkt, d->len, &c->meta[i]))
+				nv_parse(pkt, d->len, &c->meta[i]);
+		}
+	}
+	if (c->private_area[0] == NULL && c->record_bytes[0] == RECORD_V2) {
+		/* A shared v2 first NF: each record is the RX descriptor, then the meta. */
+		uint8_t *rec = c->records[0];
+		for (uint32_t i = 0; i < n; i++, rec += RECORD_V2) {
+			memcpy(rec, rx_desc(c, i), sizeof(struct nv_desc));
+			memcpy(rec + sizeof(struct nv_desc), &c->meta[i], sizeof(struct nv_meta));
+			c->len[i] = rx_desc(c, i)->len;
+		}
+		c->counters[C_COUNTERS_NF(0) + N_IN] += n;
+		return n;
+	}
+	if (c->private_area[0] != NULL) {
 		for (uint32_t i = 0; i < n; i++)
 			c->len[i] = rx_desc(c, i)->len;
 		stage(c, 0);

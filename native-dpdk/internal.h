@@ -2,6 +2,9 @@
 #ifndef NETVM_INTERNAL_H
 #define NETVM_INTERNAL_H
 
+#include <stdbool.h>
+#include <string.h>
+
 #include <rte_mbuf.h>
 
 #include "netvm_dp.h"
@@ -68,6 +71,39 @@ extern struct nv_capture_point *nv_capture_tx[RTE_MAX_ETHPORTS];
 extern struct nv_capture_point *nv_capture_link[NV_MAX_LANES][NV_MAX_CHAIN_NFS];
 void nv_capture_burst(struct nv_capture_point *p, const uint8_t *const *data, const uint32_t *len, uint32_t n);
 void nv_capture_mbufs(struct nv_capture_point *p, struct rte_mbuf *const *m, uint32_t n);
+
+/* The common case of the chain's parse (parse.c), inline in the chain's
+ * loop: an untagged IPv4 packet without options, not a fragment, carrying
+ * TCP or UDP whose header is whole (the SDK's parseCommon). Writes the meta
+ * nv_parse would write and returns true; false (nothing written) for any
+ * other packet. */
+static inline bool nv_parse_common(const uint8_t *pkt, uint32_t len, struct nv_meta *m)
+{
+	uint64_t w;
+	if (len < 42)
+		return false;
+	memcpy(&w, pkt + 12, 8); /* ethertype, version/IHL, TOS, total length, id */
+	uint32_t proto = pkt[23];
+	uint32_t total = (uint32_t)(w >> 32 & 0xff) << 8 | (uint32_t)(w >> 40 & 0xff);
+	uint32_t frag = (uint32_t)pkt[20] << 8 | pkt[21];
+	if ((w & 0xffffff) != 0x450008 || total < 28 || (frag & 0x3fff) != 0)
+		return false;
+	uint32_t ip_len = RTE_MIN(total, len - 14);
+	if (proto == 6) {
+		uint32_t doff = (uint32_t)(pkt[46] >> 4) << 2;
+		if (ip_len < 40 || doff < 20 || doff > ip_len - 20)
+			return false;
+	} else if (proto != 17) {
+		return false;
+	}
+	/* l3 14, l4 34, IPv4 (0x0800), version 4, proto | ip_len, header 20, no tags, flags. */
+	uint64_t flags = 4u /* NV_META_FIRST_FRAGMENT */ | (total > len - 14 ? 1u /* NV_META_TRUNCATED */ : 0u);
+	uint64_t lo = 14u | 34u << 16 | (uint64_t)0x0800 << 32 | (uint64_t)4 << 48 | (uint64_t)proto << 56;
+	uint64_t hi = ip_len | 20u << 16 | flags << 40;
+	memcpy(m, &lo, 8);
+	memcpy((uint8_t *)m + 8, &hi, 8);
+	return true;
+}
 
 /* Stats are written by the poll lcore and read by the main thread. */
 static inline void nv_count(uint64_t *c, uint64_t n)

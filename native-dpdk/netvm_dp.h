@@ -98,7 +98,8 @@ int nv_eal_cleanup(void);
 const char *nv_eal_runtime_dir(void);
 
 int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info);
-int nv_pool_create_plain(uint32_t n_slots, struct nv_pool_info *info);
+/* A pool without DPDK (offline runs, the bench's NF path): on 2 MiB pages if want_huge and some are free. */
+int nv_pool_create_plain(uint32_t n_slots, int want_huge, struct nv_pool_info *info);
 int nv_pool_destroy(void);
 int nv_pool_map(void *addr);
 uint32_t nv_pool_available(void);

@@ -132,25 +132,9 @@ static void parse_ipv6(const uint8_t *pkt, uint32_t len, struct nv_meta *m)
 
 void nv_parse(const uint8_t *pkt, uint32_t len, struct nv_meta *m)
 {
+	if (nv_parse_common(pkt, len, m))
+		return;
 	memset(m, 0, sizeof(*m));
-	/* The common case in one pass: untagged IPv4 without options, not a
-	 * fragment, TCP or UDP whose header is whole (the SDK's parseCommon). */
-	if (len >= 42 && pkt[12] == 0x08 && pkt[13] == 0x00 && pkt[14] == 0x45 && (be16(pkt + 20) & 0x3fff) == 0) {
-		uint32_t total = be16(pkt + 16), proto = pkt[23];
-		uint32_t ip_len = RTE_MIN(total, len - 14);
-		if (total >= 28 && (proto == IPPROTO_UDP_ ||
-				    (proto == IPPROTO_TCP_ && ip_len >= 40 && (pkt[46] >> 4) >= 5 && (uint32_t)(pkt[46] >> 4) * 4 <= ip_len - 20))) {
-			m->l3 = 14;
-			m->l4 = 34;
-			m->ether_type = ETHERTYPE_IPV4;
-			m->ip_version = 4;
-			m->l4_proto = (uint8_t)proto;
-			m->ip_len = (uint16_t)ip_len;
-			m->ip_header_len = 20;
-			m->flags = (uint8_t)(NV_META_FIRST_FRAGMENT | (total > len - 14 ? NV_META_TRUNCATED : 0));
-			return;
-		}
-	}
 	if (len < 14)
 		return;
 	uint32_t off = 12;

@@ -105,21 +105,28 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
 /* A pool without DPDK, for running NFs over packets offline (netvm nf test):
  * the same memfd and mapping as the data plane's, on 4 KiB pages, with
  * n_slots buffers of NV_POOL_ELT_SIZE bytes and no mempool. */
-int nv_pool_create_plain(uint32_t n_slots, struct nv_pool_info *info)
+int nv_pool_create_plain(uint32_t n_slots, int want_huge, struct nv_pool_info *info)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t len = round_up((uint64_t)n_slots * NV_POOL_ELT_SIZE, page);
-	int ret;
+	int huge = 0;
+	int ret = -ENOMEM;
 
 	if (nv_pool.fd >= 0)
 		return nv_fail(EEXIST, "the pool exists already");
-	ret = map_pool_file(len, 0);
+	/* 2 MiB pages when asked for and free, as the data plane's pool has them; else 4 KiB. */
+	if (want_huge && (ret = map_pool_file(round_up((uint64_t)n_slots * NV_POOL_ELT_SIZE, HUGE_PAGE), 1)) == 0) {
+		page = HUGE_PAGE;
+		huge = 1;
+	}
+	uint64_t len = round_up((uint64_t)n_slots * NV_POOL_ELT_SIZE, page);
+	if (!huge)
+		ret = map_pool_file(len, 0);
 	if (ret < 0)
 		return nv_fail(ret, "pool: cannot map %lu bytes: %s", (unsigned long)len, strerror(-ret));
 	nv_pool.n_slots = n_slots;
 	nv_pool.info = (struct nv_pool_info){
 		.len = len, .page_size = page, .n_mbufs = n_slots, .elt_size = NV_POOL_ELT_SIZE,
-		.headroom = RTE_PKTMBUF_HEADROOM, .data_room = NV_POOL_DATA_ROOM, .hugepages = 0,
+		.headroom = RTE_PKTMBUF_HEADROOM, .data_room = NV_POOL_DATA_ROOM, .hugepages = (uint32_t)huge,
 	};
 	*info = nv_pool.info;
 	return 0;

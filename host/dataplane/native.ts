@@ -83,7 +83,7 @@ function load() {
     poolCreate: lib.func('int nv_pool_create(uint32_t n_mbufs, int want_huge, _Out_ nv_pool_info *info)'),
     // Addresses cross as integers: they point into Wasm memories and SharedArrayBuffers.
     poolMap: lib.func('int nv_pool_map(uintptr_t addr)'),
-    poolCreatePlain: lib.func('int nv_pool_create_plain(uint32_t n_slots, _Out_ nv_pool_info *info)'),
+    poolCreatePlain: lib.func('int nv_pool_create_plain(uint32_t n_slots, int want_huge, _Out_ nv_pool_info *info)'),
     poolDestroy: lib.func('int nv_pool_destroy(void)'),
     poolAvailable: lib.func('uint32_t nv_pool_available(void)'),
     adviseHugepages: lib.func('int nv_advise_hugepages(uintptr_t addr, uint64_t len)'),
@@ -161,10 +161,11 @@ export function poolCreate(nMbufs: number, wantHuge: boolean): PoolInfo {
   return info;
 }
 
-/** A pool without DPDK (4 KiB pages, no mempool), for running NFs offline. */
-export function poolCreatePlain(nSlots: number): PoolInfo {
+/** A pool without DPDK (no mempool), for running NFs offline: on 4 KiB pages, or on 2 MiB
+ *  pages when wantHuge and some are free (info.hugepages says which). */
+export function poolCreatePlain(nSlots: number, wantHuge = false): PoolInfo {
   const info = {} as PoolInfo;
-  check(native().poolCreatePlain(nSlots, info));
+  check(native().poolCreatePlain(nSlots, wantHuge ? 1 : 0, info));
   return info;
 }
 

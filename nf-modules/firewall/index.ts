@@ -220,19 +220,24 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
 
 /** The first rule matching p: 1 allow, 0 deny, -1 none. */
 function matchRules(): i32 {
-  // IPv4 addresses are 4 bytes in the packet: compare through a padded copy.
+  // What the rules look at, read from the packet once (Wasm loads are not hoisted for us).
+  const ipVersion = p.ipVersion;
+  const l4Proto = p.l4Proto;
   const src = p.srcAddr();
   const dst = p.dstAddr();
-  const hasPorts = p.l4 != 0 && (p.l4Proto == IPPROTO_TCP || p.l4Proto == IPPROTO_UDP);
+  const src4 = ipVersion == 4 ? load<u32>(src) : 0;
+  const dst4 = ipVersion == 4 ? load<u32>(dst) : 0;
+  const hasPorts = p.l4 != 0 && (l4Proto == IPPROTO_TCP || l4Proto == IPPROTO_UDP);
+  const sp = hasPorts ? p.srcPort : 0;
+  const dp = hasPorts ? p.dstPort : 0;
   for (let i = 0; i < nRules; i++) {
     const r = rules + <usize>i * RULE_BYTES;
     const version = load<u8>(r, R_VERSION);
-    if (version != 0 && version != p.ipVersion) continue;
+    if (version != 0 && version != ipVersion) continue;
     const proto = load<i16>(r, R_PROTO);
-    if (proto >= 0 && <u8>proto != p.l4Proto) continue;
+    if (proto >= 0 && <u8>proto != l4Proto) continue;
     if (version == 4) {
-      const differ = ((load<u32>(src) ^ load<u32>(r, R_SRC)) & load<u32>(r, R_SRC4_MASK)) |
-        ((load<u32>(dst) ^ load<u32>(r, R_DST)) & load<u32>(r, R_DST4_MASK));
+      const differ = ((src4 ^ load<u32>(r, R_SRC)) & load<u32>(r, R_SRC4_MASK)) | ((dst4 ^ load<u32>(r, R_DST)) & load<u32>(r, R_DST4_MASK));
       if (differ != 0) continue;
     } else if (version == 6) {
       if (!prefixMatch(src, r + R_SRC, load<u8>(r, R_SRC_LEN))) continue;
@@ -240,8 +245,6 @@ function matchRules(): i32 {
     }
     if (load<u8>(r, R_PORTS)) {
       if (!hasPorts) continue;
-      const sp = p.srcPort;
-      const dp = p.dstPort;
       if (sp < load<u16>(r, R_SPORT) || sp > load<u16>(r, R_SPORT + 2)) continue;
       if (dp < load<u16>(r, R_DPORT) || dp > load<u16>(r, R_DPORT + 2)) continue;
     }

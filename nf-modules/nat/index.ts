@@ -337,33 +337,35 @@ let theirPort: u32 = 0;
  *  untranslatable (a TCP/UDP header that is not whole). */
 function translatable(i: i32, outbound: bool): i32 {
   const proto = p.l4Proto;
+  const l4 = p.l4;
   if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-    if (p.l4 == 0) {
+    if (l4 == 0) {
       untranslatable.add();
       setVerdict(i, DROP);
       return -1;
     }
-    ourPort = outbound ? p.srcPort : p.dstPort;
-    theirPort = outbound ? p.dstPort : p.srcPort;
+    // The ports, read once from the whole L4 header.
+    const sport = loadBe16(p.addr + l4);
+    const dport = loadBe16(p.addr + l4 + 2);
+    ourPort = outbound ? sport : dport;
+    theirPort = outbound ? dport : sport;
     return proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
   }
   const echo = outbound ? ICMP_ECHO_REQUEST : ICMP_ECHO_REPLY;
-  if (proto == IPPROTO_ICMP && p.l4 != 0 && p.l4Len >= 8 && p.icmpType == echo) {
-    ourPort = loadBe16(p.addr + p.l4 + 4);
+  if (proto == IPPROTO_ICMP && l4 != 0 && p.l4Len >= 8 && load<u8>(p.addr + l4) == echo) {
+    ourPort = loadBe16(p.addr + l4 + 4);
     theirPort = 0;
     return PI_ICMP;
   }
   return -1;
 }
 
-function outbound(i: i32, t: FlowTable, now: u64): void {
+function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
   const found = translatable(i, true);
   if (found < 0) return;
   const pi = <u32>found;
   const localPort = ourPort;
   const remotePort = theirPort;
-  const src = p.src4();
-  const dst = p.dst4();
   store<u32>(key, src);
   store<u32>(key, dst, 4);
   store<u16>(key, <u16>localPort, 8);
@@ -411,7 +413,7 @@ function outbound(i: i32, t: FlowTable, now: u64): void {
 }
 
 /** A packet to public address number idx. */
-function inbound(i: i32, t: FlowTable, now: u64, idx: u32): void {
+function inbound(i: i32, t: FlowTable, now: u64, idx: u32, src: u32): void {
   const found = translatable(i, false);
   if (found < 0) return;
   const pi = <u32>found;
@@ -425,7 +427,7 @@ function inbound(i: i32, t: FlowTable, now: u64, idx: u32): void {
   }
   const slot = held - 1;
   const s = <usize>slot;
-  if (load<u32>(fRemAddr + (s << 2)) != p.src4() || <u32>load<u16>(fRemPort + (s << 1)) != remotePort) {
+  if (load<u32>(fRemAddr + (s << 2)) != src || <u32>load<u16>(fRemPort + (s << 1)) != remotePort) {
     noMapping.add();
     setVerdict(i, DROP);
     return;
@@ -468,9 +470,9 @@ export function netvm_process(n: i32): void {
     const src = p.src4();
     const dst = p.dst4();
     if ((src & mask) == net) {
-      if ((dst & mask) != net) outbound(i, t, now);
+      if ((dst & mask) != net) outbound(i, t, now, src, dst);
     } else if (dst - pub < count) {
-      inbound(i, t, now, dst - pub);
+      inbound(i, t, now, dst - pub, src);
     }
   }
   t.expire(now, SWEEP_BUDGET);

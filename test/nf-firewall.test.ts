@@ -9,6 +9,7 @@ import { runOffline } from '../host/chain/offline.js';
 import { createNfInstance } from '../host/nf/instance.js';
 import { loadNfModule, type NfModule } from '../host/nf/module.js';
 import { NfModuleError } from '../host/nf/module.js';
+import { mangledFrames, refusal, sameRefusals } from './support/native-configs.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
 import { ETHERTYPE, ethernetFrame, ipv4Packet, ipv6Packet, padFrame, tcpSegment, udpDatagram } from './support/packets.js';
@@ -116,21 +117,7 @@ for (const [prefix, nf] of MODULES) {
 // Every truncation of the bundled frames (up to 120 bytes) and random
 // corruptions of their headers: parse's bounds checks (short frames, tags,
 // IP headers that lie about their length, L4 headers cut off) decide here.
-function mangled(): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let seed = 4242;
-  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
-  for (const f of inputFrames()) {
-    if (f.length > 2048) continue;
-    for (let len = 1; len <= Math.min(f.length, 120); len += 3) out.push(f.slice(0, len));
-    for (let k = 0; k < 4; k++) {
-      const g = Uint8Array.from(f);
-      for (let flips = rand(4) + 1; flips > 0; flips--) g[rand(Math.min(g.length, 80))] = rand(256);
-      out.push(g);
-    }
-  }
-  return out;
-}
+const mangled = (): Uint8Array[] => mangledFrames(4242);
 
 for (const [prefix, nf] of MODULES) {
   t.test(`${prefix}truncated and corrupted frames, stateless and stateful`, async (t) => {
@@ -335,25 +322,6 @@ const CONFIGS: [unknown, string | undefined][] = [
 ];
 
 t.test('C: bad configs are refused with the field named, as the Wasm NF refuses them', async (t) => {
-  const refused = (nf: NfModule, config: unknown): string => {
-    try {
-      createNfInstance(nf, 'fw', { config: JSON.stringify(config), log: () => {} });
-      return 'accepted';
-    } catch (err) {
-      return err instanceof NfModuleError ? err.message : String(err);
-    }
-  };
-  for (const [config, field] of CONFIGS) {
-    const what = JSON.stringify(config);
-    const wasm = refused(module, config);
-    const c = refused(native, config);
-    if (field === undefined) {
-      t.equal(wasm, 'accepted', `Wasm accepts ${what}`);
-      t.equal(c, 'accepted', `C accepts ${what}`);
-    } else {
-      t.match(wasm, `config: ${field}: `, `Wasm refuses ${what}, naming ${field}`);
-      t.equal(c.startsWith(`${NATIVE}: fw: ${field}: `), true, `C refuses ${what}, naming ${field}: ${c}`);
-    }
-  }
-  t.equal(refused(native, undefined), `${NATIVE}: fw: a config is required (default is)`, 'no config');
+  sameRefusals(t, 'fw', module, native, CONFIGS);
+  t.equal(refusal(native, 'fw', undefined), `${NATIVE}: fw: a config is required (default is)`, 'no config');
 });

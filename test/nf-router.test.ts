@@ -12,6 +12,7 @@ import { createNfInstance } from '../host/nf/instance.js';
 import { NfModuleError, loadNfModule, type NfModule } from '../host/nf/module.js';
 import { writePcap } from '../host/pcap/index.js';
 import { netvm } from './support/cli.js';
+import { mangledFrames, refusal, sameRefusals } from './support/native-configs.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { tempDir } from './support/netvm.js';
 import { ETHERTYPE, arpPacket, ethernetFrame, ipv4Packet, ipv6Packet, padFrame, udpDatagram } from './support/packets.js';
@@ -92,21 +93,7 @@ for (const [prefix, nf] of MODULES) {
 // The bundled traffic (tags, IPv6, bad headers), every truncation of its
 // frames (up to 120 bytes) and random corruptions of their headers: parse's
 // bounds checks, the checksum check and truncated IP headers decide here.
-function mangled(): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let seed = 99;
-  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
-  for (const f of inputFrames()) {
-    if (f.length > 2048) continue;
-    for (let len = 1; len <= Math.min(f.length, 120); len += 3) out.push(f.slice(0, len));
-    for (let k = 0; k < 4; k++) {
-      const g = Uint8Array.from(f);
-      for (let flips = rand(4) + 1; flips > 0; flips--) g[rand(Math.min(g.length, 80))] = rand(256);
-      out.push(g);
-    }
-  }
-  return out;
-}
+const mangled = (): Uint8Array[] => mangledFrames(99);
 
 // Random routes of every length, IPv4 and IPv6 (some duplicates: the last
 // wins), and destinations near them (random bits of a route's prefix flipped).
@@ -220,27 +207,8 @@ const CONFIGS: [unknown, string | undefined][] = [
 ];
 
 t.test('C: bad configs are refused with the field named, as the Wasm NF refuses them', async (t) => {
-  const refused = (nf: NfModule, config: unknown): string => {
-    try {
-      createNfInstance(nf, 'router', { config: JSON.stringify(config), log: () => {} });
-      return 'accepted';
-    } catch (err) {
-      return err instanceof NfModuleError ? err.message : String(err);
-    }
-  };
-  for (const [config, field] of CONFIGS) {
-    const what = JSON.stringify(config);
-    const wasm = refused(module, config);
-    const c = refused(native, config);
-    if (field === undefined) {
-      t.equal(wasm, 'accepted', `Wasm accepts ${what}`);
-      t.equal(c, 'accepted', `C accepts ${what}`);
-    } else {
-      t.match(wasm, `config: ${field}: `, `Wasm refuses ${what}, naming ${field}`);
-      t.equal(c.startsWith(`${NATIVE}: router: ${field}: `), true, `C refuses ${what}, naming ${field}: ${c}`);
-    }
-  }
-  t.match(refused(native, undefined), `${NATIVE}: router: `, 'no config');
+  sameRefusals(t, 'router', module, native, CONFIGS);
+  t.match(refusal(native, 'router', undefined), `${NATIVE}: router: `, 'no config');
 });
 
 t.test('a table of 1M IPv4 routes from a file', async (t) => {

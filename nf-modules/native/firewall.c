@@ -714,16 +714,6 @@ static inline bool by_state(struct firewall *nf, const struct netvm_parsed *p, u
 	return true;
 }
 
-/* The SDK's nowNs: the chain's clock word, or the monotonic clock when it is 0. */
-static uint64_t now_ns(const struct firewall *nf)
-{
-	uint64_t now = *nf->env.clock;
-	if (now != 0)
-		return now;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void nf_process(void *self, uint32_t n)
 {
@@ -731,7 +721,7 @@ void nf_process(void *self, uint32_t n)
 	struct netvm_record *rec = nf->env.records;
 	uint8_t *window = nf->env.window;
 	uint64_t *m = nf->env.metrics;
-	const uint64_t now = nf->stateful ? now_ns(nf) : 0;
+	const uint64_t now = nf->stateful ? netvm_now_ns(&nf->env) : 0;
 	struct netvm_parsed p;
 	for (uint32_t i = 0; i < n; i++) {
 		bool allow;

@@ -537,15 +537,6 @@ static inline bool inbound(struct nat *t, uint8_t *a, const struct netvm_parsed 
 	return false;
 }
 
-static uint64_t now_ns(const struct nat *t)
-{
-	uint64_t now = *t->env.clock;
-	if (now != 0)
-		return now;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* The burst's lookups started together, as a DPDK NF does them (the CPU
  * overlaps their cache misses; one at a time, each packet would wait for its
@@ -594,7 +585,7 @@ void nf_process(void *self, uint32_t n)
 {
 	struct nat *t = self;
 	struct netvm_record *r = t->env.records;
-	const uint64_t now = now_ns(t);
+	const uint64_t now = netvm_now_ns(&t->env);
 	const uint32_t net = t->inside_net, mask = t->inside_mask;
 	const uint32_t pub = t->public_base, count = t->public_count;
 	struct burst_key keys[NETVM_MAX_BURST];
@@ -843,7 +834,7 @@ void *nf_create(const json_t *config, const struct netvm_env *env, char *error, 
 	t->port_hi = (uint32_t)hi;
 	t->timeout_ns = (uint64_t)(timeout * 1e9);
 	t->closing_ns = (uint64_t)((timeout < CLOSING_TIMEOUT_S ? timeout : CLOSING_TIMEOUT_S) * 1e9);
-	t->seed = now_ns(t) * K1;
+	t->seed = netvm_now_ns(&t->env) * K1;
 
 	const uint32_t cap = pow2_at_least((uint32_t)flows);
 	t->capacity = cap;

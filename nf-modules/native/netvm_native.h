@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -99,6 +100,18 @@ bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool
 bool netvm_parse_prefix(const char *text, uint8_t addr[16], int *version, int *len);
 /* "02:00:00:00:00:01": exactly 6 pairs of hex digits (the SDK's parseMac). */
 bool netvm_parse_mac(const char *text, uint8_t mac[6]);
+
+/* The SDK's nowNs: the chain's clock word (the burst's start), or the
+ * monotonic clock while it is 0 (before the first burst). */
+static inline uint64_t netvm_now_ns(const struct netvm_env *env)
+{
+	uint64_t now = *env->clock;
+	if (now != 0)
+		return now;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static inline uint16_t netvm_be16(const uint8_t *p)
 {

@@ -16,7 +16,7 @@ import { buildSkeleton } from './skeleton.js';
 export const BENCH_USAGE = `usage: netvm bench [--quick] [--only <point>]... [--out <dir>] [--repeats <n>] [--warmup <s>] [--seconds <s>] [--workers <n>]
 
   Runs the benchmark matrix and writes results.json, report.md and charts (SVG) into --out
-  (default bench/results/<date>). --quick: the short matrix (about two minutes); --only: the
+  (default bench/results/<date>). --quick: the short matrix (about four minutes); --only: the
   points whose id starts with this (skeleton-64B, forward-, chain3-, nf-firewall, ...), repeatable.
   Each point runs --repeats times (3, quick 2): --warmup seconds (2, quick 1), then --seconds
   measured (5, quick 2). --workers: each chain runs on n workers (1), on the CPUs other than the

@@ -237,7 +237,7 @@ uint32_t nv_chain_begin(uint16_t id)
 			if (i + PREFETCH_AHEAD < n)
 				rte_prefetch0(nv_pool.base + rx_desc(c, i + PREFETCH_AHEAD)->pool_off);
 			if (!nv_parse_common(pkt, d->len, &c->meta[i]))
-				nv_parse(pkt, d->len, &c->meta[i]);
+				nv_parse_general(pkt, d->len, &c->meta[i]);
 		}
 	}
 	if (c->private_area[0] == NULL && c->record_bytes[0] == RECORD_V2) {

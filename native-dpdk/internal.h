@@ -105,6 +105,9 @@ static inline bool nv_parse_common(const uint8_t *pkt, uint32_t len, struct nv_m
 	return true;
 }
 
+/* Any other packet: the SDK's general path (parse.c). nv_parse is the two together. */
+void nv_parse_general(const uint8_t *pkt, uint32_t len, struct nv_meta *m);
+
 /* Stats are written by the poll lcore and read by the main thread. */
 static inline void nv_count(uint64_t *c, uint64_t n)
 {

@@ -132,8 +132,12 @@ static void parse_ipv6(const uint8_t *pkt, uint32_t len, struct nv_meta *m)
 
 void nv_parse(const uint8_t *pkt, uint32_t len, struct nv_meta *m)
 {
-	if (nv_parse_common(pkt, len, m))
-		return;
+	if (!nv_parse_common(pkt, len, m))
+		nv_parse_general(pkt, len, m);
+}
+
+void nv_parse_general(const uint8_t *pkt, uint32_t len, struct nv_meta *m)
+{
 	memset(m, 0, sizeof(*m));
 	if (len < 14)
 		return;

@@ -769,15 +769,8 @@ void *nf_create(const json_t *config, const struct netvm_env *env, char *error, 
 		return netvm_fail(error, error_len, "(root)", "required");
 	if (!json_is_object(config))
 		return netvm_fail(error, error_len, "(root)", "must be an object");
-	const char *key;
-	json_t *value;
-	json_object_foreach((json_t *)config, key, value) {
-		const char *const *k = keys;
-		while (*k != NULL && strcmp(*k, key) != 0)
-			k++;
-		if (*k == NULL)
-			return netvm_fail(error, error_len, key, "unknown key (allowed: inside, public_ip, ports, flows, timeout_s)");
-	}
+	if (!netvm_only_keys(config, "", keys, error, error_len))
+		return NULL;
 
 	const char *inside_text;
 	if (!get_string(config, "inside", NULL, &inside_text, error, error_len))

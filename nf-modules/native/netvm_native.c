@@ -95,8 +95,16 @@ bool netvm_only_keys(const json_t *obj, const char *path, const char *const *key
 		const char *const *k = keys;
 		while (*k != NULL && strcmp(*k, key) != 0)
 			k++;
-		if (*k == NULL)
-			return refuse(error, error_len, path, key, "unknown key");
+		if (*k != NULL)
+			continue;
+		/* As the SDK's ConfigReader says it: "unknown key (allowed: a, b)". */
+		char reason[256] = "unknown key";
+		size_t n = strlen(reason);
+		for (k = keys; *k != NULL && n < sizeof(reason); k++)
+			n += (size_t)snprintf(reason + n, sizeof(reason) - n, "%s%s", k == keys ? " (allowed: " : ", ", *k);
+		if (keys[0] != NULL && n < sizeof(reason))
+			snprintf(reason + n, sizeof(reason) - n, ")");
+		return refuse(error, error_len, path, key, reason);
 	}
 	return true;
 }

@@ -19,8 +19,10 @@ export interface Sample {
   offeredPps?: number;
   /** Each busy thread's share of a core (data-plane points). */
   threads?: { name: string; share: number }[];
-  /** Packets dropped in the window, by where. */
+  /** Packets dropped in the window, by where (the device's own drops, before RX, too). */
   drops?: Record<string, number>;
+  /** The share of the window the source was held back because the chain's ring was full (backpressure: not drops). */
+  heldBack?: number;
   /** The whole run accounted for every packet and gave the pool back full. */
   clean?: boolean;
   /** NF path: ns per packet in Wasm, and in the C and TypeScript baselines where there are. */
@@ -57,6 +59,8 @@ function dropsOf(w: RunWindow): Record<string, number> {
     add(`${p.name}: worker ring full`, p.rx_ring_full);
     add(`${p.name}: TX full`, p.tx_full);
     add(`${p.name}: multi-segment`, p.rx_multiseg);
+    add(`${p.name}: missed by the device`, p.rx_missed);
+    add(`${p.name}: no buffer in the device`, p.rx_nombuf);
   }
   for (const c of w.chains) {
     for (const nf of c.nfs) {
@@ -117,6 +121,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
         ...(accel !== undefined && { accel }),
         threads: w.threads.map(({ name, share }) => ({ name, share })),
         drops: dropsOf(w),
+        heldBack: Math.max(0, ...own.map((p) => p.rx_held_us / 1e6 / w.seconds)),
         clean,
         ...(pacedPps !== undefined && { pacedPps }),
         ...(w.latency !== undefined && { latency: w.latency }),

@@ -135,8 +135,7 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
 export function bottleneck(r: PointResult): string {
   const s = typicalSample(r);
   const worker = shareOf(s, WORKER) ?? 0;
-  const ringFull = Object.entries(s?.drops ?? {}).filter(([k]) => k.endsWith('worker ring full')).reduce((n, [, v]) => n + v, 0);
-  if (ringFull > 0 && worker >= 0.9) return 'the worker core: it cannot keep up with what the poll lcore hands it (the NFs\' work, in Wasm, and the chain\'s per-packet staging)';
+  if ((s?.heldBack ?? 0) > 0.1 && worker >= 0.9) return 'the worker core: its ring stays full and the poll lcore holds the source back (the NFs\' work, in Wasm, and the chain\'s per-packet staging)';
   // The poll lcore spins whether or not it has work: its share says nothing.
   if (worker < 0.9) return 'the poll lcore (RX from the source, the descriptor rings to and from the worker, TX), or the traffic source itself: the worker has time to spare';
   return 'the worker core, near saturation';
@@ -283,7 +282,10 @@ function rows(all: PointResult[]): string[][] {
     const notes = [f.noisy ? 'NOISY' : '', s?.clean === false ? 'ACCOUNTING FAILED' : '',
       f.swap ? `${f.swap.swaps} swaps, pause median ${f.swap.medianPauseUs.toFixed(0)} us, max ${f.swap.maxPauseUs.toFixed(0)} us` : '',
       f.latencyUs ? `latency p50 ${us(f.latencyUs.p50)}, p99 ${us(f.latencyUs.p99)}, p99.9 ${us(f.latencyUs.p999)}, max ${us(f.latencyUs.max)}` : '',
-      ...Object.entries(s?.drops ?? {}).map(([k, v]) => `${k} ${v}`)].filter(Boolean).join('; ');
+      ...Object.entries(s?.drops ?? {}).map(([k, v]) => `${k} ${v}`),
+      s?.heldBack ? `source held back ${(s.heldBack * 100).toFixed(0)}% of the time` : '',
+      s?.pacedPps !== undefined && s.offeredPps !== undefined && s.offeredPps < 0.99 * s.pacedPps
+        ? `offered ${(s.offeredPps / 1e6).toFixed(2)} of the ${(s.pacedPps / 1e6).toFixed(2)} Mpps paced` : ''].filter(Boolean).join('; ');
     return [r.point.id, `${f.mpps.toFixed(2)}${spread}`, fmt(f.gbpsWire), fmt(f.workerNs, 1), fmt(f.pollNs, 1),
       f.vsSkeleton === undefined ? '-' : `${f.vsSkeleton.toFixed(2)}x`,
       f.wasmVsC === undefined ? '-' : `${f.wasmVsC.toFixed(2)}x${f.cNs === undefined ? '' : ` (C ${fmt(f.cNs, 1)} ns)`}`,
@@ -354,7 +356,10 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
       `10.0.0.0/8 to 192.168.0.1:80) from net_pcap into a net_null sink through the first L of ${CHAIN_NFS.join(', ')}. ` +
       'nf-* points are the NF path alone (the C chain and the Wasm call, no DPDK), against the same logic in C and in plain TypeScript. ' +
       '"Wasm/C speed" is C\'s time per packet over Wasm\'s (nf-*), or a chain point\'s rate over its -c point\'s: 1 is as fast as C. ' +
-      '"Wasm vs TS" is Wasm\'s time over TypeScript\'s.',
+      '"Wasm vs TS" is Wasm\'s time over TypeScript\'s. ' +
+      'When the chain is slower than its source, the poll lcore reads the source for no more than the chain\'s ring has room for ' +
+      '(backpressure): the notes say for what share of the time the source was held back, and drops there are the device\'s own (none for net_pcap and net_null, ' +
+      'which wait), never the ring\'s; a paced point whose chain holds the source back is offered less than its pace.',
     '',
     `| ${HEAD.join(' | ')} |`,
     `|${HEAD.map(() => '---').join('|')}|`,

@@ -33,6 +33,7 @@ extern uint16_t nv_port_ids[NV_MAX_PORTS];
 extern uint16_t nv_n_ports;
 extern uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
 extern struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
+extern uint64_t nv_port_held_cycles[RTE_MAX_ETHPORTS]; /* poll.c: TSC cycles each port was held back */
 
 void nv_ports_close(void);
 void nv_pool_free(void);

@@ -72,6 +72,9 @@ struct nv_port_stats {
 	/* Frames the device dropped before netvm saw them (not in rx), from rte_eth_stats: */
 	uint64_t rx_nombuf;   /* no free mbuf in the pool */
 	uint64_t rx_missed;   /* its RX queue was full (imissed) */
+	/* Not a drop: how long (us) the port was read for less than a burst, or
+	 * not at all, because its chain's ring had no more room; the device kept the rest. */
+	uint64_t rx_held_us;
 };
 
 struct nv_lane_stats {

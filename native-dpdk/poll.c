@@ -48,8 +48,10 @@ struct lane {
 struct steer {
 	uint32_t input;  /* 1: an input port */
 	uint32_t spread; /* 0: every bucket holds lane[0]; no hash needed */
+	uint64_t lanes;  /* bit i: some bucket may hold lane i (the port reads no more than the fullest one takes) */
 	uint16_t lane[NV_STEER_BUCKETS];
 };
+_Static_assert(NV_MAX_LANES <= 64, "a steer's set of lanes is one 64-bit word");
 
 struct tx_buffer {
 	uint16_t n;
@@ -98,22 +100,30 @@ int nv_route_port(uint16_t port, uint16_t lane)
 }
 
 /* Entries first, then the flag that says whether to hash: either order of
- * the two is consistent for the poll loop, since every entry is a live lane. */
+ * the two is consistent for the poll loop, since every entry is a live lane.
+ * The set of lanes is widened to the old and new ones before the entries
+ * change and narrowed after, so that the room the loop checks covers every
+ * lane a bucket can hold meanwhile. */
 int nv_steer_port(uint16_t port, const uint16_t *table)
 {
 	if (port >= RTE_MAX_ETHPORTS)
 		return nv_fail(EINVAL, "steer: no port %u", port);
 	uint32_t spread = 0;
+	uint64_t used = 0;
 	for (unsigned int i = 0; i < NV_STEER_BUCKETS; i++) {
 		if (!lane_is_live(table[i]))
 			return nv_fail(EINVAL, "steer: bucket %u names lane %u, which is not live", i, table[i]);
 		spread |= table[i] != table[0];
+		used |= UINT64_C(1) << table[i];
 	}
 	struct steer *s = &steers[port];
+	uint64_t before = s->input ? s->lanes : 0;
+	__atomic_store_n(&s->lanes, before | used, __ATOMIC_RELEASE);
 	for (unsigned int i = 0; i < NV_STEER_BUCKETS; i++)
 		__atomic_store_n(&s->lane[i], table[i], __ATOMIC_RELAXED);
 	__atomic_store_n(&s->spread, spread, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->input, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->lanes, used, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -237,17 +247,28 @@ int nv_lane_stats(uint16_t lane, struct nv_lane_stats *out)
 	return 0;
 }
 
+/* Free descriptors in a lane's RX ring, at least `want` if there are: the
+ * worker's index is read again only when the last reading shows fewer. */
+static uint32_t lane_room(struct lane *l, uint32_t want)
+{
+	struct nv_ring *r = l->rx;
+	uint32_t room = l->mask + 1 - (r->head - l->rx_tail_seen);
+	if (room < want) {
+		l->rx_tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		room = l->mask + 1 - (r->head - l->rx_tail_seen);
+	}
+	return room;
+}
+
 /* Hands n single-segment mbufs to a lane's worker, in order; frees those
- * its ring has no room for and returns how many that was. */
+ * its ring has no room for and returns how many that was. The port was read
+ * for no more than the room there was, so only a steering table changed
+ * under way can leave one without. */
 static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t port, uint64_t tsc)
 {
 	struct nv_ring *r = l->rx;
 	uint32_t head = r->head;
-	uint32_t room = l->mask + 1 - (head - l->rx_tail_seen);
-	if (room < n) {
-		l->rx_tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-		room = l->mask + 1 - (head - l->rx_tail_seen);
-	}
+	uint32_t room = lane_room(l, n);
 	uint32_t pushed = n < room ? n : room;
 
 	for (uint32_t i = 0; i < pushed; i++) {
@@ -315,12 +336,32 @@ static void put_vlan_back(struct rte_mbuf *m)
 	m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
 }
 
-static void rx_queue(uint16_t port, uint16_t q, struct steer *st)
+/* How many packets the port's queue may be read for: what the lane it feeds
+ * has room for, or (a port spread over several lanes) the fullest of them. */
+static uint32_t steer_room(struct steer *st, uint16_t q, int spread)
+{
+	if (!spread)
+		return lane_room(&lanes[__atomic_load_n(&st->lane[q], __ATOMIC_RELAXED)], BURST);
+	uint32_t room = BURST;
+	for (uint64_t set = __atomic_load_n(&st->lanes, __ATOMIC_ACQUIRE); set != 0; set &= set - 1)
+		room = RTE_MIN(room, lane_room(&lanes[__builtin_ctzll(set)], BURST));
+	return room;
+}
+
+/* Reads one RX queue of a port; returns whether its chain had room for less than a burst. */
+static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 {
 	struct rte_mbuf *m[BURST];
 	struct nv_port_stats *s = &nv_port_counters[port];
-	uint16_t want = BURST;
+	int spread = nv_port_rxq[port] == 1 && __atomic_load_n(&st->spread, __ATOMIC_ACQUIRE);
+	/* Backpressure: what the chain cannot take yet stays in the device (a
+	 * NIC's RX ring, which counts what overflows it; a file, which waits). */
+	uint32_t room = steer_room(st, q, spread);
+	uint16_t want = (uint16_t)RTE_MIN(room, BURST);
+	bool held = want < BURST;
 
+	if (want == 0)
+		return held;
 	if (nv_pace.per_cycle > 0) {
 		uint64_t now = rte_rdtsc();
 		nv_pace.tokens += (double)(now - nv_pace.last) * nv_pace.per_cycle;
@@ -328,13 +369,13 @@ static void rx_queue(uint16_t port, uint16_t q, struct steer *st)
 		if (nv_pace.tokens > BURST) /* no bursts above one RX burst after a pause */
 			nv_pace.tokens = BURST;
 		if (nv_pace.tokens < 1)
-			return;
-		want = (uint16_t)nv_pace.tokens;
+			return held;
+		want = (uint16_t)RTE_MIN(want, nv_pace.tokens);
 	}
 	uint16_t n = rte_eth_rx_burst(port, q, m, want);
 
 	if (n == 0)
-		return;
+		return held;
 	if (nv_pace.per_cycle > 0)
 		nv_pace.tokens -= n;
 	if (nv_flows_n != 0)
@@ -358,7 +399,7 @@ static void rx_queue(uint16_t port, uint16_t q, struct steer *st)
 	struct nv_capture_point *cap = __atomic_load_n(&nv_capture_rx[port], __ATOMIC_ACQUIRE);
 	if (unlikely(cap != NULL))
 		nv_capture_mbufs(cap, m, kept);
-	if (nv_port_rxq[port] == 1 && __atomic_load_n(&st->spread, __ATOMIC_ACQUIRE))
+	if (spread)
 		full = push_spread(st, m, kept, port, tsc);
 	else
 		full = push(&lanes[__atomic_load_n(&st->lane[q], __ATOMIC_RELAXED)], m, kept, port, tsc);
@@ -368,12 +409,26 @@ static void rx_queue(uint16_t port, uint16_t q, struct steer *st)
 		nv_count(&s->rx_multiseg, multiseg);
 	if (full)
 		nv_count(&s->rx_ring_full, full);
+	return held;
 }
+
+/* How long each input port was held back: while its chain has no room for a
+ * whole burst, the TSC is read each turn and the cycles since the last held
+ * turn are added up. held_since is the last held turn's TSC, 0 when not held. */
+uint64_t nv_port_held_cycles[RTE_MAX_ETHPORTS];
+static uint64_t held_since[RTE_MAX_ETHPORTS];
 
 static void rx_port(uint16_t port, struct steer *st)
 {
+	bool held = false;
 	for (uint16_t q = 0; q < nv_port_rxq[port]; q++)
-		rx_queue(port, q, st);
+		held |= rx_queue(port, q, st);
+	if (held || held_since[port] != 0) {
+		uint64_t now = rte_rdtsc();
+		if (held_since[port] != 0)
+			nv_count(&nv_port_held_cycles[port], now - held_since[port]);
+		held_since[port] = held ? now : 0;
+	}
 }
 
 static void tx_flush(uint16_t port)
@@ -478,6 +533,8 @@ static int poll_main(void *arg)
 				uint16_t port = nv_port_ids[i];
 				if (__atomic_load_n(&steers[port].input, __ATOMIC_ACQUIRE))
 					rx_port(port, &steers[port]);
+				else
+					held_since[port] = 0;
 			}
 		uint16_t nl = __atomic_load_n(&n_lanes, __ATOMIC_ACQUIRE);
 		for (uint16_t i = 0; i < nl; i++)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <rte_bus.h>
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -133,6 +134,8 @@ int nv_port_stats(uint16_t port, struct nv_port_stats *out)
 	out->tx_full = __atomic_load_n(&s->tx_full, __ATOMIC_RELAXED);
 	out->rx_multiseg = __atomic_load_n(&s->rx_multiseg, __ATOMIC_RELAXED);
 	out->rx_ring_full = __atomic_load_n(&s->rx_ring_full, __ATOMIC_RELAXED);
+	out->rx_held_us = (uint64_t)((double)__atomic_load_n(&nv_port_held_cycles[port], __ATOMIC_RELAXED) * 1e6 /
+				     (double)rte_get_tsc_hz());
 	/* The device's own counts, kept from the last reading: a stopped port reads 0.
 	 * Called from the main thread only. */
 	static struct { uint64_t nombuf, missed; } device_drops[RTE_MAX_ETHPORTS];

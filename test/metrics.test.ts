@@ -61,7 +61,7 @@ t.test('GET /metrics: the stats in Prometheus text, with the token only', async 
   t.equal(status, 200);
   t.match(type, /^text\/plain; version=0\.0\.4/);
   const stats = (await controlCall(address, 'GET', '/v1/stats')).body as {
-    ports: { name: string; rx: number; tx: number; rx_multiseg: number }[];
+    ports: { name: string; rx: number; tx: number; rx_multiseg: number; rx_held_us: number }[];
     chains: { nfs: { name: string; in: number; dropped: number; metrics: Record<string, number> }[] }[];
     pool: { mbufs: number; available: number };
   };
@@ -69,6 +69,7 @@ t.test('GET /metrics: the stats in Prometheus text, with the token only', async 
   t.equal(sample(text, 'netvm_port_rx_packets_total', { port: 'in' }), frames, 'every frame of the pcap, received');
   t.equal(sample(text, 'netvm_port_tx_packets_total', { port: 'out' }), stats.ports[1]!.tx, 'sent: as /v1/stats says');
   t.equal(sample(text, 'netvm_port_dropped_packets_total', { port: 'in', reason: 'multi_segment' }), stats.ports[0]!.rx_multiseg);
+  t.equal(sample(text, 'netvm_port_rx_held_seconds_total', { port: 'in' }), stats.ports[0]!.rx_held_us / 1e6, 'time held back: as /v1/stats says');
   const fw = stats.chains[0]!.nfs[0]!;
   t.equal(sample(text, 'netvm_nf_in_packets_total', { chain: 'main', nf: 'fw' }), fw.in);
   t.equal(sample(text, 'netvm_nf_dropped_packets_total', { chain: 'main', nf: 'fw', reason: 'verdict' }), fw.dropped);

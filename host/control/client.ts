@@ -72,7 +72,7 @@ function fail(a: Answer): never {
 
 interface Counters {
   uptimeS: number;
-  ports: { name: string; rx: number; tx: number; rx_ring_full: number; tx_full: number }[];
+  ports: { name: string; rx: number; tx: number; rx_ring_full: number; tx_full: number; rx_held_us: number }[];
   chains: { name: string; in: number; out: number; dropped: number }[];
 }
 
@@ -81,7 +81,7 @@ function statsLines(now: Counters, before?: Counters): string[] {
   const rate = (a: number, b: number | undefined): string => (before && dt > 0 ? ` (${((a - b!) / dt / 1e6).toFixed(3)} Mpps)` : '');
   return [
     `up ${now.uptimeS.toFixed(1)} s`,
-    ...now.ports.map((p, i) => `  port ${p.name}: rx ${p.rx}${rate(p.rx, before?.ports[i]?.rx)}, tx ${p.tx}${rate(p.tx, before?.ports[i]?.tx)}, ring full ${p.rx_ring_full}, tx full ${p.tx_full}`),
+    ...now.ports.map((p, i) => `  port ${p.name}: rx ${p.rx}${rate(p.rx, before?.ports[i]?.rx)}, tx ${p.tx}${rate(p.tx, before?.ports[i]?.tx)}, ring full ${p.rx_ring_full}, tx full ${p.tx_full}, held back ${(p.rx_held_us / 1e6).toFixed(3)} s`),
     ...now.chains.map((c) => `  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}`),
   ];
 }

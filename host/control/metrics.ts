@@ -97,6 +97,7 @@ export class DataPlaneMetrics {
     readCounter(r, 'netvm_port_dropped_packets_total', 'Packets dropped at the port: its TX queue full, a frame over one buffer, its chain\'s ring full; and before they were received, by the device: no free buffer in the pool, its RX queue full.', ['port', 'reason'], (set) => {
       for (const p of ports()) for (const [reason, key] of Object.entries(PORT_DROPS)) set({ port: p.name, reason }, p[key]);
     });
+    readCounter(r, 'netvm_port_rx_held_seconds_total', 'Time the port was read for less than a burst, or not at all, because its chain\'s ring had no more room (backpressure): the chain was the bottleneck and the device kept the rest. Not a drop.', ['port'], (set) => ports().forEach((p) => set({ port: p.name }, p.rx_held_us / 1e6)));
 
     readCounter(r, 'netvm_chain_in_packets_total', 'Packets the chain took from its input port.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.in)));
     readCounter(r, 'netvm_chain_out_packets_total', 'Packets the chain sent to a port.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.out)));

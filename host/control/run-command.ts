@@ -20,7 +20,8 @@ options:
   --rx-flows <n>        rewrite each received IPv4 packet's source to 10.0.0.0 + i (TCP, UDP:
                         port 1024 + i mod 64512), i cycling through n (1 to 2^24): n flows per
                         destination of the input (a generated source, for benchmarks)
-  --until-idle <ms>     stop once no packet has arrived for this long (how a pcap run ends)
+  --until-idle <ms>     stop once no packet has arrived, and none was in flight, for this long
+                        (how a pcap run ends)
   --stats-json <file>   write the final counters as JSON
   --control <addr>      where to serve the control API: host:port on loopback, unix:<path>
                         or off (default ${DEFAULT_CONTROL}; docs/control-api.md)

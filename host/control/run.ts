@@ -361,7 +361,9 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
       const now = Date.now();
       const ports = portsNow();
       const rx = ports.reduce((n, p) => n + p.rx, 0);
-      if (rx !== lastRx) [lastRx, lastRxChange] = [rx, now];
+      // Idle: nothing arrived and the chains hold nothing. A chain still working through a full
+      // ring holds its input back (backpressure), so its port's rx stands still meanwhile.
+      if (rx !== lastRx || dp.inFlight() > 0) [lastRx, lastRxChange] = [rx, now];
       if (warmupMs !== undefined && windowStart === undefined && now - started >= warmupMs) {
         windowStart = { at: now, ports, chains: summarizeChains(chainSet.views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts() }) };
       }

@@ -142,7 +142,8 @@ export function formatSummary(s: RunSummary): string {
   const lines = [`summary: ${s.seconds.toFixed(2)} s on ${s.hugepages ? '2 MiB hugepages' : '4 KiB pages'}`];
   for (const p of s.ports) {
     lines.push(
-      `  port ${p.name}: rx ${p.rx} (${p.rx_bytes} B), tx ${p.tx} (${p.tx_bytes} B), dropped: tx full ${p.tx_full}, multi-segment ${p.rx_multiseg}, ring full ${p.rx_ring_full}${p.rx_nombuf + p.rx_missed > 0 ? `; before rx, by the device: no buffer ${p.rx_nombuf}, missed ${p.rx_missed}` : ''}`,
+      `  port ${p.name}: rx ${p.rx} (${p.rx_bytes} B), tx ${p.tx} (${p.tx_bytes} B), dropped: tx full ${p.tx_full}, multi-segment ${p.rx_multiseg}, ring full ${p.rx_ring_full}${p.rx_nombuf + p.rx_missed > 0 ? `; before rx, by the device: no buffer ${p.rx_nombuf}, missed ${p.rx_missed}` : ''}` +
+        (p.rx_held_us > 0 ? `; held back ${(p.rx_held_us / 1e6).toFixed(3)} s (its chain was full; the device kept the rest)` : ''),
     );
   }
   for (const c of s.chains) {

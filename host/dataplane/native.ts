@@ -28,6 +28,8 @@ export interface PortCounters {
   /** Frames the device dropped before netvm saw them (not in rx): no free mbuf, its RX queue full. */
   rx_nombuf: number;
   rx_missed: number;
+  /** Not a drop: how long (us) the port was read for less than a burst because its chain's ring had no more room (the device kept the rest). */
+  rx_held_us: number;
 }
 
 export interface LaneCounters {
@@ -63,6 +65,7 @@ koffi.struct('nv_port_stats', {
   rx_ring_full: 'uint64_t',
   rx_nombuf: 'uint64_t',
   rx_missed: 'uint64_t',
+  rx_held_us: 'uint64_t',
 });
 koffi.struct('nv_lane_stats', {
   in: 'uint64_t',

@@ -51,6 +51,10 @@ interface IpFrameSpec {
   size: number;
   vlans?: VlanTag[];
   options?: Uint8Array;
+  /** TCP/UDP source port (40000 unless given). */
+  srcPort?: number;
+  /** Written big-endian over the payload's first 4 bytes (a frame's number), when the payload has room. */
+  tag?: number;
 }
 
 const TTLS = [0, 1, 2, 3, 64, 255];
@@ -84,6 +88,46 @@ export function generateTraffic(): Uint8Array[] {
     ...malformed(),
     ...sizeSweep(150),
   ];
+}
+
+/** A frame of numberedTraffic, and the flow a symmetric flow hash puts it in:
+ * frames of one flow go to the same worker and must come out in their order. */
+export interface NumberedFrame {
+  frame: Uint8Array;
+  flow: string;
+}
+
+/**
+ * `count` frames for long runs: mostly valid IP frames (IPv4 and IPv6; TCP,
+ * UDP and ICMP; untagged, 802.1Q and QinQ; IPv4 with options) of 60 to 1514
+ * bytes plus tags (most under 200: a file read faster than a chain runs), over 64 TCP/UDP flows, each numbered in its payload so
+ * that every one is unique; every 25th is one of the demo's ARP and
+ * malformed frames in turn. TTLs cycle through 0..255: an NF chain drops
+ * some everywhere in the file.
+ */
+export function numberedTraffic(count: number): NumberedFrame[] {
+  const random = mulberry32(0x35303030);
+  const odd = [...arpExchange(), ...malformed()];
+  const kinds: Pick<IpFrameSpec, 'family' | 'l4' | 'vlans' | 'options'>[] = [
+    ...[4, 6].flatMap((family) => L4S.map((l4) => ({ family: family as 4 | 6, l4 }))),
+    { family: 4, l4: 'udp', vlans: DOT1Q },
+    { family: 6, l4: 'tcp', vlans: QINQ },
+    { family: 4, l4: 'tcp', options: routerAlert(8) },
+  ];
+  return Array.from({ length: count }, (_, i) => {
+    if (i % 25 === 24) {
+      const k = (i / 25 | 0) % odd.length;
+      return { frame: odd[k]!, flow: `odd ${k}` };
+    }
+    const kind = kinds[i % kinds.length]!;
+    const min = Math.max(MIN_FRAME_LEN, headersLen(kind) + 4);
+    const max = MAX_FRAME_LEN + VLAN_TAG_LEN * (kind.vlans?.length ?? 0);
+    const size = min + Math.floor(random() ** 8 * (max - min + 1)); // most small, some up to the largest
+    const port = 1024 + (i % 64);
+    const frame = ipFrame({ ...kind, ttl: (i * 7) & 0xff, size, srcPort: port, tag: i });
+    // ICMP has no ports: one flow per family.
+    return { frame, flow: `${kind.family} ${kind.l4} ${kind.l4 === 'icmp' ? '' : port}` };
+  });
 }
 
 /**
@@ -166,6 +210,7 @@ function ipFrame(spec: IpFrameSpec): Uint8Array {
   const payloadLen = spec.size - headersLen(spec);
   if (payloadLen < 0) throw new Error(`frame size ${spec.size} is below its ${headersLen(spec)} bytes of headers`);
   const payload = Uint8Array.from({ length: payloadLen }, (_, i) => i & 0xff);
+  if (spec.tag !== undefined && payloadLen >= 4) new DataView(payload.buffer).setUint32(0, spec.tag);
   const ip =
     spec.family === 4
       ? ipv4Packet({ ttl: spec.ttl, protocol: l4Protocol(spec), payload: l4Segment(spec, payload), options: spec.options })
@@ -174,8 +219,9 @@ function ipFrame(spec: IpFrameSpec): Uint8Array {
 }
 
 function l4Segment(spec: IpFrameSpec, payload: Uint8Array): Uint8Array {
-  if (spec.l4 === 'tcp') return tcpSegment({ srcPort: 40000, dstPort: 12345, payload });
-  if (spec.l4 === 'udp') return udpDatagram({ srcPort: 40000, dstPort: 12345, payload });
+  const srcPort = spec.srcPort ?? 40000;
+  if (spec.l4 === 'tcp') return tcpSegment({ srcPort, dstPort: 12345, payload });
+  if (spec.l4 === 'udp') return udpDatagram({ srcPort, dstPort: 12345, payload });
   return icmpEcho({ family: spec.family, id: 0x4e56, seq: spec.ttl, payload });
 }
 

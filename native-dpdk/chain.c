@@ -55,6 +55,7 @@ struct chain {
 	 * reading the time costs an NF a load, not a call out to JS (whose i64
 	 * result would be a BigInt allocated per call). */
 	uint64_t *clock[NV_MAX_CHAIN_NFS];
+	uint64_t fixed_now; /* the clock of an offline run (nv_chain_set_clock); 0: the host's */
 	uint32_t max_burst; /* the least of nf_max_burst and MAX_BURST */
 	double *counters;
 	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
@@ -88,6 +89,14 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 	memcpy(c->port_ids, port_ids, n_ports * sizeof(*port_ids));
 	c->max_burst = MAX_BURST;
 	c->ticking = -1;
+	return 0;
+}
+
+int nv_chain_set_clock(uint16_t id, uint64_t now_ns)
+{
+	if (id >= NV_MAX_LANES)
+		return nv_fail(EINVAL, "chain %u: bad arguments", id);
+	chains[id].fixed_now = now_ns;
 	return 0;
 }
 
@@ -213,7 +222,9 @@ uint32_t nv_chain_begin(uint16_t id)
 	for (uint16_t k = 0; k < c->n_nfs; k++) {
 		if (c->clock[k] == NULL)
 			continue;
-		if (now == 0) {
+		if (now == 0 && c->fixed_now != 0) {
+			now = c->fixed_now;
+		} else if (now == 0) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of the host's netvm_now_ns */
 			now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -496,4 +507,33 @@ uint32_t nv_chain_abort(uint16_t id)
 	c->counters[C_DROPPED] += dropped;
 	finish(c);
 	return dropped;
+}
+
+/* Drops what still waits in the RX ring of a chain whose worker is gone for
+ * good (terminated as the run stopped, after nv_chain_abort): as much as the
+ * return ring has room for, counted as the chain's in and dropped (no NF saw
+ * it). Returns how many still wait: call again once the poll loop has taken
+ * the returns. */
+uint32_t nv_chain_discard(uint16_t id)
+{
+	if (id >= NV_MAX_LANES || chains[id].n != 0)
+		return 0;
+	struct chain *c = &chains[id];
+	uint32_t first = c->rx->tail;
+	uint32_t n = __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - first;
+	c->ret_tail_seen = __atomic_load_n(&c->ret->tail, __ATOMIC_ACQUIRE);
+	c->ret_first = c->ret->head;
+	uint32_t room = c->mask + 1 - (c->ret_first - c->ret_tail_seen);
+	uint32_t k = n < room ? n : room;
+	if (k == 0)
+		return n;
+	c->first = first;
+	c->n = k;
+	c->emitted = 0;
+	for (uint32_t i = 0; i < k; i++)
+		emit(c, i, rx_desc(c, i)->len, NV_PORT_DROP);
+	c->counters[C_IN] += k;
+	c->counters[C_DROPPED] += k;
+	finish(c);
+	return n - k;
 }

@@ -571,12 +571,14 @@ int nv_poll_start(unsigned int lcore)
 	return 0;
 }
 
+/* Returns once the loop reads no port any more: a burst it was receiving when
+ * called is in its lane's ring (counted in flight) by then. */
 int nv_poll_drain(void)
 {
 	int expected = POLL_RUN;
 	__atomic_compare_exchange_n(&poll_state, &expected, POLL_DRAIN, 0, __ATOMIC_ACQ_REL,
 				    __ATOMIC_ACQUIRE);
-	return 0;
+	return nv_poll_sync();
 }
 
 /* Descriptors handed to workers and not yet given back, over all lanes. */

@@ -43,7 +43,7 @@ t.test('a worker stuck in an endless loop is restarted; nothing is lost uncounte
   t.notOk(r.leftRuntimeDir);
 });
 
-t.test('a worker stuck when the run stops is terminated: the run ends, its burst counted as hung', async (t) => {
+t.test('a worker stuck when the run stops is terminated: the run ends, its burst counted as hung, what waited for it dropped', async (t) => {
   const dir = tempDir();
   const frame = (last: number): Uint8Array => {
     const f = new Uint8Array(64);
@@ -51,8 +51,9 @@ t.test('a worker stuck when the run stops is terminated: the run ends, its burst
     f[63] = last;
     return f;
   };
-  // The poison last: the worker is stuck in it when the input ends, and the watchdog is far off.
-  const frames = Array.from({ length: 300 }, (_, i) => frame(i === 299 ? 0xee : 0x11));
+  // The poison first: the worker is stuck in it, the rest of the file waits in its ring (and in
+  // the file: the ring holds 4096), and the watchdog is far off.
+  const frames = Array.from({ length: 6000 }, (_, i) => frame(i === 0 ? 0xee : 0x11));
   writePcap(join(dir, 'in.pcap'), frames.map((data) => ({ data })));
   const r = await runNetvm({
     cores: { poll: 1, workers: [0] },
@@ -61,12 +62,16 @@ t.test('a worker stuck when the run stops is terminated: the run ends, its burst
     nfs: { spin: { module: await fixtureNf('hang-on-mark') } },
     chains: [{ from: 'src', through: ['spin'], to: 'sink' }],
   }, ['--until-idle', '300', '--control', 'off'], dir);
-  t.match(r.stderr, /worker on CPU 0 did not stop within 2000 ms: terminated, the burst it held dropped and counted/);
+  t.match(r.stderr, /worker on CPU 0 did not stop within 2000 ms: terminated; the burst it held and the packets waiting for it dropped and counted/);
   const s = r.summary!;
   const { rx, tx, drops } = totals(s);
-  t.equal(rx, 300);
+  const chain = s.chains[0]!;
+  const hung = chain.nfs[0]!.hung;
+  t.ok(hung >= 1, `the held burst counted as hung (${hung})`);
+  t.ok(rx >= 4096 && rx < frames.length, `the ring filled, and the rest stayed in the file (${rx} received)`);
+  t.same([tx, chain.in, chain.dropped], [0, rx, rx], 'nothing came out: every packet received was dropped');
+  t.ok(chain.dropped - hung > 0, `what waited in the ring was dropped (${chain.dropped - hung})`);
   t.equal(rx, tx + drops, 'in = out + counted drops');
-  t.ok(s.chains[0]!.nfs[0]!.hung >= 1, `the held burst counted as hung (${s.chains[0]!.nfs[0]!.hung})`);
   t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
   t.equal(r.code, 0, r.stderr);
 });

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { runDataPlane } from './run.js';
+import { runExitStatus } from './stats.js';
 import { DEFAULT_CONTROL, parseControlAddress, type ControlAddress } from './api.js';
 import { UsageError, positiveNumber } from './usage.js';
 import { LOG_LEVELS, configureLog, log, type LogLevel } from '../log.js';
@@ -20,7 +21,7 @@ options:
   --rx-flows <n>        rewrite each received IPv4 packet's source to 10.0.0.0 + i (TCP, UDP:
                         port 1024 + i mod 64512), i cycling through n (1 to 2^24): n flows per
                         destination of the input (a generated source, for benchmarks)
-  --until-idle <ms>     stop once no packet has arrived, and none was in flight, for this long
+  --until-idle <ms>     stop once no packet has arrived or come back from a chain for this long
                         (how a pcap run ends)
   --stats-json <file>   write the final counters as JSON
   --control <addr>      where to serve the control API: host:port on loopback, unix:<path>
@@ -92,6 +93,5 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(rxFlows !== undefined && { rxFlows }),
   });
   if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
-  const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
-  return clean ? 0 : 1;
+  return runExitStatus(summary);
 }

@@ -205,7 +205,7 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
           traps.push({ nf: e.nf, message: e.message });
           logger().error({ nf: e.nf, lane: e.lane, trap: e.message }, `nf ${e.nf} trapped: ${e.message} (its burst was dropped and counted; a fresh instance takes over)`);
         }
-        if (e.type === 'nf-restarted') logger().warn({ nf: e.nf, traps: e.traps }, `nf ${e.nf}: a fresh instance runs (trap ${e.traps} in ${TRAP_WINDOW_MS / 1000} s)`);
+        if (e.type === 'nf-restarted') logger().warn({ nf: e.nf, traps: e.traps, afterMs: e.afterMs }, `nf ${e.nf}: a fresh instance runs (trap ${e.traps} in ${TRAP_WINDOW_MS / 1000} s, ${e.afterMs} ms after it)`);
         if (e.type === 'nf-failed') {
           failed.push(e.nf);
           logger().error(
@@ -250,6 +250,7 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
     let lastChains = summarizeChains(chainSet.views);
     let lastLine = started;
     let lastRx = 0;
+    let lastInFlight = 0;
     let lastRxChange = started;
     let stopRequested = false;
     void opts.stopSignal?.then(() => (stopRequested = true));
@@ -361,9 +362,10 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
       const now = Date.now();
       const ports = portsNow();
       const rx = ports.reduce((n, p) => n + p.rx, 0);
-      // Idle: nothing arrived and the chains hold nothing. A chain still working through a full
-      // ring holds its input back (backpressure), so its port's rx stands still meanwhile.
-      if (rx !== lastRx || dp.inFlight() > 0) [lastRx, lastRxChange] = [rx, now];
+      // Idle: nothing arrived and nothing came back from the chains. A chain working through a
+      // full ring holds its input back (backpressure): its port's rx stands still meanwhile.
+      const inFlight = dp.inFlight();
+      if (rx !== lastRx || inFlight !== lastInFlight) [lastRx, lastInFlight, lastRxChange] = [rx, inFlight, now];
       if (warmupMs !== undefined && windowStart === undefined && now - started >= warmupMs) {
         windowStart = { at: now, ports, chains: summarizeChains(chainSet.views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts() }) };
       }
@@ -394,7 +396,7 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
     Atomics.store(control, CONTROL_STOP, 1);
     Atomics.notify(control, CONTROL_STOP);
     const stuck = await workers.stopped(STOP_GRACE_MS);
-    for (const cpu of stuck) logger().error({ cpu }, `worker on CPU ${cpu} did not stop within ${STOP_GRACE_MS} ms: terminated, the burst it held dropped and counted`);
+    for (const cpu of stuck) logger().error({ cpu }, `worker on CPU ${cpu} did not stop within ${STOP_GRACE_MS} ms: terminated; the burst it held and the packets waiting for it dropped and counted`);
     const seconds = (Date.now() - started) / 1000;
     await captures.stopAll();
 

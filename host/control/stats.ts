@@ -101,6 +101,12 @@ export function summarizeChains(chains: ChainView[]): ChainSummary[] {
   }));
 }
 
+/** netvm run's exit status for a run that ended: 0 when every packet was accounted for, no
+ *  descriptor was refused and the pool is full again; 1 when a packet or an mbuf was lost. */
+export function runExitStatus(s: Pick<RunSummary, 'unaccounted' | 'badDescriptors' | 'pool'>): 0 | 1 {
+  return s.unaccounted === 0 && s.badDescriptors === 0 && s.pool.available === s.pool.mbufs ? 0 : 1;
+}
+
 export function unaccounted(ports: PortCounters[], chains: ChainSummary[]): number {
   let n = 0;
   for (const p of ports) n += p.rx - p.tx - p.tx_full - p.rx_multiseg - p.rx_ring_full;

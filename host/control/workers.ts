@@ -18,6 +18,8 @@ type Command = WorkerCommand extends infer C ? (C extends WorkerCommand ? Omit<C
 type Answer = Extract<WorkerEvent, { type: 'swapped' | 'lane-added' | 'lane-removed' }>;
 
 const ASK_TIMEOUT_MS = 30_000;
+/** How long a stopped run waits for the poll loop to take back what a stuck worker's rings held. */
+const DISCARD_MS = 2000;
 
 interface Entry {
   cpu: number;
@@ -199,8 +201,9 @@ export class WorkerSet {
   }
 
   /** Resolves when every worker's task has ended (after CONTROL_STOP). A worker that has not
-   *  within graceMs (in an NF call that never returns) is terminated and the bursts it held are
-   *  dropped and counted (hung); resolves with the CPUs of those. */
+   *  within graceMs (in an NF call that never returns) is terminated: the bursts it held are
+   *  dropped and counted (hung), and so is what waited in its rings (its chains' dropped);
+   *  resolves with the CPUs of those. */
   async stopped(graceMs: number): Promise<number[]> {
     const entries = [...this.entries.values()];
     let timer: NodeJS.Timeout | undefined;
@@ -208,7 +211,15 @@ export class WorkerSet {
     await Promise.race([Promise.all(entries.map((e) => e.task)), late]);
     clearTimeout(timer);
     const stuck = [...this.entries.values()];
-    for (const e of stuck) await this.terminate(e);
+    for (const e of stuck) {
+      await this.terminate(e);
+      // No worker takes what waits in its lanes' rings any more: dropped and counted, a return
+      // ring's worth at a time while the poll loop (draining) takes the returns.
+      for (const { lane } of e.lanes) {
+        const deadline = Date.now() + DISCARD_MS;
+        while (native().chainDiscard(lane) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      }
+    }
     return stuck.map((e) => e.cpu);
   }
 }

@@ -109,6 +109,8 @@ function load() {
     chainRunning: lib.func('int nv_chain_running(uint16_t id)') as (id: number) => number,
     chainTicking: lib.func('int nv_chain_ticking(uint16_t id, int k)') as (id: number, k: number) => number,
     chainAbort: lib.func('uint32_t nv_chain_abort(uint16_t id)') as (id: number) => number,
+    chainDiscard: lib.func('uint32_t nv_chain_discard(uint16_t id)') as (id: number) => number,
+    chainSetClock: lib.func('int nv_chain_set_clock(uint16_t id, uint64_t now_ns)') as (id: number, nowNs: bigint) => number,
     chainSetNf: lib.func('int nv_chain_set_nf(uint16_t id, uint16_t k, uintptr_t records, uint32_t record_bytes, uint32_t max_burst, uintptr_t private_area, uintptr_t clock)'),
     chainBegin: lib.func('uint32_t nv_chain_begin(uint16_t id)') as (id: number) => number,
     chainAfter: lib.func('uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)') as (id: number, k: number, status: number) => number,

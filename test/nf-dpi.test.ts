@@ -42,7 +42,7 @@ function check(t: Tap.Test, config: { patterns: { text?: string; hex?: string; a
     if (id >= 0) matches++;
     return id < 0 || !patterns[id]!.drop;
   }).map(hex);
-  const result = runOffline(fitting, [{ name: 'dpi', module, config: JSON.stringify(config) }], () => {});
+  const result = runOffline(fitting, [{ name: 'dpi', module, config: JSON.stringify(config) }], { log: () => {} });
   t.same(result.out.map((p) => hex(p.data)), expected, `${what}: the packets the reference lets through, in order`);
   t.equal(result.nfs[0]!.metrics['matched'], matches, `${what}: matches counted`);
 }

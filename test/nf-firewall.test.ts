@@ -26,7 +26,7 @@ function check(t: Tap.Test, cfg: FwConfig, frames: Uint8Array[], what: string, n
   const fitting = frames.filter((f) => f.length <= DATA_ROOM);
   const ref = new FirewallReference(cfg);
   const expected = fitting.filter((f) => ref.decide(f)).map(hex);
-  const result = runOffline(fitting, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], () => {});
+  const result = runOffline(fitting, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], { log: () => {} });
   const out = result.out.map((p) => hex(p.data));
   t.equal(out.length, expected.length, `${what}: as many packets pass as the reference lets through`);
   t.same(out, expected, `${what}: the same packets, in order`);
@@ -107,7 +107,7 @@ for (const [prefix, nf] of MODULES) {
     const verdicts = frames.map((f) => ref.decide(f));
     t.same(verdicts, [false, true, false, true, true, true, true, true, false, true, false, true, true, false, true, true], 'the reference agrees with the story');
     check(t, cfg, frames, 'conversation', nf);
-    const result = runOffline(frames, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], () => {});
+    const result = runOffline(frames, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], { log: () => {} });
     t.equal(result.nfs[0]!.metrics['invalid_tcp'], 1);
     t.equal(result.nfs[0]!.metrics['allowed_by_state'], 7);
     check(t, cfg, inputFrames(), 'stateful over the bundled traffic', nf);
@@ -199,7 +199,7 @@ t.test('C and Wasm: the same packets out for port ranges as I32.parseInt reads t
     ],
   };
   for (const frames of [varied(), inputFrames()]) {
-    const run = (nf: NfModule): string[] => runOffline(frames, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], () => {}).out.map((p) => hex(p.data));
+    const run = (nf: NfModule): string[] => runOffline(frames, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], { log: () => {} }).out.map((p) => hex(p.data));
     const wasm = run(module);
     t.ok(wasm.length > 0 && wasm.length < frames.length, `some pass (${wasm.length} of ${frames.length})`);
     t.same(run(native), wasm, 'the same packets');
@@ -209,7 +209,7 @@ t.test('C and Wasm: the same packets out for port ranges as I32.parseInt reads t
 t.test('C and Wasm: a key given twice, the last value wins', async (t) => {
   const config = '{"default":"deny","rules":[{"action":"deny","action":"allow","proto":"udp"}],"default":"allow","non_ip":"deny"}';
   const frames = inputFrames().filter((f) => f.length <= DATA_ROOM);
-  const run = (nf: NfModule): string[] => runOffline(frames, [{ name: 'fw', module: nf, config }], () => {}).out.map((p) => hex(p.data));
+  const run = (nf: NfModule): string[] => runOffline(frames, [{ name: 'fw', module: nf, config }], { log: () => {} }).out.map((p) => hex(p.data));
   const expected = frames.filter((f) => new FirewallReference({ default: 'allow', non_ip: 'deny', rules: [{ action: 'allow', proto: 'udp' }] }).decide(f)).map(hex);
   t.same(run(module), expected, 'Wasm');
   t.same(run(native), expected, 'C');
@@ -234,7 +234,7 @@ t.test('C and Wasm: the same metrics, also with a full flow table', async (t) =>
   for (const cfg of cfgs) {
     for (const batch of [frames, [...frames, ...inputFrames()]]) {
       const run = (nf: NfModule): { out: string[]; metrics: Record<string, number> } => {
-        const r = runOffline(batch, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], () => {});
+        const r = runOffline(batch, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], { log: () => {} });
         return { out: r.out.map((p) => hex(p.data)), metrics: r.nfs[0]!.metrics };
       };
       const wasm = run(module);
@@ -243,7 +243,7 @@ t.test('C and Wasm: the same metrics, also with a full flow table', async (t) =>
       t.same(c.metrics, wasm.metrics, 'the same metrics, flows included');
     }
   }
-  const m = runOffline(frames, [{ name: 'fw', module: native, config: JSON.stringify(cfgs[0]) }], () => {}).nfs[0]!.metrics;
+  const m = runOffline(frames, [{ name: 'fw', module: native, config: JSON.stringify(cfgs[0]) }], { log: () => {} }).nfs[0]!.metrics;
   t.ok(m['untracked']! > 0 && m['flows'] === 8, `a full table: ${m['untracked']} untracked, ${m['flows']} flows`);
 });
 

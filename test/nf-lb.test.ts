@@ -27,7 +27,7 @@ function expectedBackend(names: string[], f: Uint8Array): number {
 
 /** The backend index each packet went to (by its destination MAC). */
 function backendsOut(names: string[], frames: Uint8Array[]): number[] {
-  const result = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config(names)) }], () => {});
+  const result = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config(names)) }], { log: () => {} });
   const macs = backends(names).map((b) => b.mac.replace(/:/g, ''));
   return result.out.map((p) => macs.indexOf(hex(p.data.subarray(0, 6))));
 }
@@ -35,7 +35,7 @@ function backendsOut(names: string[], frames: Uint8Array[]): number[] {
 t.test('each packet goes to its flow\'s Maglev backend, rewritten and nothing else', async (t) => {
   const names = ['web1', 'web2', 'web3'];
   const frames = Array.from({ length: 600 }, (_, i) => tcp(i % 200, 1000 + (i % 200)));
-  const result = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config(names)) }], () => {});
+  const result = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config(names)) }], { log: () => {} });
   const bs = backends(names);
   const expected = frames.map((f) => {
     const b = bs[expectedBackend(names, f)]!;
@@ -52,6 +52,7 @@ t.test('load spreads evenly, and a changed pool moves few flows', async (t) => {
   const flows = Array.from({ length: 6000 }, (_, i) => tcp(i, 2000 + (i % 50000)));
   const four = ['a', 'b', 'c', 'd'];
   const got4 = backendsOut(four, flows);
+  t.equal(got4.length, flows.length, 'every packet came out');
   const share = four.map((_, i) => got4.filter((b) => b === i).length / flows.length);
   t.ok(share.every((s) => Math.abs(s - 0.25) < 0.03), `shares ${share.map((s) => s.toFixed(3)).join(' ')} within 0.03 of 1/4`);
   const got3 = backendsOut(['a', 'b', 'c'], flows);
@@ -66,7 +67,7 @@ t.test('load spreads evenly, and a changed pool moves few flows', async (t) => {
 
 t.test('packets to no VIP go on unchanged', async (t) => {
   const others = [tcp(1, 5, '192.0.2.11'), tcp(1, 5, '192.0.2.10', 81), padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({ dst: '192.0.2.10', ttl: 64, protocol: 17, payload: udpDatagram({ srcPort: 5, dstPort: 80 }) }) }))];
-  const result = runOffline(others, [{ name: 'lb', module, config: JSON.stringify(config(['a'])) }], () => {});
+  const result = runOffline(others, [{ name: 'lb', module, config: JSON.stringify(config(['a'])) }], { log: () => {} });
   t.same(result.out.map((p) => ({ port: p.port, data: hex(p.data) })), others.map((f) => ({ port: 1, data: hex(f) })));
   t.equal(result.nfs[0]!.metrics['not_vip'], 3);
 });
@@ -74,8 +75,9 @@ t.test('packets to no VIP go on unchanged', async (t) => {
 t.test('egress next: balanced packets go on along the chain, rewritten the same', async (t) => {
   const names = ['web1', 'web2'];
   const frames = Array.from({ length: 50 }, (_, i) => tcp(i, 2000 + i));
-  const byPort = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config(names)) }], () => {});
-  const onward = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify({ ...config(names), egress: 'next' }) }], () => {});
+  const byPort = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config(names)) }], { log: () => {} });
+  const onward = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify({ ...config(names), egress: 'next' }) }], { log: () => {} });
+  t.same([byPort.out.length, onward.out.length], [frames.length, frames.length], 'every packet came out, both ways');
   t.same(onward.out.map((p) => hex(p.data)), byPort.out.map((p) => hex(p.data)), 'the same backends, the same bytes');
   t.ok(onward.out.every((p) => p.port === 1), "all by the chain's exit");
   t.equal(onward.nfs[0]!.out, 0);

@@ -19,9 +19,9 @@ interface MonConfig {
 }
 
 /** Runs the monitor and checks what must hold whatever the config: every packet out, unchanged, in order, by NEXT. */
-function run(t: Tap.Test, frames: Uint8Array[], cfg: MonConfig | undefined, what: string): OfflineResult['nfs'][0] {
+function run(t: Tap.Test, frames: Uint8Array[], cfg: MonConfig | undefined, what: string, timesNs?: bigint[]): OfflineResult['nfs'][0] {
   const logs: string[] = [];
-  const result = runOffline(frames, [{ name: 'mon', module, ...(cfg !== undefined && { config: JSON.stringify(cfg) }) }], (l) => logs.push(l));
+  const result = runOffline(frames, [{ name: 'mon', module, ...(cfg !== undefined && { config: JSON.stringify(cfg) }) }], { log: (l) => logs.push(l), ...(timesNs && { timesNs }) });
   t.equal(result.out.length, frames.length, `${what}: every packet comes out`);
   t.ok(result.out.every((o, i) => hex(o.data) === hex(frames[i]!)), `${what}: byte-identical, in order`);
   const nf = result.nfs[0]!;
@@ -195,11 +195,41 @@ t.test('a full table: flows past its capacity are untracked, heavy hitters still
   t.same(topOf(m, 5).bytes, topBytes(ref, 5), 'the top 5 exact all the same');
 });
 
+t.test('expiry by time: a flow idle longer than timeout_s goes, one seen again is new again', async (t) => {
+  // On the offline runner's clock: 20 flows at 0 s, flow 1 again at 6 s, 20 others at 15 s
+  // (the sweep then frees the 19 idle 15 s; flow 1, idle 9 s, stays), flow 0 again at 16 s
+  // (new again), one more packet at 17 s (flow 1, idle 11 s now, goes).
+  const flow = (i: number): GenFlow => ({ kind: 'udp', a: `10.0.0.${i + 1}`, b: '192.0.2.1', ap: 1000 + i, bp: 53 });
+  const frames: Uint8Array[] = [];
+  const times: bigint[] = [];
+  const send = (i: number, s: number): void => {
+    frames.push(frameOf(flow(i), false, 20));
+    times.push(10n ** 12n + BigInt(s * 1e9));
+  };
+  const cfg = { flows: 64, timeout_s: 10, seed: 1 };
+  const metricsAfter = (n: number): Record<string, number> => run(t, frames.slice(0, n), cfg, `the first ${n} packets`, times.slice(0, n)).metrics;
+  for (let i = 0; i < 20; i++) send(i, 0);
+  send(1, 6);
+  for (let i = 20; i < 40; i++) send(i, 15);
+  const at15 = metricsAfter(frames.length);
+  send(0, 16);
+  const at16 = metricsAfter(frames.length);
+  send(25, 17);
+  const at17 = metricsAfter(frames.length);
+  const counts = (m: Record<string, number>): number[] => [m.new_flows!, m.expired_flows!, m.flows!];
+  t.same(counts(at15), [40, 19, 21], 'at 15 s: 40 made, the 19 idle 15 s expired, 21 left (new, expired, flows)');
+  t.same(counts(at16), [41, 19, 22], 'at 16 s: flow 0 made again');
+  t.same(counts(at17), [41, 20, 21], 'at 17 s: flow 1, idle 11 s, expired');
+});
+
 t.test('expiry: flows in the table are those made and not yet expired', async (t) => {
   const frames = [...heavyHitterTraffic(3, 500, 2), ...heavyHitterTraffic(4, 500, 2)];
   const ref = monitorTotals(frames);
+  // A packet every 0.1 ms of the offline runner's clock: flows idle 1 ms expire all along.
+  const times = frames.map((_, i) => 10n ** 12n + BigInt(i) * 100_000n);
   for (const cfg of [{ timeout_s: 0.001 }, { timeout_s: 0.001, flows: 16 }]) {
-    const m = run(t, frames, { ...cfg, top_k: 4, sketch_width_bits: 20, seed: 5 }, JSON.stringify(cfg)).metrics;
+    const m = run(t, frames, { ...cfg, top_k: 4, sketch_width_bits: 20, seed: 5 }, JSON.stringify(cfg), times).metrics;
+    t.ok(m.expired_flows > ref.flows.size / 2, `${JSON.stringify(cfg)}: flows expired all along (${m.expired_flows} expiries among ${ref.flows.size} flows)`);
     t.equal(m.new_flows - m.expired_flows, m.flows, `${JSON.stringify(cfg)}: new_flows - expired_flows = flows`);
     t.ok(m.new_flows >= ref.flows.size - m.untracked, `${JSON.stringify(cfg)}: every flow made at least once (${m.new_flows} made, ${m.expired_flows} expired)`);
     t.same(topOf(m, 4).bytes, topBytes(ref, 4), `${JSON.stringify(cfg)}: the top 4 outlive their flows' expiry`);

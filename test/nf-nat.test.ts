@@ -1,8 +1,8 @@
 // nat, offline, checked packet by packet against the independent reference in
 // test/support/nat-reference.ts (checksums from scratch), and every
 // translated packet's checksums verified on their own.
-// Not tested: expiry by time (the NF reads the host's clock, and each
-// runOffline makes a new instance, so no run lasts long enough).
+// Expiry by time runs on the offline runner's clock (timesNs): a mapping
+// expires and its port serves another flow.
 // Every check runs for the Wasm NF (nf-modules/build/nat.wasm) and for its C
 // version (nf-modules/build/native/nat.so, the bench's anchor) on the same
 // traffic, against the same reference. Nothing here is skipped for the C one:
@@ -66,7 +66,7 @@ function check(t: Tap.Test, module: Module, cfg: NatConfig, frames: Uint8Array[]
   const fitting = frames.filter((f) => f.length <= DATA_ROOM);
   const ref = new NatReference(cfg);
   const expected = fitting.map((f) => ({ f, e: ref.process(f) })).filter((x) => x.e !== undefined);
-  const result = runOffline(fitting, [{ name: 'nat', module, config: JSON.stringify(cfg) }], () => {});
+  const result = runOffline(fitting, [{ name: 'nat', module, config: JSON.stringify(cfg) }], { log: () => {} });
   const out = result.out.map((p) => p.data);
   t.equal(out.length, expected.length, `${what}: as many packets out as the reference lets through`);
   t.ok(result.out.every((p) => p.port === 1), `${what}: all by NEXT (port 1)`);
@@ -411,5 +411,42 @@ t.test('with time passing, the C version expires mappings as the Wasm NF does', 
     const expired = last['expired_mappings']!, made = last['new_mappings']!;
     t.ok(expired > 10 && made > expired, `flows ${flows}: mappings expired (${expired} of ${made}) and made again`);
     t.ok(last['translated_in']! > 10, `flows ${flows}: replies translated (${last['translated_in']})`);
+  }
+});
+
+t.test('on the offline runner\'s clock: an idle mapping expires and its port serves another flow', async (t) => {
+  // One public port. 10.0.0.1 takes it at 0 s; 10.0.0.2 finds none at 5 s; a reply at 10 s still
+  // reaches 10.0.0.1; at 35 s (idle 25 s, timeout 20 s) a burst's sweep frees the mapping (a
+  // table of 16 flows: one burst sweeps it whole); at 36 s 10.0.0.2 gets the port, and a reply
+  // to it reaches 10.0.0.2.
+  const cfg: NatConfig = { inside: '10.0.0.0/8', public_ip: '203.0.113.1', ports: '3000-3000', timeout_s: 20, flows: 16 };
+  const arp = padFrame(ethernetFrame({ etherType: ETHERTYPE.ARP, payload: arpPacket({ op: 'request', senderMac: '02:00:00:00:00:01', senderIp: '192.0.2.9', targetMac: '00:00:00:00:00:00', targetIp: '192.0.2.10' }) }));
+  const steps: [number, Uint8Array][] = [
+    [0, udp('10.0.0.1', 1111, DNS, 53)],
+    [5, udp('10.0.0.2', 2222, DNS, 53)],
+    [10, udp(DNS, 53, '203.0.113.1', 3000)],
+    [35, arp],
+    [36, udp('10.0.0.2', 2222, DNS, 53)],
+    [36, udp(DNS, 53, '203.0.113.1', 3000)],
+  ];
+  const addrs = (f: Uint8Array): string => {
+    const r = parseRef(f);
+    const b = Buffer.from(f);
+    return `${[...f.subarray(r.l3 + 12, r.l3 + 16)].join('.')}:${b.readUInt16BE(r.l4)} > ${[...f.subarray(r.l3 + 16, r.l3 + 20)].join('.')}:${b.readUInt16BE(r.l4 + 2)}`;
+  };
+  for (const { kind, module } of MODULES) {
+    const result = runOffline(steps.map(([, f]) => f), [{ name: 'nat', module, config: JSON.stringify(cfg) }], {
+      log: () => {}, timesNs: steps.map(([s]) => 10n ** 12n + BigInt(s) * 10n ** 9n),
+    });
+    t.same(result.out.map((p) => (p.data[12] === 0x08 && p.data[13] === 0x06 ? 'arp' : addrs(p.data))), [
+      '203.0.113.1:3000 > 198.51.100.53:53',
+      '198.51.100.53:53 > 10.0.0.1:1111',
+      'arp',
+      '203.0.113.1:3000 > 198.51.100.53:53',
+      '198.51.100.53:53 > 10.0.0.2:2222',
+    ], `${kind}: the packets out, the second flow's only after the first one's mapping expired`);
+    t.ok(result.out.every((p) => checksumsOk(p.data)), `${kind}: their checksums verify`);
+    const m = result.nfs[0]!.metrics;
+    t.same([m['new_mappings'], m['expired_mappings'], m['port_exhausted'], m['mappings']], [2, 1, 1, 1], `${kind}: 2 mappings made, 1 expired, 1 refused for want of a port, 1 left`);
   }
 });

@@ -29,7 +29,7 @@ function check(t: Tap.Test, cfg: Cfg, frames: Uint8Array[], what: string): void 
     left.set(b, have - cost);
     return true;
   }).map(hex);
-  const result = runOffline(frames, [{ name: 'rl', module, config: JSON.stringify(cfg) }], () => {});
+  const result = runOffline(frames, [{ name: 'rl', module, config: JSON.stringify(cfg) }], { log: () => {} });
   t.same(result.out.map((p) => hex(p.data)), expected, `${what}: the packets the buckets allow, in order`);
   t.equal(result.nfs[0]!.metrics['rate_limited'], frames.length - expected.length, `${what}: the rest counted`);
 }
@@ -54,7 +54,7 @@ t.test('per flow, per source prefix, packets and bytes', async (t) => {
   // The clock is read once per burst (256 packets offline): no time passes
   // within one, and between two a rate of 1e12/s refills any bucket.
   const stream = Array.from({ length: 600 }, () => udp4('10.0.0.1', '192.0.2.1', 7, 7));
-  const fast = runOffline(stream, [{ name: 'rl', module, config: JSON.stringify({ rate: 1e12, burst: 1 }) }], () => {});
+  const fast = runOffline(stream, [{ name: 'rl', module, config: JSON.stringify({ rate: 1e12, burst: 1 }) }], { log: () => {} });
   t.equal(fast.out.length, 3, 'one packet per burst: the bucket refills between bursts, not within one');
 });
 

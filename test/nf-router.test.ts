@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runOffline } from '../host/chain/offline.js';
 import { createNfInstance } from '../host/nf/instance.js';
 import { NfModuleError, loadNfModule, type NfModule } from '../host/nf/module.js';
-import { writePcap } from '../host/pcap/index.js';
+import { readPcap, writePcap } from '../host/pcap/index.js';
 import { netvm } from './support/cli.js';
 import { mangledFrames, refusal, sameRefusals } from './support/native-configs.js';
 import { REPO_ROOT } from './support/fixtures.js';
@@ -65,7 +65,7 @@ function frames(): Uint8Array[] {
 
 function check(t: Tap.Test, cfg: RouterConfig, input: Uint8Array[], what: string, nf: NfModule = module): void {
   const expected = input.map((f) => route(cfg, f)).filter((r) => r !== undefined);
-  const result = runOffline(input, [{ name: 'router', module: nf, config: JSON.stringify(cfg) }], () => {});
+  const result = runOffline(input, [{ name: 'router', module: nf, config: JSON.stringify(cfg) }], { log: () => {} });
   t.same(result.out.map((p) => ({ port: p.port, data: hex(p.data) })), expected, `${what}: the packets out, rewritten, by the right port`);
 }
 
@@ -73,7 +73,7 @@ for (const [prefix, nf] of MODULES) {
   t.test(`${prefix}longest prefix, TTL step, MAC rewrite, port`, async (t) => {
     check(t, CFG, frames(), 'crafted', nf);
     check(t, { ...CFG, non_ip: 'pass' }, frames(), 'non-IP passed on', nf);
-    const result = runOffline(frames(), [{ name: 'router', module: nf, config: JSON.stringify(CFG) }], () => {});
+    const result = runOffline(frames(), [{ name: 'router', module: nf, config: JSON.stringify(CFG) }], { log: () => {} });
     const m = result.nfs[0]!.metrics;
     t.equal(m['ttl_expired'], 13, 'TTL/hop limit 1, every destination');
     t.equal(m['malformed'], 1);
@@ -83,7 +83,7 @@ for (const [prefix, nf] of MODULES) {
 
   t.test(`${prefix}egress next: routed packets go on along the chain, rewritten the same`, async (t) => {
     const expected = frames().map((f) => route(CFG, f)).filter((r) => r !== undefined).map((r) => r!.data);
-    const result = runOffline(frames(), [{ name: 'router', module: nf, config: JSON.stringify({ ...CFG, egress: 'next' }) }], () => {});
+    const result = runOffline(frames(), [{ name: 'router', module: nf, config: JSON.stringify({ ...CFG, egress: 'next' }) }], { log: () => {} });
     t.same(result.out.map((p) => hex(p.data)), expected, 'the same packets, the same bytes, in order');
     t.ok(result.out.every((p) => p.port === 1), "all by the chain's exit");
     t.equal(result.nfs[0]!.out, 0, 'none sent out by the router itself');
@@ -222,12 +222,19 @@ t.test('a table of 1M IPv4 routes from a file', async (t) => {
   writePcap(join(dir, 'in.pcap'), input.map((data) => ({ data })));
   const expected = input.map((f) => route({ ...cfg, routes: [...routes.slice(0, 2), routes[(15 << 16) | (255 << 8) | 255]!, routes.at(-1)!] }, f))
     .filter((r) => r !== undefined);
+  // The bytes say the next hop (each has its own MAC); --expect also counts those sent back out of the input port (0).
+  writePcap(join(dir, 'expected.pcap'), expected.map((r) => ({ data: Buffer.from(r.data, 'hex') })));
+  const backOut = expected.filter((r) => r.port === 0).length;
+  t.ok(backOut > 0 && backOut < expected.length, `the expected packets leave by both ports (${backOut} of ${expected.length} by port 0)`);
   for (const path of [MODULE, NATIVE]) {
     const started = Date.now();
-    const run = await netvm(['nf', 'test', path, '--pcap', join(dir, 'in.pcap'), '--config', join(dir, 'routes.json'), '--out', join(dir, 'out.pcap')]);
-    t.comment(`1M routes: netvm nf test ${path === NATIVE ? 'router.so' : 'router.wasm'} took ${Date.now() - started} ms`);
-    t.equal(run.code, 0, run.stderr);
+    const run = await netvm(['nf', 'test', path, '--pcap', join(dir, 'in.pcap'), '--config', join(dir, 'routes.json'), '--out', join(dir, 'out.pcap'), '--expect', join(dir, 'expected.pcap')]);
+    const what = path === NATIVE ? 'router.so' : 'router.wasm';
+    t.comment(`1M routes: netvm nf test ${what} took ${Date.now() - started} ms`);
+    t.equal(run.code, 0, run.stdout + run.stderr);
     t.match(run.stdout, `in 5, out ${expected.length}, dropped ${5 - expected.length}`);
     t.match(run.stdout, 'no_route 1');
+    t.match(run.stdout, `expect: all ${expected.length} packets as expected (${backOut} sent out of the input port)`, `${what}: the packets out and their ports as the reference says`);
+    t.same(readPcap(join(dir, 'out.pcap')).packets.map((p) => hex(p.data)), expected.map((r) => r.data), `${what}: the output file holds them`);
   }
 });

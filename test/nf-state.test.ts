@@ -59,7 +59,7 @@ const nat = (extra: Partial<OfflineNf> = {}, cfg: object = NAT_CFG): OfflineNf[]
 t.test('nat: the mappings move, and the replies are translated by the new instance', async (t) => {
   const ref = new NatReference(NAT_CFG);
   const { outbound, replies } = natTraffic(ref);
-  const first = runOffline(outbound, nat({ exportState: true }), () => {});
+  const first = runOffline(outbound, nat({ exportState: true }), { log: () => {} });
   t.equal(first.nfs[0]!.metrics['new_mappings'], 65);
   const state = first.nfs[0]!.state!;
   t.ok(state.length > 65 * 28, `state exported (${state.length} bytes)`);
@@ -67,7 +67,7 @@ t.test('nat: the mappings move, and the replies are translated by the new instan
   // New flows after the handover, too: their ports must not collide with the imported ones.
   const later = [...replies, tcp('10.9.0.1', 1234, '198.51.100.7', 443, SYN), udp('10.9.0.2', 999, '198.51.100.8', 53)];
   const expected = later.map((f) => ref.process(f)!.data);
-  const second = runOffline(later, nat({ state }), () => {});
+  const second = runOffline(later, nat({ state }), { log: () => {} });
   t.same(second.out.map((p) => hex(p.data)), expected.map(hex), 'every reply translated back to its inside host and port, new flows on fresh ports');
   const m = second.nfs[0]!.metrics;
   t.equal(m['imported_mappings'], 65);
@@ -76,7 +76,7 @@ t.test('nat: the mappings move, and the replies are translated by the new instan
   t.equal(m['new_mappings'], 2);
   t.equal(m['mappings'], 67);
 
-  const cold = runOffline(replies, nat(), () => {});
+  const cold = runOffline(replies, nat(), { log: () => {} });
   t.equal(cold.out.length, 0, 'without the state every reply is dropped');
   t.equal(cold.nfs[0]!.metrics['no_mapping'], 65);
 });
@@ -84,12 +84,12 @@ t.test('nat: the mappings move, and the replies are translated by the new instan
 t.test('nat: mappings the new config cannot hold are left behind, counted', async (t) => {
   const ref = new NatReference(NAT_CFG);
   const { outbound } = natTraffic(ref);
-  const state = runOffline(outbound, nat({ exportState: true }), () => {}).nfs[0]!.state!;
+  const state = runOffline(outbound, nat({ exportState: true }), { log: () => {} }).nfs[0]!.state!;
   // Ports 2000-2009 only: the first ten TCP mappings (2000-2009) stay.
-  const narrow = runOffline([], nat({ state }, { ...NAT_CFG, ports: '2000-2009' }), () => {});
+  const narrow = runOffline([], nat({ state }, { ...NAT_CFG, ports: '2000-2009' }), { log: () => {} });
   t.equal(narrow.nfs[0]!.metrics['imported_mappings'], 10 + 10 + 5, 'per protocol, the ports in range');
   t.equal(narrow.nfs[0]!.metrics['import_skipped'], 40);
-  const moved = runOffline([], nat({ state }, { ...NAT_CFG, inside: '10.0.0.0/16' }), () => {});
+  const moved = runOffline([], nat({ state }, { ...NAT_CFG, inside: '10.0.0.0/16' }), { log: () => {} });
   t.equal(moved.nfs[0]!.metrics['imported_mappings'], 40, 'only the inside hosts still inside');
 });
 
@@ -99,11 +99,11 @@ t.test('nat: with a pool of public addresses, mappings keep their address; those
   const ref = new NatReference(pooled);
   const outs = outbound.map((f) => ref.process(f)!.data);
   const replies = outs.map((o) => udp('198.51.100.8', 53, [...o.subarray(26, 30)].join('.'), (o[34]! << 8) | o[35]!));
-  const state = runOffline(outbound, nat({ exportState: true }, pooled), () => {}).nfs[0]!.state!;
-  const same = runOffline(replies, nat({ state }, pooled), () => {});
+  const state = runOffline(outbound, nat({ exportState: true }, pooled), { log: () => {} }).nfs[0]!.state!;
+  const same = runOffline(replies, nat({ state }, pooled), { log: () => {} });
   t.equal(same.out.length, 8, 'every reply, to each of the four addresses, translated back');
   t.same(same.out.map((p) => [...p.data.subarray(30, 34)].join('.')), outbound.map((_, i) => `10.0.0.${i}`));
-  const half = runOffline([], nat({ state }, { ...NAT_CFG, public_ip: '203.0.113.0/31' }), () => {});
+  const half = runOffline([], nat({ state }, { ...NAT_CFG, public_ip: '203.0.113.0/31' }), { log: () => {} });
   t.equal(half.nfs[0]!.metrics['imported_mappings'], 4, 'the mappings on .0 and .1');
   t.equal(half.nfs[0]!.metrics['import_skipped'], 4);
 });
@@ -113,14 +113,14 @@ t.test('firewall: the new instance lets the return traffic of flows it did not s
   const opens = Array.from({ length: 30 }, (_, i) => tcp(`10.0.0.${i}`, 30000 + i, '198.51.100.1', 80, SYN));
   const answers = Array.from({ length: 30 }, (_, i) => tcp('198.51.100.1', 80, `10.0.0.${i}`, 30000 + i, SYN | ACK));
   const fw = (extra: Partial<OfflineNf>, c: object = cfg): OfflineNf[] => [{ name: 'fw', module: FIREWALL, config: JSON.stringify(c), ...extra }];
-  const state = runOffline(opens, fw({ exportState: true }), () => {}).nfs[0]!.state!;
-  const warm = runOffline(answers, fw({ state }), () => {});
+  const state = runOffline(opens, fw({ exportState: true }), { log: () => {} }).nfs[0]!.state!;
+  const warm = runOffline(answers, fw({ state }), { log: () => {} });
   t.equal(warm.out.length, 30, 'every SYN+ACK passes');
   t.equal(warm.nfs[0]!.metrics['imported_flows'], 30);
   t.equal(warm.nfs[0]!.metrics['allowed_by_state'], 30);
-  const cold = runOffline(answers, fw({}), () => {});
+  const cold = runOffline(answers, fw({}), { log: () => {} });
   t.equal(cold.out.length, 0, 'without the state every SYN+ACK is denied');
-  const stateless = runOffline(answers, fw({ state }, { default: 'deny', rules: [] }), () => {});
+  const stateless = runOffline(answers, fw({ state }, { default: 'deny', rules: [] }), { log: () => {} });
   t.equal(stateless.out.length, 0, 'a stateless firewall takes the state and keeps none of it');
 });
 
@@ -131,9 +131,9 @@ t.test('lb: flows stay on their backends across a swap, even when the pool chang
   const frames = Array.from({ length: 300 }, (_, i) => tcp(`10.3.${i >> 8}.${i & 255}`, 20000 + i, '192.0.2.10', 80));
   const before = ['a', 'b', 'c'], after = ['b', 'c', 'd'];
   const lb = (names: string[], extra: Partial<OfflineNf>): OfflineNf[] => [{ name: 'lb', module: LB, config: JSON.stringify(cfg(names)), ...extra }];
-  const first = runOffline(frames, lb(before, { exportState: true }), () => {});
+  const first = runOffline(frames, lb(before, { exportState: true }), { log: () => {} });
   const chosen = first.out.map((p) => before.find((n) => macOf(n, before) === hex(p.data.subarray(0, 6)))!);
-  const second = runOffline(frames, lb(after, { state: first.nfs[0]!.state! }), () => {});
+  const second = runOffline(frames, lb(after, { state: first.nfs[0]!.state! }), { log: () => {} });
   const kept = chosen.map((name, i) => (name === 'a' ? true : hex(second.out[i]!.data.subarray(0, 6)) === macOf(name, after)));
   t.ok(kept.every(Boolean), 'every flow whose backend is still there is still on it');
   const onA = chosen.filter((n) => n === 'a').length;
@@ -144,7 +144,7 @@ t.test('lb: flows stay on their backends across a swap, even when the pool chang
 });
 
 t.test('state that is not the module\'s own is refused, with the reason', async (t) => {
-  const natState = runOffline(natTraffic(new NatReference(NAT_CFG)).outbound, nat({ exportState: true }), () => {}).nfs[0]!.state!;
+  const natState = runOffline(natTraffic(new NatReference(NAT_CFG)).outbound, nat({ exportState: true }), { log: () => {} }).nfs[0]!.state!;
   const fw = createNfInstance(FIREWALL, 'fw', { config: JSON.stringify({ default: 'allow', stateful: true }), log: () => {} });
   t.throws(() => importState(fw, natState), new NfModuleError(wasm('firewall'), "fw: refused the state (status 1): state of a 'nat' NF, not 'firewall'"));
   const n = createNfInstance(NAT, 'nat', { config: JSON.stringify(NAT_CFG), log: () => {} });

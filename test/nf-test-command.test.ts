@@ -3,7 +3,9 @@
 // same verdict counts.
 import t from 'tap';
 import { join } from 'node:path';
-import { readPcap } from '../host/pcap/index.js';
+import { writeFileSync } from 'node:fs';
+import { readPcap, writePcap } from '../host/pcap/index.js';
+import { ETHERTYPE, ethernetFrame, ipv4Packet, padFrame, udpDatagram } from './support/packets.js';
 import { REPO_ROOT, fixtureNf } from './support/fixtures.js';
 import { netvm } from './support/cli.js';
 import { runNetvm, tempDir } from './support/netvm.js';
@@ -50,4 +52,26 @@ t.test('usage errors name what is missing', async (t) => {
   const missing = await netvm(['nf', 'test', '/nonexistent/x.wasm', '--pcap', TRAFFIC]);
   t.equal(missing.code, 2);
   t.match(missing.stderr, 'netvm: /nonexistent/x.wasm: cannot read the module');
+});
+
+t.test('--pcap-time: the NFs\' clock is the capture\'s, so flows expire over its span', async (t) => {
+  const dir = tempDir();
+  // Ten UDP flows at 1 s, ten others at 5 s of the capture: with a 2 s timeout, the first ten
+  // are gone by the second burst on the capture's clock, and none on the host's.
+  const flow = (i: number): Uint8Array => padFrame(ethernetFrame({
+    etherType: ETHERTYPE.IPV4, payload: ipv4Packet({ src: `10.0.0.${i + 1}`, dst: '192.0.2.1', ttl: 64, protocol: 17, payload: udpDatagram({ srcPort: 1000 + i, dstPort: 53 }) }),
+  }));
+  const packets = Array.from({ length: 20 }, (_, i) => ({ data: flow(i), tsNs: BigInt(i < 10 ? 1 : 5) * 10n ** 9n }));
+  writePcap(join(dir, 'timed.pcap'), packets);
+  writeFileSync(join(dir, 'mon.json'), JSON.stringify({ flows: 64, timeout_s: 2, seed: 1 }));
+  const args = ['nf', 'test', join(REPO_ROOT, 'nf-modules/build/monitor.wasm'), '--pcap', join(dir, 'timed.pcap'), '--config', join(dir, 'mon.json')];
+  const capture = await netvm([...args, '--pcap-time']);
+  t.equal(capture.code, 0, capture.stderr);
+  t.match(capture.stdout, /new_flows 20, expired_flows 10/, 'on the capture\'s clock: the first ten expired');
+  const host = await netvm(args);
+  t.match(host.stdout, /new_flows 20, expired_flows 0/, 'on the host\'s: none did');
+  writePcap(join(dir, 'untimed.pcap'), packets.map(({ data }) => ({ data })));
+  const untimed = await netvm(['nf', 'test', join(REPO_ROOT, 'nf-modules/build/monitor.wasm'), '--pcap', join(dir, 'untimed.pcap'), '--pcap-time']);
+  t.equal(untimed.code, 2, 'a capture without times is refused');
+  t.match(untimed.stderr, /--pcap-time: packet 0 of .* has no capture time \(0\)/);
 });

@@ -17,7 +17,7 @@ t.test('packets sent ahead skip the NFs between, the rest go through all', async
     { name: 'steer', module: steer, config: JSON.stringify({ to: 'last' }) },
     { name: 'middle', module: first },
     { name: 'last', module: second },
-  ], () => {});
+  ], { log: () => {} });
   const expected = frames.map((f) => {
     const out = Uint8Array.from(f);
     if ((f[14]! & 1) !== 0) out[14] = (out[14]! + 1) & 0xff; // not sent ahead: through 'middle'
@@ -38,13 +38,13 @@ t.test('a name that does not follow is refused at configure; bad positions are b
   const steer = loadNfModule(await fixtureNf('steer'));
   const first = loadNfModule(await fixtureNf('stamp-first'));
   const frames = inputFrames().filter((f) => f.length <= DATA_ROOM && f.length >= 16);
-  t.throws(() => runOffline(frames, [{ name: 'a', module: first }, { name: 'steer', module: steer, config: JSON.stringify({ to: 'a' }) }], () => {}),
+  t.throws(() => runOffline(frames, [{ name: 'a', module: first }, { name: 'steer', module: steer, config: JSON.stringify({ to: 'a' }) }], { log: () => {} }),
     /refused its config \(status 1\): to: no NF named 'a' after this one/);
   for (const raw of [0, 5]) {
     const result = runOffline(frames, [
       { name: 'steer', module: steer, config: JSON.stringify({ to: 'x', raw }) },
       { name: 'b', module: first },
-    ], () => {});
+    ], { log: () => {} });
     const even = frames.filter((f) => (f[14]! & 1) === 0).length;
     t.equal(result.nfs[0]!.bad_verdict, even, `position ${raw}: every jump refused and counted`);
     t.equal(result.out.length, frames.length - even);

@@ -17,7 +17,7 @@ const v1 = loadNfModule(await watModule(join(REPO_ROOT, 'test/fixtures/nfs/v1-dr
 const frames = [...inputFrames(), ...fuzzFrames(20000, 0x9a75e).frames].filter((f) => f.length <= DATA_ROOM);
 
 function metricsOf(nfs: OfflineNf[]): Record<string, number> {
-  const result = runOffline(frames, nfs, () => {});
+  const result = runOffline(frames, nfs, { log: () => {} });
   return result.nfs.find((nf) => nf.name === 'check')!.metrics;
 }
 

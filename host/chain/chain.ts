@@ -10,6 +10,9 @@ import { isTrap } from '../nf/engine.js';
 import type { NfInstance } from '../nf/instance.js';
 import { VM_DOWN } from '../vm/vm-nf.js';
 
+/** The most packets the C chain hands an NF in one burst (MAX_BURST in native-dpdk/chain.c). */
+export const CHAIN_MAX_BURST = 256;
+
 /** Called on a trap (with the NF's chain position), outside the per-packet path; the chain goes on. */
 export type TrapListener = (nf: NfInstance, err: unknown, position: number) => void;
 
@@ -89,6 +92,11 @@ export class Chain {
    *  NF_FAILED_OPEN instead; NF_RAN calls it again. */
   setMode(k: number, mode: number): void {
     this.mode[k] = mode;
+  }
+
+  /** The time its NFs read at the start of each later burst, instead of the host's clock (offline runs). */
+  setClock(nowNs: bigint): void {
+    check(native().chainSetClock(this.id, nowNs));
   }
 
   /** Calls netvm_tick of the NFs that have it; a trap there is reported like one in a burst.

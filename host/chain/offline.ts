@@ -9,7 +9,7 @@ import { native, poolCreatePlain } from '../dataplane/native.js';
 import { poolWindow } from '../dataplane/pool-window.js';
 import { createNfInstance, exportState, importState, metricValues } from '../nf/instance.js';
 import type { NfModule } from '../nf/module.js';
-import { Chain } from './chain.js';
+import { CHAIN_MAX_BURST, Chain } from './chain.js';
 import { allocCounters, readChainCounters, readNfCounters } from './counters.js';
 import type { ChainCounterName, NfCounterName } from './counters.js';
 
@@ -39,10 +39,27 @@ export interface OfflineResult {
   nfs: ({ name: string; metrics: Record<string, number>; state?: Uint8Array } & Record<NfCounterName, number>)[];
 }
 
-/** fill: a byte written over each packet's whole buffer before the packet goes in. An NF
- *  whose output changes with it reads bytes past its packets' ends. */
-export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: string) => void, fill?: number): OfflineResult {
+export interface OfflineOptions {
+  /** Where the NFs' log lines go (default: the host's log). */
+  log?: (line: string) => void;
+  /** A byte written over each packet's whole buffer before the packet goes in. An NF
+   *  whose output changes with it reads bytes past its packets' ends. */
+  fill?: number;
+  /** Each frame's arrival time, in ns (not decreasing; say a pcap's timestamps): the
+   *  packets then go in bursts of those with the same time (up to a burst's worth), and
+   *  the NFs' clock reads that time, so that what expires by time does so as in a run
+   *  that long. Without it, the NFs read the host's clock. */
+  timesNs?: readonly bigint[];
+}
+
+export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], opts: OfflineOptions = {}): OfflineResult {
+  const { log, fill, timesNs } = opts;
   if (nfs.length === 0) throw new Error('an offline run needs at least one NF');
+  if (timesNs !== undefined) {
+    if (timesNs.length !== frames.length) throw new Error(`timesNs: ${timesNs.length} times for ${frames.length} frames`);
+    const back = timesNs.findIndex((at, i) => at <= 0n || (i > 0 && at < timesNs[i - 1]!));
+    if (back >= 0) throw new Error(`timesNs[${back}]: ${timesNs[back]} is not a positive time at or after the one before`);
+  }
   const pool = poolCreatePlain(RING_SIZE);
   try {
     const window = poolWindow(pool.len, pool.page_size);
@@ -70,9 +87,17 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], log?: (line: 
     const retw = new Int32Array(ret);
     const result: OfflineResult = { out: [], multiseg: 0, chain: readChainCounters(new Float64Array(counters)), nfs: [] };
 
-    // A chunk of up to RING_SIZE packets at a time: one per buffer slot.
-    for (let start = 0; start < frames.length; start += RING_SIZE) {
-      const chunk = frames.slice(start, start + RING_SIZE);
+    // A chunk of up to RING_SIZE packets at a time (one per buffer slot), or on a clock of
+    // the caller's, a burst of packets of one time.
+    const burst = Math.min(CHAIN_MAX_BURST, ...instances.map((nf) => nf.maxBurst));
+    for (let start = 0, end = 0; start < frames.length; start = end) {
+      if (timesNs === undefined) {
+        end = Math.min(frames.length, start + RING_SIZE);
+      } else {
+        for (end = start + 1; end < frames.length && end - start < burst && timesNs[end] === timesNs[start]; end++);
+        chain.setClock(timesNs[start]!);
+      }
+      const chunk = frames.slice(start, end);
       let head = rxw[RING_HEAD]!;
       chunk.forEach((frame, slot) => {
         if (frame.length > pool.data_room) {

@@ -11,7 +11,7 @@ import { scaffoldNf } from './scaffold.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 
 export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> [--config <file>]... [--out <out.pcap>] [--expect <pcap>]
-                   [--state-in <file>] [--state-out <file>]
+                   [--state-in <file>] [--state-out <file>] [--pcap-time]
        netvm nf build [<name>...] [--force]
        netvm nf new <name>
 
@@ -20,7 +20,9 @@ export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> 
          --config: the NF's config (YAML or JSON), once per module in module order;
          --out: write what came out; --expect: compare what came out with a pcap (exit 1 if not equal);
          --state-out: save the NFs' state at the end (those that export it); --state-in: hand
-         each NF the state saved under its name before the first packet (as a hot-swap does)
+         each NF the state saved under its name before the first packet (as a hot-swap does);
+         --pcap-time: the NFs' clock reads each packet's capture time, not the host's, so that
+         what expires by time expires as it would over the capture's span
   build  compiles nf-modules/<name>/index.ts (all NFs by default) into nf-modules/build/
   new    scaffolds nf-modules/<name>/ and test/nf-<name>.test.ts, which build and pass at once`;
 
@@ -87,6 +89,7 @@ function testCommand(argv: string[]): number {
       expect: { type: 'string' },
       'state-in': { type: 'string' },
       'state-out': { type: 'string' },
+      'pcap-time': { type: 'boolean' },
     },
   });
   if (positionals.length === 0) throw new UsageError('nf test needs at least one module', NF_USAGE);
@@ -101,8 +104,18 @@ function testCommand(argv: string[]): number {
   });
   if (values['state-in'] !== undefined) handStates(nfs, values['state-in']);
   if (values['state-out'] !== undefined) for (const nf of nfs) nf.exportState = true;
-  const frames = readPcap(values.pcap).packets.map((p) => p.data);
-  const result = runOffline(frames, nfs);
+  const packets = readPcap(values.pcap).packets;
+  const frames = packets.map((p) => p.data);
+  let timesNs: bigint[] | undefined;
+  if (values['pcap-time']) {
+    timesNs = packets.map((p) => p.tsNs);
+    const back = timesNs.findIndex((at, i) => at <= 0n || (i > 0 && at < timesNs![i - 1]!));
+    if (back >= 0) {
+      const why = timesNs[back]! <= 0n ? 'has no capture time (0)' : 'is captured before the one ahead of it';
+      throw new UsageError(`--pcap-time: packet ${back} of ${values.pcap} ${why}`, NF_USAGE);
+    }
+  }
+  const result = runOffline(frames, nfs, timesNs !== undefined ? { timesNs } : {});
   console.log(report(result));
   if (values['state-out'] !== undefined) {
     const states = new Map(result.nfs.flatMap((nf) => (nf.state === undefined ? [] : [[nf.name, nf.state] as const])));

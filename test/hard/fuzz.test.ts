@@ -64,13 +64,13 @@ t.test('every shipped NF, offline: no trap, nothing refused, every frame seen, n
     let differs = 0;
     for (let start = 0; start < frames.length; start += CHUNK) {
       const chunk = frames.slice(start, start + CHUNK);
-      const a = runOffline(chunk, [nf], () => {}, 0x00);
+      const a = runOffline(chunk, [nf], { log: () => {}, fill: 0x00 });
       const counts = a.nfs[0]!;
       trapped += counts.trapped;
       refused += counts.bad_verdict + counts.bad_length;
       seen += counts.in;
       multiseg += a.multiseg;
-      if (!CLOCKED.has(name) && outcome(runOffline(chunk, [nf], () => {}, 0xff)) !== outcome(a)) differs++;
+      if (!CLOCKED.has(name) && outcome(runOffline(chunk, [nf], { log: () => {}, fill: 0xff })) !== outcome(a)) differs++;
     }
     t.equal(trapped, 0, `${name}: no trap`);
     t.equal(refused, 0, `${name}: no verdict or length refused`);
@@ -114,7 +114,7 @@ t.test('a long chain of every shipped NF on the data plane: exact accounting, th
   for (const nf of s.chains[0]!.nfs) t.equal(nf.bad_verdict + nf.bad_length + nf.trapped + nf.hung, 0, `${nf.name}: nothing refused, trapped or hung`);
   t.equal(s.pool.available, s.pool.mbufs, 'the mbuf pool is full again');
   t.equal(s.ports[0]!.rx_ring_full, 0, 'no frame dropped at a full ring');
-  compareWithOffline(t, outputFrames(dir), runOffline(frames, names.map(nfOf), () => {}));
+  compareWithOffline(t, outputFrames(dir), runOffline(frames, names.map(nfOf), { log: () => {} }));
   tally.tried += rx;
   tally.contained += tx + drops;
   tally.lost += Math.abs(s.unaccounted);

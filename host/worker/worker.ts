@@ -141,8 +141,11 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     } else if (++idle >= IDLE_CHECK_POLLS) {
       const now = performance.now();
       if (quietSince === 0) [quietSince, idle] = [now, 0];
-      else if (now - quietSince >= IDLE_AFTER_MS) Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
-      else idle = 0;
+      else if (now - quietSince >= IDLE_AFTER_MS) {
+        Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
+        // Napping, a loop turn takes a nap's time: ticks and commands are looked at every turn.
+        iterations = CLOCK_CHECK_MASK;
+      } else idle = 0;
     }
     if ((++iterations & CLOCK_CHECK_MASK) === 0) {
       const now = performance.now();

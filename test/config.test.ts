@@ -1,6 +1,9 @@
 // Config checks in-process, without DPDK: defaults, chain placement, and the
 // messages a user gets, starting with the field path.
 import t from 'tap';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, resolveConfig } from '../host/control/config.js';
 import { buildEalArgs, checkExtraEalArgs } from '../host/control/eal-args.js';
 import { REPO_ROOT } from './support/fixtures.js';
@@ -102,4 +105,31 @@ t.test('the EAL command line follows the config', async (t) => {
   t.match(args.find((a) => a.startsWith('--lcores=')), /,1@1$/, 'lcore 1 polls on CPU 1');
   t.equal(args.at(-1), '--no-hpet');
   t.ok(buildEalArgs(cfg, 'p1', false).includes('--no-huge'));
+});
+
+t.test('relative paths resolve against the current folder; config_file reads JSON and YAML, never beside config', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvm-config-'));
+  t.teardown(() => {
+    process.chdir(REPO_ROOT);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  mkdirSync(join(dir, 'nfs'));
+  copyFileSync(FORWARD, join(dir, 'nfs/fwd.wasm'));
+  writeFileSync(join(dir, 'fw.json'), '{"rules": [{"action": "deny", "dport": 53}]}');
+  writeFileSync(join(dir, 'fw.yaml'), 'rules:\n  - { action: deny, dport: 53 }\n');
+  process.chdir(dir);
+  const nf = (extra: object): object => ({ module: 'nfs/fwd.wasm', ...extra });
+  const cfg = resolveConfig({ ...base, nfs: { a: nf({ config_file: 'fw.json' }), b: nf({ config_file: 'fw.yaml' }) } }, 'test.yaml');
+  t.same(cfg.nfs.map((n) => n.module), [join(dir, 'nfs/fwd.wasm'), join(dir, 'nfs/fwd.wasm')], 'modules found from the current folder');
+  const rules = { rules: [{ action: 'deny', dport: 53 }] };
+  t.same(cfg.nfs.map((n) => n.config), [rules, rules], 'the same config from JSON and from YAML');
+  t.same(problems({ ...base, nfs: { a: nf({ config_file: 'fw.json', config: rules }), b: nf({ config_file: 'fw.yaml', config: rules }) } }), [
+    'nfs.a: give config or config_file, not both',
+    'nfs.b: give config or config_file, not both',
+  ], 'config and config_file together: refused, for JSON and YAML');
+  t.same(problems({ ...base, nfs: { a: nf({ config_file: 'missing.json' }), b: nf({}) } }).map((p) => p.replaceAll(dir, '<dir>')), [
+    'nfs.a.config_file: cannot read <dir>/missing.json: ENOENT: no such file or directory, open \'<dir>/missing.json\'',
+  ], 'a config file that is not there: refused, by its full path');
+  process.chdir(REPO_ROOT);
+  t.match(problems({ ...base, nfs: { a: nf({}), b: nf({}) } })[0], `nfs.a.module: no such file: ${join(REPO_ROOT, 'nfs/fwd.wasm')}`, 'from another folder, the same relative path is not found');
 });

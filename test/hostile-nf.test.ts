@@ -34,7 +34,7 @@ t.test('a trap drops its burst, is counted and reported, and a fresh instance ta
   const run = await runNetvm(config, ['--until-idle', '500', '--control', 'off'], dir);
   t.equal(run.code, 0, 'the run ends normally');
   t.match(run.stderr, /nf trappy trapped: RuntimeError: unreachable/);
-  t.match(run.stderr, /nf trappy: a fresh instance runs \(trap 1 in 10 s\)/);
+  t.match(run.stderr, /nf trappy: a fresh instance runs \(trap 1 in 10 s, \d+ ms after it\)/);
   const nf = run.summary!.chains[0]!.nfs[0]!;
   t.equal(nf.trap_batches, 1, 'one burst trapped');
   t.ok(nf.trapped > 0 && nf.trapped <= 256, 'the trapped burst was dropped, later bursts were not');
@@ -60,6 +60,11 @@ for (const fail of ['closed', 'open'] as const) {
     const s = run.summary!;
     const nf = s.chains[0]!.nfs[0]!;
     t.equal(nf.trap_batches, 5, 'each fresh instance trapped on its first burst, up to the limit');
+    // Re-created at once after the first trap, then after 10, 20 and 40 ms (by the worker's clock).
+    const after = [...run.stderr.matchAll(/nf trappy: a fresh instance runs \(trap (\d) in 10 s, (\d+) ms after it\)/g)].map((m) => Number(m[2]));
+    t.equal(after.length, 4, `four fresh instances before the fifth trap (after ${after.join(', ')} ms)`);
+    t.ok(after[0]! < 10, 'the first at once');
+    t.ok(after.slice(1).every((ms, i) => ms >= 10 * 2 ** i && ms < 10 * 2 ** i + 250), 'then after a back-off that doubles: 10, 20, 40 ms');
     t.same(s.failed, ['trappy']);
     if (fail === 'closed') {
       t.ok(nf.fail_dropped > 0 && nf.fail_passed === 0, `dropped while failed (${nf.fail_dropped})`);

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { fixtureNf, REPO_ROOT } from './support/fixtures.js';
-import { runNetvm, tempDir } from './support/netvm.js';
+import { logMessages, runNetvm, tempDir } from './support/netvm.js';
 import { TRAFFIC } from './support/pcap-ports.js';
 
 const config = (trappy: string): object => ({
@@ -32,4 +32,33 @@ t.test('JSON records on stderr, filtered by --log-level', async (t) => {
   const bad = await runNetvm(config(trappy), ['--log-level', 'loud']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--log-level: 'loud' is not one of trace, debug, info, warn, error, fatal, silent/);
+});
+
+t.test('an NF\'s log is limited to 20 lines a second; the rest are counted and said', async (t) => {
+  const r = await runNetvm({
+    cores: { poll: 1, workers: [0] },
+    ports: { in: 'net_null0,size=64,copy=1', out: 'net_null1' },
+    nfs: { chatty: { module: await fixtureNf('log-every-packet') } },
+    chains: [{ from: 'in', through: ['chatty'], to: 'out' }],
+  }, ['--duration', '2.5', '--rx-pps', '2000', '--control', 'off']);
+  t.equal(r.code, 0, r.stderr);
+  const lines = logMessages(r.stderr).filter((m) => m.startsWith('nf chatty'));
+  // Windows of the limit, each ended by the line that says how many it held back.
+  const windows: { said: number; suppressed: number }[] = [{ said: 0, suppressed: 0 }];
+  for (const m of lines) {
+    const notice = /^nf chatty: (\d+) log lines suppressed$/.exec(m);
+    if (notice) {
+      windows.at(-1)!.suppressed = Number(notice[1]);
+      windows.push({ said: 0, suppressed: 0 });
+    } else if (m === 'nf chatty info: a packet') {
+      windows.at(-1)!.said++;
+    }
+  }
+  const ended = windows.slice(0, -1);
+  t.ok(ended.length >= 1, `${ended.length} window(s) over their limit`);
+  t.ok(windows.every((w) => w.said <= 20), `at most 20 lines a window (${windows.map((w) => w.said).join(', ')})`);
+  t.ok(ended.every((w) => w.said === 20 && w.suppressed > 0), 'a window says how many it held back only once it printed its 20');
+  const calls = r.summary!.chains[0]!.nfs[0]!.in;
+  const told = windows.reduce((n, w) => n + w.said + w.suppressed, 0);
+  t.ok(told <= calls && told > calls - 2000, `every line printed or counted, but the last window's held-back ones (${told} of ${calls})`);
 });

@@ -66,6 +66,7 @@ t.test('by RX queue: af_packet qpairs=2, both directions of every flow meet the 
   t.same(byFlow(out, flowOf), byFlow(expected, flowOf), 'each flow\'s packets in their order');
   const chain = r.summary!.chains[0]!;
   t.equal(chain.in, frames.length, 'every frame sent was received');
+  t.equal(chain.replicas.length, 2, 'two replicas');
   for (const rep of chain.replicas) t.ok(rep.in > frames.length / 5, `replica on lane ${rep.lane} took a share by queue (${rep.in})`);
   t.equal(r.summary!.unaccounted, 0);
   t.equal(r.summary!.pool.available, r.summary!.pool.mbufs, 'the pool is full again');

@@ -89,7 +89,6 @@ t.test('scale up and down under load, by hand and by apply: nothing lost', async
   t.equal(r.code, 0, r.stderr);
   const s = r.summary!;
   const { rx, tx, drops } = totals(s);
-  t.ok(rx > 100_000, `under load (${rx} packets in)`);
   t.equal(rx, tx + drops, 'in = out + counted drops, across every scaling');
   t.equal(s.unaccounted, 0);
   t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
@@ -97,6 +96,7 @@ t.test('scale up and down under load, by hand and by apply: nothing lost', async
   t.equal(chain.workers, 2);
   t.equal(chain.replicas.filter((r) => r.live).length, 2);
   t.ok(chain.replicas.length >= 4, `every replica's counts kept (${chain.replicas.length} in all)`);
+  t.ok(chain.replicas.every((rep) => rep.in > 0), `under load throughout: every replica took packets (${chain.replicas.map((rep) => rep.in).join(', ')})`);
   t.equal(chain.replicas.reduce((n, r) => n + r.in, 0), chain.in, 'the replicas add up to the chain');
   t.equal(chain.nfs[0]!.dropped + chain.nfs[1]!.dropped, 0, 'no verdict drops: flows that moved are new flows to an allowing firewall');
   t.equal(chain.nfs[1]!.in, chain.nfs[0]!.next, 'counts go on across replicas and swaps');

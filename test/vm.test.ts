@@ -9,9 +9,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
 import { runNetvm, startNetvm, tempDir, totals } from './support/netvm.js';
-import { TRAFFIC, outputFrames } from './support/pcap-ports.js';
+import { TRAFFIC, inputFrames, outputFrames } from './support/pcap-ports.js';
 import { generateTraffic } from './support/traffic.js';
 import { writePcap } from '../host/pcap/index.js';
+import { sweepDeadRuns } from '../host/control/leftovers.js';
 
 const TTL = join(REPO_ROOT, 'nf-modules/build/ttl.wasm');
 const FIREWALL = join(REPO_ROOT, 'nf-modules/build/firewall.wasm');
@@ -109,6 +110,50 @@ t.test('a guest killed mid-traffic: fail policy, counted, restarted, nothing los
   t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
   t.equal(leftQemu(), '', 'no QEMU left running');
   t.same(leftRegions(), [], 'no region file left');
+});
+
+t.test('a guest that returns bad records (lengths, verdicts, offsets) costs only those packets, counted', async (t) => {
+  const dir = tempDir();
+  const r = await runNetvm({
+    cores: { poll: 1, workers: [0] },
+    ports: { in: `net_pcap0,rx_pcap=${TRAFFIC}`, out: `net_pcap1,tx_pcap=${join(dir, 'out.pcap')}` },
+    nfs: { liar: { module: join(REPO_ROOT, 'test/fixtures/build/guest/liar.initrd'), trust: 'vm' } },
+    chains: [{ from: 'in', through: ['liar'], to: 'out' }],
+  }, ['--until-idle', '1000', '--control', 'off'], dir);
+  t.equal(r.code, 0, r.stderr);
+  const nf = r.summary!.chains[0]!.nfs[0]!;
+  t.ok(nf.bad_length > 0 && nf.bad_verdict > 0, `lengths of 0 and past the room refused (${nf.bad_length}), unknown verdicts refused (${nf.bad_verdict})`);
+  t.equal(nf.next + nf.bad_length + nf.bad_verdict, nf.in, 'every other packet passed on');
+  t.same([nf.trapped, nf.fail_dropped + nf.fail_passed], [0, 0], 'nothing trapped or failed');
+  // The liar passes packets unchanged: what came out is the input less the refused, in order,
+  // byte for byte (an offset it wrote is never followed).
+  const input = hex(inputFrames().filter((f) => f.length <= 2048));
+  const out = hex(outputFrames(dir));
+  let at = 0;
+  const inOrder = out.every((f) => {
+    while (at < input.length && input[at] !== f) at++;
+    return at++ < input.length;
+  });
+  t.ok(out.length === nf.next && inOrder, `the ${out.length} packets out are input frames, unchanged, in order`);
+  const { rx, tx, drops } = totals(r.summary!);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  t.equal(r.summary!.pool.available, r.summary!.pool.mbufs, 'the pool is full again');
+  t.equal(leftQemu(), '', 'no QEMU left running');
+});
+
+t.test('a run killed outright (SIGKILL) leaves no guest running', async (t) => {
+  const dir = tempDir();
+  const run = startNetvm(chain(dir, 'vm'), ['--duration', '60', '--control', 'off'], dir);
+  await run.waitFor(/guest ready under/, 100_000);
+  t.not(leftQemu(), '', 'its guest runs');
+  run.kill('SIGKILL');
+  t.equal((await run.done).code, null, 'killed');
+  // QEMU gets SIGKILL when its parent dies (setpriv --pdeathsig): a moment for the kernel.
+  for (let i = 0; i < 50 && leftQemu() !== ''; i++) await new Promise((r) => setTimeout(r, 100));
+  t.equal(leftQemu(), '', 'no QEMU left running');
+  // What else it left (its region, EAL's folder) is the next run's to sweep; sweep it here.
+  sweepDeadRuns(`netvm-test-sweep-${process.pid}`);
+  t.same(leftRegions(), [], 'swept: no region file left');
 });
 
 t.test('port -> shared -> vm (vhost-user, a Linux bridge) -> shared -> port: the packets of the chain without it', async (t) => {

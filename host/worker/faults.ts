@@ -90,7 +90,7 @@ export class NfFaults {
         lane.instances[k] = fresh;
         this.spares.reuse(trapped, spec);
         lane.chain.setMode(k, NF_RAN);
-        this.report({ type: 'nf-restarted', lane: lane.lane, nf: lane.names[k]!, traps: h.traps.length });
+        this.report({ type: 'nf-restarted', lane: lane.lane, nf: lane.names[k]!, traps: h.traps.length, afterMs: Math.round(now - h.traps.at(-1)!) });
       } catch (err) {
         h.failed = true;
         this.report({ type: 'nf-failed', lane: lane.lane, nf: lane.names[k]!, traps: h.traps.length, failOpen: lane.failOpen, reason: (err as Error).message });

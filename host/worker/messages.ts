@@ -116,5 +116,6 @@ export type WorkerEvent =
   | { type: 'swapped'; id: number; outcome: SwapOutcome }
   | { type: 'lane-added'; id: number; lane: number; error?: string; metrics: Metric[][] }
   | { type: 'lane-removed'; id: number; lane: number }
-  | { type: 'nf-restarted'; lane: number; nf: string; traps: number }
+  /** afterMs: from the trap to the fresh instance, by the worker's clock (the back-off, and the bursts until it was due). */
+  | { type: 'nf-restarted'; lane: number; nf: string; traps: number; afterMs: number }
   | { type: 'nf-failed'; lane: number; nf: string; traps: number; failOpen: boolean; reason?: string };

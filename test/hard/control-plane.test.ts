@@ -3,13 +3,14 @@
 // refused with a status and a reason, and the data plane forwards on
 // regardless. The API listens on loopback only: any other address is refused.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseControlAddress, tokenPath } from '../../host/control/api.js';
 import { REPO_ROOT } from '../support/fixtures.js';
 import { reportClass, type ClassTally } from '../support/hard.js';
-import { runNetvm, startNetvm, totals } from '../support/netvm.js';
+import { netvm } from '../support/cli.js';
+import { runNetvm, startNetvm, tempDir, totals } from '../support/netvm.js';
 
 const PORT = 7393;
 const tally: ClassTally = { tried: 0, contained: 0, lost: 0 };
@@ -44,7 +45,9 @@ function call(method: string, path: string, token: string | undefined, body?: st
 t.test('hostile calls are refused with a reason; the data plane forwards on', async (t) => {
   const run = startNetvm(config, ['--control', `127.0.0.1:${PORT}`]);
   await run.waitFor(/\[\s+1s\]/);
-  const token = readFileSync(tokenPath(parseControlAddress(`127.0.0.1:${PORT}`)!), 'utf8').trim();
+  const tokenFile = tokenPath(parseControlAddress(`127.0.0.1:${PORT}`)!);
+  t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is readable by its owner only (0600)');
+  const token = readFileSync(tokenFile, 'utf8').trim();
   const cases: [string, () => Promise<{ status: number; body: string }>, number, RegExp][] = [
     ['no token', () => call('GET', '/v1/stats', undefined), 401, /a bearer token is needed/],
     ['a wrong token', () => call('GET', '/v1/stats', 'f'.repeat(64)), 401, /a bearer token is needed/],
@@ -102,6 +105,25 @@ t.test('the API listens on loopback only', async (t) => {
   await run.done;
   t.ok(listening.length === 1 && listening[0]!.includes('0100007F:'), 'it listens on 127.0.0.1 only');
   if (listening.length === 1) tally.contained++;
+});
+
+t.test('on a unix socket: the CLI finds it and its token (0600), and both go with the run', async (t) => {
+  const socket = join(tempDir(), 'control.sock');
+  const address = `unix:${socket}`;
+  const run = startNetvm(config, ['--control', address]);
+  await run.waitFor(/\[\s+1s\]/);
+  const tokenFile = tokenPath(parseControlAddress(address)!);
+  t.equal(tokenFile, `${socket}.token`, 'the token beside the socket');
+  t.ok(statSync(socket).isSocket(), 'the socket is there');
+  t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is readable by its owner only (0600)');
+  const stats = await netvm(['stats', '--control', address]);
+  t.equal(stats.code, 0, stats.stderr);
+  t.match(stats.stdout, /port src: rx [1-9]\d*/, 'netvm stats over the socket: the data plane forwards');
+  const stop = await netvm(['stop', '--control', address]);
+  t.equal(stop.code, 0, stop.stderr);
+  const r = await run.done;
+  t.equal(r.code, 0, r.stderr);
+  t.same([existsSync(socket), existsSync(tokenFile)], [false, false], 'socket and token removed at the end');
 });
 
 t.teardown(() => reportClass(t, 'control plane', tally));

@@ -90,8 +90,14 @@ talliedTest(t, tally, 'an output port whose link goes down and up under load: co
   const sink = async (): Promise<PortSummary> => (await apiGet<{ ports: PortSummary[] }>(PORT, '/v1/stats')).ports[1]!;
   const up1 = await sink();
   execFileSync('ip', ['link', 'set', iface, 'down']);
-  await sleep(300); // packets already in the kernel's queue still go
-  const down0 = await sink();
+  // Packets already in the kernel's queue still go: down once the count stands still.
+  let down0 = await sink();
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    const now = await sink();
+    if (now.tx === down0.tx) break;
+    down0 = now;
+  }
   await sleep(1000);
   const down1 = await sink();
   execFileSync('ip', ['link', 'set', iface, 'up']);
@@ -141,7 +147,7 @@ talliedTest(t, tally, 'the pool runs dry while an NF stalls: the device counts w
   cleanEnd(t, r);
 });
 
-talliedTest(t, tally, 'no free hugepages: the pool falls back to 4 KiB pages, and says so', async (t) => {
+talliedTest(t, tally, 'no free hugepages: pool.hugepages on refuses; auto falls back to 4 KiB pages, and says so', async (t) => {
   // A process that holds every free 2 MiB page until it is killed.
   const pages = freeHugepages();
   const holder = spawn('python3', ['-c', `
@@ -153,6 +159,10 @@ time.sleep(600)`], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => holder.kill('SIGKILL'));
   await new Promise((resolve) => holder.stdout.once('data', resolve));
   t.equal(freeHugepages(), 0, `all ${pages} free hugepages held`);
+  const on = await runNetvm({ ...config(), pool: { hugepages: 'on' } }, ['--duration', '1', '--control', 'off']);
+  t.not(on.code, 0, 'with pool.hugepages: on, the run is refused');
+  t.match(on.stderr, /pool\.hugepages: 'on', but there are/, 'saying why');
+  t.notOk(on.leftRuntimeDir, 'and leaves nothing behind');
   const r = await runNetvm(config(), ['--duration', '1', '--control', 'off']);
   holder.kill('SIGKILL');
   t.equal(r.code, 0, r.stderr);

@@ -73,5 +73,5 @@ t.test('--pcap-time: the NFs\' clock is the capture\'s, so flows expire over its
   writePcap(join(dir, 'untimed.pcap'), packets.map(({ data }) => ({ data })));
   const untimed = await netvm(['nf', 'test', join(REPO_ROOT, 'nf-modules/build/monitor.wasm'), '--pcap', join(dir, 'untimed.pcap'), '--pcap-time']);
   t.equal(untimed.code, 2, 'a capture without times is refused');
-  t.match(untimed.stderr, /--pcap-time: packet 0 of .* has no capture time \(0\)/);
+  t.match(untimed.stderr, /--pcap-time: in .*untimed\.pcap, packet 0 has no time \(0\)/);
 });

@@ -52,13 +52,21 @@ export interface OfflineOptions {
   timesNs?: readonly bigint[];
 }
 
+/** What makes arrival times unusable as a clock (undefined: nothing): a time of 0 (the chain's
+ *  "no clock of its own"), or one before the time ahead of it. */
+export function clockProblem(timesNs: readonly bigint[]): string | undefined {
+  const at = timesNs.findIndex((ns, i) => ns <= 0n || (i > 0 && ns < timesNs[i - 1]!));
+  if (at < 0) return undefined;
+  return `packet ${at} ${timesNs[at]! <= 0n ? 'has no time (0)' : 'comes before the one ahead of it'}`;
+}
+
 export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], opts: OfflineOptions = {}): OfflineResult {
   const { log, fill, timesNs } = opts;
   if (nfs.length === 0) throw new Error('an offline run needs at least one NF');
   if (timesNs !== undefined) {
     if (timesNs.length !== frames.length) throw new Error(`timesNs: ${timesNs.length} times for ${frames.length} frames`);
-    const back = timesNs.findIndex((at, i) => at <= 0n || (i > 0 && at < timesNs[i - 1]!));
-    if (back >= 0) throw new Error(`timesNs[${back}]: ${timesNs[back]} is not a positive time at or after the one before`);
+    const problem = clockProblem(timesNs);
+    if (problem !== undefined) throw new Error(`timesNs: ${problem}`);
   }
   const pool = poolCreatePlain(RING_SIZE);
   try {

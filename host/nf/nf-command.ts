@@ -1,7 +1,7 @@
 // netvm nf: the NF author's commands: test a module over a pcap, build, scaffold.
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OUT, runOffline, type OfflineNf, type OfflineResult } from '../chain/offline.js';
+import { OUT, clockProblem, runOffline, type OfflineNf, type OfflineResult } from '../chain/offline.js';
 import { loadNfConfigFile } from '../control/config.js';
 import { UsageError } from '../control/usage.js';
 import { readPcap, writePcap } from '../pcap/index.js';
@@ -106,15 +106,9 @@ function testCommand(argv: string[]): number {
   if (values['state-out'] !== undefined) for (const nf of nfs) nf.exportState = true;
   const packets = readPcap(values.pcap).packets;
   const frames = packets.map((p) => p.data);
-  let timesNs: bigint[] | undefined;
-  if (values['pcap-time']) {
-    timesNs = packets.map((p) => p.tsNs);
-    const back = timesNs.findIndex((at, i) => at <= 0n || (i > 0 && at < timesNs![i - 1]!));
-    if (back >= 0) {
-      const why = timesNs[back]! <= 0n ? 'has no capture time (0)' : 'is captured before the one ahead of it';
-      throw new UsageError(`--pcap-time: packet ${back} of ${values.pcap} ${why}`, NF_USAGE);
-    }
-  }
+  const timesNs = values['pcap-time'] ? packets.map((p) => p.tsNs) : undefined;
+  const problem = timesNs && clockProblem(timesNs);
+  if (problem !== undefined) throw new UsageError(`--pcap-time: in ${values.pcap}, ${problem}`, NF_USAGE);
   const result = runOffline(frames, nfs, timesNs !== undefined ? { timesNs } : {});
   console.log(report(result));
   if (values['state-out'] !== undefined) {

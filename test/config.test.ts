@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, resolveConfig } from '../host/control/config.js';
 import { buildEalArgs, checkExtraEalArgs } from '../host/control/eal-args.js';
+import { poolShortfall } from '../host/control/hugepages.js';
 import { REPO_ROOT } from './support/fixtures.js';
 
 const FORWARD = `${REPO_ROOT}nf-modules/build/forward.wasm`;
@@ -132,4 +133,10 @@ t.test('relative paths resolve against the current folder; config_file reads JSO
   ], 'a config file that is not there: refused, by its full path');
   process.chdir(REPO_ROOT);
   t.match(problems({ ...base, nfs: { a: nf({}), b: nf({}) } })[0], `nfs.a.module: no such file: ${join(REPO_ROOT, 'nfs/fwd.wasm')}`, 'from another folder, the same relative path is not found');
+});
+
+t.test('a pool smaller than the rings and RX queues can hold is warned about', async (t) => {
+  t.equal(poolShortfall(8191, 1, 2), undefined, 'the default pool: one chain on one worker, two ports');
+  t.match(poolShortfall(8191, 2, 2), /^WARNING: pool\.mbufs 8191 is less than 2 full ring\(s\) of 4096 and 2 port RX ring\(s\) of 1024 hold \(10240\): .*Give pool\.mbufs at least that$/, 'two workers');
+  t.equal(poolShortfall(16383, 2, 2), undefined, 'a pool that holds them');
 });

@@ -17,7 +17,7 @@ import { WorkerSet } from './workers.js';
 import { TRAP_LIMIT, TRAP_WINDOW_MS } from '../worker/faults.js';
 import { ConfigError, nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } from './config.js';
 import { buildEalArgs } from './eal-args.js';
-import { decideHugepages } from './hugepages.js';
+import { decideHugepages, poolShortfall } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
 import { cpuShares, threadCpu, type ThreadCpu } from './threads.js';
 import { describeAddress, startControlServer, tokenPath, type ControlAddress } from './api.js';
@@ -129,6 +129,8 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
   }
   const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
   if (warning) logger().warn(warning);
+  const shortfall = poolShortfall(cfg.pool.mbufs, cfg.chains.reduce((n, c) => n + c.workers, 0), cfg.ports.length);
+  if (shortfall) logger().warn(shortfall);
 
   let dp: DataPlane;
   try {

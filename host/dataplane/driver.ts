@@ -7,6 +7,9 @@ import { POLL_LCORE } from '../control/eal-args.js';
 import { addressOf, check, laneStats, native, poolCreate, portStats, type LaneCounters, type PoolInfo, type PortCounters } from './native.js';
 import { allocRing, ringSize } from './ring.js';
 
+/** RX and TX descriptors of each port's queues (a NIC keeps its RX ring filled with mbufs). */
+export const PORT_DESCRIPTORS = 1024;
+
 /** Bytes per packet buffer: DPDK's 128 B headroom + 2048 B of data (pool.c). */
 export const POOL_ELT_BYTES = 2176;
 
@@ -70,7 +73,7 @@ export class DataPlane {
   private constructor(spec: DataPlaneSpec, private readonly runtimeDir: string, private readonly onExit: () => void) {
     this.pool = poolCreate(spec.mbufs, spec.hugepages);
     for (const port of spec.ports) {
-      const id = native().portAdd(port.devargs, 1024, 1024);
+      const id = native().portAdd(port.devargs, PORT_DESCRIPTORS, PORT_DESCRIPTORS);
       if (id < 0) throw new Error(`ports.${port.name}: ${native().lastError() as string}`);
       this.portIds.push(id);
     }

@@ -110,7 +110,7 @@ t.test(`${SECONDS} s at full rate, a swap every 5 s and an apply every 30 s: mem
   const half = Math.floor(settled.length / 2);
   const floor = (xs: Sample[]): number => Math.min(...xs.map((x) => x.unheld));
   const [early, late] = [floor(settled.slice(0, half)), floor(settled.slice(half))];
-  t.ok(late - early <= 64, `buffers holding no packet in flight flat: their floor ${early} → ${late} (samples ${settled.map((x) => x.unheld).join(', ')})`);
+  t.ok(late - early <= 256, `buffers holding no packet in flight flat: their floor ${early} → ${late} (samples ${settled.map((x) => x.unheld).join(', ')})`);
   const { rx, tx, drops } = totals(s);
   t.ok(tx > 0);
   t.equal(rx, tx + drops, 'in = out + counted drops');

@@ -183,12 +183,18 @@ static void finish(struct chain *c)
 
 static void stage(struct chain *c, uint16_t k);
 
-/* Takes a burst and stages it for the first NF. Returns the burst's size
- * (0: nothing waiting), which is how many packets the first NF is to be called
- * with; a chain without NFs sends them on at once. */
-uint32_t nv_chain_begin(uint16_t id)
+/* The clock of the host's netvm_now_ns. */
+static uint64_t monotonic_ns(void)
 {
-	struct chain *c = &chains[id];
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Opens a burst of the packets waiting in the RX ring: at most `most`, and no
+ * more than the return ring has room for. Returns its size (0: none). */
+static uint32_t take(struct chain *c, uint32_t most)
+{
 	uint32_t first = c->rx->tail;
 	uint32_t n = __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - first;
 	uint32_t ret_first = c->ret->head;
@@ -199,10 +205,7 @@ uint32_t nv_chain_begin(uint16_t id)
 		c->ret_tail_seen = __atomic_load_n(&c->ret->tail, __ATOMIC_ACQUIRE);
 		room = c->mask + 1 - (ret_first - c->ret_tail_seen);
 	}
-	if (n > room)
-		n = room;
-	if (n > c->max_burst)
-		n = c->max_burst;
+	n = RTE_MIN(n, RTE_MIN(room, most));
 	if (n == 0)
 		return 0;
 	c->first = first;
@@ -210,6 +213,18 @@ uint32_t nv_chain_begin(uint16_t id)
 	c->ret_first = ret_first;
 	c->emitted = 0;
 	c->counters[C_IN] += n;
+	return n;
+}
+
+/* Takes a burst and stages it for the first NF. Returns the burst's size
+ * (0: nothing waiting), which is how many packets the first NF is to be called
+ * with; a chain without NFs sends them on at once. */
+uint32_t nv_chain_begin(uint16_t id)
+{
+	struct chain *c = &chains[id];
+	uint32_t n = take(c, c->max_burst);
+	if (n == 0)
+		return 0;
 	if (c->n_nfs == 0) {
 		for (uint32_t i = 0; i < n; i++)
 			emit(c, i, rx_desc(c, i)->len, c->to_port);
@@ -222,13 +237,8 @@ uint32_t nv_chain_begin(uint16_t id)
 	for (uint16_t k = 0; k < c->n_nfs; k++) {
 		if (c->clock[k] == NULL)
 			continue;
-		if (now == 0 && c->fixed_now != 0) {
-			now = c->fixed_now;
-		} else if (now == 0) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of the host's netvm_now_ns */
-			now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-		}
+		if (now == 0)
+			now = c->fixed_now != 0 ? c->fixed_now : monotonic_ns();
 		*c->clock[k] = now;
 	}
 	memset(c->n_waiting, 0, sizeof(c->n_waiting));
@@ -269,7 +279,7 @@ uint32_t nv_chain_begin(uint16_t id)
 		return n;
 	}
 	/* RX descriptors have the v1 record layout: one or two copies. */
-	uint32_t start = first & c->mask;
+	uint32_t start = c->first & c->mask;
 	uint32_t head = RTE_MIN(n, c->mask + 1 - start);
 	memcpy(c->records[0], &c->rx->d[start], head * sizeof(struct nv_desc));
 	memcpy(c->records[0] + head * sizeof(struct nv_desc), &c->rx->d[0], (n - head) * sizeof(struct nv_desc));
@@ -519,21 +529,11 @@ uint32_t nv_chain_discard(uint16_t id)
 	if (id >= NV_MAX_LANES || chains[id].n != 0)
 		return 0;
 	struct chain *c = &chains[id];
-	uint32_t first = c->rx->tail;
-	uint32_t n = __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - first;
-	c->ret_tail_seen = __atomic_load_n(&c->ret->tail, __ATOMIC_ACQUIRE);
-	c->ret_first = c->ret->head;
-	uint32_t room = c->mask + 1 - (c->ret_first - c->ret_tail_seen);
-	uint32_t k = n < room ? n : room;
-	if (k == 0)
-		return n;
-	c->first = first;
-	c->n = k;
-	c->emitted = 0;
-	for (uint32_t i = 0; i < k; i++)
+	uint32_t n = take(c, UINT32_MAX);
+	for (uint32_t i = 0; i < n; i++)
 		emit(c, i, rx_desc(c, i)->len, NV_PORT_DROP);
-	c->counters[C_IN] += k;
-	c->counters[C_DROPPED] += k;
-	finish(c);
-	return n - k;
+	c->counters[C_DROPPED] += n;
+	if (n != 0)
+		finish(c);
+	return __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - c->rx->tail;
 }

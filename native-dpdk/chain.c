@@ -522,8 +522,8 @@ uint32_t nv_chain_abort(uint16_t id)
 /* Drops what still waits in the RX ring of a chain whose worker is gone for
  * good (terminated as the run stopped, after nv_chain_abort): as much as the
  * return ring has room for, counted as the chain's in and dropped (no NF saw
- * it). Returns how many still wait: call again once the poll loop has taken
- * the returns. */
+ * it). Returns how many are not back with the poll loop yet (still waiting, or
+ * in the return ring): call again, as it takes the returns, until 0. */
 uint32_t nv_chain_discard(uint16_t id)
 {
 	if (id >= NV_MAX_LANES || chains[id].n != 0)
@@ -535,5 +535,6 @@ uint32_t nv_chain_discard(uint16_t id)
 	c->counters[C_DROPPED] += n;
 	if (n != 0)
 		finish(c);
-	return __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - c->rx->tail;
+	return __atomic_load_n(&c->rx->head, __ATOMIC_ACQUIRE) - c->rx->tail +
+	       c->ret->head - __atomic_load_n(&c->ret->tail, __ATOMIC_ACQUIRE);
 }

@@ -131,7 +131,7 @@ int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, uint32_t 
 int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area,
 		    void *clock);
 uint32_t nv_chain_abort(uint16_t id); /* after its worker is gone: drops the burst under way */
-uint32_t nv_chain_discard(uint16_t id); /* then, its worker gone for good: drops what waits; returns how many still do */
+uint32_t nv_chain_discard(uint16_t id); /* then, its worker gone for good: drops what waits; returns how many are not back yet */
 /* The time NFs read at each later burst's start (an offline run's clock); 0: the host's monotonic clock again. */
 int nv_chain_set_clock(uint16_t id, uint64_t now_ns);
 int nv_chain_running(uint16_t id);    /* position of the NF holding the burst or ticking, or -1 */

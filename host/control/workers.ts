@@ -214,7 +214,7 @@ export class WorkerSet {
     for (const e of stuck) {
       await this.terminate(e);
       // No worker takes what waits in its lanes' rings any more: dropped and counted, a return
-      // ring's worth at a time while the poll loop (draining) takes the returns.
+      // ring's worth at a time, until the poll loop (draining) has taken every one back.
       for (const { lane } of e.lanes) {
         const deadline = Date.now() + DISCARD_MS;
         while (native().chainDiscard(lane) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));

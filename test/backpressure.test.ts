@@ -43,6 +43,7 @@ for (const workers of [1, 2]) {
   t.test(`${RUNS} runs, the chain of ${STEPS + 1} NFs on ${workers} worker(s): every frame out as the reference says, none lost`, async (t) => {
     const flowOf = new Map(expected.map((e) => [e.out, e.flow]));
     const expectedFlows = byFlow(expected);
+    const held: number[] = []; // us each run's file was held back
     for (let run = 1; run <= RUNS; run++) {
       const runDir = tempDir();
       const config = pcapChainConfig(runDir, nfs, input) as { chains: { workers?: number }[]; pool?: object };
@@ -70,11 +71,14 @@ for (const workers of [1, 2]) {
         `run ${run}: every frame received, none dropped at the port`,
       );
       t.equal(s.chains[0]!.dropped, FRAMES - expected.length, `run ${run}: the chain dropped exactly what the reference drops`);
-      t.ok(port.rx_held_us > 0, `run ${run}: the chain held the file back (${port.rx_held_us} us)`);
+      held.push(port.rx_held_us);
       const { rx, tx, drops } = totals(s);
       t.equal(rx, tx + drops, `run ${run}: in = out + counted drops`);
       t.equal(s.pool.available, s.pool.mbufs, `run ${run}: the mbuf pool is full again`);
     }
+    // A run whose workers got the machine to themselves for a moment may keep up with the file
+    // (CI saw one in ten on a busy machine): that the file waited is shown over the runs.
+    t.ok(held.filter((us) => us > 0).length >= RUNS / 2, `the chain held the file back in most runs (us: ${held.join(', ')})`);
   });
 }
 

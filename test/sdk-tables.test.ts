@@ -257,6 +257,20 @@ t.test('flow table: full, and odd inputs', async (t) => {
   t.equal(f.ftLastSeen(f.ftFind(key(1), 7)), 2 ** 62);
 });
 
+t.test('flow table: hashKey16 is hashKey of a key with a zero tail', async (t) => {
+  const { h, f } = await load();
+  const r = rng(16);
+  const keys = new Uint8Array(40 * 1000);
+  for (let k = 0; k < 1000; k++) for (let b = 0; b < 16; b++) keys[k * 40 + b] = r.int(256);
+  const base = h.put(keys, 4 * MiB);
+  let differ = 0;
+  for (let k = 0; k < 1000; k++) {
+    const seed = (BigInt(r.u32()) << 32n) | BigInt(r.u32());
+    if (f.ftHash16(base + k * 40, seed) !== f.ftHashSeeded(base + k * 40, seed)) differ++;
+  }
+  t.equal(differ, 0, '1000 random keys and seeds: the same hash');
+});
+
 // ---------------------------------------------------------------- IPv4 LPM
 
 interface Route4 { prefix: number; len: number; hop: number }

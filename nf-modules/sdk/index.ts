@@ -11,7 +11,7 @@ export * from './aho-corasick';
 export * from './sketch';
 export * from './addr';
 export * from './json';
-export { FlowTable, hashKey, FLOW_TABLE_MAX_CAPACITY } from './flow-table';
+export { FlowTable, hashKey, hashKey16, FLOW_TABLE_MAX_CAPACITY } from './flow-table';
 export * from './lpm4';
 export * from './lpm6';
 export { StateReader, StateWriter, openState } from './state';

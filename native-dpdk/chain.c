@@ -44,7 +44,10 @@ struct chain {
 	uint16_t port_ids[NV_MAX_PORTS];
 	uint8_t *records[NV_MAX_CHAIN_NFS];
 	uint32_t record_bytes[NV_MAX_CHAIN_NFS]; /* RECORD_V1 or RECORD_V2 */
-	bool parse; /* a v2 NF is in the chain: packets are parsed once, at the burst's start */
+	/* A v2 NF that reads the meta in its records; one that says it reads none
+	 * (forward, say) gets its records' meta bytes as its memory holds them. */
+	bool reads_meta[NV_MAX_CHAIN_NFS];
+	bool parse; /* an NF of the chain reads meta: packets are parsed once, at the burst's start */
 	/* An isolated NF's private packet area (NULL: it shares the pool): its
 	 * burst is copied in, slot j at j * NV_POOL_ELT_SIZE + headroom, as in the
 	 * pool, and what it passes on is copied back out. */
@@ -107,17 +110,18 @@ static void update_nfs(struct chain *c)
 	for (uint16_t k = 0; k < c->n_nfs; k++) {
 		if (c->nf_max_burst[k] < c->max_burst)
 			c->max_burst = c->nf_max_burst[k];
-		c->parse |= c->record_bytes[k] == RECORD_V2;
+		c->parse |= c->reads_meta[k];
 	}
 }
 
-static int set_nf(struct chain *c, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst,
-		  void *private_area, void *clock)
+static int set_nf(struct chain *c, uint16_t k, void *records, uint32_t record_bytes, int reads_meta,
+		  uint32_t max_burst, void *private_area, void *clock)
 {
 	if (record_bytes != RECORD_V1 && record_bytes != RECORD_V2)
 		return nv_fail(EINVAL, "chain: records of %u bytes (ABI v1: %u, v2: %u)", record_bytes, RECORD_V1, RECORD_V2);
 	c->records[k] = records;
 	c->record_bytes[k] = record_bytes;
+	c->reads_meta[k] = record_bytes == RECORD_V2 && reads_meta;
 	c->private_area[k] = private_area;
 	c->clock[k] = clock;
 	c->nf_max_burst[k] = max_burst;
@@ -131,14 +135,16 @@ uint32_t nv_private_area_bytes(void)
 }
 
 /* records: the NF's batch area, as an address in this process, of records of
- * record_bytes (its ABI's); private_area: nv_private_area_bytes() of its
+ * record_bytes (its ABI's); reads_meta: a v2 NF reads the meta (0: it said it
+ * reads none, and is not staged any); private_area: nv_private_area_bytes() of its
  * memory for an isolated NF, NULL for a shared one. */
-int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area, void *clock)
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, int reads_meta, uint32_t max_burst,
+		    void *private_area, void *clock)
 {
 	struct chain *c = &chains[id];
 	if (id >= NV_MAX_LANES || c->n_nfs == NV_MAX_CHAIN_NFS)
 		return nv_fail(EINVAL, "chain %u: at most %d NFs", id, NV_MAX_CHAIN_NFS);
-	int ret = set_nf(c, c->n_nfs, records, record_bytes, max_burst, private_area, clock);
+	int ret = set_nf(c, c->n_nfs, records, record_bytes, reads_meta, max_burst, private_area, clock);
 	if (ret < 0)
 		return ret;
 	c->n_nfs++;
@@ -147,15 +153,15 @@ int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, uint32_t 
 }
 
 /* Puts another instance at position k (a hot-swap): between bursts only. */
-int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst,
-		    void *private_area, void *clock)
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, int reads_meta,
+		    uint32_t max_burst, void *private_area, void *clock)
 {
 	if (id >= NV_MAX_LANES || k >= chains[id].n_nfs)
 		return nv_fail(EINVAL, "chain %u: no NF at position %u", id, k);
 	struct chain *c = &chains[id];
 	if (c->n != 0)
 		return nv_fail(EBUSY, "chain %u: a burst is under way", id);
-	int ret = set_nf(c, k, records, record_bytes, max_burst, private_area, clock);
+	int ret = set_nf(c, k, records, record_bytes, reads_meta, max_burst, private_area, clock);
 	update_nfs(c);
 	return ret;
 }
@@ -262,11 +268,13 @@ uint32_t nv_chain_begin(uint16_t id)
 		}
 	}
 	if (c->private_area[0] == NULL && c->record_bytes[0] == RECORD_V2) {
-		/* A shared v2 first NF: each record is the RX descriptor, then the meta. */
+		/* A shared v2 first NF: each record is the RX descriptor, then the meta if it reads it. */
 		uint8_t *rec = c->records[0];
+		bool meta = c->reads_meta[0];
 		for (uint32_t i = 0; i < n; i++, rec += RECORD_V2) {
 			memcpy(rec, rx_desc(c, i), sizeof(struct nv_desc));
-			memcpy(rec + sizeof(struct nv_desc), &c->meta[i], sizeof(struct nv_meta));
+			if (meta)
+				memcpy(rec + sizeof(struct nv_desc), &c->meta[i], sizeof(struct nv_meta));
 			c->len[i] = rx_desc(c, i)->len;
 		}
 		c->counters[C_COUNTERS_NF(0) + N_IN] += n;
@@ -296,6 +304,7 @@ static void stage(struct chain *c, uint16_t k)
 {
 	uint8_t *records = c->records[k];
 	uint32_t stride = c->record_bytes[k];
+	bool meta = c->reads_meta[k];
 	uint8_t *private_area = c->private_area[k];
 	for (uint32_t j = 0; j < c->n_waiting[k]; j++) {
 		uint16_t i = c->waiting[k][j];
@@ -312,7 +321,7 @@ static void stage(struct chain *c, uint16_t k)
 			rec->room = (uint16_t)RTE_MIN(d->room, NV_POOL_DATA_ROOM);
 			memcpy(private_area + PRIVATE_SLOT_OFF(j), nv_pool.base + d->pool_off, c->len[i]);
 		}
-		if (stride == RECORD_V2)
+		if (meta)
 			memcpy(rec + 1, &c->meta[i], sizeof(struct nv_meta));
 	}
 	c->counters[C_COUNTERS_NF(k) + N_IN] += c->n_waiting[k];

@@ -127,9 +127,10 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 		  uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports);
 uint32_t nv_private_area_bytes(void);
 /* clock: where the NF reads the time (its netvm_clock), or NULL. */
-int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area, void *clock);
-int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, uint32_t max_burst, void *private_area,
-		    void *clock);
+int nv_chain_add_nf(uint16_t id, void *records, uint32_t record_bytes, int reads_meta, uint32_t max_burst,
+		    void *private_area, void *clock);
+int nv_chain_set_nf(uint16_t id, uint16_t k, void *records, uint32_t record_bytes, int reads_meta, uint32_t max_burst,
+		    void *private_area, void *clock);
 uint32_t nv_chain_abort(uint16_t id); /* after its worker is gone: drops the burst under way */
 uint32_t nv_chain_discard(uint16_t id); /* then, its worker gone for good: drops what waits; returns how many are not back yet */
 /* The time NFs read at each later burst's start (an offline run's clock); 0: the host's monotonic clock again. */

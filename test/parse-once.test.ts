@@ -14,11 +14,12 @@ import { watModule } from './support/wat.js';
 const check = loadNfModule(await fixtureNf('meta-check'));
 const reshape = loadNfModule(await fixtureNf('reshape'));
 const v1 = loadNfModule(await watModule(join(REPO_ROOT, 'test/fixtures/nfs/v1-drop-short.wat')));
+const unread = loadNfModule(await fixtureNf('meta-unread'));
 const frames = [...inputFrames(), ...fuzzFrames(20000, 0x9a75e).frames].filter((f) => f.length <= DATA_ROOM);
 
-function metricsOf(nfs: OfflineNf[]): Record<string, number> {
+function metricsOf(nfs: OfflineNf[], name = 'check'): Record<string, number> {
   const result = runOffline(frames, nfs, { log: () => {} });
-  return result.nfs.find((nf) => nf.name === 'check')!.metrics;
+  return result.nfs.find((nf) => nf.name === name)!.metrics;
 }
 
 t.test("every packet: the chain's parse is the SDK's parse", async (t) => {
@@ -41,4 +42,14 @@ t.test('across an ABI v1 NF: v1 records for it, the parse kept for the v2 NFs af
   const short = frames.filter((f) => f.length - (tagged(f) ? 4 : 0) < 60).length;
   t.equal(m['checked'], frames.length - short, 'the v1 NF dropped the short frames, by their records');
   t.equal(m['mismatched'], 0);
+});
+
+t.test('an NF that reads no meta (netvm_reads_meta 0) is staged none; the NFs around it are', async (t) => {
+  for (const [chain, what] of [[['unread'], 'alone'], [['check', 'unread'], 'after an NF that reads it']] as const) {
+    const nfs = chain.map((name) => ({ name, module: name === 'check' ? check : unread }));
+    const m = metricsOf(nfs, 'unread');
+    t.same({ seen: m['seen'], staged: m['staged'] }, { seen: frames.length, staged: 0 }, `${what}: its records' meta stays as its memory held it`);
+  }
+  const m = metricsOf([{ name: 'reshape', module: reshape }, { name: 'unread', module: unread }, { name: 'check', module: check }]);
+  t.same({ checked: m['checked'], mismatched: m['mismatched'] }, { checked: frames.length, mismatched: 0 }, 'an NF that reads it, after one that does not, sees the parse');
 });

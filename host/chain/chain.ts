@@ -77,13 +77,13 @@ export class Chain {
     for (const nf of spec.nfs) {
       // The memory's base never moves (V8 reserves its whole range), so the
       // records' address holds even after the NF grows its memory.
-      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.recordBytes, nf.maxBurst, privateArea(nf), clockWord(nf)));
+      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.recordBytes, nf.readsMeta ? 1 : 0, nf.maxBurst, privateArea(nf), clockWord(nf)));
     }
   }
 
   /** Puts another instance at chain position k (a hot-swap); only between bursts. */
   replace(k: number, nf: NfInstance): void {
-    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.recordBytes, nf.maxBurst, privateArea(nf), clockWord(nf)));
+    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.recordBytes, nf.readsMeta ? 1 : 0, nf.maxBurst, privateArea(nf), clockWord(nf)));
     this.nfs[k] = nf;
     this.process[k] = nf.exports.netvm_process;
   }

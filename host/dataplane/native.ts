@@ -103,7 +103,7 @@ function load() {
     chainInit: lib.func(
       'int nv_chain_init(uint16_t id, uintptr_t rx_ring, uintptr_t ret_ring, uint32_t ring_size, uintptr_t counters, uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports)',
     ),
-    chainAddNf: lib.func('int nv_chain_add_nf(uint16_t id, uintptr_t records, uint32_t record_bytes, uint32_t max_burst, uintptr_t private_area, uintptr_t clock)'),
+    chainAddNf: lib.func('int nv_chain_add_nf(uint16_t id, uintptr_t records, uint32_t record_bytes, int reads_meta, uint32_t max_burst, uintptr_t private_area, uintptr_t clock)'),
     /** The chain's parse of a packet into an ABI v2 meta (native-dpdk/parse.c): what a v2 NF finds in its records. */
     parse: lib.func('void nv_parse(uintptr_t pkt, uint32_t len, uintptr_t meta)') as (pkt: bigint, len: number, meta: bigint) => void,
     chainRunning: lib.func('int nv_chain_running(uint16_t id)') as (id: number) => number,
@@ -111,7 +111,7 @@ function load() {
     chainAbort: lib.func('uint32_t nv_chain_abort(uint16_t id)') as (id: number) => number,
     chainDiscard: lib.func('uint32_t nv_chain_discard(uint16_t id)') as (id: number) => number,
     chainSetClock: lib.func('int nv_chain_set_clock(uint16_t id, uint64_t now_ns)') as (id: number, nowNs: bigint) => number,
-    chainSetNf: lib.func('int nv_chain_set_nf(uint16_t id, uint16_t k, uintptr_t records, uint32_t record_bytes, uint32_t max_burst, uintptr_t private_area, uintptr_t clock)'),
+    chainSetNf: lib.func('int nv_chain_set_nf(uint16_t id, uint16_t k, uintptr_t records, uint32_t record_bytes, int reads_meta, uint32_t max_burst, uintptr_t private_area, uintptr_t clock)'),
     chainBegin: lib.func('uint32_t nv_chain_begin(uint16_t id)') as (id: number) => number,
     chainAfter: lib.func('uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)') as (id: number, k: number, status: number) => number,
     latencyEnable: lib.func('int nv_latency_enable(void)'),

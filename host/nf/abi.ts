@@ -36,6 +36,7 @@ export const OPTIONAL_EXPORTS: Readonly<Record<string, string>> = {
   netvm_state_import: '(i32, i32) -> (i32)',
   netvm_clock: '() -> (i32)',
   netvm_tick: '(i64) -> ()',
+  netvm_reads_meta: '() -> (i32)',
 };
 
 /** What the host grants a module to import: its memory, the window's base (an immutable
@@ -78,6 +79,8 @@ export interface NfExports {
   netvm_clock?(): number;
   /** Optional: called every TICK_MS between bursts, with the host's clock (ns). */
   netvm_tick?(nowNs: bigint): void;
+  /** Optional, v2: 0 when the NF reads no meta in its records (the chain then need not parse for it). */
+  netvm_reads_meta?(): number;
 }
 
 /** The most state bytes an NF may hand over. */

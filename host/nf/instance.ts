@@ -59,6 +59,8 @@ export interface NfInstance {
   batchAddr: number;
   /** Bytes of each of its records: its ABI version's (RECORD_BYTES_V1 or _V2). */
   recordBytes: number;
+  /** A v2 NF reads the chain's parse in its records (false: v1, or it said it reads none). */
+  readsMeta: boolean;
   maxBurst: number;
   /** The host's side of its imports: the metrics it defined, among others. */
   host: HostImports;
@@ -256,8 +258,14 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
   if (clockAddr !== 0 && (clockAddr % 8 !== 0 || !inside(memory, clockAddr, 8))) {
     fail(`netvm_clock() returned ${clockAddr}, not an 8-byte aligned word in its own memory`);
   }
+  let readsMeta = version === 2;
+  try {
+    if (readsMeta && exports.netvm_reads_meta !== undefined) readsMeta = exports.netvm_reads_meta() !== 0;
+  } catch (err) {
+    fail(`trapped in netvm_reads_meta: ${(err as Error).message}`);
+  }
   return {
-    name, path: nf.path, memory, exports, windowOffset, batchAddr, recordBytes: record, maxBurst, host, metricsAddr, clockAddr,
+    name, path: nf.path, memory, exports, windowOffset, batchAddr, recordBytes: record, readsMeta, maxBurst, host, metricsAddr, clockAddr,
     isolated: pool !== undefined && opts.isolated === true,
   };
 }
@@ -285,7 +293,7 @@ function jsInstance(nf: JsNfModule, name: string, opts: InstanceOptions, memory:
     },
   };
   return {
-    name, path: nf.path, memory, exports, windowOffset, batchAddr: NF_MEMORY_BASE, recordBytes: RECORD_BYTES_V1, maxBurst: JS_NF_MAX_BURST,
+    name, path: nf.path, memory, exports, windowOffset, batchAddr: NF_MEMORY_BASE, recordBytes: RECORD_BYTES_V1, readsMeta: false, maxBurst: JS_NF_MAX_BURST,
     host: new HostImports(name, opts.log, opts.place), metricsAddr: 0, clockAddr: 0, isolated: opts.pool !== undefined && opts.isolated === true,
   };
 }
@@ -308,7 +316,8 @@ function nativeInstance(nf: NativeNfModule, name: string, opts: InstanceOptions,
   const host = new HostImports(name, opts.log, opts.place);
   host.metrics.push(...library.metrics);
   return {
-    name, path: nf.path, memory, exports, windowOffset, batchAddr: NATIVE_RECORDS, recordBytes: recordBytes(NATIVE_ABI_VERSION), maxBurst: NATIVE_NF_MAX_BURST,
+    name, path: nf.path, memory, exports, windowOffset, batchAddr: NATIVE_RECORDS, recordBytes: recordBytes(NATIVE_ABI_VERSION),
+    readsMeta: library.readsMeta, maxBurst: NATIVE_NF_MAX_BURST,
     host, metricsAddr: NATIVE_METRICS, clockAddr: NATIVE_CLOCK, isolated: opts.pool !== undefined && opts.isolated === true,
   };
 }

@@ -27,6 +27,8 @@ const ERROR_BYTES = 512;
 /** One shared object's entry points, loaded once per thread. */
 export interface NativeNfLibrary {
   metrics: Metric[];
+  /** Whether it reads the chain's parse in its records (NF_READS_META). */
+  readsMeta: boolean;
   create(config: string, window: bigint, records: bigint, metrics: bigint, clock: bigint, error: Buffer, errorLen: number): number;
   process(handle: number, n: number): void;
   destroy(handle: number): void;
@@ -50,6 +52,7 @@ export function nativeNfLibrary(path: string): NativeNfLibrary {
     names = (lib.func('const char *netvm_native_metric_names(void)') as () => string)();
     library = {
       metrics: [],
+      readsMeta: (lib.func('int netvm_native_reads_meta(void)') as () => number)() !== 0,
       create: lib.func('int netvm_native_create(const char *config, uintptr_t window, uintptr_t records, uintptr_t metrics, uintptr_t clock, _Out_ uint8_t *error, size_t error_len)'),
       process: lib.func('void netvm_native_process(int handle, uint32_t n)'),
       destroy: lib.func('void netvm_native_destroy(int handle)'),

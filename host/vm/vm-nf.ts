@@ -38,6 +38,6 @@ export function vmInstance(nf: VmNfModule, name: string, link: VmLink): NfInstan
   };
   return {
     name, path: nf.path, memory: { buffer: koffi.view(region, VM_REGION_BYTES) }, exports, windowOffset: VM_AREA_OFF,
-    batchAddr: VM_RECORDS_OFF, recordBytes: RECORD_BYTES_V1, maxBurst: VM_MAX_BURST, host: new HostImports(name), metricsAddr: 0, clockAddr: 0, isolated: true, vm: link,
+    batchAddr: VM_RECORDS_OFF, recordBytes: RECORD_BYTES_V1, readsMeta: false, maxBurst: VM_MAX_BURST, host: new HostImports(name), metricsAddr: 0, clockAddr: 0, isolated: true, vm: link,
   };
 }

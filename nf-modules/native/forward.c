@@ -5,6 +5,7 @@
 #include "netvm_native.h"
 
 const char NF_METRIC_NAMES[] = "";
+const bool NF_READS_META = false;
 
 void *nf_create(const json_t *config, const struct netvm_env *env, char *error, size_t error_len)
 {

@@ -18,6 +18,11 @@ const char *netvm_native_metric_names(void)
 	return NF_METRIC_NAMES;
 }
 
+int netvm_native_reads_meta(void)
+{
+	return &NF_READS_META == NULL || NF_READS_META;
+}
+
 void *netvm_fail(char *error, size_t error_len, const char *path, const char *fmt, ...)
 {
 	int n = snprintf(error, error_len, "%s%s", path, *path ? ": " : "");

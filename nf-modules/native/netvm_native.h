@@ -69,6 +69,9 @@ struct netvm_env {
 
 /* Defined by each NF. */
 extern const char NF_METRIC_NAMES[];
+/* Optional: false when the NF reads no meta in its records (as a module's
+ * netvm_reads_meta export says 0): the chain then need not parse for it. */
+extern const bool NF_READS_META __attribute__((weak));
 /* An instance for config (a JSON value; NULL when none was given), or NULL
  * with the reason written by netvm_fail. */
 void *nf_create(const json_t *config, const struct netvm_env *env, char *error, size_t error_len);

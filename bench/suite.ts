@@ -17,7 +17,8 @@ export const BENCH_USAGE = `usage: netvm bench [--quick] [--only <point>]... [--
 
   Runs the benchmark matrix and writes results.json, report.md and charts (SVG) into --out
   (default bench/results/<date>). --quick: the short matrix (about four minutes); --only: the
-  points whose id starts with this (skeleton-64B, forward-, chain3-, nf-firewall, ...), repeatable.
+  point of this id, or else the points whose id starts with it (skeleton-64B, forward-, chain3-,
+  nf-firewall, ...), repeatable: chain3-64B-1K is that point alone, chain3-64B-1 its variants too.
   Each point runs --repeats times (3, quick 2): --warmup seconds (2, quick 1), then --seconds
   measured (5, quick 2). --workers: each chain runs on n workers (1), on the CPUs other than the
   poll lcore's, its flows steered by a symmetric hash. Needs hugepages (npm run bench reserves
@@ -65,7 +66,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(timing.workers) || timing.workers > 16) throw new UsageError(`--workers: '${values.workers}' is not a whole number from 1 to 16`, BENCH_USAGE);
   const all = matrix(quick);
   // Latency and swap points are paced against their chain point's rate: that one comes along.
-  const wanted = (p: Point): boolean => only.some((o) => p.id.startsWith(o));
+  const exact = new Set(only.filter((o) => all.some((p) => p.id === o)));
+  const wanted = (p: Point): boolean => only.some((o) => (exact.has(o) ? p.id === o : p.id.startsWith(o)));
   const paced = (q: Point): boolean => (q.kind === 'latency' || q.kind === 'swap') && wanted(q);
   const points = only.length === 0 ? all : all.filter((p) => wanted(p) || all.some((q) => paced(q) && latencyBase(q as { length: number }).id === p.id));
   if (points.length === 0) {

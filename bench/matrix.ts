@@ -1,6 +1,8 @@
 // What the suite measures: its points, and the config each data-plane point
 // runs. A point's id names it (`--only` picks by id prefix):
 //   skeleton-<size>B             raw DPDK: the skeleton example, 2x net_null copy=1, one core
+//   handoff                      the RX and return rings alone between the poll lcore's CPU and a
+//                                worker's (bench/handoff.c): the ceiling of every worker's traffic
 //   forward-<size>B              netvm, [forward] both ways on the same vdevs (poll + one worker)
 //   chain<L>-<size>B-<flows>     netvm, the first L of CHAIN_NFS, one way: bench traffic
 //                                replayed by net_pcap (infinite_rx) into a net_null sink;
@@ -39,6 +41,7 @@ const POOL_MBUFS = 65535;
 
 export type Point =
   | { kind: 'skeleton'; id: string; size: number }
+  | { kind: 'handoff'; id: string }
   | { kind: 'forward'; id: string; size: number }
   | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
   | { kind: 'latency'; id: string; length: number; percent: number }
@@ -48,6 +51,7 @@ export type Point =
 const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
 
 export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
+export const handoffPoint = (): Point => ({ kind: 'handoff', id: 'handoff' });
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
 export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js' | 'c' | 'vm-ivshmem' | 'vm-vhost'): ChainPoint => ({
@@ -71,7 +75,7 @@ export const C_CHAIN_NFS = 3;
 export function matrix(quick: boolean): Point[] {
   if (quick) {
     return [
-      skeletonPoint(64), forwardPoint(64), skeletonPoint(1518),
+      skeletonPoint(64), handoffPoint(), forwardPoint(64), skeletonPoint(1518),
       chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'c'), chainPoint(1, 64, 1000, 'js'),
       chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'c'), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'),
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
@@ -82,6 +86,7 @@ export function matrix(quick: boolean): Point[] {
     ];
   }
   const points: Point[] = [];
+  points.push(handoffPoint());
   for (const size of SIZES) points.push(skeletonPoint(size), forwardPoint(size));
   for (const flows of DATAPLANE_FLOWS) {
     for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, flows));

@@ -6,10 +6,11 @@ import type { RunWindow } from '../host/control/stats.js';
 import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';
-import { POLL_CPU, REPLAYED_FLOWS, dataPlaneConfig, latencyBase, nfConfig, nullVdevs, type Point } from './matrix.js';
+import { POLL_CPU, REPLAYED_FLOWS, dataPlaneConfig, latencyBase, nfConfig, nullVdevs, workerCpus, type Point } from './matrix.js';
 import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
+import { handoffPps } from './handoff.js';
 import { writeFlowsPcap } from './traffic.js';
 
 export interface Sample {
@@ -79,6 +80,8 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
   switch (point.kind) {
     case 'skeleton':
       return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds) };
+    case 'handoff':
+      return { pps: handoffPps(POLL_CPU, workerCpus(1)[0]!, timing.warmupS, timing.seconds) };
     case 'forward':
     case 'chain':
     case 'latency':

@@ -1,4 +1,4 @@
-// The benchmark suite on a tiny matrix: it runs the raw-DPDK baseline, a
+// The benchmark suite on a tiny matrix: it runs the raw-DPDK and handoff baselines, a
 // data-plane chain (in Wasm, in C and as JavaScript NFs) and an NF-path point, and writes valid JSON, a report and
 // charts; targets it could not measure say so. No speed is asserted.
 import t from 'tap';
@@ -17,7 +17,7 @@ interface Results {
 
 t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown and SVG', async (t) => {
   const out = join(tempDir(), 'bench');
-  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'chain1-', '--only', 'nf-firewall', '--only', 'latency3-50',
+  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall', '--only', 'latency3-50',
     '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /point\s+Mpps \[min-max\]\s+Gbps wire/);
@@ -26,14 +26,15 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
-  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'nf-firewall-1K']);
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
     t.equal(r.samples.length, 1, `${r.id}: one sample`);
     t.ok(r.samples[0]!.pps > 0, `${r.id}: packets went through`);
     t.ok(r.figures !== null && r.figures.mpps > 0, `${r.id}: figures`);
   }
-  const chain = json.results[1]!.samples[0]!;
+  const result = (id: string): Results['results'][number] => json.results.find((r) => r.id === id)!;
+  const chain = result('chain1-64B-1K').samples[0]!;
   t.equal(chain.clean, true, 'the chain run accounted for every packet and gave the pool back');
   t.ok(chain.threads!.some((th) => th.name === 'netvm-worker0'), 'the worker thread is named and measured');
   t.ok(json.machine.dpdk && json.machine.node && json.machine.v8 && json.machine.kernel, 'the machine is recorded');
@@ -41,19 +42,21 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.ok(json.targets.filter((x) => x.what.includes('guest')).every((x) => x.status === 'not measured' && x.detail.includes('-vm-')), 'the guest targets say which points they need');
   t.ok(json.targets.every((x) => ['met', 'missed', 'not measured'].includes(x.status)));
   t.not(json.targets.find((x) => x.what.startsWith('p99'))!.status, 'not measured', 'the latency target is judged');
-  t.equal(json.results[2]!.samples[0]!.clean, true, 'the chain of C NFs ran on the worker, every packet accounted for');
-  t.ok(json.results[1]!.figures!.wasmVsC! > 0, 'the Wasm chain is compared with it');
-  t.ok(json.results[6]!.figures!.wasmVsC! > 0, 'and the Wasm NF path with the C one');
+  t.equal(result('chain1-64B-1K-c').samples[0]!.clean, true, 'the chain of C NFs ran on the worker, every packet accounted for');
+  t.ok(result('chain1-64B-1K').figures!.wasmVsC! > 0, 'the Wasm chain is compared with it');
+  t.ok(result('nf-firewall-1K').figures!.wasmVsC! > 0, 'and the Wasm NF path with the C one');
   t.not(json.targets.find((x) => x.what.startsWith('firewall in Wasm'))!.status, 'not measured', "the firewall's Wasm/C target is judged");
-  t.equal(json.results[3]!.samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');
-  t.ok(json.results[1]!.figures!.wasmVsTs! > 0, 'the Wasm chain is compared with it');
-  const paced = json.results[5]!.samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number } };
+  t.equal(result('chain1-64B-1K-js').samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');
+  t.ok(result('chain1-64B-1K').figures!.wasmVsTs! > 0, 'the Wasm chain is compared with it');
+  const paced = result('latency3-50pct').samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number } };
   t.ok(paced.pacedPps! > 0 && paced.latency!.count > 0 && paced.latency!.p99Ns > 0, 'the paced point has latency percentiles');
 
   const report = readFileSync(join(out, 'report.md'), 'utf8');
   t.match(report, /^# NetVM benchmark, /);
   t.match(report, /\| chain1-64B-1K \| [\d.]+ \|/);
   t.match(report, /raw DPDK \(the skeleton example, from dpdk-doc\): measured/);
+  t.match(report, /the rings alone \(handoff, bench\/handoff\.c\): .*; measured/);
+  t.match(report, /\| handoff \| [\d.]+ \|/);
   for (const svg of ['chain-length.svg', 'nf-path.svg']) {
     const text = readFileSync(join(out, svg), 'utf8');
     t.match(text, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/, `${svg} is an SVG document`);
@@ -78,7 +81,7 @@ t.test('--workers: each chain on several workers, flows steered among them', asy
 t.test('bad options are refused before anything runs', async (t) => {
   const none = await netvm(['bench', '--only', 'nosuch']);
   t.equal(none.code, 2);
-  t.match(none.stderr, /--only nosuch: no such point in the full matrix \(skeleton-64B, forward-64B, /);
+  t.match(none.stderr, /--only nosuch: no such point in the full matrix \(handoff, skeleton-64B, forward-64B, /);
   const repeats = await netvm(['bench', '--repeats', '1.5']);
   t.equal(repeats.code, 2);
   t.match(repeats.stderr, /--repeats: '1.5' is not a whole number/);

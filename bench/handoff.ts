@@ -1,0 +1,29 @@
+// The handoff baseline (bench/handoff.c): two threads passing descriptors
+// through NetVM's RX and return rings and nothing else, on the poll lcore's
+// CPU and a worker's. Built here with the system's C compiler.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../host/paths.js';
+
+const HANDOFF_SRC = join(PROJECT_ROOT, 'bench/handoff.c');
+const RING_HEADER = join(PROJECT_ROOT, 'native-dpdk/netvm_dp.h');
+const HANDOFF = join(PROJECT_ROOT, 'bench/build/handoff');
+
+/** Builds the handoff program when missing or older than its source or the ring's header. */
+export function buildHandoff(): void {
+  const newest = Math.max(statSync(HANDOFF_SRC).mtimeMs, statSync(RING_HEADER).mtimeMs);
+  if (existsSync(HANDOFF) && statSync(HANDOFF).mtimeMs >= newest) return;
+  mkdirSync(join(PROJECT_ROOT, 'bench/build'), { recursive: true });
+  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-I', join(PROJECT_ROOT, 'native-dpdk'), HANDOFF_SRC, '-o', HANDOFF],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Descriptors per second that make the round trip, the two sides pinned to pollCpu and workerCpu. */
+export function handoffPps(pollCpu: number, workerCpu: number, warmupS: number, seconds: number): number {
+  buildHandoff();
+  const out = execFileSync(HANDOFF, [String(pollCpu), String(workerCpu), String(warmupS), String(seconds)], { encoding: 'utf8' });
+  const pps = Number(out.trim());
+  if (!(pps > 0)) throw new Error(`the handoff program printed '${out.trim()}', not a rate`);
+  return pps;
+}

@@ -164,6 +164,18 @@ function forwardCeiling(all: PointResult[]): string | undefined {
     `forward can reach about ${(ceiling / 1e6).toFixed(1)} Mpps here, ${(ceiling / skeleton).toFixed(2)}x the skeleton`;
 }
 
+/** How far the baselines' own repeats spread in the run: the machine's steadiness, one core
+ *  (skeleton) and two (handoff), with no NetVM code running. */
+function baselineSpread(all: PointResult[]): string {
+  const spreads = ['skeleton-64B', 'handoff'].flatMap((id) => {
+    const r = byId(all, id);
+    if (!r || r.samples.length < 2) return [];
+    const f = figures(r, all)!;
+    return [`${id} ${(f.min / 1e6).toFixed(1)}-${(f.max / 1e6).toFixed(1)} Mpps (${(100 * (f.max - f.min) / f.min).toFixed(0)}%)`];
+  });
+  return spreads.length === 0 ? '' : `. The baselines' own repeats in this run: ${spreads.join(', ')}`;
+}
+
 export function targets(all: PointResult[]): Target[] {
   const out: Target[] = [];
   const ratioTarget = (what: string, id: string, atLeast: number, extra?: (f: Figures) => string | undefined): void => {
@@ -231,10 +243,10 @@ export function targets(all: PointResult[]): Target[] {
     ? { what: 'repeats of every chain point agree within 10%', status: 'not measured', detail: 'needs chain points repeated (--repeats 2 or more)' }
     : {
       what: 'repeats of every chain point agree within 10%', status: noisy.length === 0 ? 'met' : 'missed',
-      detail: noisy.length === 0 ? `${chains.length} chain points` : `${noisy.length} of ${chains.length} disagree: ${noisy.map((r) => {
+      detail: (noisy.length === 0 ? `${chains.length} chain points` : `${noisy.length} of ${chains.length} disagree: ${noisy.map((r) => {
         const f = figures(r, all)!;
         return `${r.point.id} ${(f.min / 1e6).toFixed(2)}-${(f.max / 1e6).toFixed(2)} Mpps`;
-      }).join(', ')}`,
+      }).join(', ')}`) + baselineSpread(all),
     });
   const zcf = (() => {
     const zc = byId(all, 'chain3-64B-1K');

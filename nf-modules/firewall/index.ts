@@ -27,6 +27,7 @@ import {
 } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
+  META_IP_VERSION, META_L3, META_L4, META_L4_PROTO, loadBe16,
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
   LogLevel, Parsed, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
   parsePrefix, setVerdict,
@@ -220,16 +221,21 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
 
 /** The first rule matching p: 1 allow, 0 deny, -1 none. */
 function matchRules(): i32 {
-  // What the rules look at, read from the packet once (Wasm loads are not hoisted for us).
-  const ipVersion = p.ipVersion;
-  const l4Proto = p.l4Proto;
-  const src = p.srcAddr();
-  const dst = p.dstAddr();
+  // What the rules look at, read from the parse and the packet once: V8 hoists no load from
+  // linear memory, and each of Parsed's getters loads its object's fields again.
+  const meta = p.meta;
+  const ipVersion = load<u8>(meta, META_IP_VERSION);
+  const l4Proto = load<u8>(meta, META_L4_PROTO);
+  const ip = p.addr + <usize>load<u16>(meta, META_L3);
+  const src = ip + (ipVersion == 4 ? 12 : 8);
+  const dst = ip + (ipVersion == 4 ? 16 : 24);
   const src4 = ipVersion == 4 ? load<u32>(src) : 0;
   const dst4 = ipVersion == 4 ? load<u32>(dst) : 0;
-  const hasPorts = p.l4 != 0 && (l4Proto == IPPROTO_TCP || l4Proto == IPPROTO_UDP);
-  const sp = hasPorts ? p.srcPort : 0;
-  const dp = hasPorts ? p.dstPort : 0;
+  const l4Off = <usize>load<u16>(meta, META_L4);
+  const l4 = p.addr + l4Off;
+  const hasPorts = l4Off != 0 && (l4Proto == IPPROTO_TCP || l4Proto == IPPROTO_UDP);
+  const sp = hasPorts ? loadBe16(l4) : 0;
+  const dp = hasPorts ? loadBe16(l4 + 2) : 0;
   for (let i = 0; i < nRules; i++) {
     const r = rules + <usize>i * RULE_BYTES;
     const version = load<u8>(r, R_VERSION);

@@ -35,16 +35,19 @@ export const TCP_SYN: u8 = 0x02;
 export const TCP_RST: u8 = 0x04;
 export const TCP_ACK: u8 = 0x10;
 
-// The meta: 16 bytes, the layout of struct nv_meta (native-dpdk/netvm_dp.h).
-const M_L3 = 0;          // u16 the L3 header (also ARP, unknown ethertypes); 0: no ethertype
-const M_L4 = 2;          // u16 the whole L4 header; 0: none
-const M_ETHER_TYPE = 4;  // u16 after up to two VLAN tags
-const M_IP_VERSION = 6;  // u8 4 or 6 when the IP header is whole and sane
-const M_L4_PROTO = 7;    // u8 after IPv6 extension headers
-const M_IP_LEN = 8;      // u16 bytes of the IP packet in the frame
-const M_IP_HLEN = 10;    // u16 IPv4 header, or IPv6 fixed plus extension headers
-const M_VLANS = 12;      // u8 tags before the L3 header
-const M_FLAGS = 13;      // u8 F_*
+// The meta: 16 bytes, the layout of struct nv_meta (native-dpdk/netvm_dp.h),
+// exported for an NF that reads several fields of one packet in a hot loop
+// (V8 reloads a Parsed getter's object field on every use; p.meta read once
+// into a local, and these offsets, load each field once).
+export const META_L3 = 0;          // u16 the L3 header (also ARP, unknown ethertypes); 0: no ethertype
+export const META_L4 = 2;          // u16 the whole L4 header; 0: none
+export const META_ETHER_TYPE = 4;  // u16 after up to two VLAN tags
+export const META_IP_VERSION = 6;  // u8 4 or 6 when the IP header is whole and sane
+export const META_L4_PROTO = 7;    // u8 after IPv6 extension headers
+export const META_IP_LEN = 8;      // u16 bytes of the IP packet in the frame
+export const META_IP_HLEN = 10;    // u16 IPv4 header, or IPv6 fixed plus extension headers
+export const META_VLANS = 12;      // u8 tags before the L3 header
+export const META_FLAGS = 13;      // u8 F_*
 export const META_BYTES: usize = 16;
 const F_TRUNCATED: u8 = 1;
 const F_FRAGMENT: u8 = 2;
@@ -63,32 +66,32 @@ const F_FIRST_FRAGMENT: u8 = 4;
     this.addr = packetAddr(i);
     this.len = packetLen(i);
     this.meta = packetMeta(i);
-    return load<u8>(this.meta, M_IP_VERSION) != 0;
+    return load<u8>(this.meta, META_IP_VERSION) != 0;
   }
 
   /** 802.1Q tags before the L3 header (0, 1 or 2), and their VLAN ids. */
-  @inline get vlans(): u8 { return load<u8>(this.meta, M_VLANS); }
+  @inline get vlans(): u8 { return load<u8>(this.meta, META_VLANS); }
   @inline get outerVlan(): u16 { return this.vlans >= 1 ? <u16>(loadBe16(this.addr + 14) & 0xfff) : 0; }
   @inline get innerVlan(): u16 { return this.vlans == 2 ? <u16>(loadBe16(this.addr + 18) & 0xfff) : 0; }
   /** Ethertype after the tags; 0 when the frame is too short for one. */
-  @inline get etherType(): u32 { return load<u16>(this.meta, M_ETHER_TYPE); }
+  @inline get etherType(): u32 { return load<u16>(this.meta, META_ETHER_TYPE); }
   /** Offset of the L3 header (also for ARP and unknown ethertypes). */
-  @inline get l3(): u32 { return load<u16>(this.meta, M_L3); }
+  @inline get l3(): u32 { return load<u16>(this.meta, META_L3); }
   /** 4 or 6 when the IP header is whole and sane (version, IHL, lengths), else 0. */
-  @inline get ipVersion(): u8 { return load<u8>(this.meta, M_IP_VERSION); }
+  @inline get ipVersion(): u8 { return load<u8>(this.meta, META_IP_VERSION); }
   /** IPv4 header length, or IPv6 fixed header plus extension headers. */
-  @inline get ipHeaderLen(): u32 { return load<u16>(this.meta, M_IP_HLEN); }
+  @inline get ipHeaderLen(): u32 { return load<u16>(this.meta, META_IP_HLEN); }
   /** Bytes of the IP packet that are in the frame (total length, capped by the frame). */
-  @inline get ipLen(): u32 { return load<u16>(this.meta, M_IP_LEN); }
+  @inline get ipLen(): u32 { return load<u16>(this.meta, META_IP_LEN); }
   /** The frame holds fewer bytes than the IP header says. */
-  @inline get ipTruncated(): bool { return (load<u8>(this.meta, M_FLAGS) & F_TRUNCATED) != 0; }
+  @inline get ipTruncated(): bool { return (load<u8>(this.meta, META_FLAGS) & F_TRUNCATED) != 0; }
   /** A fragment (IPv4 MF/offset, or an IPv6 fragment header); firstFragment if offset 0. */
-  @inline get fragment(): bool { return (load<u8>(this.meta, M_FLAGS) & F_FRAGMENT) != 0; }
-  @inline get firstFragment(): bool { return (load<u8>(this.meta, M_FLAGS) & F_FIRST_FRAGMENT) != 0; }
+  @inline get fragment(): bool { return (load<u8>(this.meta, META_FLAGS) & F_FRAGMENT) != 0; }
+  @inline get firstFragment(): bool { return (load<u8>(this.meta, META_FLAGS) & F_FIRST_FRAGMENT) != 0; }
   /** Upper-layer protocol (after IPv6 extension headers); 0 when not IP. */
-  @inline get l4Proto(): u8 { return load<u8>(this.meta, M_L4_PROTO); }
+  @inline get l4Proto(): u8 { return load<u8>(this.meta, META_L4_PROTO); }
   /** Offset of the L4 header when it is whole (TCP with its options, UDP, ICMP's first 4 bytes); else 0. */
-  @inline get l4(): u32 { return load<u16>(this.meta, M_L4); }
+  @inline get l4(): u32 { return load<u16>(this.meta, META_L4); }
   /** Bytes from l4 to the end of the IP packet (0 without a whole L4 header). */
   @inline get l4Len(): u32 { const l4 = this.l4; return l4 != 0 ? this.l3 + this.ipLen - l4 : 0; }
   /** TCP/UDP ports (0 otherwise), TCP flags, ICMP type and code, from the whole L4 header. */
@@ -144,20 +147,20 @@ function parseL2(addr: usize, len: u32, m: usize): void {
   let vlans: u8 = 0;
   while ((type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) && vlans < 2) {
     if (len < off + 6) {
-      store<u8>(m, vlans, M_VLANS);
+      store<u8>(m, vlans, META_VLANS);
       return;
     }
     vlans++;
     off += 4;
     type = loadBe16(addr + off);
   }
-  store<u8>(m, vlans, M_VLANS);
-  store<u16>(m, <u16>type, M_ETHER_TYPE);
-  store<u16>(m, <u16>(off + 2), M_L3);
+  store<u8>(m, vlans, META_VLANS);
+  store<u16>(m, <u16>type, META_ETHER_TYPE);
+  store<u16>(m, <u16>(off + 2), META_L3);
 }
 
 function parseIpv4(addr: usize, len: u32, m: usize): void {
-  const l3 = <u32>load<u16>(m, M_L3);
+  const l3 = <u32>load<u16>(m, META_L3);
   const ip = addr + l3;
   const avail = len - l3;
   if (avail < 20) return;
@@ -168,16 +171,16 @@ function parseIpv4(addr: usize, len: u32, m: usize): void {
   const frag = loadBe16(ip + 6);
   const flags = (total > avail ? F_TRUNCATED : 0) | ((frag & 0x3fff) != 0 ? F_FRAGMENT : 0) | ((frag & 0x1fff) == 0 ? F_FIRST_FRAGMENT : 0);
   const proto = load<u8>(ip, 9);
-  store<u8>(m, 4, M_IP_VERSION);
-  store<u16>(m, <u16>hlen, M_IP_HLEN);
-  store<u16>(m, <u16>min(total, avail), M_IP_LEN);
-  store<u8>(m, flags, M_FLAGS);
-  store<u8>(m, proto, M_L4_PROTO);
+  store<u8>(m, 4, META_IP_VERSION);
+  store<u16>(m, <u16>hlen, META_IP_HLEN);
+  store<u16>(m, <u16>min(total, avail), META_IP_LEN);
+  store<u8>(m, flags, META_FLAGS);
+  store<u8>(m, proto, META_L4_PROTO);
   if (flags & F_FIRST_FRAGMENT) parseL4(addr, m, l3 + hlen, proto);
 }
 
 function parseIpv6(addr: usize, len: u32, m: usize): void {
-  const l3 = <u32>load<u16>(m, M_L3);
+  const l3 = <u32>load<u16>(m, META_L3);
   const ip = addr + l3;
   const avail = len - l3;
   if (avail < 40 || load<u8>(ip) >> 4 != 6) return;
@@ -206,17 +209,17 @@ function parseIpv6(addr: usize, len: u32, m: usize): void {
     next = load<u8>(ip + off);
     off += extLen;
   }
-  store<u8>(m, 6, M_IP_VERSION);
-  store<u16>(m, <u16>off, M_IP_HLEN);
-  store<u16>(m, <u16>ipLen, M_IP_LEN);
-  store<u8>(m, flags, M_FLAGS);
-  store<u8>(m, next, M_L4_PROTO);
+  store<u8>(m, 6, META_IP_VERSION);
+  store<u16>(m, <u16>off, META_IP_HLEN);
+  store<u16>(m, <u16>ipLen, META_IP_LEN);
+  store<u8>(m, flags, META_FLAGS);
+  store<u8>(m, next, META_L4_PROTO);
   if ((flags & F_FIRST_FRAGMENT) && off <= ipLen) parseL4(addr, m, l3 + off, next);
 }
 
 /** Sets the L4 offset when the header at l4 is whole: TCP with its options, UDP, ICMP's first 4 bytes. */
 function parseL4(addr: usize, m: usize, l4: u32, proto: u8): void {
-  const end = <u32>load<u16>(m, M_L3) + <u32>load<u16>(m, M_IP_LEN);
+  const end = <u32>load<u16>(m, META_L3) + <u32>load<u16>(m, META_IP_LEN);
   if (l4 > end) return;
   const avail = end - l4;
   if (proto == IPPROTO_TCP) {
@@ -230,7 +233,7 @@ function parseL4(addr: usize, m: usize, l4: u32, proto: u8): void {
   } else {
     return;
   }
-  store<u16>(m, <u16>l4, M_L4);
+  store<u16>(m, <u16>l4, META_L4);
 }
 
 /** The common case in one pass: an untagged IPv4 packet without options, not
@@ -259,10 +262,10 @@ export function parse(addr: usize, len: u32, p: Parsed): bool {
   const m = p.reset(addr, len);
   if (parseCommon(addr, len, m)) return true;
   parseL2(addr, len, m);
-  const type = <u32>load<u16>(m, M_ETHER_TYPE);
+  const type = <u32>load<u16>(m, META_ETHER_TYPE);
   if (type == ETHERTYPE_IPV4) parseIpv4(addr, len, m);
   else if (type == ETHERTYPE_IPV6) parseIpv6(addr, len, m);
-  return load<u8>(m, M_IP_VERSION) != 0;
+  return load<u8>(m, META_IP_VERSION) != 0;
 }
 
 /** Reads a byte of the packet, or -1 past its end. */

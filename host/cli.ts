@@ -8,11 +8,28 @@ import { configureLog } from './log.js';
 
 const BENCH_USAGE_LINE = 'usage: netvm bench [--quick] [--only <point>]... [--out <dir>] (netvm bench --help for more)';
 
+const CONTROL_COMMANDS = ['status', 'stats', 'swap', 'apply', 'scale', 'stop', 'capture'];
+
 async function usage(): Promise<string> {
   const [{ RUN_USAGE }, { CONTROL_USAGE }, { NF_USAGE }] = await Promise.all([
     import('./control/run-command.js'), import('./control/client.js'), import('./nf/nf-command.js'),
   ]);
   return `${RUN_USAGE}\n\n${CONTROL_USAGE}\n\n${NF_USAGE}\n\n${BENCH_USAGE_LINE}`;
+}
+
+/** The usage of one command; undefined for a command there is not. */
+async function usageOf(command: string): Promise<string | undefined> {
+  if (command === 'run') return (await import('./control/run-command.js')).RUN_USAGE;
+  if (command === 'nf') return (await import('./nf/nf-command.js')).NF_USAGE;
+  if (CONTROL_COMMANDS.includes(command)) return (await import('./control/client.js')).CONTROL_USAGE;
+  if (command === 'bench') return (await import('../bench/suite.js')).BENCH_USAGE;
+  return undefined;
+}
+
+/** `--help` or `-h` among a command's arguments (before a `--`, after which arguments are not options). */
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }
 
 /** Errors of what the user gave (a config, a module): exit status 2. */
@@ -25,23 +42,23 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   configureLog('info', process.stderr.isTTY === true); // netvm run may set another level
   try {
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      console.log(await usage());
+      return command === undefined ? 2 : 0;
+    }
+    const help = asksForHelp(rest) ? await usageOf(command) : undefined;
+    if (help !== undefined) {
+      console.log(help);
+      return 0;
+    }
     if (command === 'run') return await (await import('./control/run-command.js')).runCommand(rest);
     if (command === 'nf') return await (await import('./nf/nf-command.js')).nfCommand(rest);
-    if (command === 'status' || command === 'stats' || command === 'swap' || command === 'apply' || command === 'scale' || command === 'stop' || command === 'capture') {
+    if (CONTROL_COMMANDS.includes(command)) {
       return await (await import('./control/client.js')).controlCommand(command, rest);
     }
     if (command === 'bench') {
       // The suite lives in bench/ (dist/bench once built), loaded only when asked for.
-      const { BENCH_USAGE, benchCommand } = await import('../bench/suite.js');
-      if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(BENCH_USAGE);
-        return 0;
-      }
-      return await benchCommand(rest);
-    }
-    if (command === undefined || command === '-h' || command === '--help') {
-      console.log(await usage());
-      return command === undefined ? 2 : 0;
+      return await (await import('../bench/suite.js')).benchCommand(rest);
     }
     throw new UsageError(`unknown command '${command}'`, await usage());
   } catch (err) {

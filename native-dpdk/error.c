@@ -23,9 +23,12 @@ int nv_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* Formatted aside first: the message may quote the last one (nv_last_error()). */
+	char text[sizeof(last_error)];
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, text, sizeof(text));
 	return code < 0 ? code : -code;
 }
 

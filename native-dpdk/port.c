@@ -84,7 +84,7 @@ static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd)
 	return 0;
 }
 
-/* Returns the DPDK port id of the new port. */
+/* Returns the DPDK port id of the new port; an error does not repeat the devargs (the caller names the port). */
 int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
@@ -92,25 +92,25 @@ int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 	int ret;
 
 	if (nv_pool.mp == NULL)
-		return nv_fail(ENOENT, "port %s: create the pool first", devargs);
+		return nv_fail(ENOENT, "create the pool first");
 	if (nv_n_ports == NV_MAX_PORTS)
-		return nv_fail(ENOSPC, "port %s: at most %d ports", devargs, NV_MAX_PORTS);
+		return nv_fail(ENOSPC, "at most %d ports", NV_MAX_PORTS);
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
 
 	nv_log_capture_begin();
 	ret = rte_dev_probe(devargs);
 	const char *log = nv_log_capture_end();
 	if (ret < 0)
-		return nv_fail(ret, "port %s: probe failed%s%s", devargs, *log ? ": " : "", log);
+		return nv_fail(ret, "probe failed%s%s", *log ? ": " : "", log);
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0)
-		return nv_fail(ENODEV, "port %s: probed, but no ethdev is named %s", devargs, name);
+		return nv_fail(ENODEV, "probed, but no ethdev is named %s", name);
 	nv_port_ids[nv_n_ports++] = port;
 
 	nv_log_capture_begin();
 	ret = port_start(port, n_rxd, n_txd);
 	log = nv_log_capture_end();
 	if (ret < 0)
-		return nv_fail(ret, "port %s: %s%s%s", devargs, nv_last_error(), *log ? ": " : "", log);
+		return nv_fail(ret, "%s%s%s", nv_last_error(), *log ? ": " : "", log);
 	return port;
 }
 

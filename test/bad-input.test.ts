@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { REPO_ROOT, fixtureNf } from './support/fixtures.js';
 import { runNetvm, tempDir, type RunResult } from './support/netvm.js';
 import { TRAFFIC } from './support/pcap-ports.js';
+import { writePcap } from '../host/pcap/index.js';
 
 const FORWARD = join(REPO_ROOT, 'nf-modules/build/forward.wasm');
 
@@ -71,17 +72,32 @@ t.test('EAL failing to start is an error, not an exit', async (t) => {
 t.test('devargs that no driver accepts name the port and the reason', async (t) => {
   const missing = await runNetvm(config({ ports: { in: 'net_pcap0,rx_pcap=/nonexistent/in.pcap', out: 'net_null0' } }));
   t.equal(missing.code, 1);
-  t.match(missing.stderr, /ports\.in: port net_pcap0,rx_pcap=\/nonexistent\/in\.pcap: probe failed: .*Couldn't open \/nonexistent\/in\.pcap/);
+  t.match(missing.stderr, /ports\.in \(net_pcap0,rx_pcap=\/nonexistent\/in\.pcap\): probe failed: .*Couldn't open \/nonexistent\/in\.pcap/);
+  t.equal(missing.stderr.split('net_pcap0,rx_pcap').length, 2, 'the devargs said once');
   leftNothing(t, missing);
 
   const bogus = await runNetvm(config({ ports: { in: 'net_bogus0', out: 'net_null0' } }));
   t.equal(bogus.code, 1);
-  t.match(bogus.stderr, /ports\.in: port net_bogus0: probe failed/);
+  t.match(bogus.stderr, /ports\.in \(net_bogus0\): probe failed/);
   leftNothing(t, bogus);
 
   const malformed = await runNetvm(config({ ports: { in: 'net pcap0', out: 'net_null0' } }));
   t.equal(malformed.code, 2);
   t.match(malformed.stderr, "ports.in: 'net pcap0' is not a DPDK devargs string");
+});
+
+t.test('a pcap whose frames do not fit one buffer, under infinite_rx: refused before anything starts, with the frame', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'big.pcap');
+  const small = new Uint8Array(64);
+  const big = new Uint8Array(4000);
+  for (const f of [small, big]) f.set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 8, 0]);
+  writePcap(file, [{ data: small }, { data: big }]);
+  const run = await runNetvm(config({ ports: { in: `net_pcap0,rx_pcap=${file},infinite_rx=1`, out: 'net_null0' } }));
+  t.equal(run.code, 2);
+  t.match(run.stderr, `ports.in: infinite_rx keeps each frame of ${file} in one pool buffer of 2048 bytes, but frame 2 has 4000: remove infinite_rx=1`);
+  t.notMatch(run.stderr, /Multiseg|eth_rx_queue_setup/, 'not DPDK\'s words');
+  leftNothing(t, run);
 });
 
 t.test('missing, invalid and foreign modules are refused with their path and the reason', async (t) => {

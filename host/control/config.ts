@@ -8,6 +8,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MBUFS, DEFAULT_WATCHDOG_MS, configSchema } from './config-schema.js';
 import { checkExtraEalArgs } from './eal-args.js';
+import { POOL_DATA_ROOM } from '../dataplane/pool-layout.js';
+import { readPcap } from '../pcap/index.js';
 
 export type HugepageMode = 'auto' | 'on' | 'off';
 
@@ -198,6 +200,10 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
     const vms = chain.through.filter((n) => raw.nfs[n]?.trust === 'vm');
     if (vms.length > 0 && (chain.workers ?? 1) > 1) problems.push(`chains[${i}].workers: its vm NF (${vms.join(', ')}) has one guest: run the chain on 1 worker`);
   }
+  for (const name of portNames) {
+    const problem = infiniteRxProblem(raw.ports[name]!);
+    if (problem !== undefined) problems.push(`ports.${name}: ${problem}`);
+  }
   for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
   if (problems.length > 0) throw new ConfigError(source, problems);
 
@@ -217,6 +223,28 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
     eal: raw.eal ?? [],
     watchdogMs: raw.watchdog_ms ?? DEFAULT_WATCHDOG_MS,
   };
+}
+
+/** net_pcap with infinite_rx keeps each frame of its file in one pool buffer, and DPDK refuses
+ *  the port if a frame does not fit: said here, with the frame, before anything starts. A file
+ *  net_pcap cannot read is left for its own error. */
+function infiniteRxProblem(devargs: string): string | undefined {
+  const [driver, ...args] = devargs.split(',');
+  const arg = (key: string): string | undefined => args.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1);
+  if (!driver!.startsWith('net_pcap') || arg('infinite_rx') !== '1') return undefined;
+  const file = arg('rx_pcap');
+  if (file === undefined || !existsSync(file)) return undefined;
+  let packets;
+  try {
+    packets = readPcap(file).packets;
+  } catch {
+    return undefined;
+  }
+  const at = packets.findIndex((p) => p.data.length > POOL_DATA_ROOM);
+  if (at < 0) return undefined;
+  return `infinite_rx keeps each frame of ${file} in one pool buffer of ${POOL_DATA_ROOM} bytes, but frame ${at + 1} has ` +
+    `${packets[at]!.data.length}: remove infinite_rx=1 to read the file once (a frame over one buffer then arrives in several ` +
+    'and is dropped, counted as multi-segment), or replay a capture whose frames fit';
 }
 
 export function loadConfig(path: string): DataPlaneConfig {

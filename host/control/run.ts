@@ -4,7 +4,8 @@
 // packet, then they stop, then ports close and the pool must be full again.
 import { rmSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { DataPlane, POOL_ELT_BYTES } from '../dataplane/driver.js';
+import { DataPlane } from '../dataplane/driver.js';
+import { POOL_ELT_BYTES } from '../dataplane/pool-layout.js';
 import { runTrial } from '../nf/trial.js';
 import { loadNfModule, loadVmNfModule, type NfModule } from '../nf/module.js';
 import { Guest, type GuestOptions } from '../vm/guest.js';

@@ -10,9 +10,6 @@ import { allocRing, ringSize } from './ring.js';
 /** RX and TX descriptors of each port's queues (a NIC keeps its RX ring filled with mbufs). */
 export const PORT_DESCRIPTORS = 1024;
 
-/** Bytes per packet buffer: DPDK's 128 B headroom + 2048 B of data (pool.c). */
-export const POOL_ELT_BYTES = 2176;
-
 /** Removes EAL's runtime directory, and its parent (/var/run/dpdk) if that is left empty. */
 export function removeRuntimeDir(dir: string): void {
   if (dir === '') return;
@@ -74,7 +71,7 @@ export class DataPlane {
     this.pool = poolCreate(spec.mbufs, spec.hugepages);
     for (const port of spec.ports) {
       const id = native().portAdd(port.devargs, PORT_DESCRIPTORS, PORT_DESCRIPTORS);
-      if (id < 0) throw new Error(`ports.${port.name}: ${native().lastError() as string}`);
+      if (id < 0) throw new Error(`ports.${port.name} (${port.devargs}): ${native().lastError() as string}`);
       this.portIds.push(id);
     }
   }

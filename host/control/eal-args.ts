@@ -3,7 +3,7 @@
 // are checked here first, because EAL exits the process on --help and on some
 // usage errors, and rte_eal_init cannot be retried in a process.
 import { availableParallelism } from 'node:os';
-import type { DataPlaneConfig } from './config.js';
+import type { DataPlaneConfig } from './config-types.js';
 
 /** The EAL lcore that runs the poll loop (lcore 0 is Node's main thread). */
 export const POLL_LCORE = 1;

@@ -11,7 +11,7 @@ import { runTrial } from '../nf/trial.js';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfSpec, SwapOutcome } from '../worker/messages.js';
 import type { Serially } from './serializer.js';
-import type { VmLink } from '../vm/vm-nf.js';
+import type { VmLink } from '../nf/instance-types.js';
 
 /** Loads a module and configures a trial instance of it as the NF would run it at a chain
  *  position; throws why not. */

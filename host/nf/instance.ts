@@ -10,88 +10,18 @@
 // so it differs between instances.
 import { ABI_VERSIONS, MAX_METRICS, MAX_STATE_BYTES, NF_MEMORY_BASE, RECORD_BYTES_V1, recordBytes, type NfExports } from './abi.js';
 import { createConstant, createMemory, instantiate, type LinearMemory } from './engine.js';
-import { HostImports, type ChainPlace } from './host-imports.js';
-import { NfModuleError, type JsNfModule, type NativeNfModule, type NfModule } from './module.js';
+import { HostImports } from './host-imports.js';
+import { NfModuleError, type JsNfModule, type NativeNfModule, type NfModule } from './module-types.js';
 import { JS_NF_MAX_BURST, jsNfFactory, type JsPacketFn } from './js-nf.js';
 import { NATIVE_ABI_VERSION, NATIVE_CLOCK, NATIVE_METRICS, NATIVE_NF_MAX_BURST, NATIVE_RECORDS, createNativeNf, nativeNfLibrary } from './native-nf.js';
-import { vmInstance, type VmLink } from '../vm/vm-nf.js';
+import { vmInstance } from '../vm/vm-nf.js';
+import type { InstanceMemory, InstanceOptions, NfInstance, PoolWindow, PreparedMemory } from './instance-types.js';
+export type { InstanceMemory, InstanceOptions, NfInstance, PoolWindow, PreparedMemory, VmLink } from './instance-types.js';
 
 const WASM_PAGE = 65536;
 
-/** The pool as a worker sees it: its size and how to map it at an address. */
-export interface PoolWindow {
-  len: number;
-  pageSize: number;
-  map(address: bigint): void;
-  addressOf(memory: LinearMemory): bigint;
-  /** Asks for transparent hugepages over len bytes at address (the NF's heap). */
-  adviseHugepages(address: bigint, len: bigint): void;
-  /** Gives back the private pages of len bytes at address: they read as zeros again. */
-  discard(address: bigint, len: bigint): void;
-}
-
-/** An NF memory ready for an instance: the pool mapped at its window (or, isolated, a
- *  private packet area there), its heap advised onto hugepages. Made ahead of a swap,
- *  or left by an instance that is gone, it spares the swap an allocation (and V8 the
- *  full collection a new memory of this size sets off). */
-export interface PreparedMemory {
-  memory: LinearMemory;
-  windowOffset: number;
-  /** What instances it fits (memoryKey). */
-  key: string;
-}
-
 /** The most a wasm32 memory can address: the heap's advice covers up to here. */
 const WASM32_BYTES = 4n * 1024n * 1024n * 1024n;
-
-/** What the host reads of an instance's memory: a Wasm memory, or a vm NF's region. */
-export interface InstanceMemory {
-  readonly buffer: ArrayBuffer;
-}
-
-export interface NfInstance {
-  name: string;
-  path: string;
-  memory: InstanceMemory;
-  exports: NfExports;
-  /** Where the pool's first byte is in this instance's memory (0 without a pool). */
-  windowOffset: number;
-  batchAddr: number;
-  /** Bytes of each of its records: its ABI version's (RECORD_BYTES_V1 or _V2). */
-  recordBytes: number;
-  /** A v2 NF reads the chain's parse in its records (false: v1, or it said it reads none). */
-  readsMeta: boolean;
-  maxBurst: number;
-  /** The host's side of its imports: the metrics it defined, among others. */
-  host: HostImports;
-  /** Where its metric slots are (0 when it defined none). */
-  metricsAddr: number;
-  /** Where the host writes the clock before each burst and tick (0: it reads none). */
-  clockAddr: number;
-  /** Isolated: the pool is not in its memory; its burst is copied to windowOffset and back. */
-  isolated: boolean;
-  /** A vm NF: its memory is the region its guest shares (host/vm/vm-nf.ts). */
-  vm?: VmLink;
-}
-
-export interface InstanceOptions {
-  /** The pool to map into the instance; none for a trial instance. */
-  pool?: PoolWindow;
-  /** The NF's config, as JSON text, handed to netvm_configure. */
-  config?: string;
-  /** Where its log lines go (stderr by default). */
-  log?: (line: string) => void;
-  /** Its chain and position in it, for netvm_nf_index (alone in a chain by default). */
-  place?: ChainPlace;
-  /** The most its heap may grow to, in MiB above NF_MEMORY_BASE (the module's own maximum otherwise). */
-  heapMb?: number;
-  /** With a pool: instead of mapping it, give the NF a private packet area (trust level isolated). */
-  isolated?: boolean;
-  /** A memory prepared for it (same memoryKey), instead of a new one. */
-  memory?: PreparedMemory;
-  /** A vm NF: the region its guest shares with the host. */
-  vm?: VmLink;
-}
 
 function inside(memory: InstanceMemory, addr: number, bytes: number): boolean {
   return addr >= NF_MEMORY_BASE && addr + bytes <= memory.buffer.byteLength;

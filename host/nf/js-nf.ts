@@ -11,7 +11,7 @@
 // instance is built synchronously); one cannot be swapped in later.
 import { pathToFileURL } from 'node:url';
 import { NF_MEMORY_BASE } from './abi.js';
-import { NfModuleError } from './module.js';
+import { NfModuleError } from './module-types.js';
 
 export type JsPacketFn = (bytes: Uint8Array, view: DataView, offset: number, length: number) => boolean;
 type JsNfFactory = (config: unknown) => JsPacketFn;

@@ -9,51 +9,8 @@ import { JS_NF_PAGES, isJsNfPath, jsNfFactory } from './js-nf.js';
 import { NATIVE_NF_PAGES, isNativeNfPath, nativeNfLibrary } from './native-nf.js';
 import { functionSignatures, importedMemoryLimits, type FunctionSignatures, type MemoryLimits } from './wasm-binary.js';
 
-export class NfModuleError extends Error {
-  constructor(readonly path: string, reason: string) {
-    super(`${path}: ${reason}`);
-    this.name = 'NfModuleError';
-  }
-}
-
-/** A compiled module that speaks this host's ABI, a JavaScript NF (host/nf/js-nf.ts), a
- *  native NF (host/nf/native-nf.ts), or a guest's initramfs for a vm NF (host/vm/).
- *  Cloneable to worker threads. */
-export type NfModule = WasmNfModule | JsNfModule | NativeNfModule | VmNfModule;
-
-export interface WasmNfModule {
-  path: string;
-  js?: false;
-  native?: false;
-  vm?: false;
-  module: CompiledModule;
-  memory: MemoryLimits;
-}
-
-export interface JsNfModule {
-  path: string;
-  js: true;
-  native?: false;
-  vm?: false;
-  memory: MemoryLimits;
-}
-
-export interface NativeNfModule {
-  path: string;
-  js?: false;
-  native: true;
-  vm?: false;
-  memory: MemoryLimits;
-}
-
-/** A vm NF's guest program: an initramfs whose /nf is built with nf-modules/guest (scripts/build-guest). */
-export interface VmNfModule {
-  path: string;
-  js?: false;
-  native?: false;
-  vm: true;
-  memory: MemoryLimits;
-}
+export { NfModuleError, type JsNfModule, type NativeNfModule, type NfModule, type VmNfModule, type WasmNfModule } from './module-types.js';
+import { NfModuleError, type NfModule, type VmNfModule, type WasmNfModule } from './module-types.js';
 
 /** Checks a vm NF's guest image; its config is checked by the guest when it boots. */
 export function loadVmNfModule(path: string): VmNfModule {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from '../paths.js';
 import type { ChainPlace } from './host-imports.js';
 import { createNfInstance } from './instance.js';
-import { NfModuleError, type NfModule } from './module.js';
+import { NfModuleError, type NfModule } from './module-types.js';
 
 /** How long a trial instance may take to be instantiated, checked and configured. */
 export const TRIAL_MS = 2000;

@@ -7,8 +7,8 @@
 import koffi from 'koffi';
 import { RECORD_BYTES_V1, type NfExports } from '../nf/abi.js';
 import { HostImports } from '../nf/host-imports.js';
-import type { NfInstance } from '../nf/instance.js';
-import type { VmNfModule } from '../nf/module.js';
+import type { NfInstance, VmLink } from '../nf/instance-types.js';
+import type { VmNfModule } from '../nf/module-types.js';
 import { native } from '../dataplane/native.js';
 
 /** The region's layout (netvm_vm.h). */
@@ -22,11 +22,6 @@ export const VM_DOWN = 1;
 
 /** How a worker reaches a vm NF's guest: the region's address in this process
  *  (mapped by the main thread, host/vm/guest.ts), and how long a burst may take. */
-export interface VmLink {
-  region: bigint;
-  timeoutNs: number;
-}
-
 export function vmInstance(nf: VmNfModule, name: string, link: VmLink): NfInstance {
   const lib = native();
   const { region, timeoutNs } = link;

@@ -3,7 +3,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Metric } from '../nf/host-imports.js';
 import type { NfModule } from '../nf/module.js';
-import type { VmLink } from '../vm/vm-nf.js';
+import type { VmLink } from '../nf/instance-types.js';
 
 /** What an NF instance is built from on a worker: its module, its config as
  * JSON text (if it has one), its heap limit and its trust level. */

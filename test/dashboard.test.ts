@@ -57,6 +57,15 @@ t.test('the dashboard shows the running chain, live, and swaps from the page', a
   t.match(await page.locator('[data-edge="main:0"] text').textContent(), /^\d+(\.\d+)? (k|M)?pps$/, 'the input edge carries a rate');
   await page.waitForTimeout(1500);
   t.ok((await inCount()) > first, 'the numbers move');
+  // The last minutes: a chart of the chain and one of each NF, from /v1/history.
+  await page.locator('[data-chart="main/ttl"] canvas').waitFor();
+  t.same(await page.locator('[data-history="main"] .chart h3').allTextContents(), ['chain', 'nf fw', 'nf ttl'], 'a chart of the chain, and one of each NF');
+  t.equal(await page.locator('[data-chart="main"] .u-legend .u-series').count(), 4, 'the chain\'s chart: time, in, out, dropped');
+  const history = (await controlCall(address, 'GET', '/v1/history')).body as { intervalS: number; samples: { at: number; chains: { name: string; in: number; out: number; nfs: { name: string; in: number }[] }[] }[] };
+  const last = history.samples.at(-1)!;
+  t.ok(history.samples.length >= 2 && last.chains[0]!.name === 'main' && last.chains[0]!.in > 10_000 && last.chains[0]!.in < 30_000,
+    `/v1/history: a sample a second, the chain's rate near its pace of 20 kpps (${Math.round(last.chains[0]!.in)})`);
+  t.same(last.chains[0]!.nfs.map((n) => n.name), ['fw', 'ttl'], 'with each NF\'s');
   await page.screenshot({ path: join(dir, 'dashboard.png') });
 
   await page.selectOption('#swap select', 'ttl');

@@ -10,6 +10,7 @@ import type { ChainSummary, PortSummary } from './stats.js';
 import type { ScaleResult } from './chain-set.js';
 import type { Serially } from './serializer.js';
 import type { DataPlaneMetrics, EventCounts } from './metrics.js';
+import type { RateHistory } from './history.js';
 import { MAX_SNAPLEN, type Captures } from './capture.js';
 import { DASHBOARD_FILES, dashboardFile } from './dashboard.js';
 
@@ -33,6 +34,8 @@ export interface RunningDataPlane {
   /** CPU seconds of the data plane's threads so far (the workers, the poll lcore). */
   threads(): { name: string; seconds: number }[];
   events: EventCounts;
+  /** The chains' and NFs' rates, a sample a second, over the last minutes. */
+  history: RateHistory;
   stop(): void;
 }
 
@@ -75,6 +78,7 @@ async function answer(dp: RunningDataPlane, method: string, path: string, body: 
     return { status: 200, body: { uptimeS: (Date.now() - dp.startedAt) / 1000, ...dp.counters(), threads: dp.threads() } };
   }
   if (method === 'GET' && path === '/v1/events') return { status: 200, body: { events: dp.events.recent } };
+  if (method === 'GET' && path === '/v1/history') return { status: 200, body: { intervalS: 1, samples: dp.history.recent() } };
   const page = DASHBOARD_FILES[path];
   if (method === 'GET' && page !== undefined) return { status: 200, body: dashboardFile(page.file), contentType: page.type };
   if (method === 'POST' && path === '/v1/stop') {

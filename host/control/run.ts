@@ -20,6 +20,7 @@ import { ConfigError, nfConfigText, type ChainConfig, type DataPlaneConfig, type
 import { buildEalArgs } from './eal-args.js';
 import { decideHugepages, poolShortfall } from './hugepages.js';
 import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type PortSummary, type RunSummary, type ChainSummary } from './stats.js';
+import { RateHistory } from './history.js';
 import { cpuShares, threadCpu, type ThreadCpu } from './threads.js';
 import { describeAddress, startControlServer, tokenPath, type ControlAddress } from './api.js';
 import { RunRecordFile, sweepDeadRuns } from './leftovers.js';
@@ -257,6 +258,8 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
     let lastRxChange = started;
     let stopRequested = false;
     void opts.stopSignal?.then(() => (stopRequested = true));
+    const history = new RateHistory();
+    history.sample(started, lastChains);
     running = {
       startedAt: started,
       current: () => ({
@@ -294,6 +297,7 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
       },
       counters: () => ({ ports: portsNow(), chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } }),
       events,
+      history,
       captures,
       threads: () => threadCpu().filter((th) => DATA_PLANE_THREAD.test(th.name)).map(({ name, seconds }) => ({ name, seconds })),
       metrics: new DataPlaneMetrics({
@@ -378,6 +382,7 @@ async function runRecorded(given: DataPlaneConfig, opts: RunOptions, modules: Ma
       if (now - lastLine >= 1000) {
         const chains = summarizeChains(chainSet.views);
         log(rateLine((now - started) / 1000, (now - lastLine) / 1000, ports, lastPorts, chains, lastChains));
+        history.sample(now, chains);
         [lastPorts, lastChains, lastLine] = [ports, chains, now];
       }
     }

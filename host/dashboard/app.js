@@ -1,6 +1,8 @@
-// The dashboard: every second it asks the control API for the counters and the
-// last events, with the token it was opened with (?token=), and draws each
-// chain as ports and NFs joined by edges that carry their live rates.
+// The dashboard: every second it asks the control API for the counters, the
+// last events and the rates of the last minutes, with the token it was opened
+// with (?token=); it draws each chain as ports and NFs joined by edges that
+// carry their live rates, and charts (uPlot, loaded by the page) of each chain's
+// and each NF's packets in, out and dropped over time.
 const token = new URL(location.href).searchParams.get('token');
 const $ = (sel) => document.querySelector(sel);
 const SVG = 'http://www.w3.org/2000/svg';
@@ -73,6 +75,68 @@ function drawChain(chain, shape, before, dt) {
   return box;
 }
 
+const COLORS = { in: '#2f4d85', out: '#5f9a6c', dropped: '#c44' };
+/** uPlot charts by key (chain, or chain and NF), kept from one second to the next. */
+const charts = new Map();
+
+function chart(key, title, names, parent) {
+  let c = charts.get(key);
+  if (c === undefined) {
+    const box = document.createElement('div');
+    box.className = 'chart';
+    box.dataset.chart = key;
+    box.append(Object.assign(document.createElement('h3'), { textContent: title }));
+    const plot = new uPlot({
+      width: 420, height: 160,
+      series: [{}, ...names.map((n) => ({ label: n, stroke: COLORS[n], width: 1.5, value: (u, v) => (v === null ? '-' : rate(v)) }))],
+      axes: [{}, { size: 80, values: (u, vals) => vals.map((v) => rate(v)) }],
+      scales: { x: { time: true } },
+    }, [[], ...names.map(() => [])], box);
+    c = { box, plot };
+    charts.set(key, c);
+  }
+  if (c.box.parentElement !== parent) parent.append(c.box);
+  return c;
+}
+
+/** The last minutes, a chart per chain (in, out, dropped) and per NF (in, dropped). */
+function drawHistory(samples) {
+  const xs = samples.map((s) => s.at / 1000);
+  const names = [...new Set(samples.flatMap((s) => s.chains.map((c) => c.name)))];
+  const seen = new Set();
+  const section = $('#history');
+  for (const name of names) {
+    let group = section.querySelector(`[data-history="${CSS.escape(name)}"]`);
+    if (group === null) {
+      group = document.createElement('div');
+      group.className = 'chain';
+      group.dataset.history = name;
+      group.append(Object.assign(document.createElement('h2'), { textContent: `chain ${name}: packets a second, the last minutes` }));
+      group.append(Object.assign(document.createElement('div'), { className: 'charts' }));
+      section.append(group);
+    }
+    const row = group.querySelector('.charts');
+    const of = (s) => s.chains.find((c) => c.name === name);
+    const series = (pick) => samples.map((s) => { const v = of(s); return v === undefined ? null : pick(v); });
+    seen.add(name);
+    chart(name, 'chain', ['in', 'out', 'dropped'], row).plot.setData([xs, series((c) => c.in), series((c) => c.out), series((c) => c.dropped)]);
+    const nfs = [...new Set(samples.flatMap((s) => of(s)?.nfs.map((n) => n.name) ?? []))];
+    for (const nf of nfs) {
+      const key = `${name}/${nf}`;
+      seen.add(key);
+      const pick = (what) => series((c) => c.nfs.find((n) => n.name === nf)?.[what] ?? null);
+      chart(key, `nf ${nf}`, ['in', 'dropped'], row).plot.setData([xs, pick('in'), pick('dropped')]);
+    }
+  }
+  for (const [key, c] of charts) {
+    if (seen.has(key)) continue;
+    c.plot.destroy();
+    c.box.remove();
+    charts.delete(key);
+  }
+  for (const group of section.querySelectorAll('[data-history]')) if (!names.includes(group.dataset.history)) group.remove();
+}
+
 let shapes = new Map();
 let before;
 let beforeAt = 0;
@@ -90,7 +154,7 @@ async function refreshShape() {
 }
 
 async function tick() {
-  const [stats, events] = await Promise.all([api('GET', '/v1/stats'), api('GET', '/v1/events')]);
+  const [stats, events, history] = await Promise.all([api('GET', '/v1/stats'), api('GET', '/v1/events'), api('GET', '/v1/history')]);
   const now = performance.now();
   const dt = before ? (now - beforeAt) / 1000 : 0;
   const s = stats.body;
@@ -111,6 +175,7 @@ async function tick() {
     li.textContent = `${new Date(e.at).toLocaleTimeString()} ${e.text}`;
     return li;
   }));
+  drawHistory(history.body.samples);
   [before, beforeAt] = [s, now];
 }
 

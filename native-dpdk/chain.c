@@ -362,6 +362,15 @@ static inline void wait_for(struct chain *c, uint16_t t, uint16_t i, uint32_t le
 	c->waiting[t][c->n_waiting[t]++] = i;
 }
 
+/* The length packet i was given, when its NF's record passes it on (NEXT) at
+ * that length; 0 when the NF decided anything else (or the length is 0). */
+static inline uint32_t passed_unchanged(const struct chain *c, const uint8_t *record, uint16_t i, int given_from_rx)
+{
+	const struct nv_desc *rec = (const struct nv_desc *)record;
+	uint32_t len = given_from_rx ? rx_desc(c, i)->len : c->len[i];
+	return rec->verdict == VERDICT_NEXT && rec->len == len ? len : 0;
+}
+
 /* Captures the packets that joined position t's waiting list from `from` on (the link into t). */
 static void capture_passed(struct chain *c, struct nv_capture_point *cap, uint16_t t, uint16_t from)
 {
@@ -432,26 +441,22 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	 * again. The first packet that is anything else goes to the general loop. */
 	if (c->private_area[k] == NULL && last) {
 		for (; j < n; j++) {
-			uint16_t i = waiting[j];
-			const struct nv_desc *rec = (const struct nv_desc *)(records + j * stride);
-			uint32_t len = given_from_rx ? rx_desc(c, i)->len : c->len[i];
-			if (rec->verdict != VERDICT_NEXT || rec->len != len || len == 0)
+			uint32_t len = passed_unchanged(c, records + j * stride, waiting[j], given_from_rx);
+			if (len == 0)
 				break;
 			bytes += len;
-			emit(c, i, len, c->to_port);
+			emit(c, waiting[j], len, c->to_port);
 		}
 		kept = j;
 	} else if (c->private_area[k] == NULL) {
 		uint16_t *next = &c->waiting[k + 1][c->n_waiting[k + 1]];
 		for (; j < n; j++) {
-			uint16_t i = waiting[j];
-			const struct nv_desc *rec = (const struct nv_desc *)(records + j * stride);
-			uint32_t len = given_from_rx ? rx_desc(c, i)->len : c->len[i];
-			if (rec->verdict != VERDICT_NEXT || rec->len != len || len == 0)
+			uint32_t len = passed_unchanged(c, records + j * stride, waiting[j], given_from_rx);
+			if (len == 0)
 				break;
 			bytes += len;
-			c->len[i] = len;
-			next[j] = i;
+			c->len[waiting[j]] = len;
+			next[j] = waiting[j];
 		}
 		c->n_waiting[k + 1] += (uint16_t)j;
 		kept = j;

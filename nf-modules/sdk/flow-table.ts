@@ -81,6 +81,16 @@ const K2: u64 = 0xc2b2ae3d27d4eb4f;
   return rotl<u64>(h ^ (w * K1), 29) * K2;
 }
 
+/** murmur3's 64-bit finalizer, to 32 bits. */
+@inline function finish(h: u64): u32 {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccd;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53;
+  h ^= h >> 33;
+  return <u32>h;
+}
+
 /** A 32-bit hash of the 40-byte key at `key`: a multiply-rotate round per u64
  *  word, then murmur3's 64-bit finalizer. `seed` makes it unguessable. */
 export function hashKey(key: usize, seed: u64 = 0): u32 {
@@ -90,12 +100,7 @@ export function hashKey(key: usize, seed: u64 = 0): u32 {
   h = mix(h, load<u64>(key, 16));
   h = mix(h, load<u64>(key, 24));
   h = mix(h, load<u64>(key, 32));
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccd;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53;
-  h ^= h >> 33;
-  return <u32>h;
+  return finish(h);
 }
 
 /** hashKey of a key whose first 16 bytes are the words k0, k1 and whose
@@ -108,12 +113,7 @@ export function hashKey16(k0: u64, k1: u64, seed: u64 = 0): u32 {
   h = rotl<u64>(h, 29) * K2; // mix(h, 0), three times
   h = rotl<u64>(h, 29) * K2;
   h = rotl<u64>(h, 29) * K2;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccd;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53;
-  h ^= h >> 33;
-  return <u32>h;
+  return finish(h);
 }
 
 /** `bytes` of zeroed memory aligned to a cache line, never freed. */

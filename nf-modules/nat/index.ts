@@ -49,7 +49,7 @@
 // Known limits: no hairpinning (inside to public_ip is translated outbound
 // like any other destination); one timeout for TCP and UDP.
 import { ConfigReader, parseJson } from '../sdk/json';
-import { FlowTable, hashKey, hashKey16 } from '../sdk/flow-table';
+import { FlowTable, hashKey16 } from '../sdk/flow-table';
 import {
   DROP, FLOW_KEY_BYTES, MAX_BURST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, TCP_FIN, TCP_RST,
   checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge, loadBe16, log, nowNs,
@@ -338,23 +338,22 @@ function rewrite(addrOff: usize, newAddr: u32, portOff: usize, newPort: u32): vo
   t.touch(slot, now > back ? now - back : 0);
 }
 
-// The ports of the packet translatable() last accepted: ours (the inside
+// The ports of the packet classify() last accepted: ours (the inside
 // host's outbound, the public one inbound) and the remote endpoint's.
 let ourPort: u32 = 0;
 let theirPort: u32 = 0;
 
-/** The protocol index of packet i if NAT translates it (its ports in ourPort
- *  and theirPort); -1 when it passes unchanged, or when it is dropped as
- *  untranslatable (a TCP/UDP header that is not whole). */
-function translatable(i: i32, outbound: bool): i32 {
+const PASSES = -1;         // classify(): NAT leaves the packet as it is
+const UNTRANSLATABLE = -2; // classify(): a TCP/UDP packet without a whole L4 header
+
+/** The protocol index of the packet p is at if NAT translates it (its ports in
+ *  ourPort and theirPort), else PASSES or UNTRANSLATABLE. Reads only. Inlined:
+ *  as a call, warmBurst measured 3 ns a packet slower (Wasm/C 0.59 vs 0.65x). */
+@inline function classify(outbound: bool): i32 {
   const proto = p.l4Proto;
   const l4 = p.l4;
   if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-    if (l4 == 0) {
-      untranslatable.add();
-      setVerdict(i, DROP);
-      return -1;
-    }
+    if (l4 == 0) return UNTRANSLATABLE;
     // The ports, read once from the whole L4 header.
     const sport = loadBe16(p.addr + l4);
     const dport = loadBe16(p.addr + l4 + 2);
@@ -368,7 +367,25 @@ function translatable(i: i32, outbound: bool): i32 {
     theirPort = 0;
     return PI_ICMP;
   }
-  return -1;
+  return PASSES;
+}
+
+/** classify() on packet i, dropping and counting an untranslatable one; -1 when it is not translated. */
+function translatable(i: i32, outbound: bool): i32 {
+  const found = classify(outbound);
+  if (found == UNTRANSLATABLE) {
+    untranslatable.add();
+    setVerdict(i, DROP);
+  }
+  return found < 0 ? -1 : found;
+}
+
+/** The flow key's words (see `key`). */
+@inline function key0(src: u32, dst: u32): u64 {
+  return <u64>src | <u64>dst << 32;
+}
+@inline function key1(localPort: u32, remotePort: u32, proto: u32): u64 {
+  return <u64>localPort | <u64>remotePort << 16 | <u64>proto << 32;
 }
 
 function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
@@ -377,8 +394,8 @@ function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
   const pi = <u32>found;
   const localPort = ourPort;
   const remotePort = theirPort;
-  const k0 = <u64>src | <u64>dst << 32;
-  const k1 = <u64>localPort | <u64>remotePort << 16 | <u64>p.l4Proto << 32;
+  const k0 = key0(src, dst);
+  const k1 = key1(localPort, remotePort, p.l4Proto);
   const at = <usize>i;
   const hash = load<u64>(burstK0 + (at << 3)) == k0 && load<u64>(burstK1 + (at << 3)) == k1
     ? load<u32>(burstHash + (at << 2)) : hashKey16(k0, k1, seed);
@@ -482,21 +499,13 @@ function warmBurst(t: FlowTable, n: i32): void {
     const at = <usize>i;
     store<u64>(burstK1 + (at << 3), NO_KEY);
     p.at(i);
-    if (p.ipVersion != 4 || p.l4 == 0) continue;
-    const proto = p.l4Proto;
-    const l4 = p.addr + p.l4;
-    const ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP;
-    const icmp = proto == IPPROTO_ICMP && p.l4Len >= 8;
+    if (p.ipVersion != 4) continue;
     const src = p.src4();
     const dst = p.dst4();
     if ((src & mask) == net) {
-      if ((dst & mask) == net) continue;
-      let k1: u64;
-      if (ports) k1 = <u64>loadBe16(l4) | <u64>loadBe16(l4 + 2) << 16;
-      else if (icmp && load<u8>(l4) == ICMP_ECHO_REQUEST) k1 = <u64>loadBe16(l4 + 4);
-      else continue;
-      const k0 = <u64>src | <u64>dst << 32;
-      k1 |= <u64>proto << 32;
+      if ((dst & mask) == net || classify(true) < 0) continue;
+      const k0 = key0(src, dst);
+      const k1 = key1(ourPort, theirPort, p.l4Proto);
       const hash = hashKey16(k0, k1, seed);
       store<u64>(burstK0 + (at << 3), k0);
       store<u64>(burstK1 + (at << 3), k1);
@@ -504,8 +513,8 @@ function warmBurst(t: FlowTable, n: i32): void {
       store<u32>(outHashes + (<usize>m << 2), hash);
       m++;
     } else if (dst - pub < count) {
-      if (ports) sink ^= load<u32>(slotOfPort(poolOf(dst - pub, proto == IPPROTO_TCP ? PI_TCP : PI_UDP), loadBe16(l4 + 2)));
-      else if (icmp && load<u8>(l4) == ICMP_ECHO_REPLY) sink ^= load<u32>(slotOfPort(poolOf(dst - pub, PI_ICMP), loadBe16(l4 + 4)));
+      const pi = classify(false);
+      if (pi >= 0) sink ^= load<u32>(slotOfPort(poolOf(dst - pub, <u32>pi), ourPort));
     }
   }
   t.prefetch(outHashes, m);
@@ -594,15 +603,11 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
       importSkipped.add();
       continue;
     }
-    store<u32>(key, inAddr);
-    store<u32>(key, remAddr, 4);
-    store<u16>(key, inPort, 8);
-    store<u16>(key, remPort, 10);
-    store<u32>(key, unchecked(PROTO_OF_INDEX[pi]), 12);
-    store<u64>(key, 0, 16);
-    store<u64>(key, 0, 24);
-    store<u64>(key, 0, 32);
-    const slot = t.findOrInsert(key, hashKey(key, seed), seen);
+    const k0 = key0(inAddr, remAddr);
+    const k1 = key1(inPort, remPort, unchecked(PROTO_OF_INDEX[pi]));
+    store<u64>(key, k0);
+    store<u64>(key, k1, 8);
+    const slot = t.findOrInsert(key, hashKey16(k0, k1, seed), seen);
     drainFreed(t);
     if (slot < 0 || !t.inserted) {
       importSkipped.add();

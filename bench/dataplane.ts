@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunSummary, RunWindow } from '../host/control/stats.js';
+import type { RunSummary, RunWindow } from '../host/observe/stats.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/host/cli.js');

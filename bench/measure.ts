@@ -2,7 +2,7 @@
 // run summary's window, the NF path in this process.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunWindow } from '../host/control/stats.js';
+import type { RunWindow } from '../host/observe/stats.js';
 import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';

@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError, positiveNumber } from '../host/control/usage.js';
+import { UsageError, positiveNumber } from '../host/usage.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { describeMachine } from './machine.js';
 import { latencyBase, matrix, type Point } from './matrix.js';

@@ -2,8 +2,8 @@
 // that any drop is the swap's), its NF swapped for a fresh instance every
 // 100 ms through the control API for the measured seconds. It reports each
 // swap's pause (the worker's chains standing still) and the drops in the window.
-import { controlCall } from '../host/control/client.js';
-import { parseControlAddress } from '../host/control/api.js';
+import { controlCall } from '../host/api/client.js';
+import { parseControlAddress } from '../host/api/api.js';
 
 export const SWAP_EVERY_MS = 100;
 

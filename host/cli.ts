@@ -3,7 +3,7 @@
 // NF test that did not match), 2 bad usage, config or module (nothing started).
 // Each command's module is loaded when it is called: a control call such as
 // `netvm status` must not pay for the AssemblyScript compiler or the config schema.
-import { UsageError } from './control/usage.js';
+import { UsageError } from './usage.js';
 import { configureLog } from './log.js';
 
 const BENCH_USAGE_LINE = 'usage: netvm bench [--quick] [--only <point>]... [--out <dir>] (netvm bench --help for more)';
@@ -12,16 +12,16 @@ const CONTROL_COMMANDS = ['status', 'stats', 'swap', 'apply', 'scale', 'stop', '
 
 async function usage(): Promise<string> {
   const [{ RUN_USAGE }, { CONTROL_USAGE }, { NF_USAGE }] = await Promise.all([
-    import('./control/run-command.js'), import('./control/client.js'), import('./nf/nf-command.js'),
+    import('./run/run-command.js'), import('./api/control-commands.js'), import('./nf/nf-command.js'),
   ]);
   return `${RUN_USAGE}\n\n${CONTROL_USAGE}\n\n${NF_USAGE}\n\n${BENCH_USAGE_LINE}`;
 }
 
 /** The usage of one command; undefined for a command there is not. */
 async function usageOf(command: string): Promise<string | undefined> {
-  if (command === 'run') return (await import('./control/run-command.js')).RUN_USAGE;
+  if (command === 'run') return (await import('./run/run-command.js')).RUN_USAGE;
   if (command === 'nf') return (await import('./nf/nf-command.js')).NF_USAGE;
-  if (CONTROL_COMMANDS.includes(command)) return (await import('./control/client.js')).CONTROL_USAGE;
+  if (CONTROL_COMMANDS.includes(command)) return (await import('./api/control-commands.js')).CONTROL_USAGE;
   if (command === 'bench') return (await import('../bench/suite.js')).BENCH_USAGE;
   return undefined;
 }
@@ -34,7 +34,7 @@ function asksForHelp(args: string[]): boolean {
 
 /** Errors of what the user gave (a config, a module): exit status 2. */
 async function isInputError(err: unknown): Promise<boolean> {
-  const [{ ConfigError }, { NfModuleError }] = await Promise.all([import('./control/config.js'), import('./nf/module.js')]);
+  const [{ ConfigError }, { NfModuleError }] = await Promise.all([import('./config/config.js'), import('./nf/module.js')]);
   return err instanceof ConfigError || err instanceof NfModuleError;
 }
 
@@ -51,10 +51,10 @@ async function main(argv: string[]): Promise<number> {
       console.log(help);
       return 0;
     }
-    if (command === 'run') return await (await import('./control/run-command.js')).runCommand(rest);
+    if (command === 'run') return await (await import('./run/run-command.js')).runCommand(rest);
     if (command === 'nf') return await (await import('./nf/nf-command.js')).nfCommand(rest);
     if (CONTROL_COMMANDS.includes(command)) {
-      return await (await import('./control/client.js')).controlCommand(command, rest);
+      return await (await import('./api/control-commands.js')).controlCommand(command, rest);
     }
     if (command === 'bench') {
       // The suite lives in bench/ (dist/bench once built), loaded only when asked for.

@@ -4,9 +4,9 @@ import t from 'tap';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, resolveConfig } from '../host/control/config.js';
-import { buildEalArgs, checkExtraEalArgs } from '../host/control/eal-args.js';
-import { poolShortfall } from '../host/control/hugepages.js';
+import { ConfigError, resolveConfig } from '../host/config/config.js';
+import { buildEalArgs, checkExtraEalArgs } from '../host/config/eal-args.js';
+import { poolShortfall } from '../host/runtime/hugepages.js';
 import { REPO_ROOT } from './support/fixtures.js';
 
 const FORWARD = `${REPO_ROOT}nf-modules/build/forward.wasm`;

@@ -2,7 +2,7 @@
 // the data plane lost a packet or an mbuf. Nothing here can make a real run
 // lose one (it would be a bug), so the rule is checked on summaries.
 import t from 'tap';
-import { runExitStatus } from '../host/control/stats.js';
+import { runExitStatus } from '../host/observe/stats.js';
 
 t.test('exit status: 1 for a lost packet, a refused descriptor or an mbuf not back in the pool', async (t) => {
   const clean = { unaccounted: 0, badDescriptors: 0, pool: { mbufs: 8191, available: 8191 } };

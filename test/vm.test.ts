@@ -12,7 +12,7 @@ import { runNetvm, startNetvm, tempDir, totals } from './support/netvm.js';
 import { TRAFFIC, inputFrames, outputFrames } from './support/pcap-ports.js';
 import { generateTraffic } from './support/traffic.js';
 import { writePcap } from '../host/pcap/index.js';
-import { sweepDeadRuns } from '../host/control/leftovers.js';
+import { sweepDeadRuns } from '../host/runtime/leftovers.js';
 
 const TTL = join(REPO_ROOT, 'nf-modules/build/ttl.wasm');
 const FIREWALL = join(REPO_ROOT, 'nf-modules/build/firewall.wasm');

@@ -3,7 +3,7 @@
 // loses no packet and leaves nothing behind.
 import { rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { POLL_LCORE } from '../control/eal-args.js';
+import { POLL_LCORE } from '../config/eal-args.js';
 import { addressOf, check, laneStats, native, poolCreate, portStats, type LaneCounters, type PoolInfo, type PortCounters } from './native.js';
 import { allocRing, ringSize } from './ring.js';
 

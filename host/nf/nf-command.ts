@@ -2,8 +2,8 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OUT, clockProblem, runOffline, type OfflineNf, type OfflineResult } from '../chain/offline.js';
-import { loadNfConfigFile } from '../control/config.js';
-import { UsageError } from '../control/usage.js';
+import { loadNfConfigFile } from '../config/config.js';
+import { UsageError } from '../usage.js';
 import { readPcap, writePcap } from '../pcap/index.js';
 import { buildNfs } from './build.js';
 import { loadNfModule } from './module.js';

@@ -7,7 +7,7 @@
 // sees only ports and chains.
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { ChainConfig, DataPlaneConfig, NfConfig } from '../control/config.js';
+import type { ChainConfig, DataPlaneConfig, NfConfig } from '../config/config.js';
 
 /** A vhost-user guest to start: its image and the sockets of its two ports (into it, out of it). */
 export interface VhostGuestPlan {

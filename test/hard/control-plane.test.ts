@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { parseControlAddress, tokenPath } from '../../host/control/api.js';
+import { parseControlAddress, tokenPath } from '../../host/api/api.js';
 import { REPO_ROOT } from '../support/fixtures.js';
 import { reportClass, type ClassTally } from '../support/hard.js';
 import { netvm } from '../support/cli.js';

@@ -7,7 +7,7 @@ import t from 'tap';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { unaccounted, type RunSummary } from '../../host/control/stats.js';
+import { unaccounted, type RunSummary } from '../../host/observe/stats.js';
 import { apiGet } from '../support/api.js';
 import { netvm } from '../support/cli.js';
 import { REPO_ROOT } from '../support/fixtures.js';

@@ -2,7 +2,7 @@
 // run wrote: what a monitoring script would read.
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { parseControlAddress, tokenPath } from '../../host/control/api.js';
+import { parseControlAddress, tokenPath } from '../../host/api/api.js';
 
 export function apiGet<T>(port: number, path: string): Promise<T> {
   const token = readFileSync(tokenPath(parseControlAddress(`127.0.0.1:${port}`)!), 'utf8').trim();

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { RunSummary } from '../../host/control/stats.js';
+import type { RunSummary } from '../../host/observe/stats.js';
 import { REPO_ROOT } from './fixtures.js';
 
 export const CLI = join(REPO_ROOT, 'dist/host/cli.js');

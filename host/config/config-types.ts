@@ -1,4 +1,4 @@
-// A resolved data-plane config (what host/control/config.ts makes of a file):
+// A resolved data-plane config (what host/config/config.ts makes of a file):
 // apart from the loader, so that what reads a config (EAL arguments, the
 // run) need not import the loader, nor the loader them.
 

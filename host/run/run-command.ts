@@ -1,11 +1,11 @@
 // netvm run: a data plane from a config file, until Ctrl-C, --duration or --until-idle.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
-import { runDataPlane } from './run.js';
-import { runExitStatus } from './stats.js';
-import { DEFAULT_CONTROL, parseControlAddress, type ControlAddress } from './api.js';
-import { UsageError, positiveNumber } from './usage.js';
+import { loadConfig } from '../config/config.js';
+import { runDataPlane, type RunOptions } from './run.js';
+import { runExitStatus } from '../observe/stats.js';
+import { DEFAULT_CONTROL, parseControlAddress, type ControlAddress } from '../api/api.js';
+import { UsageError, positiveNumber } from '../usage.js';
 import { LOG_LEVELS, configureLog, log, type LogLevel } from '../log.js';
 
 export const RUN_USAGE = `usage: netvm run <config.yaml> [options]
@@ -30,27 +30,35 @@ options:
   --log-level <level>   the least level of the run's log (stderr; JSON lines, or readable lines on
                         a terminal): trace, debug, info (default), warn, error, fatal, silent`;
 
+const RUN_OPTIONS = {
+  duration: { type: 'string' },
+  'until-idle': { type: 'string' },
+  warmup: { type: 'string' },
+  latency: { type: 'boolean' },
+  'rx-pps': { type: 'string' },
+  'rx-flows': { type: 'string' },
+  'stats-json': { type: 'string' },
+  'file-prefix': { type: 'string' },
+  control: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+type RunValues = ReturnType<typeof parseArgs<{ options: typeof RUN_OPTIONS }>>['values'];
+
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      duration: { type: 'string' },
-      'until-idle': { type: 'string' },
-      warmup: { type: 'string' },
-      latency: { type: 'boolean' },
-      'rx-pps': { type: 'string' },
-      'rx-flows': { type: 'string' },
-      'stats-json': { type: 'string' },
-      'file-prefix': { type: 'string' },
-      control: { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: RUN_OPTIONS });
   const level = values['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`, RUN_USAGE);
   configureLog(level as LogLevel, process.stderr.isTTY === true);
   if (positionals.length !== 1) throw new UsageError('run takes exactly one config file', RUN_USAGE);
+  const options = runOptions(values);
+  const cfg = loadConfig(positionals[0]!);
+  const summary = await runDataPlane(cfg, { ...options, stopSignal: interrupted() });
+  if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
+  return runExitStatus(summary);
+}
+
+/** The run's options from the command line, each checked. */
+function runOptions(values: RunValues): RunOptions {
   const filePrefix = values['file-prefix'] ?? `netvm-${process.pid}`;
   if (!/^[\w.-]+$/.test(filePrefix)) {
     throw new UsageError(`--file-prefix: '${filePrefix}' may hold only letters, digits, '_', '.' and '-'`, RUN_USAGE);
@@ -72,9 +80,20 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`--control: ${(err as Error).message}`, RUN_USAGE);
   }
-  const cfg = loadConfig(positionals[0]!);
+  return {
+    filePrefix, ...(control !== undefined && { control }),
+    ...(duration !== undefined && { duration }),
+    ...(untilIdle !== undefined && { untilIdle }),
+    ...(warmup !== undefined && { warmup }),
+    ...(values.latency && { latency: true }),
+    ...(rxPps !== undefined && { rxPps }),
+    ...(rxFlows !== undefined && { rxFlows }),
+  };
+}
 
-  const stopSignal = new Promise<void>((resolve) => {
+/** Resolves at the first Ctrl-C or SIGTERM; a second Ctrl-C ends the process at once. */
+function interrupted(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (): void => {
       log().warn('stopping (again to force)');
       process.once('SIGINT', () => process.exit(130));
@@ -83,15 +102,4 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  const summary = await runDataPlane(cfg, {
-    filePrefix, stopSignal, ...(control !== undefined && { control }),
-    ...(duration !== undefined && { duration }),
-    ...(untilIdle !== undefined && { untilIdle }),
-    ...(warmup !== undefined && { warmup }),
-    ...(values.latency && { latency: true }),
-    ...(rxPps !== undefined && { rxPps }),
-    ...(rxFlows !== undefined && { rxFlows }),
-  });
-  if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
-  return runExitStatus(summary);
 }

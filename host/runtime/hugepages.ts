@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { PORT_DESCRIPTORS } from '../dataplane/driver.js';
 import { RING_SIZE } from '../dataplane/ring.js';
-import type { HugepageMode } from './config.js';
+import type { HugepageMode } from '../config/config.js';
 
 const HUGEPAGE = 2 * 1024 * 1024;
 const FREE_PAGES = '/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages';

@@ -17,9 +17,9 @@ import { allocCounters } from '../chain/counters.js';
 import { STEER_BUCKETS, type DataPlane } from '../dataplane/driver.js';
 import { MAX_METRICS } from '../nf/abi.js';
 import type { LaneTask } from '../worker/messages.js';
-import type { ChainConfig } from './config.js';
+import type { ChainConfig } from '../config/config.js';
 import { specOf, type NfPlace, type Replica } from './nf-swap.js';
-import type { ChainView, ReplicaView } from './stats.js';
+import type { ChainView, ReplicaView } from '../observe/stats.js';
 import type { WorkerSet } from './workers.js';
 
 /** Replicas a chain may have (each a lane; the C library has 64 in all). */

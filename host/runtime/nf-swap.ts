@@ -28,7 +28,7 @@ export function trialInstance(
 /** An NF and what it runs now. */
 export interface NfPlace {
   name: string;
-  /** Number of its chain (host/control/chain-set.ts), and its name. */
+  /** Number of its chain (host/runtime/chain-set.ts), and its name. */
   chain: number;
   chainName: string;
   position: number;

@@ -1,17 +1,17 @@
 // The calls of the control API (version 1), over what a running data plane
 // exposes to them. docs/control-api.md is their reference.
 import type { Reply } from './api.js';
-import type { NfSwapper, SwapResult } from './nf-swap.js';
-import { nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } from './config.js';
+import type { NfSwapper, SwapResult } from '../runtime/nf-swap.js';
+import { nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } from '../config/config.js';
 import type { NfModule } from '../nf/module.js';
-import { trialInstance } from './nf-swap.js';
-import { planApply } from './config-diff.js';
-import type { ChainSummary, PortSummary } from './stats.js';
-import type { ScaleResult } from './chain-set.js';
-import type { Serially } from './serializer.js';
-import type { DataPlaneMetrics, EventCounts } from './metrics.js';
-import type { RateHistory } from './history.js';
-import { MAX_SNAPLEN, type Captures } from './capture.js';
+import { trialInstance } from '../runtime/nf-swap.js';
+import { planApply } from '../config/config-diff.js';
+import type { ChainSummary, PortSummary } from '../observe/stats.js';
+import type { ScaleResult } from '../runtime/chain-set.js';
+import type { Serially } from '../runtime/serializer.js';
+import type { DataPlaneMetrics, EventCounts } from '../observe/metrics.js';
+import type { RateHistory } from '../observe/history.js';
+import { MAX_SNAPLEN, type Captures } from '../observe/capture.js';
 import { DASHBOARD_FILES, dashboardFile } from './dashboard.js';
 
 export interface RunningDataPlane {

@@ -132,6 +132,10 @@ t.test('a NAT\'s mappings survive its swap; a module without state starts empty'
   t.ok(m['translated_out']! > 0, 'and translates');
   const cli = await netvm(['stats', ...ctl]);
   t.match(cli.stdout, /chain src->sink: in \d+, out \d+, dropped 0/);
+  // Without --config the new instance takes the config the NF runs with, and so the state.
+  const kept = await netvm(['swap', 'nat', wasm('nat'), ...ctl]);
+  t.equal(kept.code, 0, kept.stderr);
+  t.match(kept.stdout, /swapped nf nat to .*nat\.wasm: its state handed over \(\d+ bytes\)/, 'a swap without --config keeps the running config');
   const empty = await netvm(['swap', 'nat', wasm('forward'), ...ctl]);
   t.match(empty.stdout, /started empty: .*forward\.wasm does not import state/);
   await stop(t);

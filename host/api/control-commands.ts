@@ -14,18 +14,19 @@ export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
        netvm stop [--control <addr>]
        netvm capture <hop> -w <file.pcap> [-c <count>] [--snaplen <n>] [--filter <expr>] [--control <addr>]
 
-  Talk to a running netvm run through its control API (default ${DEFAULT_CONTROL}; the token is read
-  from where that run wrote it). swap replaces an NF's module on the live data plane between two
-  bursts, handing its state over when both modules can; --config gives the new instance its config
-  (YAML or JSON; without it, none). apply compares a config with the running one and swaps the NFs
-  whose module, config or limits changed, scales the chains whose workers changed, stops chains
-  that are gone or whose path changed and starts new ones (fresh NF instances), and nothing else;
-  a config that is invalid, or changes what needs a restart (ports, cores, the pool, EAL), is
-  refused as a whole. scale runs a chain on that many workers, its flows
-  steered among them by a symmetric hash (docs/control-api.md says what happens to flows that move).
-  capture writes the packets at a hop (rx:<port>, tx:<port>, or <nf>-><next nf>) to a pcap file
-  until <count> or Ctrl-C; --filter takes tcpdump's expressions; a packet that finds the capture's
-  ring full is missed (counted), never held.`;
+  Talk to a running netvm run through its control API (default ${DEFAULT_CONTROL}; the token is
+  read from where that run wrote it). swap replaces an NF's module on the live data plane between
+  two bursts, handing its state over when both modules can; --config gives the new instance its
+  config (YAML or JSON; without it, the config the NF runs with, if the new module takes a
+  config). apply compares a config with the running one and swaps the NFs whose module, config or
+  limits changed, scales the chains whose workers changed, stops chains that are gone or whose
+  path changed and starts new ones (fresh NF instances), and nothing else; a config that is
+  invalid, or changes what needs a restart (ports, cores, the pool, EAL), is refused as a whole.
+  scale runs a chain on that many workers, its flows steered among them by a symmetric hash
+  (docs/control-api.md says what happens to flows that move). capture writes the packets at a hop
+  (rx:<port>, tx:<port>, or <nf>-><next nf>) to a pcap file until <count> or Ctrl-C; --filter
+  takes tcpdump's expressions; a packet that finds the capture's ring full is missed (counted),
+  never held.`;
 
 function fail(a: Answer): never {
   throw new Error(String(a.body['error'] ?? a.body['reason'] ?? `status ${a.status}`));

@@ -101,3 +101,8 @@ export function loadNfModule(path: string): NfModule {
   runTrial(nf, 'check');
   return nf;
 }
+
+/** Whether instances of a module take a config (a Wasm module that exports netvm_configure). */
+export function takesConfig(module: NfModule): boolean {
+  return !module.js && !module.native && !module.vm && moduleExports(module.module).some((e) => e.name === 'netvm_configure');
+}

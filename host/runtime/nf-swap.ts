@@ -4,7 +4,7 @@
 // chain runs on), each of which swaps it in between two bursts
 // (host/worker/swap.ts) and answers how it went. If one of them refuses, those
 // already swapped are swapped back: the NF runs one module everywhere.
-import { NfModuleError, loadNfModule, type NfModule } from '../nf/module.js';
+import { NfModuleError, loadNfModule, takesConfig, type NfModule } from '../nf/module.js';
 import { isJsNfPath } from '../nf/js-nf.js';
 import { isNativeNfPath } from '../nf/native-nf.js';
 import { runTrial } from '../nf/trial.js';
@@ -13,17 +13,25 @@ import type { NfSpec, SwapOutcome } from '../worker/messages.js';
 import type { Serially } from './serializer.js';
 import type { VmLink } from '../nf/instance-types.js';
 
+/** Loads a module that may be swapped in (a Wasm NF's); throws why not. */
+function loadSwappable(modulePath: string): NfModule {
+  if (isJsNfPath(modulePath)) throw new NfModuleError(modulePath, 'a JavaScript NF runs from the start of a run: it cannot be swapped or applied in');
+  if (isNativeNfPath(modulePath)) throw new NfModuleError(modulePath, 'a native NF runs from the start of a run: it cannot be swapped or applied in');
+  return loadNfModule(modulePath);
+}
+
 /** Loads a module and configures a trial instance of it as the NF would run it at a chain
  *  position; throws why not. */
 export function trialInstance(
   modulePath: string, name: string, place: { names: string[]; position: number }, config: string | undefined, limits: { heapMb?: number },
 ): NfModule {
-  if (isJsNfPath(modulePath)) throw new NfModuleError(modulePath, 'a JavaScript NF runs from the start of a run: it cannot be swapped or applied in');
-  if (isNativeNfPath(modulePath)) throw new NfModuleError(modulePath, 'a native NF runs from the start of a run: it cannot be swapped or applied in');
-  const module = loadNfModule(modulePath);
+  const module = loadSwappable(modulePath);
   runTrial(module, name, { place, config, heapMb: limits.heapMb });
   return module;
 }
+
+/** A swap's config: the one the NF runs with, if the new module takes a config (none otherwise). */
+export const RUNNING_CONFIG = Symbol('the running config');
 
 /** An NF and what it runs now. */
 export interface NfPlace {
@@ -76,19 +84,23 @@ export class NfSwapper {
     private readonly onSwapped: (place: NfPlace, metrics: Metric[]) => void,
   ) {}
 
-  /** Swaps the NF to a module and config, under new limits if given (its own otherwise). */
+  /** Swaps the NF to a module and config (without one, the config it runs with), under new
+   *  limits if given (its own otherwise). */
   swap(name: string, modulePath: string, config: string | undefined, limits?: NfPlace['limits']): Promise<SwapResult> {
-    return this.serially(() => this.swapNow(name, modulePath, config, limits ?? this.places.get(name)!.limits));
+    return this.serially(() => this.swapNow(name, modulePath, config ?? RUNNING_CONFIG, limits ?? this.places.get(name)!.limits));
   }
 
   /** Swaps the NF on every replica of its chain, or (one refusing) on none. Call serially. */
-  async swapNow(name: string, modulePath: string, config: string | undefined, limits: NfPlace['limits']): Promise<SwapResult> {
+  async swapNow(name: string, modulePath: string, given: string | undefined | typeof RUNNING_CONFIG, limits: NfPlace['limits']): Promise<SwapResult> {
     const place = this.places.get(name)!;
     const refused = (reason: string): SwapResult => ({ nf: name, module: modulePath, swapped: false, reason });
     if (place.vm !== undefined) return refused(`nf ${name} runs in a guest: a new guest image takes a restart of the run`);
     let module: NfModule;
+    let config: string | undefined;
     try {
-      module = trialInstance(modulePath, name, { names: place.names, position: place.position }, config, limits);
+      module = loadSwappable(modulePath);
+      config = given !== RUNNING_CONFIG ? given : takesConfig(module) ? place.config : undefined;
+      runTrial(module, name, { place: { names: place.names, position: place.position }, config, heapMb: limits.heapMb });
     } catch (err) {
       return refused((err as Error).message);
     }

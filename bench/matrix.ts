@@ -46,7 +46,8 @@ export type Point =
   | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
-  | { kind: 'nf-path'; id: string; nfCase: string; flows: number };
+  | { kind: 'nf-path'; id: string; nfCase: string; flows: number }
+  | { kind: 'idle'; id: string; busy: boolean };
 
 const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
 
@@ -67,6 +68,8 @@ export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.l
 export const LOAD_PERCENTS = [10, 50, 90];
 export const swapPoint = (): Point => ({ kind: 'swap', id: 'swap1-100ms', length: 1, percent: 50 });
 export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'nf-path', id: `nf-${nfCase}-${flowsText(flows)}`, nfCase, flows });
+/** An idle data plane (bench/idle.ts), adaptive polling or busy polling (the baseline). */
+export const idlePoint = (busy: boolean): Point => ({ kind: 'idle', id: busy ? 'idle-busy' : 'idle-adaptive', busy });
 
 /** Chains of up to this many NFs have a C version of every NF (firewall, router, nat). */
 export const C_CHAIN_NFS = 3;
@@ -81,7 +84,7 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
       chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
-      swapPoint(),
+      swapPoint(), idlePoint(false), idlePoint(true),
       ...['forward', 'ttl', 'firewall', 'router', 'nat', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -98,7 +101,7 @@ export function matrix(quick: boolean): Point[] {
   }
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
-  points.push(swapPoint());
+  points.push(swapPoint(), idlePoint(false), idlePoint(true));
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
 }
@@ -144,6 +147,15 @@ export function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown
 export function workerCpus(n: number): number[] {
   const cpus = Array.from({ length: availableParallelism() }, (_, i) => i).filter((c) => c !== POLL_CPU);
   return cpus.slice(0, Math.max(1, Math.min(n, cpus.length)));
+}
+
+/** The netvm config of an idle point: [forward] from one port to the other. */
+export function idleConfig(modules: string, ports: { in: string; out: string }): object {
+  return {
+    cores: { poll: POLL_CPU, workers: workerCpus(1) }, ports,
+    nfs: { fwd: { module: `${modules}/forward.wasm` } },
+    chains: [{ from: 'in', through: ['fwd'], to: 'out' }],
+  };
 }
 
 /** The netvm config of a forward or chain point, each chain on `workers` workers (flows

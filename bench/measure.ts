@@ -6,7 +6,8 @@ import type { RunWindow } from '../host/observe/stats.js';
 import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';
-import { POLL_CPU, REPLAYED_FLOWS, dataPlaneConfig, latencyBase, nfConfig, nullVdevs, workerCpus, type Point } from './matrix.js';
+import { POLL_CPU, REPLAYED_FLOWS, dataPlaneConfig, idleConfig, latencyBase, nfConfig, nullVdevs, workerCpus, type Point } from './matrix.js';
+import { ProbeLinks, QUIET_MS } from './idle.js';
 import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
@@ -37,6 +38,9 @@ export interface Sample {
   swaps?: SwapRound;
   /** vm points: the accelerator that ran the guest (kvm or tcg). */
   accel?: string;
+  /** Idle points: each probe's round trip after a quiet spell, in us, and the probes that did not come back. */
+  wakeUs?: number[];
+  lostProbes?: number;
 }
 
 export interface Timing {
@@ -130,6 +134,26 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
         ...(w.latency !== undefined && { latency: w.latency }),
         ...(swaps !== undefined && { swaps }),
       };
+    }
+    case 'idle': {
+      mkdirSync(scratch, { recursive: true });
+      const links = new ProbeLinks();
+      try {
+        // As many probes as fit in the window after runNetvm's 0.5 s start (and a margin at its end).
+        const probes = Math.max(1, Math.floor((timing.seconds * 1000 - 700) / (QUIET_MS + 50)));
+        let rtts: (number | undefined)[] = [];
+        const summary = await runNetvm(idleConfig(MODULES, links.ports()), scratch, point.id, timing.warmupS, timing.seconds,
+          ['--latency', ...(point.busy ? ['--busy-poll'] : [])], { control: 'off', run: async () => void (rtts = await links.probe(probes)) });
+        const w = summary.window;
+        const wakeUs = rtts.filter((x): x is number => x !== undefined);
+        return {
+          pps: w.ports.reduce((n, p) => n + p.tx, 0) / w.seconds, threads: w.threads.map(({ name, share }) => ({ name, share })),
+          clean: summary.unaccounted === 0 && summary.pool.available === summary.pool.mbufs, wakeUs, lostProbes: rtts.length - wakeUs.length,
+          ...(w.latency !== undefined && { latency: w.latency }),
+        };
+      } finally {
+        links.remove();
+      }
     }
     case 'nf-path': {
       const c = NF_PATH_CASES.find((x) => x.name === point.nfCase)!;

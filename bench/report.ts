@@ -4,6 +4,7 @@
 // table, Markdown report and charts that show them.
 import type { Machine } from './machine.js';
 import { CHAIN_NFS, POLL_CPU, SIZES, latencyBase, workerCpus, type Point } from './matrix.js';
+import { QUIET_MS } from './idle.js';
 import type { Sample } from './measure.js';
 import { barChartSvg, type Bar } from './svg.js';
 import { WIRE_OVERHEAD_BYTES } from './traffic.js';
@@ -42,6 +43,8 @@ export interface Figures {
   latencyUs?: { p50: number; p99: number; p999: number; max: number };
   /** Swap points: swaps done and refused, their pauses, and the packets dropped meanwhile (all repeats). */
   swap?: { swaps: number; refused: number; medianPauseUs: number; maxPauseUs: number; drops: number };
+  /** Idle points: each thread's share of a core (the most over the repeats), and the probes' round trips (all repeats). */
+  idle?: { pollShare: number; workerShare: number; wakeP50Us: number; wakeMaxUs: number; probes: number; lost: number; ownP50Us?: number; ownMaxUs?: number };
 }
 
 export interface Target {
@@ -94,6 +97,17 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
   }
   if (p.kind === 'handoff') {
     f.pollNs = 1e9 / pps; // its poll side, spinning
+    return f;
+  }
+  if (p.kind === 'idle') {
+    const wakes = r.samples.flatMap((s) => s.wakeUs ?? []);
+    const lost = r.samples.reduce((n, s) => n + (s.lostProbes ?? 0), 0);
+    const own = r.samples.flatMap((s) => (s.latency === undefined || s.latency.count === 0 ? [] : [s.latency]));
+    f.idle = {
+      ...(own.length > 0 && { ownP50Us: median(own.map((l) => l.p50Ns)) / 1000, ownMaxUs: Math.max(...own.map((l) => l.maxNs)) / 1000 }),
+      pollShare: Math.max(...r.samples.map((s) => shareOf(s, POLL) ?? 0)), workerShare: Math.max(...r.samples.map((s) => shareOf(s, WORKER) ?? 0)),
+      wakeP50Us: wakes.length ? median(wakes) : NaN, wakeMaxUs: wakes.length ? Math.max(...wakes) : NaN, probes: wakes.length + lost, lost,
+    };
     return f;
   }
   const size = p.kind === 'latency' || p.kind === 'swap' ? latencyBase(p).size : p.size;
@@ -301,7 +315,29 @@ export function targets(all: PointResult[]): Target[] {
         (ok ? '' : '. Bottleneck: the tail, not the path (the median is far below it). Most likely preemption: on 2 CPUs the worker and the poll lcore share their cores with the main thread and V8\'s own threads (GC, compiler), and the worker pauses for its own minor GCs (koffi calls allocate); a core of their own each (isolcpus) and fewer allocations per call are the remedies'),
     });
   }
+  out.push(idleTarget(all));
   return out;
+}
+
+function idleTarget(all: PointResult[]): Target {
+  const what = 'an idle data plane: <= 5% of a core for each thread; the first packet after a quiet spell out within 100 us';
+  const of = (id: string): Figures['idle'] => {
+    const r = byId(all, id);
+    return r && figures(r, all)?.idle;
+  };
+  const [adaptive, busy] = [of('idle-adaptive'), of('idle-busy')];
+  if (adaptive === undefined) return { what, status: 'not measured', detail: 'needs idle-adaptive in the run' };
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const text = (i: NonNullable<Figures['idle']>): string =>
+    `poll lcore ${pct(i.pollShare)}, worker ${pct(i.workerShare)} of a core; first frame back in p50 ${i.wakeP50Us.toFixed(0)} us, max ${i.wakeMaxUs.toFixed(0)} us` +
+    (i.ownP50Us === undefined ? '' : ` (netvm's part, RX to hand-back: p50 ${i.ownP50Us.toFixed(0)} us, max ${i.ownMaxUs!.toFixed(0)} us)`) +
+    (i.lost ? `, ${i.lost} of ${i.probes} lost` : '');
+  const ok = adaptive.pollShare <= 0.05 && adaptive.workerShare <= 0.05 && adaptive.wakeMaxUs <= 100 && adaptive.lost === 0;
+  return {
+    what, status: ok ? 'met' : 'missed',
+    detail: `${text(adaptive)}${busy ? ` (busy polling, the same path: ${text(busy)})` : ''}` + (ok ? '' :
+      '. Bottleneck: virtual devices raise no RX interrupt, so the poll lcore can only nap, and each wake-up costs its core: cores.nap_us trades the first packet\'s wait for idle CPU (docs/performance.md, "Idle")'),
+  };
 }
 
 /** One row per point: the terminal's table and the report's. */
@@ -315,6 +351,9 @@ function rows(all: PointResult[]): string[][] {
     const notes = [f.noisy ? 'NOISY' : '', s?.clean === false ? 'ACCOUNTING FAILED' : '',
       f.swap ? `${f.swap.swaps} swaps, pause median ${f.swap.medianPauseUs.toFixed(0)} us, max ${f.swap.maxPauseUs.toFixed(0)} us` : '',
       f.latencyUs ? `latency p50 ${us(f.latencyUs.p50)}, p99 ${us(f.latencyUs.p99)}, p99.9 ${us(f.latencyUs.p999)}, max ${us(f.latencyUs.max)}` : '',
+      f.idle ? `idle: poll lcore ${(f.idle.pollShare * 100).toFixed(1)}% of a core, worker ${(f.idle.workerShare * 100).toFixed(1)}%; ` +
+        `a frame after ${QUIET_MS} ms quiet back in p50 ${us(f.idle.wakeP50Us)}, max ${us(f.idle.wakeMaxUs)} (${f.idle.probes} probes${f.idle.lost ? `, ${f.idle.lost} LOST` : ''})` +
+        (f.idle.ownP50Us === undefined ? '' : `, of which netvm from RX to hand-back p50 ${us(f.idle.ownP50Us)}, max ${us(f.idle.ownMaxUs!)}`) : '',
       ...Object.entries(s?.drops ?? {}).map(([k, v]) => `${k} ${v}`),
       s?.heldBack ? `source held back ${(s.heldBack * 100).toFixed(0)}% of the time` : '',
       s?.pacedPps !== undefined && s.offeredPps !== undefined && s.offeredPps < 0.99 * s.pacedPps
@@ -411,6 +450,9 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
       '(they allocate per packet: expect them far slower). On the data plane: chain points marked -js run the same chain with each NF ' +
       'as a JavaScript NF (bench/js-nfs: the same baselines) in the same worker, without Wasm; "Wasm vs TS" of a chain point is ' +
       'its time per packet over its -js point\'s.',
+    `- idle: idle-adaptive is [forward] between two veth links (net_af_packet) carrying only a probe frame after every ${QUIET_MS} ms of quiet ` +
+      '(bench/wake.c, from a network namespace): each thread\'s share of a core while idle, and each probe\'s round trip; idle-busy is the same ' +
+      'with busy polling (`--busy-poll`), the path\'s latency without naps or sleeps.',
     '- isolated-copy mode: chain points marked -iso (each NF gets copies of its packets, not the pool).',
     '- QEMU guests: chain3 points marked -vm-ivshmem (firewall -> the ttl guest NF over ivshmem -> nat) and -vm-vhost (firewall -> a ' +
       'Linux bridge guest on two vhost-user ports -> nat): the guest stands in for router. The target row says which accelerator ran it ' +

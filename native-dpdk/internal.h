@@ -41,6 +41,12 @@ void nv_pool_free(void);
 /* Latency (latency.c): a TSC per pool slot, stamped at RX, and the histogram
  * of RX-to-hand-back times; NULL when not enabled. */
 extern uint64_t *nv_lat_rx_tsc;
+
+/* The poll loop's idle policy (idle.c): at its start, after each turn with the
+ * packets it received and took back; and waking a lane's sleeping worker. */
+void nv_idle_start(void);
+void nv_idle_turn(uint32_t work);
+void nv_doorbell_wake(struct nv_doorbell *bell);
 extern uint64_t nv_lat_hist[NV_LAT_BUCKETS];
 
 static inline uint32_t nv_lat_bucket(uint64_t cycles)

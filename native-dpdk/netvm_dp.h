@@ -113,8 +113,17 @@ int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd);
 int nv_port_stats(uint16_t port, struct nv_port_stats *out);
 int nv_port_rx_queues(uint16_t port);
 
-/* Lanes may be added and retired while the poll loop runs. */
-int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size);
+/* A worker's doorbell, two words in a SharedArrayBuffer (native-dpdk/idle.c):
+ * the worker sleeps on seq while sleeping is 1; a ring bumps seq and wakes it. */
+struct nv_doorbell {
+	uint32_t seq;
+	uint32_t sleeping;
+};
+
+/* Lanes may be added and retired while the poll loop runs. bell: the doorbell of
+ * the worker that runs the lane, rung when the lane is handed packets (NULL:
+ * its worker never sleeps). */
+int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size, struct nv_doorbell *bell);
 int nv_lane_retire(uint16_t lane); /* drained, and no port steers to it */
 int nv_route_port(uint16_t port, uint16_t lane); /* every packet of the port to one lane */
 int nv_unroute_port(uint16_t port);              /* the port is not read any more */
@@ -198,6 +207,11 @@ int nv_vm_run(uintptr_t base, uint32_t count, uint64_t timeout_ns);
 int nv_poll_start(unsigned int lcore);
 int nv_poll_drain(void);
 uint64_t nv_poll_in_flight(void);
+/* Adaptive polling (idle.c): the poll lcore's longest nap once idle; 0: busy polling. */
+int nv_poll_idle(uint32_t max_nap_us);
+int nv_doorbell_ring(struct nv_doorbell *bell);
+/* Sleeps until the doorbell's seq is no longer seen, or timeout_us. */
+int nv_worker_sleep(struct nv_doorbell *bell, uint32_t seen, uint32_t timeout_us);
 int nv_poll_stop(void);
 int nv_stop(void);
 int nv_shutdown(void);

@@ -36,6 +36,7 @@ struct lane {
 	uint32_t rx_tail_seen;
 	uint32_t ret_head_seen;
 	uint32_t live;       /* 0: retired, the poll loop does not touch its rings */
+	struct nv_doorbell *bell; /* its worker's, rung when it is handed packets; NULL: it never sleeps */
 	struct nv_lane_stats stats;
 };
 
@@ -65,11 +66,12 @@ static struct steer steers[RTE_MAX_ETHPORTS];
 static int poll_state = POLL_IDLE;
 static unsigned int poll_lcore;
 static uint64_t poll_turns; /* turns of the poll loop, for nv_poll_sync */
+static uint32_t turn_work;  /* packets received and taken back in this turn (for the idle policy) */
 static struct tx_buffer tx_buffers[RTE_MAX_ETHPORTS];
 
 /* The lane's slot is published last: the poll loop reads n_lanes and live
  * with acquire, so it never sees a lane whose rings are not set. */
-int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size)
+int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size, struct nv_doorbell *bell)
 {
 	if (size == 0 || (size & (size - 1)) != 0)
 		return nv_fail(EINVAL, "ring size %u is not a power of two", size);
@@ -79,7 +81,7 @@ int nv_lane_add(void *rx_ring, void *ret_ring, uint32_t size)
 	if (id == NV_MAX_LANES)
 		return nv_fail(ENOSPC, "at most %d lanes", NV_MAX_LANES);
 	struct nv_lane_stats kept = lanes[id].stats; /* a reused slot's counts go on */
-	lanes[id] = (struct lane){ .rx = rx_ring, .ret = ret_ring, .mask = size - 1, .stats = kept };
+	lanes[id] = (struct lane){ .rx = rx_ring, .ret = ret_ring, .mask = size - 1, .bell = bell, .stats = kept };
 	__atomic_store_n(&lanes[id].live, 1, __ATOMIC_RELEASE);
 	if (id == n_lanes)
 		__atomic_store_n(&n_lanes, id + 1, __ATOMIC_RELEASE);
@@ -283,6 +285,8 @@ static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t p
 	}
 	/* Publish the descriptors before the index that makes them visible. */
 	__atomic_store_n(&r->head, head + pushed, __ATOMIC_RELEASE);
+	if (l->bell != NULL && pushed != 0)
+		nv_doorbell_wake(l->bell);
 	nv_count(&l->stats.in, pushed);
 	if (pushed < n)
 		rte_pktmbuf_free_bulk(&m[pushed], n - pushed);
@@ -376,6 +380,7 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 
 	if (n == 0)
 		return held;
+	turn_work += n;
 	if (nv_pace.per_cycle > 0)
 		nv_pace.tokens -= n;
 	if (nv_flows_n != 0)
@@ -474,6 +479,7 @@ static uint32_t take_returns(struct lane *l)
 	}
 	if (n > BURST)
 		n = BURST;
+	turn_work += n;
 	if (nv_lat_rx_tsc != NULL)
 		tsc = rte_rdtsc();
 	/* Find every mbuf of the burst and start fetching its header before
@@ -526,8 +532,10 @@ static uint32_t take_returns(struct lane *l)
 static int poll_main(void *arg)
 {
 	(void)arg;
+	nv_idle_start();
 	for (;;) {
 		int state = __atomic_load_n(&poll_state, __ATOMIC_ACQUIRE);
+		turn_work = 0;
 		if (state == POLL_RUN)
 			for (uint16_t i = 0; i < nv_n_ports; i++) {
 				uint16_t port = nv_port_ids[i];
@@ -548,6 +556,7 @@ static int poll_main(void *arg)
 		 * or freed, and the pool is full again. */
 		if (state == POLL_STOP)
 			break;
+		nv_idle_turn(turn_work);
 	}
 	return 0;
 }

@@ -119,6 +119,11 @@ export class Chain {
     }
   }
 
+  /** Whether packets wait in its RX ring. */
+  waiting(): boolean {
+    return Atomics.load(this.rx, RING_HEAD) !== this.rx[RING_TAIL];
+  }
+
   /** Runs one burst; returns its size (0 when nothing was waiting). */
   poll(): number {
     // An empty ring costs one load here instead of a call into C (~20 ns).

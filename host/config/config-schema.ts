@@ -4,6 +4,8 @@
 /** How long a worker may make no progress before the watchdog restarts it. */
 export const DEFAULT_WATCHDOG_MS = 50;
 export const DEFAULT_MBUFS = 8191;
+/** The poll lcore's longest nap once idle (adaptive polling; 0: busy polling). */
+export const DEFAULT_NAP_US = 250;
 
 export const configSchema = {
   type: 'object',
@@ -17,6 +19,7 @@ export const configSchema = {
       properties: {
         poll: { type: 'integer', minimum: 0 },
         workers: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } },
+        nap_us: { type: 'integer', minimum: 0, maximum: 100000 },
       },
     },
     ports: {

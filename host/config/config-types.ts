@@ -37,7 +37,9 @@ export interface ChainConfig {
 }
 
 export interface DataPlaneConfig {
-  cores: { poll: number; workers: number[] };
+  /** napUs: the poll lcore's longest nap once idle (native-dpdk/idle.c); 0: busy polling, and
+   *  workers never sleep either. */
+  cores: { poll: number; workers: number[]; napUs: number };
   ports: PortConfig[];
   nfs: NfConfig[];
   chains: ChainConfig[];

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_MBUFS, DEFAULT_WATCHDOG_MS, configSchema } from './config-schema.js';
+import { DEFAULT_MBUFS, DEFAULT_NAP_US, DEFAULT_WATCHDOG_MS, configSchema } from './config-schema.js';
 import { checkExtraEalArgs } from './eal-args.js';
 import { POOL_DATA_ROOM } from '../dataplane/pool-layout.js';
 import { readPcap } from '../pcap/index.js';
@@ -27,7 +27,7 @@ export class ConfigError extends Error {
 }
 
 interface RawConfig {
-  cores: { poll: number; workers: number[] };
+  cores: { poll: number; workers: number[]; nap_us?: number };
   ports: Record<string, string>;
   nfs: Record<string, { module: string; config?: unknown; config_file?: string; limits?: { heap_mb?: number; batch_ms?: number }; trust?: 'shared' | 'isolated' | 'vm'; via?: 'ivshmem' | 'vhost-user' }>;
   chains: { name?: string; from: string; through: string[]; to: string; fail?: 'closed' | 'open'; workers?: number }[];
@@ -166,7 +166,7 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   return {
-    cores: { poll: raw.cores.poll, workers: raw.cores.workers },
+    cores: { poll: raw.cores.poll, workers: raw.cores.workers, napUs: raw.cores.nap_us ?? DEFAULT_NAP_US },
     ports: portNames.map((name) => ({ name, devargs: raw.ports[name]! })),
     nfs,
     chains: raw.chains.map((chain) => ({

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { POLL_LCORE } from '../config/eal-args.js';
 import { addressOf, check, laneStats, native, poolCreate, portStats, type LaneCounters, type PoolInfo, type PortCounters } from './native.js';
 import { allocRing, ringSize } from './ring.js';
+import { allocDoorbell, ringDoorbell } from './doorbell.js';
 
 /** RX and TX descriptors of each port's queues (a NIC keeps its RX ring filled with mbufs). */
 export const PORT_DESCRIPTORS = 1024;
@@ -26,6 +27,8 @@ export interface DataPlaneSpec {
   mbufs: number;
   hugepages: boolean;
   ports: { name: string; devargs: string }[];
+  /** The poll lcore's longest nap once idle (native-dpdk/idle.c); 0: busy polling, and workers never sleep. */
+  maxNapUs: number;
 }
 
 /** Buckets of an input port's flow-steering table (NV_STEER_BUCKETS). */
@@ -43,6 +46,8 @@ export class DataPlane {
   readonly portIds: number[] = [];
   /** Each live lane's rings: they must outlive the poll loop's use of them. */
   private readonly rings = new Map<number, SharedArrayBuffer[]>();
+  /** Each worker CPU's doorbell (adaptive polling): kept as long as the poll loop may ring it. */
+  private readonly doorbells = new Map<number, SharedArrayBuffer>();
   private state: 'open' | 'polling' | 'stopped' | 'closed' = 'open';
 
   /** Starts EAL and builds pool and ports; on failure everything is undone before the error is thrown. */
@@ -67,7 +72,12 @@ export class DataPlane {
     }
   }
 
+  /** Whether workers may sleep (adaptive polling). */
+  private readonly sleeps: boolean;
+
   private constructor(spec: DataPlaneSpec, private readonly runtimeDir: string, private readonly onExit: () => void) {
+    check(native().pollIdle(spec.maxNapUs));
+    this.sleeps = spec.maxNapUs > 0;
     this.pool = poolCreate(spec.mbufs, spec.hugepages);
     for (const port of spec.ports) {
       const id = native().portAdd(port.devargs, PORT_DESCRIPTORS, PORT_DESCRIPTORS);
@@ -78,12 +88,26 @@ export class DataPlane {
 
   /** A lane: a pair of rings to one worker; input ports are steered to it with
    *  route() or steer(). Lanes can be added while the poll loop runs. */
-  addLane(): LaneRings {
+  addLane(cpu: number): LaneRings {
     const rx = allocRing();
     const ret = allocRing();
-    const id = check(native().laneAdd(addressOf(rx), addressOf(ret), ringSize(rx)));
+    const bell = this.doorbell(cpu);
+    const id = check(native().laneAdd(addressOf(rx), addressOf(ret), ringSize(rx), bell === undefined ? 0n : addressOf(bell)));
     this.rings.set(id, [rx, ret]);
     return { id, rx, ret };
+  }
+
+  /** The doorbell of the worker on this CPU; undefined under busy polling (workers never sleep). */
+  doorbell(cpu: number): SharedArrayBuffer | undefined {
+    if (!this.sleeps) return undefined;
+    let bell = this.doorbells.get(cpu);
+    if (bell === undefined) this.doorbells.set(cpu, (bell = allocDoorbell()));
+    return bell;
+  }
+
+  /** Wakes every sleeping worker (to stop, say). */
+  ringDoorbells(): void {
+    for (const bell of this.doorbells.values()) ringDoorbell(bell);
   }
 
   /** Takes a drained lane that no port steers to out of the poll loop; its id may be reused. */

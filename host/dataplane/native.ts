@@ -94,7 +94,7 @@ function load() {
     portAdd: lib.func('int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)'),
     portStats: lib.func('int nv_port_stats(uint16_t port, _Out_ nv_port_stats *out)'),
     portRxQueues: lib.func('int nv_port_rx_queues(uint16_t port)') as (port: number) => number,
-    laneAdd: lib.func('int nv_lane_add(uintptr_t rx_ring, uintptr_t ret_ring, uint32_t size)'),
+    laneAdd: lib.func('int nv_lane_add(uintptr_t rx_ring, uintptr_t ret_ring, uint32_t size, uintptr_t bell)'),
     laneStats: lib.func('int nv_lane_stats(uint16_t lane, _Out_ nv_lane_stats *out)'),
     laneRetire: lib.func('int nv_lane_retire(uint16_t lane)'),
     routePort: lib.func('int nv_route_port(uint16_t port, uint16_t lane)'),
@@ -135,6 +135,9 @@ function load() {
     pollDrain: lib.func('int nv_poll_drain(void)'),
     pollSync: lib.func('int nv_poll_sync(void)'),
     pollInFlight: lib.func('uint64_t nv_poll_in_flight(void)'),
+    pollIdle: lib.func('int nv_poll_idle(uint32_t max_nap_us)'),
+    doorbellRing: lib.func('int nv_doorbell_ring(uintptr_t bell)'),
+    workerSleep: lib.func('int nv_worker_sleep(uintptr_t bell, uint32_t seen, uint32_t timeout_us)') as (bell: bigint, seen: number, timeoutUs: number) => number,
     stop: lib.func('int nv_stop(void)'),
     shutdown: lib.func('int nv_shutdown(void)'),
   };

@@ -26,6 +26,8 @@ options:
   --stats-json <file>   write the final counters as JSON
   --control <addr>      where to serve the control API: host:port on loopback, unix:<path>
                         or off (default ${DEFAULT_CONTROL}; docs/control-api.md)
+  --busy-poll           poll without pause even when idle, for the lowest latency (as cores.nap_us: 0;
+                        by default the poll lcore naps and workers sleep once no packet comes)
   --file-prefix <name>  DPDK --file-prefix of this run (default: netvm-<pid>)
   --log-level <level>   the least level of the run's log (stderr; JSON lines, or readable lines on
                         a terminal): trace, debug, info (default), warn, error, fatal, silent`;
@@ -41,6 +43,7 @@ const RUN_OPTIONS = {
   'file-prefix': { type: 'string' },
   control: { type: 'string' },
   'log-level': { type: 'string' },
+  'busy-poll': { type: 'boolean' },
 } as const;
 type RunValues = ReturnType<typeof parseArgs<{ options: typeof RUN_OPTIONS }>>['values'];
 
@@ -52,6 +55,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('run takes exactly one config file', RUN_USAGE);
   const options = runOptions(values);
   const cfg = loadConfig(positionals[0]!);
+  if (values['busy-poll']) cfg.cores.napUs = 0;
   const summary = await runDataPlane(cfg, { ...options, stopSignal: interrupted() });
   if (values['stats-json'] !== undefined) writeFileSync(values['stats-json'], JSON.stringify(summary, null, 2) + '\n');
   return runExitStatus(summary);

@@ -136,7 +136,7 @@ class Run {
     const shortfall = poolShortfall(cfg.pool.mbufs, cfg.chains.reduce((n, c) => n + c.workers, 0), cfg.ports.length);
     if (shortfall) logger().warn(shortfall);
     this.hugepages = hugepages;
-    this.dp = DataPlane.open({ ealArgs: buildEalArgs(cfg, opts.filePrefix, hugepages), mbufs: cfg.pool.mbufs, hugepages, ports: cfg.ports });
+    this.dp = DataPlane.open({ ealArgs: buildEalArgs(cfg, opts.filePrefix, hugepages), mbufs: cfg.pool.mbufs, hugepages, ports: cfg.ports, maxNapUs: cfg.cores.napUs });
   }
 
   /** Where each NF runs: its chain, its position, its module, config and limits. */
@@ -188,6 +188,7 @@ class Run {
     this.pool = new Piscina({ filename: WORKER_FILE, minThreads: cpus, maxThreads: cpus, idleTimeout: 1000 });
     const workers = this.workers = new WorkerSet(this.pool, {
       control: this.control.buffer as SharedArrayBuffer,
+      doorbell: (cpu) => dp.doorbell(cpu),
       pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
       portIds: dp.portIds,
       onEvent: (_cpu, e) => this.onWorkerEvent(e),
@@ -335,7 +336,7 @@ class Run {
 
   private signalStop(): void {
     Atomics.store(this.control, CONTROL_STOP, 1);
-    Atomics.notify(this.control, CONTROL_STOP);
+    this.dp?.ringDoorbells();
   }
 
   /** Undoes whatever the phases did, from any of them: nothing of the run stays behind. */

@@ -156,8 +156,8 @@ export class ChainSet {
   /** A lane and its counters for replica r of chain i (not steered to yet), and the task that runs it. */
   private newReplica(i: number, r: number): { cpu: number; task: LaneTask } {
     const c = this.chains[i]!;
-    const lane = this.dp.addLane();
     const cpu = this.cpus[(i + r) % this.cpus.length]!;
+    const lane = this.dp.addLane(cpu);
     const n = c.config.through.length;
     const counters = allocCounters(n);
     const metrics = new SharedArrayBuffer(Math.max(1, n) * MAX_METRICS * 8);

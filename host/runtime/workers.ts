@@ -9,6 +9,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { native } from '../dataplane/native.js';
+import { ringDoorbell } from '../dataplane/doorbell.js';
 import {
   HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, LOOP_TURNS, LOOP_WORDS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from '../worker/messages.js';
@@ -38,6 +39,8 @@ interface Entry {
 
 export interface WorkerSetOptions {
   control: SharedArrayBuffer;
+  /** The doorbell a CPU's worker sleeps on when idle (undefined: busy polling, it never sleeps). */
+  doorbell: (cpu: number) => SharedArrayBuffer | undefined;
   pool: PoolLayout;
   portIds: number[];
   /** Every event of every worker, with the CPU it runs on. */
@@ -94,7 +97,7 @@ export class WorkerSet {
     };
     const task: WorkerTask = {
       cpu, control: this.opts.control, lanes, events: port2, portIds: this.opts.portIds, pool: this.opts.pool, heartbeat: heartbeat.buffer as SharedArrayBuffer,
-      loop: loop.buffer as SharedArrayBuffer,
+      loop: loop.buffer as SharedArrayBuffer, doorbell: this.opts.doorbell(cpu),
     };
     entry.task = this.piscina.run(task, { transferList: [port2] }).then(ended, (err: unknown) => {
       ended();
@@ -121,6 +124,8 @@ export class WorkerSet {
         else resolve(a);
       });
       e.port.postMessage({ ...command, id } as WorkerCommand);
+      const bell = this.opts.doorbell(cpu);
+      if (bell !== undefined) ringDoorbell(bell); // a sleeping worker reads it now, not at its next wake-up
     });
   }
 

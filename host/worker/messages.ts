@@ -51,6 +51,8 @@ export interface WorkerTask {
   heartbeat: SharedArrayBuffer;
   /** Float64Array words: see LOOP_* below (kept per CPU across restarts: counters go on). */
   loop: SharedArrayBuffer;
+  /** Its doorbell (host/dataplane/doorbell.ts): it sleeps there when idle; undefined: it never sleeps. */
+  doorbell?: SharedArrayBuffer;
 }
 
 /** The worker's loop, counted for metrics: its turns, and those that found packets. */

@@ -11,17 +11,20 @@ import {
   CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, LOOP_TURNS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from './messages.js';
 import { instanceOf, swapNf } from './swap.js';
+import { DoorbellSleep } from '../dataplane/doorbell.js';
 import { SpareMemories } from './spares.js';
 import { preloadJsNf } from '../nf/js-nf.js';
 import { NfFaults, type FaultLane } from './faults.js';
 
-/** A worker naps between polls only once no packet has come for about
- * IDLE_AFTER_MS (a quiet data plane, not the gap between two bursts: a nap
- * costs the packets that arrive during it up to a timer slack of latency).
- * Empty polls are counted, and the clock read every IDLE_CHECK_POLLS of them. */
+/** A worker sleeps on its doorbell only once no packet has come for about
+ * IDLE_AFTER_MS (a quiet data plane, not the gap between two bursts), for at
+ * most IDLE_SLEEP_US: the poll lcore wakes it when packets come, the main
+ * thread when it sends a command, and it wakes by itself in time for its NFs'
+ * ticks and the watchdog (whose shortest budget is 10 ms). Empty polls are
+ * counted, and the clock read every IDLE_CHECK_POLLS of them. */
 const IDLE_AFTER_MS = 10;
 const IDLE_CHECK_POLLS = 1024;
-const IDLE_NAP_MS = 0.05;
+const IDLE_SLEEP_US = 2000;
 /** NF metrics are copied out this often; the clock is read every 1024 iterations
  * (ticks and metrics are per interval, never per burst). */
 const METRICS_SYNC_MS = 100;
@@ -117,6 +120,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   }
   let chains = lanes.map((l) => l.chain);
   const control = new Int32Array(task.control);
+  const doorbell = task.doorbell === undefined ? undefined : new DoorbellSleep(task.doorbell);
+  const pending = (): boolean => Atomics.load(control, CONTROL_STOP) !== 0 || chains.some((c) => c.waiting());
   const metrics = lanes.map((lane) => ({ lane: lane.lane, nfs: lane.instances.map((nf) => nf.host.metrics) }));
   const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, threadId, metrics };
   task.events.postMessage(ready);
@@ -141,9 +146,9 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     } else if (++idle >= IDLE_CHECK_POLLS) {
       const now = performance.now();
       if (quietSince === 0) [quietSince, idle] = [now, 0];
-      else if (now - quietSince >= IDLE_AFTER_MS) {
-        Atomics.wait(control, CONTROL_STOP, 0, IDLE_NAP_MS);
-        // Napping, a loop turn takes a nap's time: ticks and commands are looked at every turn.
+      else if (now - quietSince >= IDLE_AFTER_MS && doorbell !== undefined) {
+        doorbell.sleep(pending, IDLE_SLEEP_US);
+        // Asleep, a loop turn takes a sleep's time: ticks and commands are looked at every turn.
         iterations = CLOCK_CHECK_MASK;
       } else idle = 0;
     }

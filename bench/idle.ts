@@ -1,0 +1,78 @@
+// The idle points: a [forward] chain between two veth links (net_af_packet) that
+// carries nothing but one probe frame after every quiet spell (bench/wake.c,
+// from a network namespace on the links' other ends). What each thread costs
+// while the data plane is idle, and how long the first frame after a quiet
+// spell takes to come back out; with adaptive polling (the default) and with
+// busy polling (the baseline: the same path without naps or sleeps).
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../host/paths.js';
+
+const WAKE_SRC = join(PROJECT_ROOT, 'bench/wake.c');
+const WAKE = join(PROJECT_ROOT, 'bench/build/wake');
+/** Quiet time before each probe: well past the poll lcore's longest nap (its naps reach their
+ *  longest about 2 ms into a quiet spell) and the worker's 10 ms before it sleeps. */
+export const QUIET_MS = 250;
+
+const sh = (...args: string[]): void => void execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+
+function buildWake(): void {
+  if (existsSync(WAKE) && statSync(WAKE).mtimeMs >= statSync(WAKE_SRC).mtimeMs) return;
+  mkdirSync(join(PROJECT_ROOT, 'bench/build'), { recursive: true });
+  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', WAKE_SRC, '-o', WAKE], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Two veth pairs, the host ends for netvm's ports, the other ends in a namespace of their own
+ *  (no addresses, no IPv6: nothing on the links but the probes). */
+export class ProbeLinks {
+  readonly ns = `nvb${process.pid}`;
+  readonly hostIn = `nvbi${process.pid}`;
+  readonly hostOut = `nvbo${process.pid}`;
+  private readonly peers = ['pin', 'pout'];
+
+  constructor() {
+    buildWake();
+    sh('ip', 'netns', 'add', this.ns);
+    try {
+      [this.hostIn, this.hostOut].forEach((host, i) => {
+        const peer = this.peers[i]!;
+        sh('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
+        sh('ip', 'link', 'set', peer, 'netns', this.ns);
+        sh('sysctl', '-qw', `net.ipv6.conf.${host}.disable_ipv6=1`);
+        sh('ip', 'netns', 'exec', this.ns, 'sysctl', '-qw', `net.ipv6.conf.${peer}.disable_ipv6=1`);
+        sh('ip', 'link', 'set', host, 'up');
+        sh('ip', 'netns', 'exec', this.ns, 'ip', 'link', 'set', peer, 'up');
+      });
+    } catch (err) {
+      this.remove();
+      throw err;
+    }
+  }
+
+  /** netvm's ports: frames come in on one link and go out on the other. */
+  ports(): { in: string; out: string } {
+    return { in: `net_af_packet0,iface=${this.hostIn}`, out: `net_af_packet1,iface=${this.hostOut}` };
+  }
+
+  /** Sends `probes` frames, each after QUIET_MS of quiet; each one's round trip in microseconds
+   *  (undefined: it did not come back within a second). */
+  async probe(probes: number): Promise<(number | undefined)[]> {
+    const child = spawn('ip', ['netns', 'exec', this.ns, WAKE, this.peers[0]!, this.peers[1]!, String(QUIET_MS), String(probes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    if (code !== 0) throw new Error(`the wake probe failed (exit ${code}): ${err.trim()}`);
+    return out.trim().split('\n').map((line) => (line === 'lost' ? undefined : Number(line)));
+  }
+
+  /** The namespace and both pairs go (deleting the namespace deletes its veth ends, and so the pairs). */
+  remove(): void {
+    try {
+      sh('ip', 'netns', 'del', this.ns);
+    } catch {
+      // Never made.
+    }
+  }
+}

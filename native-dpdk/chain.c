@@ -72,7 +72,7 @@ struct chain {
 	uint16_t waiting[NV_MAX_CHAIN_NFS][MAX_BURST];
 	uint32_t len[MAX_BURST];
 	struct nv_meta meta[MAX_BURST]; /* each packet parsed, as the last NF left it (c->parse) */
-};
+} __rte_cache_aligned; /* each worker writes its own chains only: none shares a line with another, nor with the poll lcore's state */
 
 static struct chain chains[NV_MAX_LANES];
 

@@ -10,10 +10,13 @@
  * A worker sleeps on its doorbell (a futex in a SharedArrayBuffer) once its
  * rings have been empty for a while; the poll lcore rings it when it hands one
  * of the worker's lanes packets, the main thread when it sends a command or
- * stops the run. The doorbell's two words are ordered like Dekker's: the worker
- * stores `sleeping` then looks at its rings, the poll lcore publishes a ring's
- * head then loads `sleeping`, each with a full fence between, so one of them
- * sees the other. */
+ * stops the run. The worker stores `sleeping` then looks at its rings (with a
+ * full fence between); the poll lcore publishes a ring's head then loads
+ * `sleeping`, without a fence on that path (a fence per burst cost [forward] 8%:
+ * it waits for the burst's descriptor stores). So a worker going to sleep just
+ * as a burst is handed over can miss it; the poll loop's sweep (with a fence)
+ * finds such a worker within SWEEP_TURNS turns, or at once when a turn finds no
+ * work. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -28,16 +31,22 @@
 
 #define IDLE_AFTER_US 1000u
 #define NAP_MIN_NS 10000u
+#define SWEEP_TURNS 64u
 
-static uint32_t nap_max_ns; /* 0: busy polling, never a nap */
-static uint64_t idle_since; /* TSC of the first idle turn of a quiet spell, 0 when busy */
-static uint32_t nap_ns = NAP_MIN_NS;
+/* The poll lcore's, read or written every turn: a line of its own (the
+ * neighbouring .bss is the workers' chains). */
+static struct {
+	uint32_t nap_max_ns; /* 0: busy polling, never a nap */
+	uint32_t nap_ns;
+	uint32_t turns;
+	uint64_t idle_since; /* TSC of the first idle turn of a quiet spell, 0 when busy */
+} __rte_cache_aligned idle = { .nap_ns = NAP_MIN_NS };
 
 int nv_poll_idle(uint32_t max_nap_us)
 {
 	if (max_nap_us > 1000000u)
 		return nv_fail(EINVAL, "a poll nap of %u us is over a second", max_nap_us);
-	nap_max_ns = max_nap_us * 1000u;
+	idle.nap_max_ns = max_nap_us * 1000u;
 	return 0;
 }
 
@@ -45,30 +54,34 @@ void nv_idle_start(void)
 {
 	/* Naps as long as asked: not the default 50 us of timer slack on top. */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	idle_since = 0;
-	nap_ns = NAP_MIN_NS;
+	idle.idle_since = 0;
+	idle.nap_ns = NAP_MIN_NS;
 }
 
 void nv_idle_turn(uint32_t work)
 {
-	if (nap_max_ns == 0)
+	if (idle.nap_max_ns == 0)
 		return;
+	if (work == 0 || ++idle.turns % SWEEP_TURNS == 0)
+		nv_wake_missed();
 	if (work != 0 || nv_poll_in_flight() != 0) {
-		idle_since = 0;
-		nap_ns = NAP_MIN_NS;
+		if (idle.idle_since != 0) { /* written only when it changes: the line stays shared-clean */
+			idle.idle_since = 0;
+			idle.nap_ns = NAP_MIN_NS;
+		}
 		return;
 	}
 	uint64_t now = rte_get_tsc_cycles();
-	if (idle_since == 0) {
-		idle_since = now;
+	if (idle.idle_since == 0) {
+		idle.idle_since = now;
 		return;
 	}
-	if (now - idle_since < IDLE_AFTER_US * (rte_get_tsc_hz() / 1000000u))
+	if (now - idle.idle_since < IDLE_AFTER_US * (rte_get_tsc_hz() / 1000000u))
 		return;
-	struct timespec nap = { 0, (long)RTE_MIN(nap_ns, nap_max_ns) };
+	struct timespec nap = { 0, (long)RTE_MIN(idle.nap_ns, idle.nap_max_ns) };
 	nanosleep(&nap, NULL);
-	if (nap_ns < nap_max_ns)
-		nap_ns *= 2;
+	if (idle.nap_ns < idle.nap_max_ns)
+		idle.nap_ns *= 2;
 }
 
 int nv_doorbell_ring(struct nv_doorbell *bell)
@@ -80,8 +93,6 @@ int nv_doorbell_ring(struct nv_doorbell *bell)
 
 void nv_doorbell_wake(struct nv_doorbell *bell)
 {
-	/* The ring's head (stored before) must be visible before `sleeping` is read. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&bell->sleeping, __ATOMIC_RELAXED) && __atomic_exchange_n(&bell->sleeping, 0, __ATOMIC_SEQ_CST))
 		nv_doorbell_ring(bell);
 }

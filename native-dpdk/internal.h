@@ -42,11 +42,15 @@ void nv_pool_free(void);
  * of RX-to-hand-back times; NULL when not enabled. */
 extern uint64_t *nv_lat_rx_tsc;
 
+/* Called on the poll lcore's hot path: direct calls, not through the PLT. */
+#define NV_HIDDEN __attribute__((visibility("hidden")))
+
 /* The poll loop's idle policy (idle.c): at its start, after each turn with the
  * packets it received and took back; and waking a lane's sleeping worker. */
-void nv_idle_start(void);
-void nv_idle_turn(uint32_t work);
-void nv_doorbell_wake(struct nv_doorbell *bell);
+NV_HIDDEN void nv_idle_start(void);
+NV_HIDDEN void nv_idle_turn(uint32_t work);
+NV_HIDDEN void nv_doorbell_wake(struct nv_doorbell *bell);
+NV_HIDDEN void nv_wake_missed(void); /* poll.c: rings each sleeping worker that has packets waiting */
 extern uint64_t nv_lat_hist[NV_LAT_BUCKETS];
 
 static inline uint32_t nv_lat_bucket(uint64_t cycles)

@@ -285,7 +285,7 @@ static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t p
 	}
 	/* Publish the descriptors before the index that makes them visible. */
 	__atomic_store_n(&r->head, head + pushed, __ATOMIC_RELEASE);
-	if (l->bell != NULL && pushed != 0)
+	if (l->bell != NULL && pushed != 0 && __atomic_load_n(&l->bell->sleeping, __ATOMIC_RELAXED))
 		nv_doorbell_wake(l->bell);
 	nv_count(&l->stats.in, pushed);
 	if (pushed < n)
@@ -588,6 +588,19 @@ int nv_poll_drain(void)
 	__atomic_compare_exchange_n(&poll_state, &expected, POLL_DRAIN, 0, __ATOMIC_ACQ_REL,
 				    __ATOMIC_ACQUIRE);
 	return nv_poll_sync();
+}
+
+/* A worker that went to sleep just as its lane was handed packets (idle.c):
+ * the heads stored before are visible to it after the fence. */
+void nv_wake_missed(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (uint16_t i = 0; i < n_lanes; i++) {
+		struct lane *l = &lanes[i];
+		if (l->live && l->bell != NULL && __atomic_load_n(&l->bell->sleeping, __ATOMIC_RELAXED) &&
+		    l->rx->head != __atomic_load_n(&l->rx->tail, __ATOMIC_RELAXED))
+			nv_doorbell_wake(l->bell);
+	}
 }
 
 /* Descriptors handed to workers and not yet given back, over all lanes. */

@@ -8,14 +8,25 @@ import { addressOf, native } from './native.js';
 export const DOORBELL_SEQ = 0;
 export const DOORBELL_SLEEPING = 1;
 
-/** A doorbell on a cache line of its own. */
+const LINE = 64;
+
+/** A buffer with room for a doorbell on a cache line of its own: small SharedArrayBuffers are
+ *  not line-aligned, and one that shared its line with a word a worker writes every turn (its
+ *  heartbeat) would cost the poll lcore a miss at every burst it hands over. */
 export function allocDoorbell(): SharedArrayBuffer {
-  return new SharedArrayBuffer(64);
+  return new SharedArrayBuffer(2 * LINE);
+}
+
+/** The doorbell in its buffer: at the first line boundary (the same in every thread: one backing store). */
+export function doorbellAt(bell: SharedArrayBuffer): { address: bigint; words: Int32Array } {
+  const base = addressOf(bell);
+  const offset = Number((BigInt(LINE) - (base % BigInt(LINE))) % BigInt(LINE));
+  return { address: base + BigInt(offset), words: new Int32Array(bell, offset, 2) };
 }
 
 /** Rings a doorbell: its worker, asleep or about to be, wakes. */
 export function ringDoorbell(bell: SharedArrayBuffer): void {
-  native().doorbellRing(addressOf(bell));
+  native().doorbellRing(doorbellAt(bell).address);
 }
 
 /** A worker's side: sleeps until the bell rings or timeoutUs, unless `pending()` (its rings,
@@ -25,8 +36,7 @@ export class DoorbellSleep {
   private readonly address: bigint;
 
   constructor(bell: SharedArrayBuffer) {
-    this.words = new Int32Array(bell);
-    this.address = addressOf(bell);
+    ({ address: this.address, words: this.words } = doorbellAt(bell));
   }
 
   sleep(pending: () => boolean, timeoutUs: number): void {

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { POLL_LCORE } from '../config/eal-args.js';
 import { addressOf, check, laneStats, native, poolCreate, portStats, type LaneCounters, type PoolInfo, type PortCounters } from './native.js';
 import { allocRing, ringSize } from './ring.js';
-import { allocDoorbell, ringDoorbell } from './doorbell.js';
+import { allocDoorbell, doorbellAt, ringDoorbell } from './doorbell.js';
 
 /** RX and TX descriptors of each port's queues (a NIC keeps its RX ring filled with mbufs). */
 export const PORT_DESCRIPTORS = 1024;
@@ -92,7 +92,7 @@ export class DataPlane {
     const rx = allocRing();
     const ret = allocRing();
     const bell = this.doorbell(cpu);
-    const id = check(native().laneAdd(addressOf(rx), addressOf(ret), ringSize(rx), bell === undefined ? 0n : addressOf(bell)));
+    const id = check(native().laneAdd(addressOf(rx), addressOf(ret), ringSize(rx), bell === undefined ? 0n : doorbellAt(bell).address));
     this.rings.set(id, [rx, ret]);
     return { id, rx, ret };
   }

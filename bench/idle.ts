@@ -1,6 +1,8 @@
-// The idle points: a [forward] chain between two veth links (net_af_packet) that
-// carries nothing but one probe frame after every quiet spell (bench/wake.c,
-// from a network namespace on the links' other ends). What each thread costs
+// The idle points: a [forward] chain between two links that carry nothing but
+// one probe frame after every quiet spell (bench/wake.c): veth pairs read with
+// net_af_packet (no RX interrupts: the poll lcore naps), the probe in a network
+// namespace on their other ends; or two net_tap ports (RX interrupts: it
+// sleeps on them), the probe on their kernel sides. What each thread costs
 // while the data plane is idle, and how long the first frame after a quiet
 // spell takes to come back out; with adaptive polling (the default) and with
 // busy polling (the baseline: the same path without naps or sleeps).
@@ -23,20 +25,23 @@ function buildWake(): void {
   execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', WAKE_SRC, '-o', WAKE], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** Two veth pairs, the host ends for netvm's ports, the other ends in a namespace of their own
- *  (no addresses, no IPv6: nothing on the links but the probes). */
+/** veth: two veth pairs, the host ends for netvm's ports, the other ends in a namespace of their
+ *  own (no addresses, no IPv6: nothing on the links but the probes). tap: two net_tap ports,
+ *  which netvm makes when it starts; the probe uses their kernel sides. */
 export class ProbeLinks {
   readonly ns = `nvb${process.pid}`;
   readonly hostIn = `nvbi${process.pid}`;
   readonly hostOut = `nvbo${process.pid}`;
-  private readonly peers = ['pin', 'pout'];
+  private readonly peers: [string, string];
 
-  constructor() {
+  constructor(readonly kind: 'veth' | 'tap') {
     buildWake();
+    this.peers = kind === 'tap' ? [this.hostIn, this.hostOut] : ['pin', 'pout'];
+    if (kind === 'tap') return;
     sh('ip', 'netns', 'add', this.ns);
     try {
       [this.hostIn, this.hostOut].forEach((host, i) => {
-        const peer = this.peers[i]!;
+        const peer = this.peers[i];
         sh('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
         sh('ip', 'link', 'set', peer, 'netns', this.ns);
         sh('sysctl', '-qw', `net.ipv6.conf.${host}.disable_ipv6=1`);
@@ -52,13 +57,18 @@ export class ProbeLinks {
 
   /** netvm's ports: frames come in on one link and go out on the other. */
   ports(): { in: string; out: string } {
-    return { in: `net_af_packet0,iface=${this.hostIn}`, out: `net_af_packet1,iface=${this.hostOut}` };
+    return this.kind === 'tap'
+      ? { in: `net_tap0,iface=${this.hostIn}`, out: `net_tap1,iface=${this.hostOut}` }
+      : { in: `net_af_packet0,iface=${this.hostIn}`, out: `net_af_packet1,iface=${this.hostOut}` };
   }
 
   /** Sends `probes` frames, each after QUIET_MS of quiet; each one's round trip in microseconds
    *  (undefined: it did not come back within a second). */
   async probe(probes: number): Promise<(number | undefined)[]> {
-    const child = spawn('ip', ['netns', 'exec', this.ns, WAKE, this.peers[0]!, this.peers[1]!, String(QUIET_MS), String(probes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const wake = [WAKE, this.peers[0], this.peers[1], String(QUIET_MS), String(probes)];
+    const child = this.kind === 'tap'
+      ? spawn(wake[0]!, wake.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', this.ns, ...wake], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -67,8 +77,10 @@ export class ProbeLinks {
     return out.trim().split('\n').map((line) => (line === 'lost' ? undefined : Number(line)));
   }
 
-  /** The namespace and both pairs go (deleting the namespace deletes its veth ends, and so the pairs). */
+  /** The namespace and both pairs go (deleting the namespace deletes its veth ends, and so the
+   *  pairs); net_tap's interfaces went with the run. */
   remove(): void {
+    if (this.kind === 'tap') return;
     try {
       sh('ip', 'netns', 'del', this.ns);
     } catch {

@@ -47,7 +47,7 @@ export type Point =
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number }
-  | { kind: 'idle'; id: string; busy: boolean };
+  | { kind: 'idle'; id: string; busy: boolean; link: 'veth' | 'tap' };
 
 const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
 
@@ -68,8 +68,10 @@ export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.l
 export const LOAD_PERCENTS = [10, 50, 90];
 export const swapPoint = (): Point => ({ kind: 'swap', id: 'swap1-100ms', length: 1, percent: 50 });
 export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'nf-path', id: `nf-${nfCase}-${flowsText(flows)}`, nfCase, flows });
-/** An idle data plane (bench/idle.ts), adaptive polling or busy polling (the baseline). */
-export const idlePoint = (busy: boolean): Point => ({ kind: 'idle', id: busy ? 'idle-busy' : 'idle-adaptive', busy });
+/** An idle data plane (bench/idle.ts): adaptive polling on veth links (naps) or net_tap ports
+ *  (RX interrupts), or busy polling on veth links (the baseline). */
+export const idlePoint = (busy: boolean, link: 'veth' | 'tap' = 'veth'): Point =>
+  ({ kind: 'idle', id: busy ? 'idle-busy' : link === 'tap' ? 'idle-tap' : 'idle-adaptive', busy, link });
 
 /** Chains of up to this many NFs have a C version of every NF (firewall, router, nat). */
 export const C_CHAIN_NFS = 3;
@@ -84,7 +86,7 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
       chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
-      swapPoint(), idlePoint(false), idlePoint(true),
+      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true),
       ...['forward', 'ttl', 'firewall', 'router', 'nat', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -101,7 +103,7 @@ export function matrix(quick: boolean): Point[] {
   }
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
-  points.push(swapPoint(), idlePoint(false), idlePoint(true));
+  points.push(swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true));
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
 }

@@ -137,7 +137,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
     }
     case 'idle': {
       mkdirSync(scratch, { recursive: true });
-      const links = new ProbeLinks();
+      const links = new ProbeLinks(point.link);
       try {
         // As many probes as fit in the window after runNetvm's 0.5 s start (and a margin at its end).
         const probes = Math.max(1, Math.floor((timing.seconds * 1000 - 700) / (QUIET_MS + 50)));

@@ -325,7 +325,7 @@ function idleTarget(all: PointResult[]): Target {
     const r = byId(all, id);
     return r && figures(r, all)?.idle;
   };
-  const [adaptive, busy] = [of('idle-adaptive'), of('idle-busy')];
+  const [adaptive, busy, tap] = [of('idle-adaptive'), of('idle-busy'), of('idle-tap')];
   if (adaptive === undefined) return { what, status: 'not measured', detail: 'needs idle-adaptive in the run' };
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
   const text = (i: NonNullable<Figures['idle']>): string =>
@@ -335,7 +335,8 @@ function idleTarget(all: PointResult[]): Target {
   const ok = adaptive.pollShare <= 0.05 && adaptive.workerShare <= 0.05 && adaptive.wakeMaxUs <= 100 && adaptive.lost === 0;
   return {
     what, status: ok ? 'met' : 'missed',
-    detail: `${text(adaptive)}${busy ? ` (busy polling, the same path: ${text(busy)})` : ''}` + (ok ? '' :
+    detail: `${text(adaptive)}${busy ? ` (busy polling, the same path: ${text(busy)})` : ''}` +
+      (tap ? `; on net_tap ports, sleeping on RX interrupts: ${text(tap)}` : '') + (ok ? '' :
       '. Bottleneck: virtual devices raise no RX interrupt, so the poll lcore can only nap, and each wake-up costs its core: cores.nap_us trades the first packet\'s wait for idle CPU (docs/performance.md, "Idle")'),
   };
 }
@@ -452,7 +453,8 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
       'its time per packet over its -js point\'s.',
     `- idle: idle-adaptive is [forward] between two veth links (net_af_packet) carrying only a probe frame after every ${QUIET_MS} ms of quiet ` +
       '(bench/wake.c, from a network namespace): each thread\'s share of a core while idle, and each probe\'s round trip; idle-busy is the same ' +
-      'with busy polling (`--busy-poll`), the path\'s latency without naps or sleeps.',
+      'with busy polling (`--busy-poll`), the path\'s latency without naps or sleeps; idle-tap is idle-adaptive on two net_tap ports, whose RX ' +
+      'interrupts the poll lcore sleeps on instead of napping.',
     '- isolated-copy mode: chain points marked -iso (each NF gets copies of its packets, not the pool).',
     '- QEMU guests: chain3 points marked -vm-ivshmem (firewall -> the ttl guest NF over ivshmem -> nat) and -vm-vhost (firewall -> a ' +
       'Linux bridge guest on two vhost-user ports -> nat): the guest stands in for router. The target row says which accelerator ran it ' +

@@ -32,6 +32,7 @@ extern struct nv_pool nv_pool;
 extern uint16_t nv_port_ids[NV_MAX_PORTS];
 extern uint16_t nv_n_ports;
 extern uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
+extern bool nv_port_rx_intr[RTE_MAX_ETHPORTS]; /* port.c: started with RX queue interrupts */
 extern struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
 extern uint64_t nv_port_held_cycles[RTE_MAX_ETHPORTS]; /* poll.c: TSC cycles each port was held back */
 
@@ -51,6 +52,9 @@ NV_HIDDEN void nv_idle_start(void);
 NV_HIDDEN void nv_idle_turn(uint32_t work);
 NV_HIDDEN void nv_doorbell_wake(struct nv_doorbell *bell);
 NV_HIDDEN void nv_wake_missed(void); /* poll.c: rings each sleeping worker that has packets waiting */
+/* poll.c: sleeps until an input port's RX interrupt (returns 1) or timeout_ms (0);
+ * -1 (at once) when some input port has none. */
+NV_HIDDEN int nv_rx_intr_wait(int timeout_ms);
 extern uint64_t nv_lat_hist[NV_LAT_BUCKETS];
 
 static inline uint32_t nv_lat_bucket(uint64_t cycles)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <poll.h>
 #include <sched.h>
 
 #include <rte_cycles.h>
@@ -601,6 +602,31 @@ void nv_wake_missed(void)
 		    l->rx->head != __atomic_load_n(&l->rx->tail, __ATOMIC_RELAXED))
 			nv_doorbell_wake(l->bell);
 	}
+}
+
+/* Sleeping on input ports' RX interrupts (idle.c): each queue's interrupt
+ * file descriptor, polled level-triggered (a packet queued before the sleep
+ * wakes it at once, where DPDK's edge-triggered epoll would miss it). */
+int nv_rx_intr_wait(int timeout_ms)
+{
+	struct pollfd fds[NV_MAX_PORTS * NV_MAX_RX_QUEUES];
+	nfds_t n = 0;
+	for (uint16_t i = 0; i < nv_n_ports; i++) {
+		uint16_t port = nv_port_ids[i];
+		if (!__atomic_load_n(&steers[port].input, __ATOMIC_ACQUIRE))
+			continue;
+		if (!nv_port_rx_intr[port])
+			return -1;
+		for (uint16_t q = 0; q < nv_port_rxq[port]; q++) {
+			int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port, q);
+			if (fd < 0)
+				return -1;
+			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		}
+	}
+	if (n == 0)
+		return -1;
+	return poll(fds, n, timeout_ms) > 0;
 }
 
 /* Descriptors handed to workers and not yet given back, over all lanes. */

@@ -21,6 +21,7 @@
 uint16_t nv_port_ids[NV_MAX_PORTS];
 uint16_t nv_n_ports;
 uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
+bool nv_port_rx_intr[RTE_MAX_ETHPORTS];
 struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
 
 /* The RSS key that makes Toeplitz symmetric: the same hash both ways of a flow. */
@@ -49,12 +50,23 @@ static uint16_t rx_queues(uint16_t port, struct rte_eth_conf *conf)
 	return max;
 }
 
-static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd)
+/* Devices whose RX queues an idle poll lcore can sleep on (idle.c): net_tap,
+ * whose queue's interrupt is its file descriptor, readable while a packet
+ * waits. (A PCI NIC's is an eventfd that must be read after each interrupt:
+ * not yet; those ports nap.) A device that refuses starts without. */
+static bool wants_rx_interrupts(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+	return rte_eth_dev_info_get(port, &info) == 0 && strcmp(info.driver_name, "net_tap") == 0;
+}
+
+static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd, bool rx_intr)
 {
 	struct rte_eth_conf conf;
 	int ret;
 
 	memset(&conf, 0, sizeof(conf));
+	conf.intr_conf.rxq = rx_intr;
 	uint16_t nq = rx_queues(port, &conf);
 	ret = rte_eth_dev_configure(port, nq, 1, &conf);
 	if (ret < 0)
@@ -107,7 +119,14 @@ int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 	nv_port_ids[nv_n_ports++] = port;
 
 	nv_log_capture_begin();
-	ret = port_start(port, n_rxd, n_txd);
+	bool rx_intr = wants_rx_interrupts(port);
+	ret = port_start(port, n_rxd, n_txd, rx_intr);
+	if (ret < 0 && rx_intr) {
+		rte_eth_dev_stop(port);
+		rx_intr = false;
+		ret = port_start(port, n_rxd, n_txd, false);
+	}
+	nv_port_rx_intr[port] = ret == 0 && rx_intr;
 	log = nv_log_capture_end();
 	if (ret < 0)
 		return nv_fail(ret, "%s%s%s", nv_last_error(), *log ? ": " : "", log);

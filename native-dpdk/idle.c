@@ -6,8 +6,8 @@
  * devices raise no RX interrupt, so a nap's length is what the first packet
  * after a quiet spell may wait, and each wake-up costs the core a little: the
  * longest nap trades one for the other. When every input port has RX
- * interrupts (net_tap, PCI NICs: port.c), the poll lcore sleeps on them
- * instead (as DPDK's l3fwd-power does), woken by the first packet.
+ * interrupts (net_tap: port.c), the poll lcore sleeps on them instead (as
+ * DPDK's l3fwd-power does), woken by the first packet.
  *
  * A worker sleeps on its doorbell (a futex in a SharedArrayBuffer) once its
  * rings have been empty for a while; the poll lcore rings it when it hands one

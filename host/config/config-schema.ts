@@ -5,7 +5,7 @@
 export const DEFAULT_WATCHDOG_MS = 50;
 export const DEFAULT_MBUFS = 8191;
 /** The poll lcore's longest nap once idle (adaptive polling; 0: busy polling). */
-export const DEFAULT_NAP_US = 250;
+export const DEFAULT_NAP_US = 400;
 
 export const configSchema = {
   type: 'object',

@@ -345,7 +345,7 @@ function idleTarget(all: PointResult[]): Target {
 function rows(all: PointResult[]): string[][] {
   return all.map((r) => {
     const f = figures(r, all);
-    if (!f) return [r.point.id, r.error ? 'failed' : 'not run', '', '', '', '', '', r.error?.split('\n')[0]?.slice(0, 120) ?? ''];
+    if (!f) return [r.point.id, r.error ? 'failed' : 'not run', '', '', '', '', '', '', r.error?.split('\n')[0]?.slice(0, 120) ?? ''];
     const spread = r.samples.length > 1 ? ` [${(f.min / 1e6).toFixed(2)}-${(f.max / 1e6).toFixed(2)}]` : '';
     const s = typicalSample(r);
     const us = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(1)} us`);

@@ -38,7 +38,8 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.equal(chain.clean, true, 'the chain run accounted for every packet and gave the pool back');
   t.ok(chain.threads!.some((th) => th.name === 'netvm-worker0'), 'the worker thread is named and measured');
   t.ok(json.machine.dpdk && json.machine.node && json.machine.v8 && json.machine.kernel, 'the machine is recorded');
-  t.equal(json.targets.length, 16);
+  t.equal(json.targets.length, 17);
+  t.ok(json.targets.some((x) => x.what.startsWith('an idle data plane') && x.status === 'not measured' && x.detail.includes('idle-adaptive')), 'the idle target says which point it needs');
   t.ok(json.targets.filter((x) => x.what.includes('guest')).every((x) => x.status === 'not measured' && x.detail.includes('-vm-')), 'the guest targets say which points they need');
   t.ok(json.targets.every((x) => ['met', 'missed', 'not measured'].includes(x.status)));
   t.not(json.targets.find((x) => x.what.startsWith('p99'))!.status, 'not measured', 'the latency target is judged');

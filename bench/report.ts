@@ -312,7 +312,7 @@ export function targets(all: PointResult[]): Target[] {
     out.push({
       what: 'p99 latency < 20 us through 3 NFs at 50% load', status: ok ? 'met' : 'missed',
       detail: `p99 ${lf.latencyUs.p99.toFixed(1)} us (p50 ${lf.latencyUs.p50.toFixed(1)} us) at ${lf.mpps.toFixed(2)} Mpps` +
-        (ok ? '' : '. Bottleneck: the tail, not the path (the median is far below it). Most likely preemption: on 2 CPUs the worker and the poll lcore share their cores with the main thread and V8\'s own threads (GC, compiler), and the worker pauses for its own minor GCs (koffi calls allocate); a core of their own each (isolcpus) and fewer allocations per call are the remedies'),
+        (ok ? '' : '. Bottleneck: the tail, not the path (the median is far below it). Not GC (--trace-gc shows none in steady state): preemption. On 2 CPUs the worker shares its CPU with the main thread (its watch loop wakes 50 times a second), and the hypervisor; a core of its own for each thread (isolcpus, more than 2 CPUs) is the remedy (docs/performance.md, "Latency")'),
     });
   }
   out.push(idleTarget(all));

@@ -61,8 +61,11 @@ const WORKER_FILE = new URL('../worker/worker.js', import.meta.url).href;
 const DRAIN_TIMEOUT_MS = 5000;
 /** How long workers have to end once told to stop (one in an endless NF call never does). */
 const STOP_GRACE_MS = 2000;
-/** How often the run looks at its counters while it serves. */
+/** How often the run looks for a stop and for hung workers while it serves (reading shared
+ *  words only), and how often it reads the counters (calls into C, device stats). Each wake-up
+ *  of the main thread takes the worker's CPU on a machine with no CPU to spare for it. */
 const WATCH_MS = 20;
+const COUNTERS_MS = 100;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -260,10 +263,14 @@ class Run {
     const { opts, started } = this;
     const dp = this.dp!, chainSet = this.chainSet!;
     let lastPorts = this.portsNow(), lastChains = summarizeChains(chainSet.views), lastLine = started;
-    let lastRx = 0, lastInFlight = 0, lastRxChange = started;
+    let lastRx = 0, lastInFlight = 0, lastRxChange = started, lastCounters = started;
     while (!this.stopRequested && this.failure === undefined) {
       await sleep(WATCH_MS);
       const now = Date.now();
+      if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
+      await this.supervisor!.restartHung(this.workers!);
+      if (now - lastCounters < COUNTERS_MS) continue;
+      lastCounters = now;
       const ports = this.portsNow();
       const rx = ports.reduce((n, p) => n + p.rx, 0);
       // Idle: nothing arrived and nothing came back from the chains. A chain working through a
@@ -273,9 +280,7 @@ class Run {
       if (opts.warmup !== undefined && this.windowStart === undefined && now - started >= opts.warmup * 1000) {
         this.windowStart = { at: now, ports, chains: summarizeChains(chainSet.views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts() }) };
       }
-      if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
-      await this.supervisor!.restartHung(this.workers!);
       if (now - lastLine >= 1000) {
         const chains = summarizeChains(chainSet.views);
         this.log(rateLine((now - started) / 1000, (now - lastLine) / 1000, ports, lastPorts, chains, lastChains));

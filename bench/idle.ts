@@ -25,6 +25,17 @@ function buildWake(): void {
   execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', WAKE_SRC, '-o', WAKE], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** A veth pair, `peer` in the namespace `ns`, both ends up and sending nothing of their own
+ *  (no addresses, no IPv6). */
+export function addVethPair(ns: string, host: string, peer: string): void {
+  sh('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
+  sh('ip', 'link', 'set', peer, 'netns', ns);
+  sh('sysctl', '-qw', `net.ipv6.conf.${host}.disable_ipv6=1`);
+  sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${peer}.disable_ipv6=1`);
+  sh('ip', 'link', 'set', host, 'up');
+  sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up');
+}
+
 /** veth: two veth pairs, the host ends for netvm's ports, the other ends in a namespace of their
  *  own (no addresses, no IPv6: nothing on the links but the probes). tap: two net_tap ports,
  *  which netvm makes when it starts; the probe uses their kernel sides. */
@@ -40,15 +51,8 @@ export class ProbeLinks {
     if (kind === 'tap') return;
     sh('ip', 'netns', 'add', this.ns);
     try {
-      [this.hostIn, this.hostOut].forEach((host, i) => {
-        const peer = this.peers[i];
-        sh('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
-        sh('ip', 'link', 'set', peer, 'netns', this.ns);
-        sh('sysctl', '-qw', `net.ipv6.conf.${host}.disable_ipv6=1`);
-        sh('ip', 'netns', 'exec', this.ns, 'sysctl', '-qw', `net.ipv6.conf.${peer}.disable_ipv6=1`);
-        sh('ip', 'link', 'set', host, 'up');
-        sh('ip', 'netns', 'exec', this.ns, 'ip', 'link', 'set', peer, 'up');
-      });
+      addVethPair(this.ns, this.hostIn, this.peers[0]);
+      addVethPair(this.ns, this.hostOut, this.peers[1]);
     } catch (err) {
       this.remove();
       throw err;

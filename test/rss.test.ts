@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
+import { addVethPair } from '../bench/idle.js';
 import { byFlow, statefulConversations } from './support/conversations.js';
 import { runNetvm, startNetvm, tempDir } from './support/netvm.js';
 import { outputFrames } from './support/pcap-ports.js';
@@ -23,12 +24,7 @@ const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), 
 /** A veth pair, one end in a namespace of its own; neither end sends anything of its own (no addresses, no IPv6). */
 function vethPair(): void {
   sh('ip', 'netns', 'add', ns);
-  sh('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
-  sh('ip', 'link', 'set', peer, 'netns', ns);
-  sh('sysctl', '-qw', `net.ipv6.conf.${host}.disable_ipv6=1`);
-  sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${peer}.disable_ipv6=1`);
-  sh('ip', 'link', 'set', host, 'up');
-  sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up');
+  addVethPair(ns, host, peer);
 }
 
 /** Sends frames (hex, one a line) out of the namespace's end, a few at a time. */

@@ -33,6 +33,8 @@ export interface LiveParts {
   guests: Guest[];
   /** Whether the run measures latency (its histogram is then in the metrics). */
   latency: boolean;
+  /** Every port's counters now, by name. */
+  ports(): PortSummary[];
   /** Places a chain's NFs, as the run placed its first chains. */
   placeChain(chain: ChainConfig, index: number, nfs: { nf: NfConfig; module: NfModule }[]): void;
   stop(): void;
@@ -94,8 +96,7 @@ export class LiveRun implements RunningDataPlane {
 
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } } {
     const { cfg, dp, chainSet } = this.run;
-    const ports = cfg.ports.map((p, i) => ({ name: p.name, ...dp.portCounters(i) }));
-    return { ports, chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } };
+    return { ports: this.run.ports(), chains: summarizeChains(chainSet.views), pool: { mbufs: cfg.pool.mbufs, available: dp.poolAvailable() } };
   }
 
   threads(): { name: string; seconds: number }[] {

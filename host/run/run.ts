@@ -248,6 +248,7 @@ class Run {
     this.live = new LiveRun(this.started, {
       cfg, dp, places, chainSet, workers: this.workers!, swapper: this.swapper!, serially: this.serially, events: this.events,
       history: this.history, captures: this.captures, guests: this.guests, latency: opts.latency === true,
+      ports: () => this.portsNow(),
       placeChain: (chain, index, nfs) => this.placeChain(chain, index, nfs),
       stop: () => (this.stopRequested = true),
     });

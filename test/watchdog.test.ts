@@ -1,12 +1,31 @@
 // An NF that never returns: the watchdog notices the worker's heartbeat stand
 // still, terminates the worker, drops and counts the burst it held, starts a
 // fresh worker for its lanes, and the data plane goes on forwarding; at the
-// end every packet is accounted for and the pool is full again.
+// end every packet is accounted for and the pool is full again. A worker that
+// only did not get its CPU is not stuck.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFlowsPcap } from '../bench/traffic.js';
 import { writePcap } from '../host/pcap/index.js';
-import { fixtureNf } from './support/fixtures.js';
-import { runNetvm, tempDir, totals } from './support/netvm.js';
+import { REPO_ROOT, fixtureNf } from './support/fixtures.js';
+import { runNetvm, startNetvm, tempDir, totals } from './support/netvm.js';
+
+/** The kernel id of a process's thread of this name. */
+function threadId(pid: number, name: string): number {
+  const tid = readdirSync(`/proc/${pid}/task`).find((id) => readFileSync(`/proc/${pid}/task/${id}/comm`, 'utf8').trim() === name);
+  if (tid === undefined) throw new Error(`no thread ${name} in process ${pid}`);
+  return Number(tid);
+}
+
+/** Nanoseconds a thread waited for a CPU it did not get (schedstat's second field). */
+const waitedNs = (pid: number, tid: number): number => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+
+const run = (cmd: string, ...args: string[]): void => {
+  const r = spawnSync(cmd, args);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.toString()}`);
+};
 
 t.test('a worker stuck in an endless loop is restarted; nothing is lost uncounted', async (t) => {
   const dir = tempDir();
@@ -74,4 +93,36 @@ t.test('a worker stuck when the run stops is terminated: the run ends, its burst
   t.equal(rx, tx + drops, 'in = out + counted drops');
   t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
   t.equal(r.code, 0, r.stderr);
+});
+
+t.test('a worker the machine does not run for a while is not hung: its NF keeps its state', async (t) => {
+  const dir = tempDir();
+  const pcap = join(dir, 'flows.pcap');
+  writeFlowsPcap(pcap, 64, 50);
+  const netvm = startNetvm({
+    cores: { poll: 1, workers: [0] },
+    ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, sink: 'net_null0,size=60' },
+    nfs: { nat: { module: join(REPO_ROOT, 'nf-modules/build/nat.wasm'), config: { inside: '10.0.0.0/8', public_ip: '203.0.113.1' } } },
+    chains: [{ from: 'src', through: ['nat'], to: 'sink' }],
+  }, ['--duration', '3', '--control', 'off'], dir);
+  await netvm.waitFor(/\[\s*1s\]/);
+  // Another thread takes the worker's CPU for 300 ms, six times the watchdog's 50 ms: the worker
+  // is made SCHED_IDLE meanwhile, so that it gets nothing while the run's main thread (on the same
+  // CPU, the watchdog's) still gets its turns.
+  const worker = threadId(netvm.pid, 'netvm-worker0');
+  const before = waitedNs(netvm.pid, worker);
+  run('chrt', '--idle', '-p', '0', String(worker));
+  run('taskset', '-c', '0', process.execPath, '-e', 'const end = Date.now() + 300; while (Date.now() < end);');
+  run('chrt', '--other', '-p', '0', String(worker));
+  const waited = (waitedNs(netvm.pid, worker) - before) / 1e6;
+  t.ok(waited >= 250, `the worker waited ${waited.toFixed(0)} ms for its CPU`);
+  const r = await netvm.done;
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stderr, /no progress/, 'the watchdog left it alone');
+  const s = r.summary!;
+  t.equal(s.hangs.length, 0);
+  t.equal(s.chains[0]!.nfs[0]!.metrics['new_mappings'], 50, 'the first instance ran all along');
+  const { rx, tx, drops } = totals(s);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  t.equal(s.pool.available, s.pool.mbufs, 'the pool is full again');
 });

@@ -45,6 +45,6 @@ export interface DataPlaneConfig {
   chains: ChainConfig[];
   pool: { mbufs: number; hugepages: HugepageMode };
   eal: string[];
-  /** A worker that makes no progress this long (an NF that never returns) is restarted. */
+  /** A worker that runs this long (its own CPU time) without progress (an NF that never returns) is restarted. */
   watchdogMs: number;
 }

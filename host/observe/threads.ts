@@ -13,6 +13,16 @@ export interface ThreadCpu {
   seconds: number;
 }
 
+/** Nanoseconds one thread of this process has run on a CPU (schedstat's first field), or
+ *  undefined once it has ended. Time it waited for a CPU is not in it. */
+export function threadRunNs(tid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
 export function threadCpu(): ThreadCpu[] {
   const threads: ThreadCpu[] = [];
   for (const tid of readdirSync('/proc/self/task')) {

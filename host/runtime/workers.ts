@@ -4,12 +4,17 @@
 // that never returns from a burst or a tick) is terminated, the burst it held
 // is dropped and counted (native-dpdk/chain.c: nv_chain_abort), and a fresh
 // worker takes over its lanes with fresh NF instances. The other workers keep
-// forwarding meanwhile. Commands (a swap, a lane added or removed) go to a
+// forwarding meanwhile. The budget is the worker's own CPU time, read from
+// /proc when its heartbeat stands still: a worker the machine did not run (its
+// CPU taken by another thread, or the VM's vCPU held by the host) is not stuck,
+// and neither is one that the watchdog's own thread came too late to watch.
+// Commands (a swap, a lane added or removed) go to a
 // worker with ask() and are answered between two of its bursts.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { native } from '../dataplane/native.js';
 import { ringDoorbell } from '../dataplane/doorbell.js';
+import { threadRunNs } from '../observe/threads.js';
 import {
   HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, LOOP_TURNS, LOOP_WORDS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from '../worker/messages.js';
@@ -21,6 +26,9 @@ type Answer = Extract<WorkerEvent, { type: 'swapped' | 'lane-added' | 'lane-remo
 const ASK_TIMEOUT_MS = 30_000;
 /** How long a stopped run waits for the poll loop to take back what a stuck worker's rings held. */
 const DISCARD_MS = 2000;
+/** The run looks for hung workers every 20 ms: a look this much later than the one before
+ *  (its own thread was not run) cannot tell whether the workers ran meanwhile, and starts over. */
+const LATE_LOOK_MS = 40;
 
 interface Entry {
   cpu: number;
@@ -28,11 +36,14 @@ interface Entry {
   port: MessagePort;
   heartbeat: Int32Array;
   threadId: number;
+  /** Its kernel thread id, whose CPU time the watchdog reads. */
+  tid: number;
   task: Promise<unknown>;
   /** Set while the watchdog replaces this worker: its task's end is expected. */
   replacing: boolean;
   lastBeat: number;
-  lastBeatAt: number;
+  /** The worker's CPU time (ns) when the watchdog first found its heartbeat still; -1 while it beats. */
+  stillSinceNs: number;
   /** Commands sent and not answered yet, by id. */
   asked: Map<number, (a: Answer | Error) => void>;
 }
@@ -53,6 +64,8 @@ export class WorkerSet {
   private readonly loops = new Map<number, Float64Array>();
   private failure: ((err: unknown) => void) | undefined;
   private nextId = 1;
+  /** When hung() last looked. */
+  private lastLookAt = Date.now();
   /** Rejects when a worker's task fails other than by the watchdog's hand. */
   readonly failed = new Promise<never>((_, reject) => (this.failure = reject));
 
@@ -74,12 +87,12 @@ export class WorkerSet {
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
     const entry: Entry = {
-      cpu, lanes: [...lanes], port: port1, heartbeat, threadId: -1, task: Promise.resolve(), replacing: false, lastBeat: 0, lastBeatAt: Date.now(), asked: new Map(),
+      cpu, lanes: [...lanes], port: port1, heartbeat, threadId: -1, tid: -1, task: Promise.resolve(), replacing: false, lastBeat: 0, stillSinceNs: -1, asked: new Map(),
     };
     port1.on('message', (e: WorkerEvent) => {
       if (e.type === 'ready') {
         entry.threadId = e.threadId;
-        entry.lastBeatAt = Date.now();
+        entry.tid = e.tid;
         ready();
       }
       if (e.type === 'swapped' || e.type === 'lane-added' || e.type === 'lane-removed') {
@@ -170,19 +183,24 @@ export class WorkerSet {
     return failOpen;
   }
 
-  /** CPUs whose worker made no progress for its budget (not counting swaps, which are slow on purpose). */
+  /** CPUs whose worker ran for its budget without progress (not counting swaps, which are slow on purpose). */
   hung(budgetMs: (cpu: number) => number): number[] {
     const now = Date.now();
+    const late = now - this.lastLookAt > LATE_LOOK_MS;
+    this.lastLookAt = now;
     const out: number[] = [];
     for (const e of this.entries.values()) {
       if (e.threadId < 0 || e.replacing) continue;
       const beat = Atomics.load(e.heartbeat, HEARTBEAT_BEATS);
-      if (beat !== e.lastBeat || Atomics.load(e.heartbeat, HEARTBEAT_BUSY) !== 0) {
+      if (late || beat !== e.lastBeat || Atomics.load(e.heartbeat, HEARTBEAT_BUSY) !== 0) {
         e.lastBeat = beat;
-        e.lastBeatAt = now;
-      } else if (now - e.lastBeatAt > budgetMs(e.cpu)) {
-        out.push(e.cpu);
+        e.stillSinceNs = -1;
+        continue;
       }
+      const ran = threadRunNs(e.tid);
+      if (ran === undefined) continue; // its thread has ended: its task's end follows
+      if (e.stillSinceNs < 0) e.stillSinceNs = ran;
+      else if (ran - e.stillSinceNs > budgetMs(e.cpu) * 1e6) out.push(e.cpu);
     }
     return out;
   }

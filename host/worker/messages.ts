@@ -113,7 +113,7 @@ export type SwapOutcome =
   | { ok: false; reason: string };
 
 export type WorkerEvent =
-  | { type: 'ready'; cpu: number; threadId: number; metrics: { lane: number; nfs: Metric[][] }[] }
+  | { type: 'ready'; cpu: number; threadId: number; /** its kernel id */ tid: number; metrics: { lane: number; nfs: Metric[][] }[] }
   | { type: 'trap'; lane: number; nf: string; message: string }
   | { type: 'swapped'; id: number; outcome: SwapOutcome }
   | { type: 'lane-added'; id: number; lane: number; error?: string; metrics: Metric[][] }

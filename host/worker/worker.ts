@@ -6,7 +6,7 @@ import { poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { metricValues, type PoolWindow } from '../nf/instance.js';
-import { nameThisThread, pinThisThread } from './affinity.js';
+import { kernelThreadId, nameThisThread, pinThisThread } from './affinity.js';
 import {
   CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, LOOP_TURNS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from './messages.js';
@@ -123,7 +123,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   const doorbell = task.doorbell === undefined ? undefined : new DoorbellSleep(task.doorbell);
   const pending = (): boolean => Atomics.load(control, CONTROL_STOP) !== 0 || chains.some((c) => c.waiting());
   const metrics = lanes.map((lane) => ({ lane: lane.lane, nfs: lane.instances.map((nf) => nf.host.metrics) }));
-  const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, threadId, metrics };
+  const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, threadId, tid: kernelThreadId(), metrics };
   task.events.postMessage(ready);
 
   let idle = 0;

@@ -108,6 +108,7 @@ int nv_pool_map(void *addr);
 uint32_t nv_pool_available(void);
 int nv_advise_hugepages(void *addr, uint64_t len);
 int nv_discard(void *addr, uint64_t len); /* private pages read as zeros again (an NF memory reused) */
+int64_t nv_scrub(void *addr, uint64_t len, uint64_t max_zero); /* the same, resident pages zeroed in place; in steps: bytes done */
 
 int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd);
 int nv_port_stats(uint16_t port, struct nv_port_stats *out);

@@ -158,24 +158,6 @@ int nv_pool_map(void *addr)
 	return 0;
 }
 
-/* Asks for transparent hugepages over an NF's heap (the part of its
- * WebAssembly memory above the pool window): its tables are large and read
- * at random, and on 4 KiB pages nearly every lookup is also a TLB miss. The
- * advice holds for the whole reservation, so it covers memory grown later. */
-int nv_advise_hugepages(void *addr, uint64_t len)
-{
-	if (madvise(addr, len, MADV_HUGEPAGE) < 0)
-		return nv_fail(errno, "madvise(MADV_HUGEPAGE) at %p: %s", addr, strerror(errno));
-	return 0;
-}
-
-int nv_discard(void *addr, uint64_t len)
-{
-	if (madvise(addr, len, MADV_DONTNEED) < 0)
-		return nv_fail(errno, "madvise(MADV_DONTNEED) at %p: %s", addr, strerror(errno));
-	return 0;
-}
-
 uint32_t nv_pool_available(void)
 {
 	return nv_pool.mp == NULL ? 0 : rte_mempool_avail_count(nv_pool.mp);

@@ -51,3 +51,32 @@ t.test('a memory is scrubbed for the next instance, its pool window kept', async
   spares.stock(spec);
   t.ok(spares.take(spec) && spares.take(spec) === undefined, 'stock adds none while one is kept');
 });
+
+t.test('a scrub in steps (between bursts) zeroes what the instance wrote and keeps the pool', async (t) => {
+  const info = poolCreatePlain(64);
+  t.teardown(() => native().poolDestroy());
+  const pool = poolWindow(info.len, info.page_size);
+  const spares = new SpareMemories(pool);
+  const spec = { module: nat, config: NAT_CONFIG };
+  spares.stock(spec);
+  const first = createNfInstance(nat, 'nat', { pool, config: NAT_CONFIG, memory: spares.take(spec)! });
+  const bytes = new Uint8Array(first.memory.buffer);
+  bytes.subarray(first.windowOffset, first.windowOffset + info.len).fill(0x5a, 0, 4096);
+  bytes.fill(0xee, 0, first.windowOffset);
+  // Written here and there over 8 MiB of heap, as tables are: the pages between stay untouched.
+  for (let at = NF_MEMORY_BASE; at < NF_MEMORY_BASE + 8 * 1024 * 1024; at += 12289) bytes[at] = 0xee;
+  spares.reuse(first, spec);
+  let steps = 0;
+  while (spares.scrubbing()) {
+    spares.scrubStep();
+    steps++;
+  }
+  t.ok(steps > 2, `it took ${steps} steps`);
+  const again = spares.take(spec)!;
+  t.equal(again.memory, first.memory, 'the scrubbed memory is the spare');
+  const after = new Uint8Array(again.memory.buffer);
+  t.ok(after.subarray(0, first.windowOffset).every((b) => b === 0), 'below the window: zeros');
+  t.ok(after.subarray(NF_MEMORY_BASE).every((b) => b === 0), 'the heap: zeros');
+  t.ok(after.subarray(first.windowOffset, first.windowOffset + 4096).every((b) => b === 0x5a), 'the pool: as it was');
+  t.equal(createNfInstance(nat, 'nat', { pool, config: NAT_CONFIG, memory: again }).exports.netvm_abi_version(), ABI_VERSION, 'a new instance runs in it');
+});

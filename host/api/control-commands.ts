@@ -162,7 +162,8 @@ async function swap(call: Call): Promise<number> {
     const b = a.body;
     const state = b['state'] === 'handed-over' ? `its state handed over (${b['stateBytes']} bytes)` : `started empty: ${b['why']}`;
     const on = (b['instances'] as number) > 1 ? ` on ${b['instances']} instances` : '';
-    console.log(`swapped nf ${nf} to ${module}${on}: ${state}; the data path paused ${(b['pauseUs'] as number).toFixed(0)} us`);
+    const [pause, build] = [b['pauseUs'] as number, b['buildUs'] as number].map((us) => us.toFixed(0));
+    console.log(`swapped nf ${nf} to ${module}${on}: ${state}; the data path paused ${pause} us for the handover, and ${build} us a turn before to build the new instance`);
     return 0;
   }
   console.error(`netvm: swap refused, nf ${nf} keeps running its old module: ${String(a.body['reason'] ?? a.body['error'])}`);
@@ -174,10 +175,10 @@ async function apply(call: Call): Promise<number> {
   call.expectArgs(1);
   const next = (await import('../config/config.js')).loadConfig(call.positionals[0]!);
   const a = await controlCall(call.address, 'POST', '/v1/apply', { config: next });
-  const swapped = (a.body['swapped'] ?? []) as { nf: string; swapped: boolean; state?: string; why?: string; reason?: string; pauseUs?: number }[];
+  const swapped = (a.body['swapped'] ?? []) as { nf: string; swapped: boolean; state?: string; why?: string; reason?: string; pauseUs?: number; buildUs?: number }[];
   for (const s of swapped) {
     console.log(s.swapped
-      ? `  nf ${s.nf}: swapped (${s.state === 'handed-over' ? 'state handed over' : `started empty: ${s.why}`}; paused ${s.pauseUs!.toFixed(0)} us)`
+      ? `  nf ${s.nf}: swapped (${s.state === 'handed-over' ? 'state handed over' : `started empty: ${s.why}`}; paused ${s.pauseUs!.toFixed(0)} us, after ${s.buildUs!.toFixed(0)} us to build)`
       : `  nf ${s.nf}: REFUSED, keeps running its old module: ${s.reason}`);
   }
   for (const c of (a.body['removedChains'] ?? []) as string[]) console.log(`  chain ${c}: stopped`);

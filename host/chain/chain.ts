@@ -38,14 +38,23 @@ export interface ChainSpec {
   failOpen: boolean;
 }
 
-/** An isolated NF's private packet area, as an address (0: it shares the pool). */
-function privateArea(nf: NfInstance): bigint {
-  return nf.isolated ? addressOf(nf.memory.buffer) + BigInt(nf.windowOffset) : 0n;
+/** Where the C chain reaches an NF's instance, as addresses: its batch records, its private
+ *  packet area (isolated; 0: it shares the pool), the clock word it reads (0: it has none).
+ *  The memory's base never moves (V8 reserves its whole range), so the addresses hold even
+ *  after the NF grows its memory. */
+export interface NfLink {
+  records: bigint;
+  privateArea: bigint;
+  clock: bigint;
 }
 
-/** Where the NF reads the clock, as an address (0: it has no netvm_clock). */
-function clockWord(nf: NfInstance): bigint {
-  return nf.clockAddr === 0 ? 0n : addressOf(nf.memory.buffer) + BigInt(nf.clockAddr);
+export function nfLink(nf: NfInstance): NfLink {
+  const base = addressOf(nf.memory.buffer);
+  return {
+    records: base + BigInt(nf.batchAddr),
+    privateArea: nf.isolated ? base + BigInt(nf.windowOffset) : 0n,
+    clock: nf.clockAddr === 0 ? 0n : base + BigInt(nf.clockAddr),
+  };
 }
 
 export class Chain {
@@ -75,15 +84,15 @@ export class Chain {
         spec.toPortId, Uint16Array.from(spec.portIds), spec.portIds.length),
     );
     for (const nf of spec.nfs) {
-      // The memory's base never moves (V8 reserves its whole range), so the
-      // records' address holds even after the NF grows its memory.
-      check(lib.chainAddNf(spec.id, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.recordBytes, nf.readsMeta ? 1 : 0, nf.maxBurst, privateArea(nf), clockWord(nf)));
+      const link = nfLink(nf);
+      check(lib.chainAddNf(spec.id, link.records, nf.recordBytes, nf.readsMeta ? 1 : 0, nf.maxBurst, link.privateArea, link.clock));
     }
   }
 
-  /** Puts another instance at chain position k (a hot-swap); only between bursts. */
-  replace(k: number, nf: NfInstance): void {
-    check(native().chainSetNf(this.id, k, addressOf(nf.memory.buffer) + BigInt(nf.batchAddr), nf.recordBytes, nf.readsMeta ? 1 : 0, nf.maxBurst, privateArea(nf), clockWord(nf)));
+  /** Puts another instance at chain position k (a hot-swap); only between bursts. A swap
+   *  works out the link in a turn before, so that its pause does not. */
+  replace(k: number, nf: NfInstance, link = nfLink(nf)): void {
+    check(native().chainSetNf(this.id, k, link.records, nf.recordBytes, nf.readsMeta ? 1 : 0, nf.maxBurst, link.privateArea, link.clock));
     this.nfs[k] = nf;
     this.process[k] = nf.exports.netvm_process;
   }

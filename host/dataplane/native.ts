@@ -91,6 +91,7 @@ function load() {
     poolAvailable: lib.func('uint32_t nv_pool_available(void)'),
     adviseHugepages: lib.func('int nv_advise_hugepages(uintptr_t addr, uint64_t len)'),
     discard: lib.func('int nv_discard(uintptr_t addr, uint64_t len)'),
+    scrub: lib.func('int64_t nv_scrub(uintptr_t addr, uint64_t len, uint64_t max_zero)'),
     portAdd: lib.func('int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)'),
     portStats: lib.func('int nv_port_stats(uint16_t port, _Out_ nv_port_stats *out)'),
     portRxQueues: lib.func('int nv_port_rx_queues(uint16_t port)') as (port: number) => number,

@@ -12,5 +12,6 @@ export function poolWindow(len: number, pageSize: number): PoolWindow {
     // Not having them is no error: the heap stays on 4 KiB pages.
     adviseHugepages: (address, len) => void native().adviseHugepages(address, len),
     discard: (address, len) => void check(native().discard(address, len)),
+    scrub: (address, len, maxZero) => BigInt(check(Number(native().scrub(address, len, maxZero)))),
   };
 }

@@ -1,5 +1,14 @@
 // The WebAssembly engine, behind one small surface so that another engine can
 // be put here. Today: V8's, through the WebAssembly JS API.
+import { setFlagsFromString } from 'node:v8';
+
+// V8 compiles a module's functions lazily, each on its first call, on the
+// thread that calls it: a worker would compile an NF's rarely called
+// functions (its state export on a swap, say) between two bursts, 100 us and
+// more. Compiled whole up front, on the thread that loads the module (twice
+// the compile time, off the data path), they are ready when first called.
+// The flag is read when a module is compiled, and every module is compiled here.
+setFlagsFromString('--no-wasm-lazy-compilation');
 
 export type CompiledModule = WebAssembly.Module;
 export type ModuleInstance = WebAssembly.Instance;

@@ -21,6 +21,9 @@ export interface PoolWindow {
   adviseHugepages(address: bigint, len: bigint): void;
   /** Gives back the private pages of len bytes at address: they read as zeros again. */
   discard(address: bigint, len: bigint): void;
+  /** Makes len bytes at address read as zeros again from their start, the resident pages
+   *  zeroed in place, until maxZero bytes are zeroed: returns how many bytes are done. */
+  scrub(address: bigint, len: bigint, maxZero: number): bigint;
 }
 
 /** An NF memory ready for an instance: the pool mapped at its window (or, isolated, a

@@ -110,20 +110,14 @@ function prepare(nf: NfModule, pool: PoolWindow, heapMb: number | undefined, iso
   return { memory, windowOffset, key: keyOf(max, isolated) };
 }
 
-/** An instance's memory, made as new for the next instance: every byte of it but the
- *  pool's window reads as zero again (the pages are given back, not written). Call
- *  once the instance is gone for good. */
-export function reuseMemory(nf: NfInstance, pool: PoolWindow, key: string): PreparedMemory {
+/** The parts of a gone instance's memory that must read as zero again before another
+ *  instance takes it: every byte but the pool's window, as [address, length] ranges. */
+export function memoryToScrub(nf: NfInstance, pool: PoolWindow): [bigint, bigint][] {
   const base = pool.addressOf(nf.memory as LinearMemory);
   const end = BigInt(nf.memory.buffer.byteLength);
-  if (nf.isolated) {
-    pool.discard(base, end);
-  } else {
-    const windowEnd = BigInt(nf.windowOffset + pool.len);
-    pool.discard(base, BigInt(nf.windowOffset));
-    pool.discard(base + windowEnd, end - windowEnd);
-  }
-  return { memory: nf.memory as LinearMemory, windowOffset: nf.windowOffset, key };
+  if (nf.isolated) return [[base, end]];
+  const windowEnd = BigInt(nf.windowOffset + pool.len);
+  return [[base, BigInt(nf.windowOffset)], [base + windowEnd, end - windowEnd]];
 }
 
 export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptions = {}): NfInstance {

@@ -72,7 +72,7 @@ export interface SwapWorkers {
 }
 
 export type SwapResult =
-  | { nf: string; module: string; swapped: true; state: 'handed-over' | 'empty'; stateBytes: number; why?: string; pauseUs: number; instances: number }
+  | { nf: string; module: string; swapped: true; state: 'handed-over' | 'empty'; stateBytes: number; why?: string; pauseUs: number; buildUs: number; instances: number }
   | { nf: string; module: string; swapped: false; reason: string };
 
 export class NfSwapper {
@@ -129,7 +129,7 @@ export class NfSwapper {
     return {
       nf: name, module: modulePath, swapped: true, state: empty === undefined ? 'handed-over' : 'empty',
       stateBytes: outcomes.reduce((n, o) => n + o.stateBytes, 0), ...(empty?.why !== undefined && { why: empty.why }),
-      pauseUs: Math.max(0, ...outcomes.map((o) => o.pauseUs)), instances: outcomes.length,
+      pauseUs: Math.max(0, ...outcomes.map((o) => o.pauseUs)), buildUs: Math.max(0, ...outcomes.map((o) => o.buildUs)), instances: outcomes.length,
     };
   }
 }

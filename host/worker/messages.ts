@@ -107,8 +107,10 @@ export type SwapOutcome =
       why?: string;
       /** The new instance's metrics, in slot order. */
       metrics: Metric[];
-      /** How long the worker's chains stood still for the swap. */
+      /** How long the worker's chains stood still for the handover (the state's move). */
       pauseUs: number;
+      /** How long they stood still, in a turn before, while the new instance was built. */
+      buildUs: number;
     }
   | { ok: false; reason: string };
 

@@ -10,7 +10,7 @@ import { kernelThreadId, nameThisThread, pinThisThread } from './affinity.js';
 import {
   CONTROL_STOP, HEARTBEAT_BEATS, HEARTBEAT_BUSY, LOOP_TURNS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from './messages.js';
-import { instanceOf, swapNf } from './swap.js';
+import { SwapInTurns, instanceOf } from './swap.js';
 import { DoorbellSleep } from '../dataplane/doorbell.js';
 import { SpareMemories } from './spares.js';
 import { preloadJsNf } from '../nf/js-nf.js';
@@ -70,8 +70,9 @@ function syncMetrics(lanes: BuiltLane[]): void {
   }
 }
 
-/** A command from the main thread, carried out between bursts (the worker ends once it has no lane left). */
-function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faults: NfFaults): void {
+/** A command from the main thread, carried out between bursts (the worker ends once it has no lane
+ *  left); a swap is only begun: it goes on in later turns. */
+function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faults: NfFaults): SwapInTurns | undefined {
   const reply = (e: WorkerEvent): void => ctx.task.events.postMessage(e);
   if (command.type === 'add-lane') {
     try {
@@ -82,7 +83,7 @@ function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faul
     } catch (err) {
       reply({ type: 'lane-added', id: command.id, lane: command.lane.lane, error: (err as Error).message, metrics: [] });
     }
-    return;
+    return undefined;
   }
   const at = lanes.findIndex((l) => l.lane === command.lane);
   if (command.type === 'remove-lane') {
@@ -92,11 +93,23 @@ function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faul
       lanes.splice(at, 1);
     }
     reply({ type: 'lane-removed', id: command.id, lane: command.lane });
-    return;
+    return undefined;
   }
-  const outcome = at < 0 ? { ok: false as const, reason: `lane ${command.lane} is not on this worker` } : swapNf(lanes[at]!, command, ctx.pool, ctx.spares);
-  if (outcome.ok) faults.reset(command.lane, command.position);
-  reply({ type: 'swapped', id: command.id, outcome });
+  if (at >= 0) return new SwapInTurns(command, lanes[at]!, ctx.pool, ctx.spares);
+  reply({ type: 'swapped', id: command.id, outcome: { ok: false, reason: `lane ${command.lane} is not on this worker` } });
+  return undefined;
+}
+
+/** Takes a swap's next step (the watchdog spares the turn); true once it has ended and been answered. */
+function stepSwap(swap: SwapInTurns, heartbeat: Int32Array, faults: NfFaults, events: WorkerTask['events']): boolean {
+  Atomics.store(heartbeat, HEARTBEAT_BUSY, 1);
+  const outcome = swap.step();
+  Atomics.store(heartbeat, HEARTBEAT_BUSY, 0);
+  if (outcome === undefined) return false;
+  if (outcome.ok) faults.reset(swap.req.lane, swap.req.position);
+  const event: WorkerEvent = { type: 'swapped', id: swap.req.id, outcome };
+  events.postMessage(event);
+  return true;
 }
 
 export default async function runWorker(task: WorkerTask): Promise<void> {
@@ -126,6 +139,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   const ready: WorkerEvent = { type: 'ready', cpu: task.cpu, threadId, tid: kernelThreadId(), metrics };
   task.events.postMessage(ready);
 
+  let swap: SwapInTurns | undefined;
   let idle = 0;
   let quietSince = 0;
   let iterations = 0;
@@ -138,11 +152,17 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (faults.pending !== 0) faults.recreateDue(performance.now());
+    if (swap !== undefined && swap.due(work)) {
+      if (stepSwap(swap, heartbeat, faults, task.events)) swap = undefined;
+      [idle, quietSince] = [0, 0]; // a swap under way keeps the worker awake
+    }
     loop[LOOP_TURNS]!++;
     // Reading a clock allocates (a heap number): it is read once per IDLE_CHECK_POLLS empty polls, not per gap.
     if (work !== 0) {
       [idle, quietSince] = [0, 0];
       loop[LOOP_WORK_TURNS]!++;
+    } else if (spares.scrubbing()) {
+      spares.scrubStep(); // a turn with nothing else to do
     } else if (++idle >= IDLE_CHECK_POLLS) {
       const now = performance.now();
       if (quietSince === 0) [quietSince, idle] = [now, 0];
@@ -163,15 +183,13 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
         syncMetrics(lanes);
         lastSync = now;
       }
-      // Commands from the main thread wait here, between bursts; the watchdog spares a slow one.
-      const command = receiveMessageOnPort(task.events)?.message as WorkerCommand | undefined;
+      // Commands from the main thread wait here, between bursts, one at a time; the watchdog spares a slow one.
+      const command = swap === undefined ? (receiveMessageOnPort(task.events)?.message as WorkerCommand | undefined) : undefined;
       if (command !== undefined) {
         Atomics.store(heartbeat, HEARTBEAT_BUSY, 1);
-        obey(command, ctx, lanes, faults);
+        swap = obey(command, ctx, lanes, faults);
         chains = lanes.map((l) => l.chain);
         Atomics.store(heartbeat, HEARTBEAT_BUSY, 0);
-      } else {
-        spares.scrubPending();
       }
     }
   }

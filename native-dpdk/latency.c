@@ -51,6 +51,20 @@ uint64_t nv_latency_bucket_low(uint32_t i)
 	return ((uint64_t)NV_LAT_SUB | (i % NV_LAT_SUB)) << (e - NV_LAT_SUB_BITS);
 }
 
+/* A worker's turn begins, while latency is measured: the gap since the last
+ * turn began goes into the histogram at gaps[0..NV_LAT_BUCKETS), over the
+ * latency's buckets; gaps[NV_LAT_BUCKETS] keeps that turn's TSC (0: none, as
+ * after a sleep, whose gap is no stall). The worker's own thread writes it;
+ * the host reads it with plain loads (a count may be one behind). */
+void nv_turn_mark(uint64_t *gaps)
+{
+	uint64_t now = rte_rdtsc();
+	uint64_t last = gaps[NV_LAT_BUCKETS];
+	if (last != 0)
+		gaps[nv_lat_bucket(now - last)]++;
+	gaps[NV_LAT_BUCKETS] = now;
+}
+
 uint64_t nv_tsc_hz(void)
 {
 	return rte_get_tsc_hz();

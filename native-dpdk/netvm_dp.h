@@ -163,6 +163,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status); /* (next position 
 int nv_latency_enable(void); /* after the pool, before the poll loop */
 uint32_t nv_latency_histogram(uint64_t *out, uint32_t n); /* copies n buckets; returns how many there are */
 uint64_t nv_latency_bucket_low(uint32_t i);
+void nv_turn_mark(uint64_t *gaps); /* a worker's turn: its gap since the last into gaps[NV_LAT_BUCKETS + 1] */
 uint64_t nv_tsc_hz(void);
 int nv_pace_rx(double pps); /* before the poll loop: every input port together takes at most pps */
 int nv_rx_flows(uint32_t n); /* before the poll loop: received IPv4 sources cycle through n flows */

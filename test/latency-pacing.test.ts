@@ -2,7 +2,8 @@
 // time from RX to hand-back, and --warmup adds a window of the run after the
 // warm-up, with each thread's share of a core. On net_null traffic through
 // [forward]: the exact counts still hold, the rate stays at or below the pace,
-// and the histogram counts exactly the packets sent.
+// the histogram counts exactly the packets sent, and the worker's turns are
+// timed (the gaps between them, and how often its thread was preempted).
 import t from 'tap';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
@@ -29,6 +30,12 @@ t.test('a paced run with latency and a window', async (t) => {
   t.equal(s.latency!.count, tx, 'every packet sent was timed');
   t.ok(s.latency!.p50Ns > 0 && s.latency!.p50Ns <= s.latency!.p99Ns && s.latency!.p99Ns <= s.latency!.p999Ns && s.latency!.p999Ns <= s.latency!.maxNs, 'ordered percentiles');
   t.match(run.stdout, /latency \(RX to hand-back, \d+ packets\): p50 [\d.]+ us, p99 [\d.]+ us, p99\.9 [\d.]+ us, max [\d.]+ us/);
+  // The worker's turns, timed: at 50,000 packets a second most of them find nothing.
+  const [gaps] = s.workerGaps!;
+  t.equal(gaps!.cpu, 0);
+  t.ok(gaps!.gaps.count > rx / 256, `its turns were timed (${gaps!.gaps.count})`);
+  t.ok(gaps!.gaps.p50Ns <= gaps!.gaps.p99Ns && gaps!.gaps.p99Ns <= gaps!.gaps.maxNs && gaps!.long.count >= 0 && gaps!.preempted >= 0, 'ordered, and counted');
+  t.match(run.stdout, /worker on CPU 0: its turns began p50 [\d.]+ us apart, p99 [\d.]+ us, p99\.9 [\d.]+ us, max [\d.]+ us; \d+ gaps of 100 us or more \([\d.]+ ms together\); taken off its CPU \d+ times/);
 
   const w = s.window!;
   // The window runs from the warm-up's end to the stop: the run less its warm-up, less the drain.
@@ -41,6 +48,7 @@ t.test('a paced run with latency and a window', async (t) => {
   // run's, read after the stop, match exactly above): they agree within a fraction.
   t.ok(Math.abs(w.latency!.count - wTx) <= wTx * 0.02, `the window's latency counts the window's packets (${w.latency!.count} vs ${wTx})`);
   t.ok(w.threads.some((th) => th.name === 'netvm-worker0'), 'the worker\'s CPU share is there');
+  t.ok(w.workerGaps![0]!.gaps.count > 0 && w.workerGaps![0]!.gaps.count < gaps!.gaps.count, 'and its turns in the window');
 });
 
 t.test('bad pacing and warm-up options are refused', async (t) => {

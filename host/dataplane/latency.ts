@@ -49,3 +49,18 @@ export function latencySummary(after: BigUint64Array, before?: BigUint64Array): 
   while (top > 0 && counts[top] === 0) top--;
   return { count, p50Ns: at(0.5), p99Ns: at(0.99), p999Ns: at(0.999), maxNs: count === 0 ? 0 : low[top + 1]! * nsPerCycle };
 }
+
+/** Of the counts after minus those before: how many fell in buckets at or over ns, and the time
+ *  they stand for (each taken at its bucket's middle), in ns. */
+export function countsOver(ns: number, after: BigUint64Array, before?: BigUint64Array): { count: number; totalNs: number } {
+  const { low, nsPerCycle } = bucketBounds(after.length);
+  let count = 0;
+  let totalNs = 0;
+  for (let i = 0; i < after.length; i++) {
+    if (low[i]! * nsPerCycle < ns) continue;
+    const n = Number(after[i]! - (before?.[i] ?? 0n));
+    count += n;
+    totalNs += n * ((low[i]! + low[i + 1]!) / 2) * nsPerCycle;
+  }
+  return { count, totalNs };
+}

@@ -118,6 +118,8 @@ function load() {
     latencyEnable: lib.func('int nv_latency_enable(void)'),
     latencyHistogram: lib.func('uint32_t nv_latency_histogram(_Out_ uint64_t *out, uint32_t n)') as (out: BigUint64Array, n: number) => number,
     latencyBucketLow: lib.func('uint64_t nv_latency_bucket_low(uint32_t i)') as (i: number) => bigint | number,
+    // The histogram's address as a number (user addresses fit in 53 bits): one call a turn, no BigInt.
+    turnMark: lib.func('void nv_turn_mark(uintptr_t gaps)') as (gaps: number) => void,
     tscHz: lib.func('uint64_t nv_tsc_hz(void)') as () => bigint | number,
     paceRx: lib.func('int nv_pace_rx(double pps)'),
     rxFlows: lib.func('int nv_rx_flows(uint32_t n)'),

@@ -21,6 +21,20 @@ export interface ChainSummary extends Record<ChainCounterName, number> {
   nfs: ({ name: string; metrics: Record<string, number> } & Record<NfCounterName, number>)[];
 }
 
+/** A worker CPU's loop, with latency measured: the gaps between the starts of its turns (a
+ *  burst's work, an NF's tick, and any time its thread was not run), and how often the kernel
+ *  took its thread off its CPU for another. */
+export interface WorkerGaps {
+  cpu: number;
+  gaps: LatencySummary;
+  /** Gaps of LONG_GAP_NS or more: how many, and their time together. */
+  long: { count: number; ms: number };
+  preempted: number;
+}
+
+/** A gap between two turns of a worker this long is a stall: the latency target's p99.9. */
+export const LONG_GAP_NS = 100_000;
+
 /** Counters over the part of a run after its warm-up (all counts are differences). */
 export interface RunWindow {
   seconds: number;
@@ -29,12 +43,14 @@ export interface RunWindow {
   /** The share of a core each busy thread of the process used, busiest first. */
   threads: { tid: number; name: string; share: number }[];
   latency?: LatencySummary;
+  workerGaps?: WorkerGaps[];
 }
 
 export interface RunSummary {
   seconds: number;
   /** With latency measured: RX to hand-back of every packet sent. */
   latency?: LatencySummary;
+  workerGaps?: WorkerGaps[];
   /** With a warm-up: the counters from its end to the stop. */
   window?: RunWindow;
   hugepages: boolean;
@@ -170,6 +186,12 @@ export function formatSummary(s: RunSummary): string {
   if (s.latency) {
     const us = (ns: number): string => (ns / 1000).toFixed(1);
     lines.push(`  latency (RX to hand-back, ${s.latency.count} packets): p50 ${us(s.latency.p50Ns)} us, p99 ${us(s.latency.p99Ns)} us, p99.9 ${us(s.latency.p999Ns)} us, max ${us(s.latency.maxNs)} us`);
+    for (const { cpu, gaps: g, long, preempted } of s.workerGaps ?? []) {
+      lines.push(
+        `  worker on CPU ${cpu}: its turns began p50 ${us(g.p50Ns)} us apart, p99 ${us(g.p99Ns)} us, p99.9 ${us(g.p999Ns)} us, max ${us(g.maxNs)} us; ` +
+          `${long.count} gaps of ${LONG_GAP_NS / 1000} us or more (${long.ms.toFixed(1)} ms together); taken off its CPU ${preempted} times`,
+      );
+    }
   }
   const leaked = s.pool.mbufs - s.pool.available;
   lines.push(`  pool: ${s.pool.available}/${s.pool.mbufs} mbufs free${leaked === 0 ? '' : ` (${leaked} NOT RETURNED)`}`);

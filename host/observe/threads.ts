@@ -23,6 +23,16 @@ export function threadRunNs(tid: number): number | undefined {
   }
 }
 
+/** How often the kernel took a thread of this process off its CPU for another
+ *  (nonvoluntary_ctxt_switches), or undefined once it has ended. */
+export function threadPreemptions(tid: number): number | undefined {
+  try {
+    return Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'))![1]);
+  } catch {
+    return undefined;
+  }
+}
+
 export function threadCpu(): ThreadCpu[] {
   const threads: ThreadCpu[] = [];
   for (const tid of readdirSync('/proc/self/task')) {

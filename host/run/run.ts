@@ -10,20 +10,20 @@ import { rmSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { DataPlane } from '../dataplane/driver.js';
 import { POOL_ELT_BYTES } from '../dataplane/pool-layout.js';
-import { latencySummary } from '../dataplane/latency.js';
+import { countsOver, latencySummary } from '../dataplane/latency.js';
 import type { NfModule } from '../nf/module.js';
 import { Guest, type GuestOptions } from '../vm/guest.js';
 import { splitAtVhostGuests, type VhostGuestPlan } from '../vm/vhost-split.js';
 import { CONTROL_STOP, CONTROL_WORDS, type WorkerEvent } from '../worker/messages.js';
 import { nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } from '../config/config.js';
 import { buildEalArgs } from '../config/eal-args.js';
-import { WorkerSet } from '../runtime/workers.js';
+import { WorkerSet, type TurnGapCounts } from '../runtime/workers.js';
 import { decideHugepages, poolShortfall } from '../runtime/hugepages.js';
 import { RunRecordFile, sweepDeadRuns } from '../runtime/leftovers.js';
 import { NfSwapper, type NfPlace } from '../runtime/nf-swap.js';
 import { ChainSet } from '../runtime/chain-set.js';
 import { serializer } from '../runtime/serializer.js';
-import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type PortSummary, type RunSummary, type ChainSummary } from '../observe/stats.js';
+import { formatSummary, rateLine, summarizeChains, unaccounted, windowCounters, type PortSummary, type RunSummary, type ChainSummary, type WorkerGaps, LONG_GAP_NS } from '../observe/stats.js';
 import { RateHistory } from '../observe/history.js';
 import { cpuShares, threadCpu, type ThreadCpu } from '../observe/threads.js';
 import { EventCounts } from '../observe/metrics.js';
@@ -89,7 +89,16 @@ export async function runDataPlane(given: DataPlaneConfig, opts: RunOptions): Pr
 }
 
 /** Counters and thread CPU at the start of the summary's window (after the warm-up). */
-interface WindowStart { at: number; ports: PortSummary[]; chains: ChainSummary[]; threads: ThreadCpu[]; latency?: BigUint64Array }
+interface WindowStart { at: number; ports: PortSummary[]; chains: ChainSummary[]; threads: ThreadCpu[]; latency?: BigUint64Array; gaps?: TurnGapCounts[] }
+
+/** Each worker CPU's turn gaps, after minus before (a window of a run). */
+function workerGaps(after: TurnGapCounts[], before?: TurnGapCounts[]): WorkerGaps[] {
+  return after.map(({ cpu, counts, preempted }) => {
+    const start = before?.find((b) => b.cpu === cpu);
+    const long = countsOver(LONG_GAP_NS, counts, start?.counts);
+    return { cpu, gaps: latencySummary(counts, start?.counts), long: { count: long.count, ms: long.totalNs / 1e6 }, preempted: preempted - (start?.preempted ?? 0) };
+  });
+}
 
 class Run {
   private readonly log: (line: string) => void;
@@ -195,6 +204,7 @@ class Run {
       pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
       portIds: dp.portIds,
       onEvent: (_cpu, e) => this.onWorkerEvent(e),
+      ...(this.opts.latency && { turnGapBuckets: dp.latencyCounts().length }),
     });
     workers.failed.catch((err: unknown) => (this.failure = err));
     this.swapper = new NfSwapper(places, {
@@ -279,7 +289,9 @@ class Run {
       const inFlight = dp.inFlight();
       if (rx !== lastRx || inFlight !== lastInFlight) [lastRx, lastInFlight, lastRxChange] = [rx, inFlight, now];
       if (opts.warmup !== undefined && this.windowStart === undefined && now - started >= opts.warmup * 1000) {
-        this.windowStart = { at: now, ports, chains: summarizeChains(chainSet.views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts() }) };
+        this.windowStart = {
+          at: now, ports, chains: summarizeChains(chainSet.views), threads: threadCpu(), ...(opts.latency && { latency: dp.latencyCounts(), gaps: this.workers!.turnGaps() }),
+        };
       }
       if (opts.untilIdle !== undefined && now - lastRxChange >= opts.untilIdle) break;
       if (now - lastLine >= 1000) {
@@ -296,6 +308,8 @@ class Run {
   async stop(): Promise<RunSummary> {
     const dp = this.dp!;
     const window = this.closeWindow();
+    // Read while the workers' threads are there to say how often they were preempted.
+    const gaps = this.opts.latency ? workerGaps(this.workers!.turnGaps()) : undefined;
     dp.drain();
     const drainStart = Date.now();
     while (dp.inFlight() > 0 && Date.now() - drainStart < DRAIN_TIMEOUT_MS) await sleep(1);
@@ -306,7 +320,7 @@ class Run {
     const seconds = (Date.now() - this.started) / 1000;
     await this.captures!.stopAll();
     const available = dp.stop();
-    const summary = this.summarize(seconds, available, window);
+    const summary = this.summarize(seconds, available, window, gaps);
     this.log(formatSummary(summary));
     return summary;
   }
@@ -320,11 +334,11 @@ class Run {
     const threads = cpuShares(start.threads, threadCpu(), seconds);
     return {
       seconds, ...windowCounters(this.portsNow(), start.ports, summarizeChains(this.chainSet!.views), start.chains), threads,
-      ...(start.latency && { latency: latencySummary(dp.latencyCounts(), start.latency) }),
+      ...(start.latency && { latency: latencySummary(dp.latencyCounts(), start.latency), workerGaps: workerGaps(this.workers!.turnGaps(), start.gaps) }),
     };
   }
 
-  private summarize(seconds: number, available: number, window: RunSummary['window']): RunSummary {
+  private summarize(seconds: number, available: number, window: RunSummary['window'], gaps: WorkerGaps[] | undefined): RunSummary {
     const { cfg, opts, guests } = this;
     const dp = this.dp!, chainSet = this.chainSet!, { hangs, failed, traps } = this.supervisor!;
     const ports = this.portsNow();
@@ -334,7 +348,7 @@ class Run {
     const badDescriptors = [...lanes].reduce((n, lane) => n + dp.laneCounters(lane).bad_desc, 0);
     return {
       hangs, failed, seconds, ...(guests.length > 0 && { guests: guests.map((g) => g.describe()) }), ...(window !== undefined && { window }),
-      ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), hugepages: this.hugepages, ports, chains, traps, badDescriptors,
+      ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), ...(gaps && { workerGaps: gaps }), hugepages: this.hugepages, ports, chains, traps, badDescriptors,
       pool: { mbufs: cfg.pool.mbufs, available },
       unaccounted: unaccounted(ports, chains),
     };

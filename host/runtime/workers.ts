@@ -14,7 +14,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { native } from '../dataplane/native.js';
 import { ringDoorbell } from '../dataplane/doorbell.js';
-import { threadRunNs } from '../observe/threads.js';
+import { threadPreemptions, threadRunNs } from '../observe/threads.js';
 import {
   HEARTBEAT_BEATS, HEARTBEAT_BUSY, HEARTBEAT_WORDS, LOOP_TURNS, LOOP_WORDS, LOOP_WORK_TURNS, type LaneTask, type NfSpec, type PoolLayout, type WorkerCommand, type WorkerEvent, type WorkerTask,
 } from '../worker/messages.js';
@@ -56,12 +56,23 @@ export interface WorkerSetOptions {
   portIds: number[];
   /** Every event of every worker, with the CPU it runs on. */
   onEvent: (cpu: number, e: WorkerEvent) => void;
+  /** With latency measured: the buckets of a histogram of the gaps between a worker's turns. */
+  turnGapBuckets?: number;
+}
+
+/** A worker CPU's turn gaps so far: the histogram's counts, and how often its thread was taken off its CPU. */
+export interface TurnGapCounts {
+  cpu: number;
+  counts: BigUint64Array;
+  preempted: number;
 }
 
 export class WorkerSet {
   private readonly entries = new Map<number, Entry>();
   /** Each CPU's loop counts, kept when its worker ends (a chain scaled away from it, say). */
   private readonly loops = new Map<number, Float64Array>();
+  /** Each CPU's turn gaps (with latency measured), kept when its worker ends, like its loop counts. */
+  private readonly gaps = new Map<number, BigUint64Array>();
   private failure: ((err: unknown) => void) | undefined;
   private nextId = 1;
   /** When hung() last looked. */
@@ -78,12 +89,24 @@ export class WorkerSet {
     return [...this.loops].map(([cpu, l]) => ({ cpu, turns: l[LOOP_TURNS]!, workTurns: l[LOOP_WORK_TURNS]! }));
   }
 
+  /** Each worker CPU's turn gaps so far (with latency measured). Preemptions are those of the
+   *  CPU's current thread (a restarted worker's count starts again). */
+  turnGaps(): TurnGapCounts[] {
+    return [...this.gaps].map(([cpu, g]) => {
+      const tid = this.entries.get(cpu)?.tid ?? -1;
+      return { cpu, counts: g.slice(0, g.length - 1), preempted: (tid < 0 ? undefined : threadPreemptions(tid)) ?? 0 };
+    });
+  }
+
   /** Starts a worker for these lanes on this CPU; resolves once it is ready. */
   start(cpu: number, lanes: LaneTask[]): Promise<void> {
     const { port1, port2 } = new MessageChannel();
     const heartbeat = new Int32Array(new SharedArrayBuffer(HEARTBEAT_WORDS * 4));
     const loop = this.loops.get(cpu) ?? new Float64Array(new SharedArrayBuffer(LOOP_WORDS * 8));
     this.loops.set(cpu, loop);
+    const buckets = this.opts.turnGapBuckets;
+    const gaps = buckets === undefined ? undefined : this.gaps.get(cpu) ?? new BigUint64Array(new SharedArrayBuffer((buckets + 1) * 8));
+    if (gaps !== undefined) this.gaps.set(cpu, gaps);
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
     const entry: Entry = {
@@ -110,7 +133,7 @@ export class WorkerSet {
     };
     const task: WorkerTask = {
       cpu, control: this.opts.control, lanes, events: port2, portIds: this.opts.portIds, pool: this.opts.pool, heartbeat: heartbeat.buffer as SharedArrayBuffer,
-      loop: loop.buffer as SharedArrayBuffer, doorbell: this.opts.doorbell(cpu),
+      loop: loop.buffer as SharedArrayBuffer, doorbell: this.opts.doorbell(cpu), ...(gaps && { turnGaps: gaps.buffer as SharedArrayBuffer }),
     };
     entry.task = this.piscina.run(task, { transferList: [port2] }).then(ended, (err: unknown) => {
       ended();

@@ -53,6 +53,9 @@ export interface WorkerTask {
   loop: SharedArrayBuffer;
   /** Its doorbell (host/dataplane/doorbell.ts): it sleeps there when idle; undefined: it never sleeps. */
   doorbell?: SharedArrayBuffer;
+  /** With latency measured: where it counts the gaps between its turns (native-dpdk/latency.c:
+   *  nv_turn_mark; the latency's buckets, then the last turn's TSC). Kept per CPU across restarts. */
+  turnGaps?: SharedArrayBuffer;
 }
 
 /** The worker's loop, counted for metrics: its turns, and those that found packets. */

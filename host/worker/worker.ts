@@ -2,6 +2,7 @@
 // itself, builds an NF instance per chain member with the pool mapped into its
 // memory, reports ready, and runs its chains until told to stop.
 import { Chain } from '../chain/chain.js';
+import { addressOf, native } from '../dataplane/native.js';
 import { poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
@@ -147,8 +148,12 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   let lastTick = lastSync;
   const heartbeat = new Int32Array(task.heartbeat);
   const loop = new Float64Array(task.loop);
+  const turnMark = native().turnMark;
+  const gaps = task.turnGaps === undefined ? 0 : Number(addressOf(task.turnGaps));
+  const lastTurn = task.turnGaps === undefined ? undefined : new BigUint64Array(task.turnGaps, task.turnGaps.byteLength - 8, 1);
   while (Atomics.load(control, CONTROL_STOP) === 0 && lanes.length > 0) {
     heartbeat[HEARTBEAT_BEATS] = (heartbeat[HEARTBEAT_BEATS]! + 1) | 0;
+    if (gaps !== 0) turnMark(gaps);
     let work = 0;
     for (let i = 0; i < chains.length; i++) work += chains[i]!.poll();
     if (faults.pending !== 0) faults.recreateDue(performance.now());
@@ -170,6 +175,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
         doorbell.sleep(pending, IDLE_SLEEP_US);
         // Asleep, a loop turn takes a sleep's time: ticks and commands are looked at every turn.
         iterations = CLOCK_CHECK_MASK;
+        if (lastTurn !== undefined) lastTurn[0] = 0n; // a sleep is no stall
       } else idle = 0;
     }
     if ((++iterations & CLOCK_CHECK_MASK) === 0) {

@@ -7,8 +7,14 @@
  * chain without NFs does. Every packet of the data plane crosses these two
  * rings, so their rate bounds any point whose packets go to a worker.
  *
- * usage: handoff <poll cpu> <worker cpu> <warmup s> <seconds>
- * prints the descriptors per second that came back, measured after warmup. */
+ * usage: handoff <poll cpu> <worker cpu> <warmup s> <seconds> [<pps>]
+ * prints the descriptors per second that came back, measured after warmup.
+ * With a rate, the poll side writes no more than that many a second (a token
+ * bucket, as netvm run --rx-pps paces a port) and times each descriptor from
+ * its write to its return, as netvm run --latency times a packet from RX to
+ * hand-back: it prints the rate, then p50, p99, p99.9 and the largest, in ns.
+ * That is the latency of the two cores and the rings alone, on this machine:
+ * a floor for the data plane's. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -22,6 +28,9 @@
 #define MASK (RING_SIZE - 1)
 #define POLL_BURST 32u
 #define WORKER_BURST 256u
+/* The latency histogram: 10 ns buckets up to 10 ms (the last holds anything longer). */
+#define LAT_BUCKET_NS 10u
+#define LAT_BUCKETS 1000000u
 
 static struct nv_ring *rx, *ret;
 static int stop;
@@ -57,6 +66,80 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The value (ns, a bucket's middle) at quantile q of the histogram's n counts. */
+static double quantile(const uint64_t *hist, uint64_t n, double q)
+{
+	uint64_t rank = (uint64_t)(q * (double)n + 0.999999), seen = 0;
+	for (uint32_t i = 0; i < LAT_BUCKETS; i++) {
+		seen += hist[i];
+		if (seen >= rank && seen > 0)
+			return ((double)i + 0.5) * LAT_BUCKET_NS;
+	}
+	return 0;
+}
+
+/* The paced run: the poll side writes what the token bucket allows, stamping each
+ * descriptor's write time by its ring position, and histograms the returns. */
+static void paced(double pps, double warmup, double seconds)
+{
+	uint64_t *hist = calloc(LAT_BUCKETS, sizeof(*hist));
+	uint64_t *stamp = calloc(RING_SIZE, sizeof(*stamp));
+	if (hist == NULL || stamp == NULL) {
+		perror("handoff: calloc");
+		exit(1);
+	}
+	uint32_t rx_head = 0, ret_tail = 0;
+	uint64_t back = 0, back_at_start = 0, timed = 0, start = now_ns(), last = start;
+	uint64_t measured_from = start + (uint64_t)(warmup * 1e9), end = measured_from + (uint64_t)(seconds * 1e9);
+	double tokens = 0, per_ns = pps / 1e9;
+	int measuring = 0;
+	for (uint64_t t = start; t < end; t = now_ns()) {
+		tokens += (double)(t - last) * per_ns;
+		last = t;
+		if (tokens > POLL_BURST)
+			tokens = POLL_BURST; /* no credit saved over a stall: a source does not wait */
+		uint32_t room = RING_SIZE - (rx_head - __atomic_load_n(&rx->tail, __ATOMIC_ACQUIRE));
+		uint32_t n = room < (uint32_t)tokens ? room : (uint32_t)tokens;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t at = (rx_head + i) & MASK;
+			stamp[at] = t;
+			rx->d[at] = (struct nv_desc){ .pool_off = at, .len = 64, .port = 0, .room = 2048, .verdict = 0 };
+		}
+		tokens -= n;
+		rx_head += n;
+		__atomic_store_n(&rx->head, rx_head, __ATOMIC_RELEASE);
+		uint32_t m = __atomic_load_n(&ret->head, __ATOMIC_ACQUIRE) - ret_tail;
+		m = m < POLL_BURST ? m : POLL_BURST;
+		if (!measuring && t >= measured_from) {
+			measuring = 1;
+			back_at_start = back;
+			measured_from = t;
+		}
+		for (uint32_t i = 0; i < m; i++) {
+			uint64_t ns = t - stamp[ret->d[(ret_tail + i) & MASK].pool_off];
+			if (measuring) {
+				hist[ns / LAT_BUCKET_NS < LAT_BUCKETS ? ns / LAT_BUCKET_NS : LAT_BUCKETS - 1]++;
+				timed++;
+			}
+		}
+		ret_tail += m;
+		__atomic_store_n(&ret->tail, ret_tail, __ATOMIC_RELEASE);
+		back += m;
+	}
+	uint32_t top = LAT_BUCKETS - 1;
+	while (top > 0 && hist[top] == 0)
+		top--;
+	printf("%.0f %.0f %.0f %.0f %.0f\n", (double)(back - back_at_start) / ((double)(end - measured_from) / 1e9),
+	       quantile(hist, timed, 0.5), quantile(hist, timed, 0.99), quantile(hist, timed, 0.999), ((double)top + 1) * LAT_BUCKET_NS);
+}
+
 /* The worker's side: RX ring to return ring, as many as wait (up to a burst) and fit. */
 static void *worker(void *arg)
 {
@@ -79,8 +162,8 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: handoff <poll cpu> <worker cpu> <warmup s> <seconds>\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: handoff <poll cpu> <worker cpu> <warmup s> <seconds> [<pps>]\n");
 		return 2;
 	}
 	int poll_cpu = atoi(argv[1]), worker_cpu = atoi(argv[2]);
@@ -93,6 +176,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pin(poll_cpu);
+	if (argc == 6) {
+		paced(atof(argv[5]), warmup, seconds);
+		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+		pthread_join(thread, NULL);
+		return 0;
+	}
 	uint32_t rx_head = 0, ret_tail = 0;
 	uint64_t back = 0, back_at_start = 0, turns = 0;
 	double start = now_s(), measured_from = start + warmup, end = measured_from + seconds, t = start;

@@ -1,9 +1,11 @@
 // The handoff baseline (bench/handoff.c): two threads passing descriptors
 // through NetVM's RX and return rings and nothing else, on the poll lcore's
-// CPU and a worker's. Built here with the system's C compiler.
+// CPU and a worker's; flat out (a rate), or paced (a latency). Built here with
+// the system's C compiler.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 
 const HANDOFF_SRC = join(PROJECT_ROOT, 'bench/handoff.c');
@@ -26,4 +28,14 @@ export function handoffPps(pollCpu: number, workerCpu: number, warmupS: number, 
   const pps = Number(out.trim());
   if (!(pps > 0)) throw new Error(`the handoff program printed '${out.trim()}', not a rate`);
   return pps;
+}
+
+/** The rings alone paced at pps, each descriptor timed from its write to its return (as a packet
+ *  from RX to hand-back): the latency of the two cores and the rings on this machine, in ns. */
+export function handoffLatency(pollCpu: number, workerCpu: number, warmupS: number, seconds: number, pps: number): Omit<LatencySummary, 'count'> {
+  buildHandoff();
+  const out = execFileSync(HANDOFF, [String(pollCpu), String(workerCpu), String(warmupS), String(seconds), String(pps)], { encoding: 'utf8' });
+  const [, p50Ns, p99Ns, p999Ns, maxNs] = out.trim().split(' ').map(Number);
+  if (!(p50Ns! > 0)) throw new Error(`the handoff program printed '${out.trim()}', not a rate and percentiles`);
+  return { p50Ns: p50Ns!, p99Ns: p99Ns!, p999Ns: p999Ns!, maxNs: maxNs! };
 }

@@ -65,7 +65,7 @@ const VM_GUEST = { ivshmem: 'ttl.initrd', 'vhost-user': 'bridge.initrd' } as con
 export const latencyPoint = (length: number, percent: number): Point => ({ kind: 'latency', id: `latency${length}-${percent}pct`, length, percent });
 /** The point whose measured rate a latency point is paced against. */
 export const latencyBase = (p: { length: number }): ChainPoint => chainPoint(p.length, 64, 1000);
-export const LOAD_PERCENTS = [10, 50, 90];
+export const LOAD_PERCENTS = [10, 50, 80];
 export const swapPoint = (): Point => ({ kind: 'swap', id: 'swap1-100ms', length: 1, percent: 50 });
 export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'nf-path', id: `nf-${nfCase}-${flowsText(flows)}`, nfCase, flows });
 /** An idle data plane (bench/idle.ts): adaptive polling on veth links (naps) or net_tap ports

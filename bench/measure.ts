@@ -2,7 +2,7 @@
 // run summary's window, the NF path in this process.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunWindow } from '../host/observe/stats.js';
+import type { RunWindow, WorkerGaps } from '../host/observe/stats.js';
 import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';
@@ -11,7 +11,7 @@ import { ProbeLinks, QUIET_MS } from './idle.js';
 import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
-import { handoffPps } from './handoff.js';
+import { handoffLatency, handoffPps } from './handoff.js';
 import { writeFlowsPcap } from './traffic.js';
 
 export interface Sample {
@@ -34,6 +34,12 @@ export interface Sample {
   /** Latency and swap points: the rate the source was paced to; latency percentiles. */
   pacedPps?: number;
   latency?: LatencySummary;
+  /** Latency points: the rings alone at the same pace, in C on the same two CPUs (bench/handoff.c), right after. */
+  floor?: Omit<LatencySummary, 'count'>;
+  /** Data-plane points: the measured window's length, in s. */
+  windowS?: number;
+  /** Latency points: the worker's turn gaps in the window. */
+  workerGaps?: WorkerGaps[];
   /** Swap points: how many swaps were done and refused, and each one's pause. */
   swaps?: SwapRound;
   /** vm points: the accelerator that ran the guest (kvm or tcg). */
@@ -124,6 +130,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
       const accel = summary.guests?.[0]?.accel;
       return {
         pps: own.reduce((n, p) => n + p.tx, 0) / w.seconds,
+        windowS: w.seconds,
         offeredPps: own.reduce((n, p) => n + p.rx, 0) / w.seconds,
         ...(accel !== undefined && { accel }),
         threads: w.threads.map(({ name, share }) => ({ name, share })),
@@ -132,6 +139,8 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
         clean,
         ...(pacedPps !== undefined && { pacedPps }),
         ...(w.latency !== undefined && { latency: w.latency }),
+        ...(w.workerGaps !== undefined && { workerGaps: w.workerGaps }),
+        ...(point.kind === 'latency' && { floor: handoffLatency(POLL_CPU, workerCpus(1)[0]!, timing.warmupS, timing.seconds, pacedPps!) }),
         ...(swaps !== undefined && { swaps }),
       };
     }

@@ -2,7 +2,7 @@
 // references between sections (ports, nfs, chains) are checked in config.ts.
 
 /** How long a worker may make no progress before the watchdog restarts it. */
-export const DEFAULT_WATCHDOG_MS = 50;
+export const DEFAULT_WATCHDOG_MS = 200;
 export const DEFAULT_MBUFS = 8191;
 /** The poll lcore's longest nap once idle (adaptive polling; 0: busy polling). */
 export const DEFAULT_NAP_US = 400;

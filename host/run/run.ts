@@ -61,11 +61,13 @@ const WORKER_FILE = new URL('../worker/worker.js', import.meta.url).href;
 const DRAIN_TIMEOUT_MS = 5000;
 /** How long workers have to end once told to stop (one in an endless NF call never does). */
 const STOP_GRACE_MS = 2000;
-/** How often the run looks for a stop and for hung workers while it serves (reading shared
- *  words only), and how often it reads the counters (calls into C, device stats). Each wake-up
- *  of the main thread takes the worker's CPU on a machine with no CPU to spare for it. */
-const WATCH_MS = 20;
+/** How often the run reads the counters (calls into C, device stats), and looks for hung
+ *  workers: every half of the watchdog's budget, between these. Each wake-up of the main thread
+ *  takes a worker's CPU on a machine with no CPU to spare for it (at 20 ms, 50 times a second,
+ *  that was most of the worker's preemptions); a stop or a failure ends the wait at once. */
 const COUNTERS_MS = 100;
+const MIN_LOOK_MS = 20;
+const lookInterval = (watchdogMs: number): number => Math.min(COUNTERS_MS, Math.max(MIN_LOOK_MS, watchdogMs / 2));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -124,6 +126,8 @@ class Run {
   private captures: Captures | undefined;
   private started = 0;
   private stopRequested = false;
+  /** Ends the watch loop's wait early (a stop, a failure). */
+  private wakeWatch = (): void => undefined;
   private failure: unknown;
   private windowStart: WindowStart | undefined;
 
@@ -204,9 +208,12 @@ class Run {
       pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
       portIds: dp.portIds,
       onEvent: (_cpu, e) => this.onWorkerEvent(e),
-      ...(this.opts.latency && { turnGapBuckets: dp.latencyCounts().length }),
+      ...(this.opts.latency && { turnGapBuckets: dp.latencyCounts().length }), lookMs: lookInterval(this.cfg.watchdogMs),
     });
-    workers.failed.catch((err: unknown) => (this.failure = err));
+    workers.failed.catch((err: unknown) => {
+      this.failure = err;
+      this.wakeWatch();
+    });
     this.swapper = new NfSwapper(places, {
       replicas: (chain) => chainSet.replicas(chain),
       swap: async (replica, place, spec) => {
@@ -253,14 +260,30 @@ class Run {
     if (opts.rxFlows !== undefined) dp.rxFlows(opts.rxFlows);
     dp.start();
     this.started = Date.now();
-    void opts.stopSignal?.then(() => (this.stopRequested = true));
+    void opts.stopSignal?.then(() => this.requestStop());
     this.history.sample(this.started, summarizeChains(chainSet.views));
     this.live = new LiveRun(this.started, {
       cfg, dp, places, chainSet, workers: this.workers!, swapper: this.swapper!, serially: this.serially, events: this.events,
       history: this.history, captures: this.captures, guests: this.guests, latency: opts.latency === true,
       ports: () => this.portsNow(),
       placeChain: (chain, index, nfs) => this.placeChain(chain, index, nfs),
-      stop: () => (this.stopRequested = true),
+      stop: () => this.requestStop(),
+    });
+  }
+
+  private requestStop(): void {
+    this.stopRequested = true;
+    this.wakeWatch();
+  }
+
+  /** Waits ms, or less if woken. */
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeWatch = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
 
@@ -275,8 +298,9 @@ class Run {
     const dp = this.dp!, chainSet = this.chainSet!;
     let lastPorts = this.portsNow(), lastChains = summarizeChains(chainSet.views), lastLine = started;
     let lastRx = 0, lastInFlight = 0, lastRxChange = started, lastCounters = started;
+    const lookMs = lookInterval(this.cfg.watchdogMs);
     while (!this.stopRequested && this.failure === undefined) {
-      await sleep(WATCH_MS);
+      await this.nap(lookMs);
       const now = Date.now();
       if (opts.duration !== undefined && now - started >= opts.duration * 1000) break;
       await this.supervisor!.restartHung(this.workers!);

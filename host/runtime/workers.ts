@@ -26,9 +26,6 @@ type Answer = Extract<WorkerEvent, { type: 'swapped' | 'lane-added' | 'lane-remo
 const ASK_TIMEOUT_MS = 30_000;
 /** How long a stopped run waits for the poll loop to take back what a stuck worker's rings held. */
 const DISCARD_MS = 2000;
-/** The run looks for hung workers every 20 ms: a look this much later than the one before
- *  (its own thread was not run) cannot tell whether the workers ran meanwhile, and starts over. */
-const LATE_LOOK_MS = 40;
 
 interface Entry {
   cpu: number;
@@ -58,6 +55,9 @@ export interface WorkerSetOptions {
   onEvent: (cpu: number, e: WorkerEvent) => void;
   /** With latency measured: the buckets of a histogram of the gaps between a worker's turns. */
   turnGapBuckets?: number;
+  /** How often the run looks for hung workers (hung()). A look more than twice this after the
+   *  one before (the looking thread was not run) cannot tell whether the workers ran meanwhile. */
+  lookMs: number;
 }
 
 /** A worker CPU's turn gaps so far: the histogram's counts, and how often its thread was taken off its CPU. */
@@ -209,7 +209,7 @@ export class WorkerSet {
   /** CPUs whose worker ran for its budget without progress (not counting swaps, which are slow on purpose). */
   hung(budgetMs: (cpu: number) => number): number[] {
     const now = Date.now();
-    const late = now - this.lastLookAt > LATE_LOOK_MS;
+    const late = now - this.lastLookAt > 2 * this.opts.lookMs;
     this.lastLookAt = now;
     const out: number[] = [];
     for (const e of this.entries.values()) {

@@ -37,6 +37,13 @@ t.test('a config with unknown keys and wrong types is refused, every problem nam
   leftNothing(t, run);
 });
 
+t.test('a PCI port is refused with the reason: the pool has no I/O addresses for a NIC to DMA into', async (t) => {
+  const run = await runNetvm(config({ ports: { in: '0000:00:03.0', out: 'net_null0' } }));
+  t.equal(run.code, 2);
+  t.match(run.stderr, /ports\.in: 0000:00:03\.0 is a PCI device, and NetVM does not give its packet pool I\/O addresses yet: the NIC could not DMA into it/);
+  leftNothing(t, run);
+});
+
 t.test('references between sections are checked', async (t) => {
   const run = await runNetvm(config({ chains: [{ from: 'inn', through: ['fwd', 'nat'], to: 'out' }] }));
   t.equal(run.code, 2);

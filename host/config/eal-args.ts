@@ -65,7 +65,8 @@ export function checkExtraEalArgs(args: readonly string[]): [number, string][] {
   return problems;
 }
 
-const PCI_ADDRESS = /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]/;
+/** A port's devargs that name a PCI device (domain:bus:device.function, the domain optional). */
+export const PCI_ADDRESS = /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]/;
 
 /** The whole EAL command line for a config. */
 export function buildEalArgs(cfg: DataPlaneConfig, filePrefix: string, hugepages: boolean): string[] {

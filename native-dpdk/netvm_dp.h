@@ -92,7 +92,13 @@ struct nv_pool_info {
 	uint32_t headroom;
 	uint32_t data_room;   /* bytes usable for packet data after headroom */
 	uint32_t hugepages;   /* 1 if the pool sits on 2 MiB pages */
+	uint32_t iova;        /* how a device's DMA reaches its buffers: NV_IOVA_* */
 };
+
+/* The pool's I/O addresses (struct nv_pool_info.iova), as EAL's IOVA mode has them. */
+#define NV_IOVA_NONE 0u /* none: no device may DMA into it (RTE_BAD_IOVA) */
+#define NV_IOVA_PA 1u   /* each 2 MiB page's physical address; no buffer spans two pages */
+#define NV_IOVA_VA 2u   /* the virtual address (vfio with an IOMMU maps it) */
 
 const char *nv_last_error(void);
 
@@ -104,6 +110,8 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info);
 /* A pool without DPDK (offline runs, the bench's NF path): on 2 MiB pages if want_huge and some are free. */
 int nv_pool_create_plain(uint32_t n_slots, int want_huge, struct nv_pool_info *info);
 int nv_pool_destroy(void);
+/* Where a slot's buffer is for the CPU and for a device: 0, or -1 when the slot holds no mbuf. */
+int nv_pool_slot_io(uint32_t slot, uintptr_t *addr, uint64_t *iova);
 int nv_pool_map(void *addr);
 uint32_t nv_pool_available(void);
 int nv_advise_hugepages(void *addr, uint64_t len);

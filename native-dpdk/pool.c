@@ -1,14 +1,25 @@
 /* The packet pool: one memfd, on 2 MiB pages when the machine has them, that
  * DPDK uses as external memory for packet data (the extbuf route: mbuf headers,
  * which hold host pointers, stay in DPDK's private memory). The same fd is
- * mapped into every NF's WebAssembly memory by nv_pool_map(). */
+ * mapped into every NF's WebAssembly memory by nv_pool_map().
+ *
+ * Its pages are registered with their I/O addresses, as EAL's IOVA mode says
+ * a device reaches memory: in VA mode the virtual address (under vfio with an
+ * IOMMU); in PA mode each 2 MiB page's physical address, read from
+ * /proc/self/pagemap (root only), and then no buffer may span two pages,
+ * which need not be contiguous in physical memory: the buffers are laid out
+ * in one zone per page, and the slots that would cross a page's end hold no
+ * mbuf. On 4 KiB pages in PA mode, or without the physical addresses, the
+ * pool has none (NV_IOVA_NONE): virtual devices need none. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 /* rte_pktmbuf_pool_create_extbuf is still "experimental" in DPDK 22.11. */
 #define ALLOW_EXPERIMENTAL_API
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_malloc.h>
@@ -48,6 +59,62 @@ static int map_pool_file(uint64_t len, int huge)
 	return 0;
 }
 
+/* Buffers wholly inside pages [0, pages) when none may cross a page's end. */
+static uint64_t buffers_within_pages(uint64_t pages, uint64_t page, uint32_t elt)
+{
+	uint64_t n = 0;
+	for (uint64_t j = 0; j < pages; j++)
+		n += (j + 1) * page / elt - (j * page + elt - 1) / elt;
+	return n;
+}
+
+/* The I/O address of each of the pool's n pages, by EAL's IOVA mode: the kind
+ * found (NV_IOVA_*), with iovas filled unless it is NV_IOVA_NONE. */
+static uint32_t page_iovas(rte_iova_t *iovas, uint64_t n, uint64_t page)
+{
+	if (rte_eal_iova_mode() == RTE_IOVA_VA) {
+		for (uint64_t j = 0; j < n; j++)
+			iovas[j] = (rte_iova_t)(uintptr_t)(nv_pool.base + j * page);
+		return NV_IOVA_VA;
+	}
+	if (page != HUGE_PAGE)
+		return NV_IOVA_NONE;
+	for (uint64_t j = 0; j < n; j++) {
+		iovas[j] = rte_mem_virt2phy(nv_pool.base + j * page); /* MAP_POPULATE: the page is there */
+		if (iovas[j] == RTE_BAD_IOVA)
+			return NV_IOVA_NONE;
+	}
+	return NV_IOVA_PA;
+}
+
+/* The buffers' areas: the whole pool as one, or one per page in PA mode (the
+ * buffers wholly inside it, each area's I/O address that of its first byte).
+ * Returns how many, in nv_pool.zones. */
+static int lay_out_zones(const rte_iova_t *iovas, uint64_t n_pages, uint64_t page, uint32_t elt)
+{
+	uint64_t len = nv_pool.info.len;
+	nv_pool.zones = calloc(n_pages, sizeof(*nv_pool.zones));
+	if (nv_pool.zones == NULL)
+		return -1;
+	if (nv_pool.info.iova != NV_IOVA_PA) {
+		nv_pool.zones[0] = (struct rte_pktmbuf_extmem){
+			.buf_ptr = nv_pool.base, .buf_len = len / elt * elt, .elt_size = elt,
+			.buf_iova = nv_pool.info.iova == NV_IOVA_VA ? iovas[0] : RTE_BAD_IOVA,
+		};
+		return 1;
+	}
+	int n = 0;
+	for (uint64_t j = 0; j < n_pages; j++) {
+		uint64_t start = (j * page + elt - 1) / elt * elt, end = (j + 1) * page / elt * elt;
+		if (end > start)
+			nv_pool.zones[n++] = (struct rte_pktmbuf_extmem){
+				.buf_ptr = nv_pool.base + start, .buf_iova = iovas[j] + (start - j * page),
+				.buf_len = end - start, .elt_size = elt,
+			};
+	}
+	return n;
+}
+
 static void index_slot(struct rte_mempool *mp, void *opaque, void *obj, unsigned int idx)
 {
 	struct rte_mbuf *m = obj;
@@ -71,6 +138,10 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
 		return nv_fail(EEXIST, "the pool exists already");
 	if (n_mbufs < 64)
 		return nv_fail(EINVAL, "pool: %u mbufs is too few (at least 64)", n_mbufs);
+	/* In PA mode no buffer crosses a page's end: a page holds a few less. */
+	if (want_huge && rte_eal_iova_mode() == RTE_IOVA_PA)
+		while (buffers_within_pages(len / page, page, elt) < n_mbufs)
+			len += page;
 	ret = map_pool_file(len, want_huge);
 	if (ret < 0)
 		return nv_fail(ret, "pool: cannot map %lu bytes on %s pages: %s", (unsigned long)len,
@@ -80,25 +151,43 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
 		.len = len, .page_size = page, .n_mbufs = n_mbufs, .elt_size = elt,
 		.headroom = RTE_PKTMBUF_HEADROOM, .data_room = NV_POOL_DATA_ROOM, .hugepages = want_huge != 0,
 	};
-	if (rte_extmem_register(nv_pool.base, len, NULL, 0, page) < 0)
+	uint64_t n_pages = len / page;
+	rte_iova_t *iovas = calloc(n_pages, sizeof(*iovas));
+	if (iovas == NULL)
+		return nv_fail(ENOMEM, "pool: no memory for %lu page addresses", (unsigned long)n_pages);
+	nv_pool.info.iova = page_iovas(iovas, n_pages, page);
+	int n_zones = lay_out_zones(iovas, n_pages, page, elt);
+	ret = n_zones < 0 ? -ENOMEM
+			  : rte_extmem_register(nv_pool.base, len, nv_pool.info.iova == NV_IOVA_NONE ? NULL : iovas,
+						nv_pool.info.iova == NV_IOVA_NONE ? 0 : (unsigned int)n_pages, page);
+	free(iovas);
+	if (n_zones < 0)
+		return nv_fail(ENOMEM, "pool: no memory for its zones");
+	if (ret < 0)
 		return nv_fail(rte_errno, "pool: rte_extmem_register: %s", rte_strerror(rte_errno));
 
-	struct rte_pktmbuf_extmem ext = {
-		.buf_ptr = nv_pool.base, .buf_iova = RTE_BAD_IOVA, .buf_len = len, .elt_size = elt,
-	};
 	nv_pool.n_slots = (uint32_t)(len / elt);
 	nv_pool.slots = rte_zmalloc("netvm_slots", nv_pool.n_slots * sizeof(*nv_pool.slots), 0);
 	if (nv_pool.slots == NULL)
 		return nv_fail(ENOMEM, "pool: cannot allocate the slot table");
 	nv_log_capture_begin();
 	nv_pool.mp = rte_pktmbuf_pool_create_extbuf("netvm_pool", n_mbufs, MEMPOOL_CACHE, 0,
-						    (uint16_t)elt, SOCKET_ID_ANY, &ext, 1);
+						    (uint16_t)elt, SOCKET_ID_ANY, nv_pool.zones, (unsigned int)n_zones);
 	const char *log = nv_log_capture_end();
 	if (nv_pool.mp == NULL)
 		return nv_fail(rte_errno, "pool: rte_pktmbuf_pool_create_extbuf: %s %s",
 			       rte_strerror(rte_errno), log);
 	rte_mempool_obj_iter(nv_pool.mp, index_slot, NULL);
 	*info = nv_pool.info;
+	return 0;
+}
+
+int nv_pool_slot_io(uint32_t slot, uintptr_t *addr, uint64_t *iova)
+{
+	if (slot >= nv_pool.n_slots || nv_pool.slots == NULL || nv_pool.slots[slot] == NULL)
+		return -1;
+	*addr = (uintptr_t)nv_pool.slots[slot]->buf_addr;
+	*iova = nv_pool.slots[slot]->buf_iova;
 	return 0;
 }
 
@@ -172,6 +261,8 @@ void nv_pool_free(void)
 	}
 	rte_free(nv_pool.slots);
 	nv_pool.slots = NULL;
+	free(nv_pool.zones);
+	nv_pool.zones = NULL;
 	if (nv_pool.base != NULL)
 		munmap(nv_pool.base, nv_pool.info.len);
 	nv_pool.base = NULL;

@@ -37,10 +37,10 @@ t.test('a config with unknown keys and wrong types is refused, every problem nam
   leftNothing(t, run);
 });
 
-t.test('a PCI port is refused with the reason: the pool has no I/O addresses for a NIC to DMA into', async (t) => {
+t.test('a PCI port is refused with the reason: NetVM does not map its pool for a NIC\'s DMA yet', async (t) => {
   const run = await runNetvm(config({ ports: { in: '0000:00:03.0', out: 'net_null0' } }));
   t.equal(run.code, 2);
-  t.match(run.stderr, /ports\.in: 0000:00:03\.0 is a PCI device, and NetVM does not give its packet pool I\/O addresses yet: the NIC could not DMA into it/);
+  t.match(run.stderr, /ports\.in: 0000:00:03\.0 is a PCI device, and NetVM does not drive PCI NICs yet: the pool has I\/O addresses, but it is not mapped for a device's DMA under vfio/);
   leftNothing(t, run);
 });
 

@@ -183,13 +183,14 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
   };
 }
 
-/** A PCI NIC writes received frames by DMA to its buffers' I/O addresses, and the pool's pages
- *  are registered without any (RTE_BAD_IOVA): such a port would write where no buffer is. It is
- *  refused before anything starts, until the pool has them. */
+/** A PCI NIC writes received frames by DMA to its buffers' I/O addresses. The pool has them
+ *  (native-dpdk/pool.c), but under vfio with an IOMMU each device must also have the pool mapped
+ *  (rte_dev_dma_map), which NetVM does not do yet, and no frame has yet gone through a PCI NIC
+ *  in a test: such a port is refused before anything starts. */
 function pciProblem(devargs: string): string | undefined {
   if (!PCI_ADDRESS.test(devargs)) return undefined;
-  return `${devargs.split(',')[0]} is a PCI device, and NetVM does not give its packet pool I/O addresses yet: the NIC could not ` +
-    'DMA into it (docs/deploy.md, "PCI NICs"). Reach the NIC through its kernel interface instead (net_af_packet or net_tap)';
+  return `${devargs.split(',')[0]} is a PCI device, and NetVM does not drive PCI NICs yet: the pool has I/O addresses, ` +
+    'but it is not mapped for a device\'s DMA under vfio (docs/deploy.md, "PCI NICs"). Reach the NIC through its kernel interface instead (net_af_packet or net_tap)';
 }
 
 /** net_pcap with infinite_rx keeps each frame of its file in one pool buffer, and DPDK refuses

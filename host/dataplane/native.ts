@@ -15,7 +15,13 @@ export interface PoolInfo {
   headroom: number;
   data_room: number;
   hugepages: number;
+  /** How a device's DMA reaches the buffers: POOL_IOVA_NONE, _PA or _VA (native-dpdk/netvm_dp.h). */
+  iova: number;
 }
+
+export const POOL_IOVA_NONE = 0;
+export const POOL_IOVA_PA = 1;
+export const POOL_IOVA_VA = 2;
 
 export interface PortCounters {
   rx: number;
@@ -54,6 +60,7 @@ koffi.struct('nv_pool_info', {
   headroom: 'uint32_t',
   data_room: 'uint32_t',
   hugepages: 'uint32_t',
+  iova: 'uint32_t',
 });
 koffi.struct('nv_port_stats', {
   rx: 'uint64_t',
@@ -88,6 +95,8 @@ function load() {
     poolMap: lib.func('int nv_pool_map(uintptr_t addr)'),
     poolCreatePlain: lib.func('int nv_pool_create_plain(uint32_t n_slots, int want_huge, _Out_ nv_pool_info *info)'),
     poolDestroy: lib.func('int nv_pool_destroy(void)'),
+    poolSlotIo: lib.func('int nv_pool_slot_io(uint32_t slot, _Out_ uintptr_t *addr, _Out_ uint64_t *iova)') as
+      (slot: number, addr: [number | bigint | null], iova: [number | bigint | null]) => number,
     poolAvailable: lib.func('uint32_t nv_pool_available(void)'),
     adviseHugepages: lib.func('int nv_advise_hugepages(uintptr_t addr, uint64_t len)'),
     discard: lib.func('int nv_discard(uintptr_t addr, uint64_t len)'),

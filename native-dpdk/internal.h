@@ -33,6 +33,10 @@ extern struct nv_pool nv_pool;
 extern uint16_t nv_port_ids[NV_MAX_PORTS];
 extern uint16_t nv_n_ports;
 extern uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
+/* port.c: a port's own RX mempool, when its device cannot receive into the pool (NULL: the pool). */
+extern struct rte_mempool *nv_port_staging[RTE_MAX_ETHPORTS];
+/* poll.c: frames such a port received that found no pool mbuf to be copied into. */
+extern uint64_t nv_port_unstaged_nobuf[RTE_MAX_ETHPORTS];
 extern bool nv_port_rx_intr[RTE_MAX_ETHPORTS]; /* port.c: started with RX queue interrupts */
 extern struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
 extern uint64_t nv_port_held_cycles[RTE_MAX_ETHPORTS]; /* poll.c: TSC cycles each port was held back */

@@ -353,6 +353,48 @@ static uint32_t steer_room(struct steer *st, uint16_t q, int spread)
 	return room;
 }
 
+uint64_t nv_port_unstaged_nobuf[RTE_MAX_ETHPORTS];
+
+/* Frames a port received into its own staging mempool (port.c), copied into
+ * the pool's mbufs in place of theirs. A burst that finds no pool mbufs is
+ * dropped and counted as a device's want of buffers is (before RX: rx_nombuf);
+ * a frame longer than a pool buffer is dropped and counted as a jumbo frame
+ * of the pool is (received, multi-segment: *too_long). Returns how many are
+ * left in m. */
+static uint16_t unstage(struct rte_mbuf **m, uint16_t n, uint16_t port, uint32_t *too_long)
+{
+	struct rte_mbuf *staged[BURST];
+	uint16_t kept = 0;
+
+	if (n == 0)
+		return 0;
+	memcpy(staged, m, n * sizeof(*m));
+	if (rte_pktmbuf_alloc_bulk(nv_pool.mp, m, n) != 0) {
+		rte_pktmbuf_free_bulk(staged, n);
+		nv_count(&nv_port_unstaged_nobuf[port], n);
+		return 0;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *from = staged[i];
+		if (unlikely(from->nb_segs > 1 || from->data_len > nv_pool.info.data_room)) {
+			rte_pktmbuf_free(m[i]);
+			(*too_long)++;
+			continue;
+		}
+		struct rte_mbuf *to = m[i];
+		rte_memcpy(rte_pktmbuf_mtod(to, void *), rte_pktmbuf_mtod(from, void *), from->data_len);
+		to->data_len = from->data_len;
+		to->pkt_len = from->pkt_len;
+		to->port = from->port;
+		to->ol_flags = from->ol_flags & (RTE_MBUF_F_RX_RSS_HASH | RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_VLAN);
+		to->hash.rss = from->hash.rss;
+		to->vlan_tci = from->vlan_tci;
+		m[kept++] = to;
+	}
+	rte_pktmbuf_free_bulk(staged, n);
+	return kept;
+}
+
 /* Reads one RX queue of a port; returns whether its chain had room for less than a burst. */
 static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 {
@@ -379,7 +421,10 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 	}
 	uint16_t n = rte_eth_rx_burst(port, q, m, want);
 
-	if (n == 0)
+	uint32_t too_long = 0;
+	if (unlikely(nv_port_staging[port] != NULL))
+		n = unstage(m, n, port, &too_long);
+	if (n + too_long == 0)
 		return held;
 	turn_work += n;
 	if (nv_pace.per_cycle > 0)
@@ -387,7 +432,7 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 	if (nv_flows_n != 0)
 		nv_rewrite_flows(m, n);
 	uint64_t tsc = nv_lat_rx_tsc != NULL ? rte_rdtsc() : 0;
-	uint32_t kept = 0, multiseg = 0, full;
+	uint32_t kept = 0, multiseg = too_long, full;
 	uint64_t bytes = 0;
 
 	/* Jumbo frames (several mbufs) are dropped here; the rest close up. */
@@ -409,7 +454,7 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 		full = push_spread(st, m, kept, port, tsc);
 	else
 		full = push(&lanes[__atomic_load_n(&st->lane[q], __ATOMIC_RELAXED)], m, kept, port, tsc);
-	nv_count(&s->rx, n);
+	nv_count(&s->rx, n + too_long);
 	nv_count(&s->rx_bytes, bytes);
 	if (multiseg)
 		nv_count(&s->rx_multiseg, multiseg);

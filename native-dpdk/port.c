@@ -19,6 +19,7 @@
 #include "internal.h"
 
 uint16_t nv_port_ids[NV_MAX_PORTS];
+struct rte_mempool *nv_port_staging[RTE_MAX_ETHPORTS];
 uint16_t nv_n_ports;
 uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
 bool nv_port_rx_intr[RTE_MAX_ETHPORTS];
@@ -60,6 +61,34 @@ static bool wants_rx_interrupts(uint16_t port)
 	return rte_eth_dev_info_get(port, &info) == 0 && strcmp(info.driver_name, "net_tap") == 0;
 }
 
+/* Devices that cannot receive into the pool: net_af_xdp registers its RX
+ * mempool's memory with the kernel as the socket's UMEM, and the kernel writes
+ * each frame right after an mbuf's header, where the pool's mbufs (whose
+ * bytes are elsewhere, in the pool) have none. Such a port receives into a
+ * mempool of its own in DPDK's memory, and the poll loop copies each frame
+ * into the pool (poll.c: unstage). Its TX needs nothing: the driver copies
+ * what it sends into its UMEM. */
+static bool receives_in_own_buffers(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+	return rte_eth_dev_info_get(port, &info) == 0 && strcmp(info.driver_name, "net_af_xdp") == 0;
+}
+
+/* The mempool a port receives into: the pool, or a staging mempool of its own. */
+static struct rte_mempool *rx_mempool(uint16_t port, uint16_t nq, uint16_t n_rxd)
+{
+	if (!receives_in_own_buffers(port))
+		return nv_pool.mp;
+	if (nv_port_staging[port] == NULL) {
+		char name[RTE_MEMPOOL_NAMESIZE];
+		snprintf(name, sizeof(name), "netvm_stage%u", port);
+		/* The kernel's fill ring holds n_rxd a queue; the rest covers a burst under way. */
+		nv_port_staging[port] = rte_pktmbuf_pool_create(name, (unsigned int)nq * n_rxd * 2u + 512u, 256, 0,
+								RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port));
+	}
+	return nv_port_staging[port];
+}
+
 static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd, bool rx_intr)
 {
 	struct rte_eth_conf conf;
@@ -74,8 +103,11 @@ static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd, bool rx_int
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &n_rxd, &n_txd);
 	if (ret < 0)
 		return nv_fail(ret, "descriptor counts: %s", strerror(-ret));
+	struct rte_mempool *mp = rx_mempool(port, nq, n_rxd);
+	if (mp == NULL)
+		return nv_fail(rte_errno, "staging mempool: %s", rte_strerror(rte_errno));
 	for (uint16_t q = 0; q < nq; q++) {
-		ret = rte_eth_rx_queue_setup(port, q, n_rxd, rte_eth_dev_socket_id(port), NULL, nv_pool.mp);
+		ret = rte_eth_rx_queue_setup(port, q, n_rxd, rte_eth_dev_socket_id(port), NULL, mp);
 		if (ret < 0)
 			return nv_fail(ret, "RX queue %u: %s", q, strerror(-ret));
 	}
@@ -163,7 +195,7 @@ int nv_port_stats(uint16_t port, struct nv_port_stats *out)
 		device_drops[port].nombuf = RTE_MAX(device_drops[port].nombuf, device.rx_nombuf);
 		device_drops[port].missed = RTE_MAX(device_drops[port].missed, device.imissed);
 	}
-	out->rx_nombuf = device_drops[port].nombuf;
+	out->rx_nombuf = device_drops[port].nombuf + __atomic_load_n(&nv_port_unstaged_nobuf[port], __ATOMIC_RELAXED);
 	out->rx_missed = device_drops[port].missed;
 	return 0;
 }
@@ -173,8 +205,11 @@ int nv_port_stats(uint16_t port, struct nv_port_stats *out)
 void nv_ports_close(void)
 {
 	for (uint16_t i = 0; i < nv_n_ports; i++) {
-		rte_eth_dev_stop(nv_port_ids[i]);
-		rte_eth_dev_close(nv_port_ids[i]);
+		uint16_t port = nv_port_ids[i];
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
+		rte_mempool_free(nv_port_staging[port]);
+		nv_port_staging[port] = NULL;
 	}
 	nv_n_ports = 0;
 }

@@ -21,6 +21,9 @@
 //   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
 //                                fresh instance every 100 ms: the pauses and the drops
 //   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, C and TS baselines
+//   kernel-<pmd>-64B             a kernel interface's driver (net_af_xdp, net_af_packet) both ways
+//                                through a veth pair: bench traffic out of one end by [forward],
+//                                in at the other and on to net_null by [forward]
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../host/paths.js';
@@ -47,7 +50,11 @@ export type Point =
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number }
-  | { kind: 'idle'; id: string; busy: boolean; link: 'veth' | 'tap' };
+  | { kind: 'idle'; id: string; busy: boolean; link: 'veth' | 'tap' }
+  | { kind: 'kernel'; id: string; pmd: KernelPmd };
+
+/** Drivers that reach a kernel interface: a NIC through its kernel driver. */
+export type KernelPmd = 'af_xdp' | 'af_packet';
 
 const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
 
@@ -73,6 +80,8 @@ export const nfPathPoint = (nfCase: string, flows: number): Point => ({ kind: 'n
 export const idlePoint = (busy: boolean, link: 'veth' | 'tap' = 'veth'): Point =>
   ({ kind: 'idle', id: busy ? 'idle-busy' : link === 'tap' ? 'idle-tap' : 'idle-adaptive', busy, link });
 
+export const kernelPoint = (pmd: KernelPmd): Point => ({ kind: 'kernel', id: `kernel-${pmd}-64B`, pmd });
+
 /** Chains of up to this many NFs have a C version of every NF (firewall, router, nat). */
 export const C_CHAIN_NFS = 3;
 
@@ -86,7 +95,7 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
       chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
-      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true),
+      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'),
       ...['forward', 'ttl', 'firewall', 'router', 'nat', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -103,7 +112,7 @@ export function matrix(quick: boolean): Point[] {
   }
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
-  points.push(swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true));
+  points.push(swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'));
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
 }
@@ -162,6 +171,17 @@ export function idleConfig(modules: string, ports: { in: string; out: string }):
 
 /** The netvm config of a forward or chain point, each chain on `workers` workers (flows
  *  steered by a symmetric hash). Port index 1 is where packets leave. */
+/** kernel-<pmd>: bench traffic out of one end of a veth pair and in at the other, through the driver. */
+export function kernelPortConfig(pmd: KernelPmd, modules: string, pcap: string, ends: [string, string]): object {
+  return {
+    cores: { poll: POLL_CPU, workers: workerCpus(1) },
+    pool: { mbufs: POOL_MBUFS },
+    ports: { src: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, a: `net_${pmd}0,iface=${ends[0]}`, b: `net_${pmd}1,iface=${ends[1]}`, sink: 'net_null0' },
+    nfs: { out: { module: `${modules}/forward.wasm` }, in: { module: `${modules}/forward.wasm` } },
+    chains: [{ from: 'src', through: ['out'], to: 'a' }, { from: 'b', through: ['in'], to: 'sink' }],
+  };
+}
+
 export function dataPlaneConfig(point: Point, modules: string, pcap: string, workers = 1): object {
   const cores = { poll: POLL_CPU, workers: workerCpus(workers) };
   if (point.kind === 'forward') {

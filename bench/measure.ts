@@ -6,7 +6,8 @@ import type { RunWindow, WorkerGaps } from '../host/observe/stats.js';
 import type { LatencySummary } from '../host/dataplane/latency.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { runNetvm } from './dataplane.js';
-import { POLL_CPU, REPLAYED_FLOWS, dataPlaneConfig, idleConfig, latencyBase, nfConfig, nullVdevs, workerCpus, type Point } from './matrix.js';
+import { POLL_CPU, REPLAYED_FLOWS, dataPlaneConfig, idleConfig, kernelPortConfig, latencyBase, nfConfig, nullVdevs, workerCpus, type Point } from './matrix.js';
+import { addKernelLink, removeKernelLink } from './kernel-link.js';
 import { ProbeLinks, QUIET_MS } from './idle.js';
 import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
@@ -162,6 +163,23 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
         };
       } finally {
         links.remove();
+      }
+    }
+    case 'kernel': {
+      mkdirSync(scratch, { recursive: true });
+      const pcap = join(scratch, 'traffic-64-1000.pcap');
+      writeFlowsPcap(pcap, 64, 1000);
+      const ends = addKernelLink();
+      try {
+        const summary = await runNetvm(kernelPortConfig(point.pmd, MODULES, pcap, ends), scratch, point.id, timing.warmupS, timing.seconds);
+        const w = summary.window;
+        const sink = w.ports.find((p) => p.name === 'sink')!;
+        return {
+          pps: sink.tx / w.seconds, windowS: w.seconds, threads: w.threads.map(({ name, share }) => ({ name, share })), drops: dropsOf(w),
+          clean: summary.unaccounted === 0 && summary.pool.available === summary.pool.mbufs,
+        };
+      } finally {
+        removeKernelLink(ends);
       }
     }
     case 'nf-path': {

@@ -41,6 +41,8 @@ export interface Figures {
   wasmVsC?: number;
   /** Latency points: percentiles (median over the repeats; max: the largest seen), in us. */
   latencyUs?: { p50: number; p99: number; p999: number; max: number };
+  /** kernel-af_xdp: its rate over net_af_packet's on the same link, same run. */
+  vsAfPacket?: number;
   /** Swap points: swaps done and refused, their pauses, and the packets dropped meanwhile (all repeats). */
   swap?: {
     swaps: number; refused: number; drops: number;
@@ -106,6 +108,11 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
   }
   if (p.kind === 'handoff') {
     f.pollNs = 1e9 / pps; // its poll side, spinning
+    return f;
+  }
+  if (p.kind === 'kernel') {
+    const afPacket = p.pmd === 'af_packet' ? undefined : byId(all, 'kernel-af_packet-64B');
+    if (afPacket !== undefined && afPacket.samples.length > 0) f.vsAfPacket = pps / median(afPacket.samples.map((s) => s.pps));
     return f;
   }
   if (p.kind === 'idle') {
@@ -391,6 +398,7 @@ function rows(all: PointResult[]): string[][] {
     const s = typicalSample(r);
     const us = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(1)} us`);
     const notes = [f.noisy ? 'NOISY' : '', s?.clean === false ? 'ACCOUNTING FAILED' : '',
+      f.vsAfPacket !== undefined ? `${f.vsAfPacket.toFixed(2)}x net_af_packet on the same veth pair` : '',
       f.swap ? `${f.swap.swaps} swaps, pause median ${f.swap.medianPauseUs.toFixed(0)} us, max ${f.swap.maxPauseUs.toFixed(0)} us; build median ${f.swap.medianBuildUs.toFixed(0)} us` : '',
       f.latencyUs ? `latency p50 ${us(f.latencyUs.p50)}, p99 ${us(f.latencyUs.p99)}, p99.9 ${us(f.latencyUs.p999)}, max ${us(f.latencyUs.max)}` : '',
       f.idle ? `idle: poll lcore ${(f.idle.pollShare * 100).toFixed(1)}% of a core, worker ${(f.idle.workerShare * 100).toFixed(1)}%; ` +

@@ -10,11 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
 #include <rte_bus.h>
 #include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_log.h>
 
 #include "internal.h"
 
@@ -24,6 +28,36 @@ uint16_t nv_n_ports;
 uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
 bool nv_port_rx_intr[RTE_MAX_ETHPORTS];
 struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
+
+/* libbpf and libxdp, which net_af_xdp uses, print to stderr by default: what
+ * they say goes to DPDK's log instead, which nv_port_add captures while it
+ * probes and starts a port, so that it is part of the port's error if the
+ * port fails, and says nothing if it starts. */
+static int kernel_logtype = -1;
+
+static int kernel_log(const char *format, va_list args)
+{
+	return rte_vlog(RTE_LOG_INFO, kernel_logtype, format, args);
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *format, va_list args)
+{
+	return level == LIBBPF_DEBUG ? 0 : kernel_log(format, args);
+}
+
+static int libxdp_log(enum libxdp_print_level level, const char *format, va_list args)
+{
+	return level == LIBXDP_DEBUG ? 0 : kernel_log(format, args);
+}
+
+static void route_kernel_logs(void)
+{
+	if (kernel_logtype >= 0)
+		return;
+	kernel_logtype = rte_log_register_type_and_pick_level("netvm.xdp", RTE_LOG_INFO);
+	libbpf_set_print(libbpf_log);
+	libxdp_set_print(libxdp_log);
+}
 
 /* The RSS key that makes Toeplitz symmetric: the same hash both ways of a flow. */
 static uint8_t symmetric_key[52];
@@ -140,6 +174,7 @@ int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 	if (nv_n_ports == NV_MAX_PORTS)
 		return nv_fail(ENOSPC, "at most %d ports", NV_MAX_PORTS);
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
+	route_kernel_logs();
 
 	nv_log_capture_begin();
 	ret = rte_dev_probe(devargs);
@@ -201,9 +236,11 @@ int nv_port_stats(uint16_t port, struct nv_port_stats *out)
 }
 
 /* Stops and closes every port, so that pcap files are flushed and closed and
- * every mbuf a driver held goes back to the pool. */
+ * every mbuf a driver held goes back to the pool. What drivers log on the way
+ * (net_af_xdp's libxdp on unloading its program) is of no use by then. */
 void nv_ports_close(void)
 {
+	nv_log_capture_begin();
 	for (uint16_t i = 0; i < nv_n_ports; i++) {
 		uint16_t port = nv_port_ids[i];
 		rte_eth_dev_stop(port);
@@ -211,5 +248,6 @@ void nv_ports_close(void)
 		rte_mempool_free(nv_port_staging[port]);
 		nv_port_staging[port] = NULL;
 	}
+	nv_log_capture_end();
 	nv_n_ports = 0;
 }

@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addVethPair } from '../bench/idle.js';
 import { REPO_ROOT } from './support/fixtures.js';
+import { sendFrames } from './support/raw-send.js';
 import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
 import { startNetvm, tempDir } from './support/netvm.js';
 import { numberedTraffic } from './support/traffic.js';
@@ -23,17 +24,6 @@ const ns = `nvxdp${process.pid}`;
 const [hostIn, peerIn, hostOut, peerOut] = ['nvxa', 'nvxb', 'nvxc', 'nvxd'].map((p) => `${p}${process.pid}`.slice(0, 15));
 const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
 const FRAMES = 10_000;
-
-/** Sends frames (hex, one a line) out of the namespace's end, a few at a time. */
-const SENDER = `
-import socket, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
-for i, line in enumerate(open(sys.argv[2])):
-    s.send(bytes.fromhex(line.strip()))
-    if i % 16 == 15:
-        time.sleep(0.001)
-`;
 
 /** Writes what arrives at the namespace's end, one frame a line in hex, until told to stop.
  *  The veth strips a frame's outer VLAN tag into the socket's auxiliary data: put back. */
@@ -85,8 +75,6 @@ t.test('10,000 frames through firewall -> ttl between two XDP sockets, every one
     return step.verdict === 'pass' ? [hex(step.out)] : [];
   });
   const dir = tempDir();
-  writeFileSync(join(dir, 'frames.hex'), frames.map(hex).join('\n'));
-  writeFileSync(join(dir, 'send.py'), SENDER);
   writeFileSync(join(dir, 'receive.py'), RECEIVER);
   const receiver = spawn('ip', ['netns', 'exec', ns, 'python3', join(dir, 'receive.py'), peerOut!, join(dir, 'out.hex')], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => receiver.stdout.once('data', resolve));
@@ -100,7 +88,7 @@ t.test('10,000 frames through firewall -> ttl between two XDP sockets, every one
     chains: [{ from: 'in', through: ['fw', 'ttl'], to: 'out' }],
   }, ['--until-idle', '2000', '--control', 'off'], dir);
   await run.waitFor(/(^|\n)\[/);
-  sh('ip', 'netns', 'exec', ns, 'python3', join(dir, 'send.py'), peerIn!, join(dir, 'frames.hex'));
+  sendFrames(ns, peerIn!, frames, dir);
   const r = await run.done;
   receiver.kill('SIGTERM');
   await new Promise((resolve) => receiver.once('exit', resolve));

@@ -7,9 +7,9 @@
 // queues used.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
+import { sendFrames } from './support/raw-send.js';
 import { addVethPair } from '../bench/idle.js';
 import { byFlow, statefulConversations } from './support/conversations.js';
 import { runNetvm, startNetvm, tempDir } from './support/netvm.js';
@@ -27,17 +27,6 @@ function vethPair(): void {
   addVethPair(ns, host, peer);
 }
 
-/** Sends frames (hex, one a line) out of the namespace's end, a few at a time. */
-const SENDER = `
-import socket, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
-for i, line in enumerate(open(sys.argv[2])):
-    s.send(bytes.fromhex(line.strip()))
-    if i % 16 == 15:
-        time.sleep(0.002)
-`;
-
 t.test('by RX queue: af_packet qpairs=2, both directions of every flow meet the same firewall instance', async (t) => {
   vethPair();
   t.teardown(() => {
@@ -45,8 +34,6 @@ t.test('by RX queue: af_packet qpairs=2, both directions of every flow meet the 
   });
   const { fw, frames, flowOf, expected } = statefulConversations();
   const dir = tempDir();
-  writeFileSync(join(dir, 'frames.hex'), frames.map(hex).join('\n'));
-  writeFileSync(join(dir, 'send.py'), SENDER);
   const run = startNetvm({
     cores: { poll: 1, workers: [0] },
     ports: { in: `net_af_packet0,iface=${host},qpairs=2`, out: `net_pcap0,tx_pcap=${join(dir, 'out.pcap')}` },
@@ -54,7 +41,7 @@ t.test('by RX queue: af_packet qpairs=2, both directions of every flow meet the 
     chains: [{ from: 'in', through: ['fw'], to: 'out', workers: 2 }],
   }, ['--until-idle', '3000', '--control', 'off'], dir);
   await run.waitFor(/(^|\n)\[/);
-  sh('ip', 'netns', 'exec', ns, 'python3', join(dir, 'send.py'), peer, join(dir, 'frames.hex'));
+  sendFrames(ns, peer, frames, dir);
   const r = await run.done;
   t.equal(r.code, 0, r.stderr);
   const out = outputFrames(dir).map(hex);

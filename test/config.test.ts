@@ -37,14 +37,14 @@ t.test('the config of the README resolves, with defaults', async (t) => {
 
 t.test('fail policy, watchdog and NF limits', async (t) => {
   const cfg = resolveConfig({
-    ...base, watchdog_ms: 200, chains: [{ ...base.chains[0], fail: 'open' }],
+    ...base, watchdog_ms: 120, chains: [{ ...base.chains[0], fail: 'open' }],
     nfs: { ...base.nfs, a: { ...base.nfs.a, limits: { heap_mb: 64, batch_ms: 500 }, trust: 'isolated' } },
   }, 'test.yaml');
   t.equal(cfg.nfs[0]!.trust, 'isolated');
-  t.equal(cfg.watchdogMs, 200);
+  t.equal(cfg.watchdogMs, 120);
   t.equal(cfg.chains[0]!.failOpen, true);
   t.same(cfg.nfs[0]!.limits, { heapMb: 64, batchMs: 500 });
-  t.equal(resolveConfig(base, 'test.yaml').watchdogMs, 50, 'the default budget');
+  t.equal(resolveConfig(base, 'test.yaml').watchdogMs, 200, 'the default budget');
   const bad = problems({ ...base, watchdog_ms: 1, chains: [{ ...base.chains[0], fail: 'maybe' }], nfs: { ...base.nfs, a: { ...base.nfs.a, limits: { heap_mb: 0, cpu: 1 } } } });
   t.ok(bad.some((p) => p.startsWith('watchdog_ms:')), 'watchdog_ms out of range');
   t.ok(bad.some((p) => p.startsWith('chains[0].fail:')), 'an unknown fail policy');

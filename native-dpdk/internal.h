@@ -25,7 +25,6 @@ struct nv_pool {
 	struct rte_mempool *mp;
 	struct rte_mbuf **slots; /* slot index -> its mbuf */
 	uint32_t n_slots;
-	struct rte_pktmbuf_extmem *zones; /* the buffers' areas, each with its I/O address */
 };
 extern struct nv_pool nv_pool;
 

@@ -87,27 +87,25 @@ static uint32_t page_iovas(rte_iova_t *iovas, uint64_t n, uint64_t page)
 	return NV_IOVA_PA;
 }
 
-/* The buffers' areas: the whole pool as one, or one per page in PA mode (the
- * buffers wholly inside it, each area's I/O address that of its first byte).
- * Returns how many, in nv_pool.zones. */
-static int lay_out_zones(const rte_iova_t *iovas, uint64_t n_pages, uint64_t page, uint32_t elt)
+/* The buffers' areas, into zones (room for one per page): the whole pool as
+ * one, or one per page in PA mode (the buffers wholly inside it, each area's
+ * I/O address that of its first byte). Returns how many. */
+static unsigned int lay_out_zones(struct rte_pktmbuf_extmem *zones, const rte_iova_t *iovas, uint64_t n_pages,
+				  uint64_t page, uint32_t elt)
 {
 	uint64_t len = nv_pool.info.len;
-	nv_pool.zones = calloc(n_pages, sizeof(*nv_pool.zones));
-	if (nv_pool.zones == NULL)
-		return -1;
 	if (nv_pool.info.iova != NV_IOVA_PA) {
-		nv_pool.zones[0] = (struct rte_pktmbuf_extmem){
+		zones[0] = (struct rte_pktmbuf_extmem){
 			.buf_ptr = nv_pool.base, .buf_len = len / elt * elt, .elt_size = elt,
 			.buf_iova = nv_pool.info.iova == NV_IOVA_VA ? iovas[0] : RTE_BAD_IOVA,
 		};
 		return 1;
 	}
-	int n = 0;
+	unsigned int n = 0;
 	for (uint64_t j = 0; j < n_pages; j++) {
 		uint64_t start = (j * page + elt - 1) / elt * elt, end = (j + 1) * page / elt * elt;
 		if (end > start)
-			nv_pool.zones[n++] = (struct rte_pktmbuf_extmem){
+			zones[n++] = (struct rte_pktmbuf_extmem){
 				.buf_ptr = nv_pool.base + start, .buf_iova = iovas[j] + (start - j * page),
 				.buf_len = end - start, .elt_size = elt,
 			};
@@ -151,29 +149,36 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
 		.len = len, .page_size = page, .n_mbufs = n_mbufs, .elt_size = elt,
 		.headroom = RTE_PKTMBUF_HEADROOM, .data_room = NV_POOL_DATA_ROOM, .hugepages = want_huge != 0,
 	};
+	/* The page addresses go to EAL, the zones to the mempool's creation: neither is kept after. */
 	uint64_t n_pages = len / page;
 	rte_iova_t *iovas = calloc(n_pages, sizeof(*iovas));
-	if (iovas == NULL)
+	struct rte_pktmbuf_extmem *zones = calloc(n_pages, sizeof(*zones));
+	if (iovas == NULL || zones == NULL) {
+		free(iovas);
+		free(zones);
 		return nv_fail(ENOMEM, "pool: no memory for %lu page addresses", (unsigned long)n_pages);
+	}
 	nv_pool.info.iova = page_iovas(iovas, n_pages, page);
-	int n_zones = lay_out_zones(iovas, n_pages, page, elt);
-	ret = n_zones < 0 ? -ENOMEM
-			  : rte_extmem_register(nv_pool.base, len, nv_pool.info.iova == NV_IOVA_NONE ? NULL : iovas,
-						nv_pool.info.iova == NV_IOVA_NONE ? 0 : (unsigned int)n_pages, page);
+	unsigned int n_zones = lay_out_zones(zones, iovas, n_pages, page, elt);
+	bool known = nv_pool.info.iova != NV_IOVA_NONE;
+	ret = rte_extmem_register(nv_pool.base, len, known ? iovas : NULL, known ? (unsigned int)n_pages : 0, page);
 	free(iovas);
-	if (n_zones < 0)
-		return nv_fail(ENOMEM, "pool: no memory for its zones");
-	if (ret < 0)
+	if (ret < 0) {
+		free(zones);
 		return nv_fail(rte_errno, "pool: rte_extmem_register: %s", rte_strerror(rte_errno));
+	}
 
 	nv_pool.n_slots = (uint32_t)(len / elt);
 	nv_pool.slots = rte_zmalloc("netvm_slots", nv_pool.n_slots * sizeof(*nv_pool.slots), 0);
-	if (nv_pool.slots == NULL)
+	if (nv_pool.slots == NULL) {
+		free(zones);
 		return nv_fail(ENOMEM, "pool: cannot allocate the slot table");
+	}
 	nv_log_capture_begin();
 	nv_pool.mp = rte_pktmbuf_pool_create_extbuf("netvm_pool", n_mbufs, MEMPOOL_CACHE, 0,
-						    (uint16_t)elt, SOCKET_ID_ANY, nv_pool.zones, (unsigned int)n_zones);
+						    (uint16_t)elt, SOCKET_ID_ANY, zones, n_zones);
 	const char *log = nv_log_capture_end();
+	free(zones);
 	if (nv_pool.mp == NULL)
 		return nv_fail(rte_errno, "pool: rte_pktmbuf_pool_create_extbuf: %s %s",
 			       rte_strerror(rte_errno), log);
@@ -261,8 +266,6 @@ void nv_pool_free(void)
 	}
 	rte_free(nv_pool.slots);
 	nv_pool.slots = NULL;
-	free(nv_pool.zones);
-	nv_pool.zones = NULL;
 	if (nv_pool.base != NULL)
 		munmap(nv_pool.base, nv_pool.info.len);
 	nv_pool.base = NULL;

@@ -7,20 +7,33 @@ import { join } from 'node:path';
 import { native, poolCreatePlain } from '../host/dataplane/native.js';
 import { poolWindow } from '../host/dataplane/pool-window.js';
 import { ABI_VERSION, NF_MEMORY_BASE } from '../host/nf/abi.js';
-import { createNfInstance } from '../host/nf/instance.js';
+import { createNfInstance, type PoolWindow } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { SpareMemories } from '../host/worker/spares.js';
 import { REPO_ROOT } from './support/fixtures.js';
 
 const nat = loadNfModule(join(REPO_ROOT, 'nf-modules/build/nat.wasm'));
 const NAT_CONFIG = JSON.stringify({ inside: '10.0.0.0/8', public_ip: '203.0.113.1' });
+const spec = { module: nat, config: NAT_CONFIG };
 
-t.test('a memory is scrubbed for the next instance, its pool window kept', async (t) => {
+/** A pool without DPDK, its window as a worker sees it, and a worker's spares over it. */
+function plainPool(t: Tap.Test): { info: ReturnType<typeof poolCreatePlain>; pool: PoolWindow; spares: SpareMemories } {
   const info = poolCreatePlain(64);
   t.teardown(() => native().poolDestroy());
   const pool = poolWindow(info.len, info.page_size);
-  const spares = new SpareMemories(pool);
-  const spec = { module: nat, config: NAT_CONFIG };
+  return { info, pool, spares: new SpareMemories(pool) };
+}
+
+/** What a scrubbed memory holds: zeros everywhere but the pool's window, which shows its 0x5a "packets". */
+function checkScrubbed(t: Tap.Test, memory: { buffer: ArrayBuffer }, windowOffset: number): void {
+  const after = new Uint8Array(memory.buffer);
+  t.ok(after.subarray(0, windowOffset).every((b) => b === 0), 'below the window: zeros');
+  t.ok(after.subarray(NF_MEMORY_BASE).every((b) => b === 0), 'the heap: zeros');
+  t.ok(after.subarray(windowOffset, windowOffset + 4096).every((b) => b === 0x5a), 'the pool: as it was');
+}
+
+t.test('a memory is scrubbed for the next instance, its pool window kept', async (t) => {
+  const { info, pool, spares } = plainPool(t);
   t.equal(spares.take(spec), undefined, 'none kept at first');
   spares.stock(spec);
   const spare = spares.take(spec)!;
@@ -38,10 +51,7 @@ t.test('a memory is scrubbed for the next instance, its pool window kept', async
 
   const again = spares.take(spec)!;
   t.equal(again.memory, first.memory, 'the same memory comes back');
-  const after = new Uint8Array(again.memory.buffer);
-  t.ok(after.subarray(0, first.windowOffset).every((b) => b === 0), 'below the window: zeros');
-  t.ok(after.subarray(NF_MEMORY_BASE).every((b) => b === 0), 'the heap: zeros');
-  t.ok(after.subarray(first.windowOffset, first.windowOffset + 4096).every((b) => b === 0x5a), 'the pool: as it was');
+  checkScrubbed(t, again.memory, first.windowOffset);
   const second = createNfInstance(nat, 'nat', { pool, config: NAT_CONFIG, memory: again });
   t.equal(second.exports.netvm_abi_version(), ABI_VERSION, 'a new instance runs in it');
 
@@ -53,11 +63,7 @@ t.test('a memory is scrubbed for the next instance, its pool window kept', async
 });
 
 t.test('a scrub in steps (between bursts) zeroes what the instance wrote and keeps the pool', async (t) => {
-  const info = poolCreatePlain(64);
-  t.teardown(() => native().poolDestroy());
-  const pool = poolWindow(info.len, info.page_size);
-  const spares = new SpareMemories(pool);
-  const spec = { module: nat, config: NAT_CONFIG };
+  const { info, pool, spares } = plainPool(t);
   spares.stock(spec);
   const first = createNfInstance(nat, 'nat', { pool, config: NAT_CONFIG, memory: spares.take(spec)! });
   const bytes = new Uint8Array(first.memory.buffer);
@@ -74,9 +80,6 @@ t.test('a scrub in steps (between bursts) zeroes what the instance wrote and kee
   t.ok(steps > 2, `it took ${steps} steps`);
   const again = spares.take(spec)!;
   t.equal(again.memory, first.memory, 'the scrubbed memory is the spare');
-  const after = new Uint8Array(again.memory.buffer);
-  t.ok(after.subarray(0, first.windowOffset).every((b) => b === 0), 'below the window: zeros');
-  t.ok(after.subarray(NF_MEMORY_BASE).every((b) => b === 0), 'the heap: zeros');
-  t.ok(after.subarray(first.windowOffset, first.windowOffset + 4096).every((b) => b === 0x5a), 'the pool: as it was');
+  checkScrubbed(t, again.memory, first.windowOffset);
   t.equal(createNfInstance(nat, 'nat', { pool, config: NAT_CONFIG, memory: again }).exports.netvm_abi_version(), ABI_VERSION, 'a new instance runs in it');
 });

@@ -190,7 +190,7 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
 function pciProblem(devargs: string): string | undefined {
   if (!PCI_ADDRESS.test(devargs)) return undefined;
   return `${devargs.split(',')[0]} is a PCI device, and NetVM does not drive PCI NICs yet: the pool has I/O addresses, ` +
-    'but it is not mapped for a device\'s DMA under vfio (docs/deploy.md, "PCI NICs"). Reach the NIC through its kernel interface instead (net_af_packet or net_tap)';
+    'but it is not mapped for a device\'s DMA under vfio (docs/deploy.md, "PCI NICs"). Reach the NIC through its kernel interface instead (net_af_xdp, net_af_packet or net_tap)';
 }
 
 /** net_pcap with infinite_rx keeps each frame of its file in one pool buffer, and DPDK refuses

@@ -7,7 +7,7 @@
 // usage: node pool-iova-probe.mjs pa|va <file prefix> <mbufs> <huge: 0|1>
 import { openSync, readSync } from 'node:fs';
 import { removeRuntimeDir } from '../../dist/host/dataplane/driver.js';
-import { native } from '../../dist/host/dataplane/native.js';
+import { POOL_IOVA_PA, POOL_IOVA_VA, native } from '../../dist/host/dataplane/native.js';
 
 const [mode, prefix, mbufs, huge] = process.argv.slice(2);
 const lib = native();
@@ -36,9 +36,9 @@ for (let slot = 0; slot < out.slots; slot++) {
   out.mbufs++;
   const [addr, iova] = [BigInt(a[0]), BigInt(i[0])];
   const last = addr + BigInt(info.elt_size) - 1n;
-  if (info.iova === 2) {
+  if (info.iova === POOL_IOVA_VA) {
     if (iova !== addr) out.wrong++;
-  } else if (info.iova === 1) {
+  } else if (info.iova === POOL_IOVA_PA) {
     // The device's view of the buffer's first and last byte is the kernel's.
     if (physical(addr) !== iova || physical(last) !== iova + BigInt(info.elt_size) - 1n) out.wrong++;
     if (addr / 2097152n !== last / 2097152n) out.crossing++;

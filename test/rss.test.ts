@@ -9,7 +9,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/fixtures.js';
-import { sendFrames } from './support/raw-send.js';
+import { sendFrames } from './support/raw-socket.js';
 import { addVethPair } from '../bench/idle.js';
 import { byFlow, statefulConversations } from './support/conversations.js';
 import { runNetvm, startNetvm, tempDir } from './support/netvm.js';

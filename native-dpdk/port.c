@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+/* rte_dev_dma_map is still "experimental" in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
@@ -28,6 +30,8 @@ uint16_t nv_n_ports;
 uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
 bool nv_port_rx_intr[RTE_MAX_ETHPORTS];
 struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
+/* The PCI devices the pool is mapped for (IOVA as VA), unmapped at close. */
+static struct rte_device *dma_mapped[RTE_MAX_ETHPORTS];
 
 /* libbpf and libxdp, which net_af_xdp uses, print to stderr by default: what
  * they say goes to DPDK's log instead, which nv_port_add captures while it
@@ -163,6 +167,33 @@ static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd, bool rx_int
 }
 
 /* Returns the DPDK port id of the new port; an error does not repeat the devargs (the caller names the port). */
+/* A PCI NIC writes the frames it receives by DMA to its buffers' I/O
+ * addresses: the pool must have them (pool.c), and where they are virtual
+ * addresses (vfio with an IOMMU) the IOMMU must map the pool for the device.
+ * Devices of other buses (virtual ones) need neither. */
+static int let_device_reach_pool(uint16_t port, struct rte_device *dev)
+{
+	const struct rte_bus *bus = rte_dev_bus(dev);
+	if (bus == NULL || strcmp(rte_bus_name(bus), "pci") != 0)
+		return 0;
+	if (nv_pool.info.iova == NV_IOVA_NONE) {
+		if (!nv_pool.info.hugepages)
+			return nv_fail(ENOTSUP, "%s is a PCI device, whose DMA needs the pool's I/O addresses, and the pool has none: "
+				       "it is on 4 KiB pages, and in IOVA-as-PA mode (uio_pci_generic, or vfio without an IOMMU) "
+				       "only 2 MiB pages have known physical addresses: reserve hugepages (pool.hugepages: on), "
+				       "or bind the NIC to vfio-pci with the IOMMU on", rte_dev_name(dev));
+		return nv_fail(ENOTSUP, "%s is a PCI device, whose DMA needs the pool's I/O addresses, and the pool has none: "
+			       "the physical addresses of its pages could not be read from /proc/self/pagemap (run as root)",
+			       rte_dev_name(dev));
+	}
+	if (nv_pool.info.iova == NV_IOVA_VA) {
+		if (rte_dev_dma_map(dev, nv_pool.base, (uint64_t)(uintptr_t)nv_pool.base, nv_pool.info.len) != 0)
+			return nv_fail(rte_errno, "%s: cannot map the pool for its DMA: %s", rte_dev_name(dev), rte_strerror(rte_errno));
+		dma_mapped[port] = dev;
+	}
+	return 0;
+}
+
 int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
@@ -183,6 +214,14 @@ int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 		return nv_fail(ret, "probe failed%s%s", *log ? ": " : "", log);
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0)
 		return nv_fail(ENODEV, "probed, but no ethdev is named %s", name);
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) != 0)
+		return nv_fail(ENODEV, "probed, but %s gives no device info", name);
+	ret = let_device_reach_pool(port, info.device);
+	if (ret < 0) {
+		rte_dev_remove(info.device); /* as it was before the probe */
+		return ret;
+	}
 	nv_port_ids[nv_n_ports++] = port;
 
 	nv_log_capture_begin();
@@ -244,6 +283,9 @@ void nv_ports_close(void)
 	for (uint16_t i = 0; i < nv_n_ports; i++) {
 		uint16_t port = nv_port_ids[i];
 		rte_eth_dev_stop(port);
+		if (dma_mapped[port] != NULL)
+			rte_dev_dma_unmap(dma_mapped[port], nv_pool.base, (uint64_t)(uintptr_t)nv_pool.base, nv_pool.info.len);
+		dma_mapped[port] = NULL;
 		rte_eth_dev_close(port);
 		rte_mempool_free(nv_port_staging[port]);
 		nv_port_staging[port] = NULL;

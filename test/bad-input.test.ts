@@ -37,10 +37,10 @@ t.test('a config with unknown keys and wrong types is refused, every problem nam
   leftNothing(t, run);
 });
 
-t.test('a PCI port is refused with the reason: NetVM does not map its pool for a NIC\'s DMA yet', async (t) => {
-  const run = await runNetvm(config({ ports: { in: '0000:00:03.0', out: 'net_null0' } }));
-  t.equal(run.code, 2);
-  t.match(run.stderr, /ports\.in: 0000:00:03\.0 is a PCI device, and NetVM does not drive PCI NICs yet: the pool has I\/O addresses, but it is not mapped for a device's DMA under vfio/);
+t.test('a PCI port with no device behind it is refused before EAL starts, with the reason', async (t) => {
+  const run = await runNetvm(config({ ports: { in: 'ffff:ff:1f.7', out: 'net_null0' } }));
+  t.equal(run.code, 1);
+  t.match(run.stderr, /ports\.in: no PCI device at ffff:ff:1f\.7/);
   leftNothing(t, run);
 });
 

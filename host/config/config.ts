@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MBUFS, DEFAULT_NAP_US, DEFAULT_WATCHDOG_MS, configSchema } from './config-schema.js';
-import { PCI_ADDRESS, checkExtraEalArgs } from './eal-args.js';
+import { checkExtraEalArgs } from './eal-args.js';
 import { POOL_DATA_ROOM } from '../dataplane/pool-layout.js';
 import { readPcap } from '../pcap/index.js';
 
@@ -159,7 +159,7 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
     if (vms.length > 0 && (chain.workers ?? 1) > 1) problems.push(`chains[${i}].workers: its vm NF (${vms.join(', ')}) has one guest: run the chain on 1 worker`);
   }
   for (const name of portNames) {
-    const problem = pciProblem(raw.ports[name]!) ?? infiniteRxProblem(raw.ports[name]!);
+    const problem = infiniteRxProblem(raw.ports[name]!);
     if (problem !== undefined) problems.push(`ports.${name}: ${problem}`);
   }
   for (const [i, problem] of checkExtraEalArgs(raw.eal ?? [])) problems.push(`eal[${i}]: ${problem}`);
@@ -181,16 +181,6 @@ export function resolveConfig(data: unknown, source: string): DataPlaneConfig {
     eal: raw.eal ?? [],
     watchdogMs: raw.watchdog_ms ?? DEFAULT_WATCHDOG_MS,
   };
-}
-
-/** A PCI NIC writes received frames by DMA to its buffers' I/O addresses. The pool has them
- *  (native-dpdk/pool.c), but under vfio with an IOMMU each device must also have the pool mapped
- *  (rte_dev_dma_map), which NetVM does not do yet, and no frame has yet gone through a PCI NIC
- *  in a test: such a port is refused before anything starts. */
-function pciProblem(devargs: string): string | undefined {
-  if (!PCI_ADDRESS.test(devargs)) return undefined;
-  return `${devargs.split(',')[0]} is a PCI device, and NetVM does not drive PCI NICs yet: the pool has I/O addresses, ` +
-    'but it is not mapped for a device\'s DMA under vfio (docs/deploy.md, "PCI NICs"). Reach the NIC through its kernel interface instead (net_af_xdp, net_af_packet or net_tap)';
 }
 
 /** net_pcap with infinite_rx keeps each frame of its file in one pool buffer, and DPDK refuses

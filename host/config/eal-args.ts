@@ -72,7 +72,7 @@ export const PCI_ADDRESS = /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0
 export function buildEalArgs(cfg: DataPlaneConfig, filePrefix: string, hugepages: boolean): string[] {
   // Node's main thread (lcore 0) may run on every CPU but the poll core.
   const others = Array.from({ length: availableParallelism() }, (_, cpu) => cpu).filter((cpu) => cpu !== cfg.cores.poll);
-  const anyPci = cfg.ports.some((p) => PCI_ADDRESS.test(p.devargs));
+  const pci = cfg.ports.filter((p) => PCI_ADDRESS.test(p.devargs));
   return [
     'netvm',
     `--lcores=0@(${others.join(',')}),${POLL_LCORE}@${cfg.cores.poll}`,
@@ -81,7 +81,8 @@ export function buildEalArgs(cfg: DataPlaneConfig, filePrefix: string, hugepages
     '--log-level=lib.eal:error',
     '--log-level=lib.vhost.config:warning', // a vm guest's vhost-user handshake: dozens of lines each
     ...(hugepages ? ['--in-memory'] : ['--no-huge', '--no-shconf']),
-    ...(anyPci ? [] : ['--no-pci']),
+    // Only the config's PCI devices: EAL would otherwise take every one bound to uio or vfio.
+    ...(pci.length > 0 ? pci.map((p) => `--allow=${p.devargs}`) : ['--no-pci']),
     ...cfg.eal,
   ];
 }

@@ -22,6 +22,8 @@ export interface PoolInfo {
 export const POOL_IOVA_NONE = 0;
 export const POOL_IOVA_PA = 1;
 export const POOL_IOVA_VA = 2;
+/** POOL_IOVA_* as a run's summary names them. */
+export const POOL_IOVA_NAMES = ['none', 'pa', 'va'] as const;
 
 export interface PortCounters {
   rx: number;

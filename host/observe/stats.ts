@@ -2,7 +2,7 @@
 // of every counter at the end, with the accounting check
 //   received = sent + dropped (each drop with its reason) + still held.
 import { CHAIN_COUNTERS, NF_COUNTERS, readChainCounters, readNfCounters, type ChainCounterName, type NfCounterName } from '../chain/counters.js';
-import type { PortCounters } from '../dataplane/native.js';
+import type { PortCounters, POOL_IOVA_NAMES } from '../dataplane/native.js';
 import { MAX_METRICS } from '../nf/abi.js';
 import type { Metric } from '../nf/host-imports.js';
 import type { LatencySummary } from '../dataplane/latency.js';
@@ -56,7 +56,8 @@ export interface RunSummary {
   hugepages: boolean;
   ports: PortSummary[];
   chains: ChainSummary[];
-  pool: { mbufs: number; available: number };
+  /** iova: how a PCI NIC's DMA reaches the pool's buffers (none: it cannot; pa: physical addresses; va: virtual, mapped by the IOMMU). */
+  pool: { mbufs: number; available: number; iova: (typeof POOL_IOVA_NAMES)[number] };
   traps: { nf: string; message: string }[];
   /** Workers the watchdog restarted: the NF that held the burst, and the packets dropped with it. */
   hangs: { nf: string; lost: number }[];

@@ -11,6 +11,7 @@ import { Piscina } from 'piscina';
 import { DataPlane } from '../dataplane/driver.js';
 import { POOL_ELT_BYTES } from '../dataplane/pool-layout.js';
 import { countsOver, latencySummary } from '../dataplane/latency.js';
+import { POOL_IOVA_NAMES } from '../dataplane/native.js';
 import type { NfModule } from '../nf/module.js';
 import { Guest, type GuestOptions } from '../vm/guest.js';
 import { splitAtVhostGuests, type VhostGuestPlan } from '../vm/vhost-split.js';
@@ -19,6 +20,7 @@ import { nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } f
 import { buildEalArgs } from '../config/eal-args.js';
 import { WorkerSet, type TurnGapCounts } from '../runtime/workers.js';
 import { decideHugepages, poolShortfall } from '../runtime/hugepages.js';
+import { pciPortProblem } from '../runtime/pci-ports.js';
 import { RunRecordFile, sweepDeadRuns } from '../runtime/leftovers.js';
 import { NfSwapper, type NfPlace } from '../runtime/nf-swap.js';
 import { ChainSet } from '../runtime/chain-set.js';
@@ -149,6 +151,10 @@ class Run {
     }
     const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
     if (warning) logger().warn(warning);
+    for (const port of cfg.ports) {
+      const problem = pciPortProblem(port.devargs, hugepages);
+      if (problem !== undefined) throw new Error(`ports.${port.name}: ${problem}`);
+    }
     const shortfall = poolShortfall(cfg.pool.mbufs, cfg.chains.reduce((n, c) => n + c.workers, 0), cfg.ports.length);
     if (shortfall) logger().warn(shortfall);
     this.hugepages = hugepages;
@@ -373,7 +379,7 @@ class Run {
     return {
       hangs, failed, seconds, ...(guests.length > 0 && { guests: guests.map((g) => g.describe()) }), ...(window !== undefined && { window }),
       ...(opts.latency && { latency: latencySummary(dp.latencyCounts()) }), ...(gaps && { workerGaps: gaps }), hugepages: this.hugepages, ports, chains, traps, badDescriptors,
-      pool: { mbufs: cfg.pool.mbufs, available },
+      pool: { mbufs: cfg.pool.mbufs, available, iova: POOL_IOVA_NAMES[dp.pool.iova]! },
       unaccounted: unaccounted(ports, chains),
     };
   }

@@ -20,7 +20,7 @@ import { nfConfigText, type ChainConfig, type DataPlaneConfig, type NfConfig } f
 import { buildEalArgs } from '../config/eal-args.js';
 import { WorkerSet, type TurnGapCounts } from '../runtime/workers.js';
 import { decideHugepages, poolShortfall } from '../runtime/hugepages.js';
-import { pciPortProblem } from '../runtime/pci-ports.js';
+import { pciPortNumaWarning, pciPortProblem } from '../runtime/pci-ports.js';
 import { RunRecordFile, sweepDeadRuns } from '../runtime/leftovers.js';
 import { NfSwapper, type NfPlace } from '../runtime/nf-swap.js';
 import { ChainSet } from '../runtime/chain-set.js';
@@ -154,6 +154,8 @@ class Run {
     for (const port of cfg.ports) {
       const problem = pciPortProblem(port.devargs, hugepages);
       if (problem !== undefined) throw new Error(`ports.${port.name}: ${problem}`);
+      const far = pciPortNumaWarning(port, [cfg.cores.poll, ...cfg.cores.workers]);
+      if (far) logger().warn(far);
     }
     const shortfall = poolShortfall(cfg.pool.mbufs, cfg.chains.reduce((n, c) => n + c.workers, 0), cfg.ports.length);
     if (shortfall) logger().warn(shortfall);

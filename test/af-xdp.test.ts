@@ -13,22 +13,14 @@ import { join } from 'node:path';
 import { addVethPair } from '../bench/idle.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { sendFrames, startReceiver } from './support/raw-socket.js';
-import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
+import { FW_TTL_FIREWALL, fwTtlTraffic } from './support/fw-ttl-traffic.js';
 import { startNetvm, tempDir } from './support/netvm.js';
-import { numberedTraffic } from './support/traffic.js';
-import { ttlStep } from './support/ttl-reference.js';
 
-const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
 const ns = `nvxdp${process.pid}`;
 const [hostIn, peerIn, hostOut, peerOut] = ['nvxa', 'nvxb', 'nvxc', 'nvxd'].map((p) => `${p}${process.pid}`.slice(0, 15));
 const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
 const FRAMES = 10_000;
 
-const FIREWALL: FwConfig = {
-  default: 'allow',
-  non_ip: 'allow',
-  rules: [{ action: 'deny', proto: 'udp', dport: '1030-1040' }, { action: 'deny', src: '10.0.0.0/8', proto: 'tcp', dport: 1050 }],
-};
 
 t.test('10,000 frames through firewall -> ttl between two XDP sockets, every one as the references say', async (t) => {
   sh('ip', 'netns', 'add', ns);
@@ -39,20 +31,14 @@ t.test('10,000 frames through firewall -> ttl between two XDP sockets, every one
     sh('ip', 'link', 'set', host!, 'mtu', '1508');
     sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', peer!, 'mtu', '1508');
   }
-  const frames = numberedTraffic(FRAMES).map((f) => f.frame);
-  const ref = new FirewallReference(FIREWALL);
-  const expected = frames.flatMap((f) => {
-    if (!ref.decide(f)) return [];
-    const step = ttlStep(f, 1);
-    return step.verdict === 'pass' ? [hex(step.out)] : [];
-  });
+  const { frames, expected } = fwTtlTraffic(FRAMES);
   const dir = tempDir();
   const receiver = await startReceiver(ns, peerOut!, dir);
   const run = startNetvm({
     cores: { poll: 1, workers: [0] },
     ports: { in: `net_af_xdp0,iface=${hostIn}`, out: `net_af_xdp1,iface=${hostOut}` },
     nfs: {
-      fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: FIREWALL },
+      fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: FW_TTL_FIREWALL },
       ttl: { module: join(REPO_ROOT, 'nf-modules/build/ttl.wasm') },
     },
     chains: [{ from: 'in', through: ['fw', 'ttl'], to: 'out' }],

@@ -20,31 +20,23 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { RunSummary } from '../host/observe/stats.js';
 import { REPO_ROOT } from './support/fixtures.js';
-import { FirewallReference, type FwConfig } from './support/firewall-reference.js';
+import { FW_TTL_FIREWALL, fwTtlTraffic } from './support/fw-ttl-traffic.js';
 import { tempDir } from './support/netvm.js';
 import { sendFrames, startReceiver } from './support/raw-socket.js';
-import { numberedTraffic } from './support/traffic.js';
-import { ttlStep } from './support/ttl-reference.js';
 
 const GUEST = join(REPO_ROOT, 'test/fixtures/build/nic-guest');
 const QBOOT = '/usr/share/qemu/qboot.rom';
 const NIC = '0000:00:05.0';
 const FRAMES = 10_000;
-const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
 const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
 
-const FIREWALL: FwConfig = {
-  default: 'allow',
-  non_ip: 'allow',
-  rules: [{ action: 'deny', proto: 'udp', dport: '1030-1040' }, { action: 'deny', src: '10.0.0.0/8', proto: 'tcp', dport: 1050 }],
-};
 
 const config = (hugepages: 'on' | 'off'): object => ({
   cores: { poll: 1, workers: [0] },
   ports: { nic: NIC },
   pool: { mbufs: 8192, hugepages },
   nfs: {
-    fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: FIREWALL },
+    fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: FW_TTL_FIREWALL },
     ttl: { module: join(REPO_ROOT, 'nf-modules/build/ttl.wasm') },
   },
   chains: [{ from: 'nic', through: ['fw', 'ttl'], to: 'nic' }],
@@ -124,13 +116,7 @@ async function throughTheNic(t: Tap.Test, driver: Driver, iommu: boolean, refusa
   // The namespace's own stack sends nothing on the tap.
   sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
 
-  const frames = numberedTraffic(FRAMES).map((f) => f.frame);
-  const ref = new FirewallReference(FIREWALL);
-  const expected = frames.flatMap((f) => {
-    if (!ref.decide(f)) return [];
-    const step = ttlStep(f, 1);
-    return step.verdict === 'pass' ? [hex(step.out)] : [];
-  });
+  const { frames, expected } = fwTtlTraffic(FRAMES);
 
   const dir = tempDir();
   writeFileSync(join(dir, 'config.yaml'), stringify(config('on')));

@@ -36,7 +36,14 @@ extern uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
 extern struct rte_mempool *nv_port_staging[RTE_MAX_ETHPORTS];
 /* poll.c: frames such a port received that found no pool mbuf to be copied into. */
 extern uint64_t nv_port_unstaged_nobuf[RTE_MAX_ETHPORTS];
-extern bool nv_port_rx_intr[RTE_MAX_ETHPORTS]; /* port.c: started with RX queue interrupts */
+/* port.c: how an idle poll lcore sleeps on a port's RX queue interrupts (poll.c). */
+enum nv_rx_intr {
+	NV_RX_INTR_NONE,    /* it has none: the poll lcore naps */
+	NV_RX_INTR_LEVEL,   /* net_tap: the queue's fd, readable while a packet waits */
+	NV_RX_INTR_EVENTFD, /* a PCI NIC under vfio: an eventfd per queue (MSI-X), armed before the
+			     * sleep (rte_eth_dev_rx_intr_enable) and read after a wake */
+};
+extern uint8_t nv_port_rx_intr[RTE_MAX_ETHPORTS]; /* enum nv_rx_intr */
 extern struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
 extern uint64_t nv_port_held_cycles[RTE_MAX_ETHPORTS]; /* poll.c: TSC cycles each port was held back */
 

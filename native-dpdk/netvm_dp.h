@@ -75,6 +75,8 @@ struct nv_port_stats {
 	/* Not a drop: how long (us) the port was read for less than a burst, or
 	 * not at all, because its chain's ring had no more room; the device kept the rest. */
 	uint64_t rx_held_us;
+	/* Not a drop: how often the idle poll lcore, asleep on RX interrupts, was woken by this port's. */
+	uint64_t rx_intr_wakes;
 };
 
 struct nv_lane_stats {

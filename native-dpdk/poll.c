@@ -11,6 +11,7 @@
 
 #include <poll.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -651,27 +652,52 @@ void nv_wake_missed(void)
 
 /* Sleeping on input ports' RX interrupts (idle.c): each queue's interrupt
  * file descriptor, polled level-triggered (a packet queued before the sleep
- * wakes it at once, where DPDK's edge-triggered epoll would miss it). */
+ * wakes it at once, where DPDK's edge-triggered epoll would miss it). A PCI
+ * NIC's queue is armed first and disarmed after, and its eventfd read when it
+ * woke the sleep (it stays readable until read). A packet that came between
+ * the last empty RX burst and the arming raises nothing: the sleep's timeout
+ * bounds its wait. Returns whether a queue woke it; -1 when some input port
+ * has no interrupts. */
 int nv_rx_intr_wait(int timeout_ms)
 {
 	struct pollfd fds[NV_MAX_PORTS * NV_MAX_RX_QUEUES];
+	uint16_t fd_port[NV_MAX_PORTS * NV_MAX_RX_QUEUES], fd_queue[NV_MAX_PORTS * NV_MAX_RX_QUEUES];
 	nfds_t n = 0;
 	for (uint16_t i = 0; i < nv_n_ports; i++) {
 		uint16_t port = nv_port_ids[i];
 		if (!__atomic_load_n(&steers[port].input, __ATOMIC_ACQUIRE))
 			continue;
-		if (!nv_port_rx_intr[port])
+		if (nv_port_rx_intr[port] == NV_RX_INTR_NONE)
 			return -1;
 		for (uint16_t q = 0; q < nv_port_rxq[port]; q++) {
 			int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port, q);
 			if (fd < 0)
 				return -1;
+			fd_port[n] = port;
+			fd_queue[n] = q;
 			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 		}
 	}
 	if (n == 0)
 		return -1;
-	return poll(fds, n, timeout_ms) > 0;
+	for (nfds_t k = 0; k < n; k++)
+		if (nv_port_rx_intr[fd_port[k]] == NV_RX_INTR_EVENTFD)
+			rte_eth_dev_rx_intr_enable(fd_port[k], fd_queue[k]);
+	int ready = poll(fds, n, timeout_ms);
+	for (nfds_t k = 0; k < n; k++) {
+		uint16_t port = fd_port[k];
+		if (nv_port_rx_intr[port] == NV_RX_INTR_EVENTFD)
+			rte_eth_dev_rx_intr_disable(port, fd_queue[k]);
+		if (ready <= 0 || !(fds[k].revents & POLLIN))
+			continue;
+		__atomic_fetch_add(&nv_port_counters[port].rx_intr_wakes, 1, __ATOMIC_RELAXED);
+		if (nv_port_rx_intr[port] == NV_RX_INTR_EVENTFD) {
+			uint64_t count;
+			ssize_t got = read(fds[k].fd, &count, sizeof(count)); /* clears it (non-blocking) */
+			(void)got;
+		}
+	}
+	return ready > 0;
 }
 
 /* Descriptors handed to workers and not yet given back, over all lanes. */

@@ -28,7 +28,7 @@ uint16_t nv_port_ids[NV_MAX_PORTS];
 struct rte_mempool *nv_port_staging[RTE_MAX_ETHPORTS];
 uint16_t nv_n_ports;
 uint16_t nv_port_rxq[RTE_MAX_ETHPORTS];
-bool nv_port_rx_intr[RTE_MAX_ETHPORTS];
+uint8_t nv_port_rx_intr[RTE_MAX_ETHPORTS];
 struct nv_port_stats nv_port_counters[RTE_MAX_ETHPORTS];
 /* The PCI devices the pool is mapped for (IOVA as VA), unmapped at close. */
 static struct rte_device *dma_mapped[RTE_MAX_ETHPORTS];
@@ -89,14 +89,19 @@ static uint16_t rx_queues(uint16_t port, struct rte_eth_conf *conf)
 	return max;
 }
 
-/* Devices whose RX queues an idle poll lcore can sleep on (idle.c): net_tap,
- * whose queue's interrupt is its file descriptor, readable while a packet
- * waits. (A PCI NIC's is an eventfd that must be read after each interrupt:
- * not yet; those ports nap.) A device that refuses starts without. */
-static bool wants_rx_interrupts(uint16_t port)
+/* How an idle poll lcore could sleep on the device's RX queues (idle.c): on
+ * net_tap's queue file descriptors, or on a PCI NIC's interrupts (which DPDK
+ * has only under vfio: a NIC under uio refuses them and starts without, as
+ * does any device that refuses). Other virtual devices have none. */
+static enum nv_rx_intr rx_interrupts_to_try(uint16_t port)
 {
 	struct rte_eth_dev_info info;
-	return rte_eth_dev_info_get(port, &info) == 0 && strcmp(info.driver_name, "net_tap") == 0;
+	if (rte_eth_dev_info_get(port, &info) != 0)
+		return NV_RX_INTR_NONE;
+	if (strcmp(info.driver_name, "net_tap") == 0)
+		return NV_RX_INTR_LEVEL;
+	const struct rte_bus *bus = info.device != NULL ? rte_dev_bus(info.device) : NULL;
+	return bus != NULL && strcmp(rte_bus_name(bus), "pci") == 0 ? NV_RX_INTR_EVENTFD : NV_RX_INTR_NONE;
 }
 
 /* Devices that cannot receive into the pool: net_af_xdp registers its RX
@@ -225,14 +230,14 @@ int nv_port_add(const char *devargs, uint16_t n_rxd, uint16_t n_txd)
 	nv_port_ids[nv_n_ports++] = port;
 
 	nv_log_capture_begin();
-	bool rx_intr = wants_rx_interrupts(port);
-	ret = port_start(port, n_rxd, n_txd, rx_intr);
-	if (ret < 0 && rx_intr) {
+	enum nv_rx_intr rx_intr = rx_interrupts_to_try(port);
+	ret = port_start(port, n_rxd, n_txd, rx_intr != NV_RX_INTR_NONE);
+	if (ret < 0 && rx_intr != NV_RX_INTR_NONE) {
 		rte_eth_dev_stop(port);
-		rx_intr = false;
+		rx_intr = NV_RX_INTR_NONE;
 		ret = port_start(port, n_rxd, n_txd, false);
 	}
-	nv_port_rx_intr[port] = ret == 0 && rx_intr;
+	nv_port_rx_intr[port] = ret == 0 ? rx_intr : NV_RX_INTR_NONE;
 	log = nv_log_capture_end();
 	if (ret < 0)
 		return nv_fail(ret, "%s%s%s", nv_last_error(), *log ? ": " : "", log);
@@ -261,6 +266,7 @@ int nv_port_stats(uint16_t port, struct nv_port_stats *out)
 	out->rx_ring_full = __atomic_load_n(&s->rx_ring_full, __ATOMIC_RELAXED);
 	out->rx_held_us = (uint64_t)((double)__atomic_load_n(&nv_port_held_cycles[port], __ATOMIC_RELAXED) * 1e6 /
 				     (double)rte_get_tsc_hz());
+	out->rx_intr_wakes = __atomic_load_n(&s->rx_intr_wakes, __ATOMIC_RELAXED);
 	/* The device's own counts, kept from the last reading: a stopped port reads 0.
 	 * Called from the main thread only. */
 	static struct { uint64_t nombuf, missed; } device_drops[RTE_MAX_ETHPORTS];

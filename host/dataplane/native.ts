@@ -38,6 +38,8 @@ export interface PortCounters {
   rx_missed: number;
   /** Not a drop: how long (us) the port was read for less than a burst because its chain's ring had no more room (the device kept the rest). */
   rx_held_us: number;
+  /** Not a drop: how often the idle poll lcore, asleep on RX interrupts, was woken by this port's. */
+  rx_intr_wakes: number;
 }
 
 export interface LaneCounters {
@@ -75,6 +77,7 @@ koffi.struct('nv_port_stats', {
   rx_nombuf: 'uint64_t',
   rx_missed: 'uint64_t',
   rx_held_us: 'uint64_t',
+  rx_intr_wakes: 'uint64_t',
 });
 koffi.struct('nv_lane_stats', {
   in: 'uint64_t',

@@ -98,6 +98,7 @@ export class DataPlaneMetrics {
       for (const p of ports()) for (const [reason, key] of Object.entries(PORT_DROPS)) set({ port: p.name, reason }, p[key]);
     });
     readCounter(r, 'netvm_port_rx_held_seconds_total', 'Time the port was read for less than a burst, or not at all, because its chain\'s ring had no more room (backpressure): the chain was the bottleneck and the device kept the rest. Not a drop.', ['port'], (set) => ports().forEach((p) => set({ port: p.name }, p.rx_held_us / 1e6)));
+    readCounter(r, 'netvm_port_rx_interrupt_wakes_total', 'How often the idle poll lcore, asleep on RX interrupts, was woken by the port\'s (net_tap, a PCI NIC under vfio-pci). Not a drop.', ['port'], (set) => ports().forEach((p) => set({ port: p.name }, p.rx_intr_wakes)));
 
     readCounter(r, 'netvm_chain_in_packets_total', 'Packets the chain took from its input port.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.in)));
     readCounter(r, 'netvm_chain_out_packets_total', 'Packets the chain sent to a port.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.out)));

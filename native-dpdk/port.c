@@ -63,6 +63,13 @@ static void route_kernel_logs(void)
 	libxdp_set_print(libxdp_log);
 }
 
+/* Whether the device is a PCI one (a NIC driven by DPDK's own driver). */
+static bool on_pci_bus(const struct rte_device *dev)
+{
+	const struct rte_bus *bus = dev != NULL ? rte_dev_bus(dev) : NULL;
+	return bus != NULL && strcmp(rte_bus_name(bus), "pci") == 0;
+}
+
 /* The RSS key that makes Toeplitz symmetric: the same hash both ways of a flow. */
 static uint8_t symmetric_key[52];
 
@@ -76,8 +83,7 @@ static uint16_t rx_queues(uint16_t port, struct rte_eth_conf *conf)
 	if (strcmp(info.driver_name, "net_af_packet") == 0)
 		return max;
 	uint64_t hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
-	const struct rte_bus *bus = info.device != NULL ? rte_dev_bus(info.device) : NULL;
-	if (hf == 0 || bus == NULL || strcmp(rte_bus_name(bus), "pci") != 0 ||
+	if (hf == 0 || !on_pci_bus(info.device) ||
 	    info.hash_key_size == 0 || info.hash_key_size > sizeof(symmetric_key))
 		return 1;
 	for (unsigned int i = 0; i < sizeof(symmetric_key); i += 2) {
@@ -100,8 +106,7 @@ static enum nv_rx_intr rx_interrupts_to_try(uint16_t port)
 		return NV_RX_INTR_NONE;
 	if (strcmp(info.driver_name, "net_tap") == 0)
 		return NV_RX_INTR_LEVEL;
-	const struct rte_bus *bus = info.device != NULL ? rte_dev_bus(info.device) : NULL;
-	return bus != NULL && strcmp(rte_bus_name(bus), "pci") == 0 ? NV_RX_INTR_EVENTFD : NV_RX_INTR_NONE;
+	return on_pci_bus(info.device) ? NV_RX_INTR_EVENTFD : NV_RX_INTR_NONE;
 }
 
 /* Devices that cannot receive into the pool: net_af_xdp registers its RX
@@ -178,8 +183,7 @@ static int port_start(uint16_t port, uint16_t n_rxd, uint16_t n_txd, bool rx_int
  * Devices of other buses (virtual ones) need neither. */
 static int let_device_reach_pool(uint16_t port, struct rte_device *dev)
 {
-	const struct rte_bus *bus = rte_dev_bus(dev);
-	if (bus == NULL || strcmp(rte_bus_name(bus), "pci") != 0)
+	if (!on_pci_bus(dev))
 		return 0;
 	if (nv_pool.info.iova == NV_IOVA_NONE) {
 		if (!nv_pool.info.hugepages)

@@ -37,6 +37,7 @@ export const OPTIONAL_EXPORTS: Readonly<Record<string, string>> = {
   netvm_clock: '() -> (i32)',
   netvm_tick: '(i64) -> ()',
   netvm_reads_meta: '() -> (i32)',
+  netvm_window: '() -> (i32)',
 };
 
 /** What the host grants a module to import: its memory, the window's base (an immutable
@@ -75,6 +76,9 @@ export interface NfExports {
   /** Optional pair: a buffer for state bytes, and taking them (0 = accepted). */
   netvm_state_buffer?(len: number): number;
   netvm_state_import?(ptr: number, len: number): number;
+  /** Optional: where the host writes the pool window's base (u32) before any other call, for a
+   *  module that cannot import the netvm_window_base global (C and Rust). */
+  netvm_window?(): number;
   /** Optional: where the host writes its clock (ns, u64) before every burst and tick. */
   netvm_clock?(): number;
   /** Optional: called every TICK_MS between bursts, with the host's clock (ns). */

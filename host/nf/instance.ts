@@ -155,6 +155,11 @@ export function createNfInstance(nf: NfModule, name: string, opts: InstanceOptio
   } catch (err) {
     return fail(`instantiation failed: ${(err as Error).message}`);
   }
+  if (exports.netvm_window !== undefined) {
+    const slot = exports.netvm_window() >>> 0;
+    if (slot % 4 !== 0 || !inside(memory, slot, 4)) fail(`netvm_window() returned ${slot}, not a 4-byte aligned word in its own memory`);
+    new DataView(memory.buffer).setUint32(slot, windowOffset, true);
+  }
   const version = exports.netvm_abi_version();
   if (!ABI_VERSIONS.includes(version)) fail(`speaks NetVM ABI version ${version}; this host speaks versions ${ABI_VERSIONS.join(' and ')}`);
   const maxBurst = exports.netvm_max_burst();

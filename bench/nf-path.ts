@@ -53,8 +53,8 @@ function writeFrame(bytes: Uint8Array, v: DataView, off: number, f: number): voi
 
 export interface NfPathCase {
   name: string;
-  /** One NF, or a chain of them in order. */
-  nfs: { module: string; config?: unknown }[];
+  /** One NF, or a chain of them in order; native: its C anchor's name when not the module's. */
+  nfs: { module: string; config?: unknown; native?: string }[];
   /** Makes the same logic in TypeScript (fresh state each time it is made). */
   baseline?: () => Baseline;
   /** Fewer passes for a slow baseline (the tests' references are written to be clear, not fast). */
@@ -93,6 +93,8 @@ const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp'
 export const NF_PATH_CASES: NfPathCase[] = [
   { name: 'forward', nfs: [{ module: 'forward' }], baseline: () => () => true },
   { name: 'ttl', nfs: [{ module: 'ttl' }], baseline: () => ttlBaseline },
+  // ttl written in C and built to Wasm with the C SDK (nf-modules/ttl-c), against the same native C.
+  { name: 'ttl-c', nfs: [{ module: 'ttl-c', native: 'ttl' }], baseline: () => ttlBaseline },
   { name: 'firewall', nfs: [{ module: 'firewall', config: firewallConfig(false) }], baseline: () => firewallBaseline },
   {
     name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }],
@@ -127,7 +129,7 @@ const modulePath = (nf: string, kind: 'wasm' | 'c'): string =>
   join(PROJECT_ROOT, kind === 'wasm' ? `nf-modules/build/${nf}.wasm` : `nf-modules/build/native/${nf}.so`);
 
 /** Whether every NF of a case has a C version. */
-export const hasC = (c: NfPathCase): boolean => c.nfs.every((nf) => existsSync(modulePath(nf.module, 'c')));
+export const hasC = (c: NfPathCase): boolean => c.nfs.every((nf) => existsSync(modulePath(nf.native ?? nf.module, 'c')));
 
 /** ns per packet of a case at a number of flows: in Wasm, in C (where every NF of it has a
  *  C version: the same C chain calls those through koffi) and in its TypeScript baseline (where
@@ -141,7 +143,7 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
     const window = poolWindow(pool.len, pool.page_size);
     const names = c.nfs.map((nf, i) => `${nf.module}${i}`);
     const instances = (kind: 'wasm' | 'c'): NfInstance[] => c.nfs.map((nf, position) =>
-      createNfInstance(loadNfModule(modulePath(nf.module, kind)), names[position]!, {
+      createNfInstance(loadNfModule(modulePath(kind === 'c' ? nf.native ?? nf.module : nf.module, kind)), names[position]!, {
         pool: window, place: { names, position }, ...(nf.config !== undefined && { config: JSON.stringify(nf.config) }),
       }),
     );

@@ -7,6 +7,8 @@
 #include "netvm_native.h"
 
 const char NF_METRIC_NAMES[] = "ttl_expired,ttl_stepped";
+/* It walks the Ethernet header itself, as nf-modules/ttl does: no meta. */
+const bool NF_READS_META = false;
 enum { M_EXPIRED, M_STEPPED };
 
 enum step { UNTOUCHED, EXPIRED, STEPPED };

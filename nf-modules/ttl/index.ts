@@ -8,6 +8,11 @@ import {
 } from '../sdk';
 export * from '../sdk/exports';
 
+/** It walks the Ethernet header itself and reads no meta (ABI v2, docs/abi.md): the chain need not parse for it. */
+export function netvm_reads_meta(): i32 {
+  return 0;
+}
+
 const expired = counter('ttl_expired');
 const stepped = counter('ttl_stepped');
 

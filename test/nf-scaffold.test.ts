@@ -1,5 +1,6 @@
-// netvm nf new scaffolds an NF whose own test passes at once; netvm nf build
-// compiles it, and points at the AssemblyScript line when it does not compile.
+// netvm nf new scaffolds an NF whose own test passes at once, in AssemblyScript
+// or in C; netvm nf build compiles it, and points at the AssemblyScript line
+// when it does not compile (test/nf-c.test.ts: the C line).
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, rmSync } from 'node:fs';
@@ -8,14 +9,16 @@ import { REPO_ROOT } from './support/fixtures.js';
 import { netvm } from './support/cli.js';
 
 const NAME = `zz-scaffold-${process.pid}`;
-const files = [
-  join(REPO_ROOT, 'nf-modules', NAME),
-  join(REPO_ROOT, 'test', `nf-${NAME}.test.ts`),
-  join(REPO_ROOT, 'nf-modules/build', `${NAME}.wasm`),
-  join(REPO_ROOT, 'nf-modules/build', `${NAME}.debug.wasm`),
-  join(REPO_ROOT, 'nf-modules/build', `${NAME}.debug.wasm.map`),
+const C_NAME = `zz-scaffold-c-${process.pid}`;
+const filesOf = (name: string): string[] => [
+  join(REPO_ROOT, 'nf-modules', name),
+  join(REPO_ROOT, 'test', `nf-${name}.test.ts`),
+  join(REPO_ROOT, 'nf-modules/build', `${name}.wasm`),
+  join(REPO_ROOT, 'nf-modules/build', `${name}.debug.wasm`),
+  join(REPO_ROOT, 'nf-modules/build', `${name}.debug.wasm.map`),
 ];
-t.teardown(() => files.forEach((f) => rmSync(f, { recursive: true, force: true })));
+const files = filesOf(NAME);
+t.teardown(() => [...files, ...filesOf(C_NAME)].forEach((f) => rmSync(f, { recursive: true, force: true })));
 
 async function tap(file: string): Promise<number | null> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules/tap/dist/esm/run.mjs'), file], { cwd: REPO_ROOT, stdio: 'ignore' });
@@ -35,6 +38,18 @@ t.test('a new NF builds and passes its own test straight away', async (t) => {
   const again = await netvm(['nf', 'new', NAME]);
   t.equal(again.code, 1);
   t.match(again.stderr, `netvm: nf new: nf-modules/${NAME} exists already`);
+});
+
+t.test('--lang c: a new NF in C builds with clang and passes the same test straight away', async (t) => {
+  const created = await netvm(['nf', 'new', C_NAME, '--lang', 'c']);
+  t.equal(created.code, 0, created.stderr);
+  t.match(created.stdout, `created nf-modules/${C_NAME}/nf.c\ncreated test/nf-${C_NAME}.test.ts`);
+  const built = await netvm(['nf', 'build', C_NAME]);
+  t.equal(built.code, 0, built.stderr);
+  t.equal(await tap(`test/nf-${C_NAME}.test.ts`), 0, 'its test passes');
+  const other = await netvm(['nf', 'new', 'zz-other', '--lang', 'cobol']);
+  t.equal(other.code, 2);
+  t.match(other.stderr, "netvm: --lang: 'cobol' is not one of as, c");
 });
 
 t.test('a compile error points at the source line', async (t) => {

@@ -18,9 +18,9 @@ export const NF_ROOT = join(PROJECT_ROOT, 'nf-modules');
 const BUILD_DIR = join(NF_ROOT, 'build');
 const CONFIG = join(NF_ROOT, '..', 'asconfig.json');
 /** A module's source, by language (what makes a folder of nf-modules/ an NF), and its SDK's folder. */
-const SOURCES = { as: 'index.ts', c: 'nf.c' } as const;
+export const NF_SOURCES = { as: 'index.ts', c: 'nf.c' } as const;
+export type NfLang = keyof typeof NF_SOURCES;
 const SDKS = { as: 'sdk', c: 'sdk-c' } as const;
-type Lang = keyof typeof SOURCES;
 const SHARED: string[] = Object.values(SDKS);
 
 /** The newest modification time of any file below dir. */
@@ -34,9 +34,9 @@ export function newest(dir: string): number {
 }
 
 /** The language of the NF in nf-modules/<name>, if it is one. */
-function langOf(name: string): Lang | undefined {
+function langOf(name: string): NfLang | undefined {
   if (SHARED.includes(name)) return undefined;
-  return (Object.keys(SOURCES) as Lang[]).find((lang) => existsSync(join(NF_ROOT, name, SOURCES[lang])));
+  return (Object.keys(NF_SOURCES) as NfLang[]).find((lang) => existsSync(join(NF_ROOT, name, NF_SOURCES[lang])));
 }
 
 /** The NFs in nf-modules/: every folder with an index.ts or an nf.c, except the SDKs. */
@@ -58,7 +58,7 @@ async function compileC(name: string, target: 'release' | 'debug', outFile: stri
     '-I', join(NF_ROOT, 'sdk-c'),
     '-Wl,--no-entry', '-Wl,--import-memory', `-Wl,--global-base=${NF_MEMORY_BASE}`,
     ...(process.stderr.isTTY ? ['-fcolor-diagnostics'] : []),
-    '-o', outFile, join(NF_ROOT, name, SOURCES.c),
+    '-o', outFile, join(NF_ROOT, name, NF_SOURCES.c),
   ];
   try {
     await promisify(execFile)('clang', args);

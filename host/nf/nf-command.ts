@@ -5,7 +5,7 @@ import { OUT, clockProblem, runOffline, type OfflineNf, type OfflineResult } fro
 import { loadNfConfigFile } from '../config/config.js';
 import { UsageError } from '../usage.js';
 import { readPcap, writePcap } from '../pcap/index.js';
-import { buildNfs } from './build.js';
+import { NF_SOURCES, buildNfs, type NfLang } from './build.js';
 import { loadNfModule } from './module.js';
 import { scaffoldNf } from './scaffold.js';
 import { readStateFile, writeStateFile } from './state-file.js';
@@ -13,7 +13,7 @@ import { readStateFile, writeStateFile } from './state-file.js';
 export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> [--config <file>]... [--out <out.pcap>] [--expect <pcap>]
                    [--state-in <file>] [--state-out <file>] [--pcap-time]
        netvm nf build [<name>...] [--force]
-       netvm nf new <name>
+       netvm nf new <name> [--lang as|c]
 
   test   runs one NF, or a chain of them in the order given, over a pcap without DPDK or
          hugepages (the data plane's loader, ABI and chain), and prints the verdict counts.
@@ -23,8 +23,10 @@ export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> 
          each NF the state saved under its name before the first packet (as a hot-swap does);
          --pcap-time: the NFs' clock reads each packet's capture time, not the host's, so that
          what expires by time expires as it would over the capture's span
-  build  compiles nf-modules/<name>/index.ts (all NFs by default) into nf-modules/build/
-  new    scaffolds nf-modules/<name>/ and test/nf-<name>.test.ts, which build and pass at once`;
+  build  compiles nf-modules/<name>/index.ts (AssemblyScript, asc) or nf.c (C, clang), all NFs by
+         default, into nf-modules/build/
+  new    scaffolds nf-modules/<name>/ and test/nf-<name>.test.ts, which build and pass at once;
+         --lang: AssemblyScript (as, the default) or C (c: nf.c, with nf-modules/sdk-c)`;
 
 function readConfig(path: string): string {
   try {
@@ -141,8 +143,11 @@ export async function nfCommand(argv: string[]): Promise<number> {
   if (sub === 'test') return testCommand(rest);
   if (sub === 'build') return buildCommand(rest);
   if (sub === 'new') {
-    if (rest.length !== 1) throw new UsageError('nf new takes one name', NF_USAGE);
-    for (const file of scaffoldNf(rest[0]!)) console.log(`created ${file}`);
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lang: { type: 'string', default: 'as' } } });
+    if (positionals.length !== 1) throw new UsageError('nf new takes one name', NF_USAGE);
+    const lang = values.lang!;
+    if (!Object.hasOwn(NF_SOURCES, lang)) throw new UsageError(`--lang: '${lang}' is not one of ${Object.keys(NF_SOURCES).join(', ')}`, NF_USAGE);
+    for (const file of scaffoldNf(positionals[0]!, lang as NfLang)) console.log(`created ${file}`);
     return 0;
   }
   throw new UsageError(sub === undefined ? 'nf needs a command' : `unknown nf command '${sub}'`, NF_USAGE);

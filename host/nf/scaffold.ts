@@ -3,11 +3,11 @@
 // the bundled pcap with the same runner as `netvm nf test`.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { NF_ROOT } from './build.js';
+import { NF_ROOT, NF_SOURCES, type NfLang } from './build.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
-const source = (name: string): string => `// ${name}: every packet goes on to the next NF, and is counted.
+const asSource = (name: string): string => `// ${name}: every packet goes on to the next NF, and is counted.
 // Change netvm_process to decide each packet: setVerdict(i, DROP), setVerdict(i, outPort(p)).
 import { counter, packetLen } from '../sdk';
 export * from '../sdk/exports';
@@ -22,6 +22,32 @@ export function netvm_process(n: i32): void {
   bytes.add(total);
 }
 `;
+
+const cSource = (name: string): string => `/* ${name}: every packet goes on to the next NF, and is counted.
+ * Change nf_process to decide each packet: netvm_set_verdict(i, NETVM_DROP),
+ * netvm_set_verdict(i, NETVM_OUT_PORT | port). The C SDK: nf-modules/sdk-c/netvm.h. */
+#define NETVM_READS_NO_META /* remove it to read the chain's parse (netvm_records[i].meta) */
+#include "netvm.h"
+
+static uint32_t packets, bytes;
+
+void nf_init(void)
+{
+	packets = netvm_counter("packets");
+	bytes = netvm_counter("bytes");
+}
+
+void nf_process(uint32_t n)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < n; i++)
+		total += netvm_packet_len(i);
+	netvm_count(packets, n);
+	netvm_count(bytes, total);
+}
+`;
+
+const SOURCE_TEXT: Record<NfLang, (name: string) => string> = { as: asSource, c: cSource };
 
 const test = (name: string): string => `// ${name}: runs over the bundled traffic offline (as \`netvm nf test\` does)
 // and checks every packet against what the NF should do.
@@ -46,7 +72,7 @@ t.test('${name} passes every packet unchanged and counts them', async (t) => {
 `;
 
 /** Writes the new NF's files; returns their paths, relative to the project. */
-export function scaffoldNf(name: string): string[] {
+export function scaffoldNf(name: string, lang: NfLang = 'as'): string[] {
   if (!NAME.test(name)) throw new Error(`nf new: '${name}' is not a valid NF name (lower-case letters, digits and '-', starting with a letter)`);
   const root = join(NF_ROOT, '..');
   const dir = join(NF_ROOT, name);
@@ -54,8 +80,9 @@ export function scaffoldNf(name: string): string[] {
   for (const path of [dir, testFile]) {
     if (existsSync(path)) throw new Error(`nf new: ${relative(root, path)} exists already`);
   }
+  const file = NF_SOURCES[lang];
   mkdirSync(dir);
-  writeFileSync(join(dir, 'index.ts'), source(name));
+  writeFileSync(join(dir, file), SOURCE_TEXT[lang](name));
   writeFileSync(testFile, test(name));
-  return [join(dir, 'index.ts'), testFile].map((p) => relative(root, p));
+  return [join(dir, file), testFile].map((p) => relative(root, p));
 }

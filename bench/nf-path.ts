@@ -93,8 +93,9 @@ const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp'
 export const NF_PATH_CASES: NfPathCase[] = [
   { name: 'forward', nfs: [{ module: 'forward' }], baseline: () => () => true },
   { name: 'ttl', nfs: [{ module: 'ttl' }], baseline: () => ttlBaseline },
-  // ttl written in C and built to Wasm with the C SDK (nf-modules/ttl-c), against the same native C.
+  // ttl written in C and in Rust, built to Wasm with their SDKs (nf-modules/ttl-c, ttl-rs), against the same native C.
   { name: 'ttl-c', nfs: [{ module: 'ttl-c', native: 'ttl' }], baseline: () => ttlBaseline },
+  { name: 'ttl-rs', nfs: [{ module: 'ttl-rs', native: 'ttl' }], baseline: () => ttlBaseline },
   { name: 'firewall', nfs: [{ module: 'firewall', config: firewallConfig(false) }], baseline: () => firewallBaseline },
   {
     name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }],

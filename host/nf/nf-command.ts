@@ -13,7 +13,7 @@ import { readStateFile, writeStateFile } from './state-file.js';
 export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> [--config <file>]... [--out <out.pcap>] [--expect <pcap>]
                    [--state-in <file>] [--state-out <file>] [--pcap-time]
        netvm nf build [<name>...] [--force]
-       netvm nf new <name> [--lang as|c]
+       netvm nf new <name> [--lang as|c|rust]
 
   test   runs one NF, or a chain of them in the order given, over a pcap without DPDK or
          hugepages (the data plane's loader, ABI and chain), and prints the verdict counts.
@@ -23,10 +23,11 @@ export const NF_USAGE = `usage: netvm nf test <module.wasm>... --pcap <in.pcap> 
          each NF the state saved under its name before the first packet (as a hot-swap does);
          --pcap-time: the NFs' clock reads each packet's capture time, not the host's, so that
          what expires by time expires as it would over the capture's span
-  build  compiles nf-modules/<name>/index.ts (AssemblyScript, asc) or nf.c (C, clang), all NFs by
-         default, into nf-modules/build/
+  build  compiles nf-modules/<name>/index.ts (AssemblyScript, asc), nf.c (C, clang) or nf.rs (Rust,
+         rustc), all NFs by default, into nf-modules/build/
   new    scaffolds nf-modules/<name>/ and test/nf-<name>.test.ts, which build and pass at once;
-         --lang: AssemblyScript (as, the default) or C (c: nf.c, with nf-modules/sdk-c)`;
+         --lang: AssemblyScript (as, the default), C (c: nf.c, with nf-modules/sdk-c) or Rust
+         (rust: nf.rs, with nf-modules/sdk-rust)`;
 
 function readConfig(path: string): string {
   try {

@@ -47,7 +47,35 @@ void nf_process(uint32_t n)
 }
 `;
 
-const SOURCE_TEXT: Record<NfLang, (name: string) => string> = { as: asSource, c: cSource };
+const rustSource = (name: string): string => `//! ${name}: every packet goes on to the next NF, and is counted.
+//! Change process to decide each packet: burst.set_verdict(i, DROP),
+//! burst.set_verdict(i, OUT_PORT | port). The Rust SDK: nf-modules/sdk-rust/lib.rs.
+#![no_std]
+
+use netvm::{Burst, Metric};
+
+static PACKETS: Metric = Metric::new();
+static BYTES: Metric = Metric::new();
+
+fn init() {
+    PACKETS.define_counter("packets");
+    BYTES.define_counter("bytes");
+}
+
+fn process(burst: &mut Burst) {
+    let mut total: u64 = 0;
+    for i in 0..burst.len() {
+        total += u64::from(burst.record(i).len);
+    }
+    PACKETS.add(burst.len() as u64);
+    BYTES.add(total);
+}
+
+// no_meta: it reads no meta (the chain then need not parse for it); remove it to read record(i).meta.
+netvm::nf!(init, process, no_meta);
+`;
+
+const SOURCE_TEXT: Record<NfLang, (name: string) => string> = { as: asSource, c: cSource, rust: rustSource };
 
 const test = (name: string): string => `// ${name}: runs over the bundled traffic offline (as \`netvm nf test\` does)
 // and checks every packet against what the NF should do.

@@ -28,6 +28,7 @@ const CONFIGS: Record<string, unknown> = {
   forward: undefined,
   ttl: undefined,
   'ttl-c': undefined, // ttl in C (nf-modules/sdk-c)
+  'ttl-rs': undefined, // ttl in Rust (nf-modules/sdk-rust)
   firewall: { default: 'deny', stateful: true, rules: [{ action: 'allow', proto: 'tcp', dport: '1-1024' }, { action: 'allow', src: '2001:db8::/32' }, { action: 'allow', proto: 'udp' }] },
   dpi: { patterns: [{ text: 'GET', action: 'count' }, { hex: '0000', action: 'drop' }] },
   router: ROUTER,

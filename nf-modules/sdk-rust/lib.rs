@@ -1,0 +1,292 @@
+//! The Rust SDK for NetVM NFs: an NF written in Rust, built to WebAssembly by
+//! rustc (`netvm nf build <name>` for `nf-modules/<name>/nf.rs`), speaking the
+//! host ABI version 2 (docs/abi.md) as the AssemblyScript and C SDKs' NFs do.
+//! `no_std`, no allocator: an NF keeps its state in statics.
+//!
+//! An NF defines two functions and names them with `netvm::nf!`:
+//!
+//! ```ignore
+//! #![no_std]
+//! use netvm::*;
+//! static EXPIRED: Metric = Metric::new();
+//! fn init() { EXPIRED.define_counter("ttl_expired"); }
+//! fn process(burst: &mut Burst) { for i in 0..burst.len() { /* burst.packet(i), burst.set_verdict(i, DROP) */ } }
+//! netvm::nf!(init, process);
+//! ```
+//!
+//! `init` runs once, before anything else (define the metrics there); `process`
+//! decides each packet of a burst. A panic traps: the host drops that burst,
+//! counts it and goes on.
+#![no_std]
+
+use core::cell::UnsafeCell;
+
+pub const ABI_VERSION: i32 = 2;
+pub const MAX_BURST: usize = 256;
+pub const MAX_METRICS: usize = 64;
+
+/// Verdicts: NEXT to the next NF (after the last, to the chain's output port),
+/// DROP, `OUT_PORT | p` out of port p at once, `TO_NF | k` on to the NF at chain
+/// position k (after this one).
+pub const NEXT: u32 = 0;
+pub const DROP: u32 = 1;
+pub const OUT_PORT: u32 = 0x10000;
+pub const TO_NF: u32 = 0x20000;
+/// Or'ed into a verdict: the headers' layout changed at the same length.
+pub const REPARSE: u32 = 0x8000_0000;
+
+/// What the chain's parse found in a packet (offsets from its first byte; docs/abi.md).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Meta {
+    pub l3: u16,
+    pub l4: u16,
+    pub ether_type: u16,
+    pub ip_version: u8,
+    pub l4_proto: u8,
+    pub ip_len: u16,
+    pub ip_header_len: u16,
+    pub vlans: u8,
+    pub flags: u8,
+    pub reserved: u16,
+}
+
+/// A batch record: 32 little-endian bytes.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Record {
+    pub pool_off: u32,
+    pub len: u32,
+    pub in_port: u16,
+    pub room: u16,
+    pub verdict: u32,
+    pub meta: Meta,
+}
+
+const _: () = assert!(core::mem::size_of::<Record>() == 32);
+
+/// The module's memory the host reads and writes: the batch area, the metric
+/// slots, its clock word and the pool window's base. One instance runs one
+/// burst at a time on one thread: plain cells.
+#[doc(hidden)]
+#[repr(C, align(64))]
+pub struct Shared {
+    pub records: UnsafeCell<[Record; MAX_BURST]>,
+    pub metrics: UnsafeCell<[u64; MAX_METRICS]>,
+    pub clock: UnsafeCell<u64>,
+    pub window_base: UnsafeCell<u32>,
+    pub initialized: UnsafeCell<bool>,
+}
+
+unsafe impl Sync for Shared {}
+
+const NO_META: Meta = Meta { l3: 0, l4: 0, ether_type: 0, ip_version: 0, l4_proto: 0, ip_len: 0, ip_header_len: 0, vlans: 0, flags: 0, reserved: 0 };
+const NO_RECORD: Record = Record { pool_off: 0, len: 0, in_port: 0, room: 0, verdict: 0, meta: NO_META };
+
+#[doc(hidden)]
+pub static SHARED: Shared = Shared {
+    records: UnsafeCell::new([NO_RECORD; MAX_BURST]),
+    metrics: UnsafeCell::new([0; MAX_METRICS]),
+    clock: UnsafeCell::new(0),
+    window_base: UnsafeCell::new(0),
+    initialized: UnsafeCell::new(false),
+};
+
+mod host {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        pub fn netvm_log(level: i32, text: *const u8, len: i32);
+        pub fn netvm_metric_define(kind: i32, name: *const u8, len: i32) -> i32;
+        pub fn netvm_now_ns() -> i64;
+    }
+}
+
+pub enum LogLevel {
+    Debug = 0,
+    Info = 1,
+    Warn = 2,
+    Error = 3,
+}
+
+/// A line in the run's log (at most 20 a second per instance are printed).
+pub fn log(level: LogLevel, text: &str) {
+    unsafe { host::netvm_log(level as i32, text.as_ptr(), text.len() as i32) }
+}
+
+/// A metric: defined once in `init`, then added to (a counter) or set (a gauge)
+/// with plain stores, which the worker reads between bursts.
+pub struct Metric(UnsafeCell<u32>);
+
+unsafe impl Sync for Metric {}
+
+impl Metric {
+    pub const fn new() -> Metric {
+        Metric(UnsafeCell::new(u32::MAX))
+    }
+
+    fn define(&self, kind: i32, name: &str) {
+        let slot = unsafe { host::netvm_metric_define(kind, name.as_ptr(), name.len() as i32) };
+        if slot < 0 {
+            panic!("the host refused a metric");
+        }
+        unsafe { *self.0.get() = slot as u32 }
+    }
+
+    pub fn define_counter(&self, name: &str) {
+        self.define(0, name)
+    }
+
+    pub fn define_gauge(&self, name: &str) {
+        self.define(1, name)
+    }
+
+    /// Adds to a counter (a metric never defined traps).
+    #[inline]
+    pub fn add(&self, n: u64) {
+        let slot = unsafe { *self.0.get() } as usize;
+        let slots = unsafe { &mut *SHARED.metrics.get() };
+        slots[slot] = slots[slot].wrapping_add(n);
+    }
+
+    /// Sets a gauge.
+    #[inline]
+    pub fn set(&self, value: i64) {
+        let slot = unsafe { *self.0.get() } as usize;
+        unsafe { (*SHARED.metrics.get())[slot] = value as u64 }
+    }
+}
+
+/// Nanoseconds of the host's monotonic clock: in `process`, the burst's start.
+pub fn now_ns() -> u64 {
+    let now = unsafe { core::ptr::read_volatile(SHARED.clock.get()) };
+    if now != 0 { now } else { unsafe { host::netvm_now_ns() as u64 } }
+}
+
+/// The burst `process` decides: its records, and each packet's bytes.
+pub struct Burst {
+    n: usize,
+}
+
+impl Burst {
+    #[doc(hidden)]
+    pub fn new(n: i32) -> Burst {
+        Burst { n: (n.max(0) as usize).min(MAX_BURST) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Packet i's record (its length, room, input port, verdict and meta).
+    pub fn record(&mut self, i: usize) -> &mut Record {
+        assert!(i < self.n);
+        unsafe { &mut (*SHARED.records.get())[i] }
+    }
+
+    /// Packet i's bytes, [0, len): reading or writing them is the NF's own business.
+    pub fn packet(&mut self, i: usize) -> &mut [u8] {
+        let r = *self.record(i);
+        let base = unsafe { *SHARED.window_base.get() } as usize + r.pool_off as usize;
+        unsafe { core::slice::from_raw_parts_mut(base as *mut u8, r.len as usize) }
+    }
+
+    pub fn set_verdict(&mut self, i: usize, verdict: u32) {
+        self.record(i).verdict = verdict;
+    }
+}
+
+/// The big-endian u16 at p[at..at + 2].
+#[inline]
+pub fn be16(p: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([p[at], p[at + 1]])
+}
+
+#[inline]
+pub fn put_be16(p: &mut [u8], at: usize, v: u16) {
+    p[at..at + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+#[inline]
+pub fn be32(p: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([p[at], p[at + 1], p[at + 2], p[at + 3]])
+}
+
+#[inline]
+pub fn fold16(sum: u32) -> u32 {
+    let sum = (sum & 0xffff) + (sum >> 16);
+    (sum & 0xffff) + (sum >> 16)
+}
+
+/// RFC 1624 eqn. 3: the checksum after one 16-bit word changes from old to new.
+#[inline]
+pub fn checksum_update16(checksum: u16, old_word: u16, new_word: u16) -> u16 {
+    !(fold16(u32::from(!checksum) + u32::from(!old_word) + u32::from(new_word)) as u16)
+}
+
+/// The ones'-complement sum of p (an even length) as network-order words, folded, not inverted.
+#[inline]
+pub fn sum16(p: &[u8]) -> u32 {
+    let mut sum: u32 = 0;
+    for w in p.chunks_exact(2) {
+        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    fold16(sum)
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// The exports the host calls, around the NF's `init` and `process`; with `no_meta`, it also
+/// says that it reads no meta (the chain then need not parse for it).
+#[macro_export]
+macro_rules! nf {
+    ($init:path, $process:path $(, $no_meta:ident)?) => {
+        #[no_mangle]
+        pub extern "C" fn netvm_window() -> u32 {
+            $crate::SHARED.window_base.get() as u32
+        }
+        #[no_mangle]
+        pub extern "C" fn netvm_abi_version() -> i32 {
+            unsafe {
+                if !*$crate::SHARED.initialized.get() {
+                    *$crate::SHARED.initialized.get() = true;
+                    $init();
+                }
+            }
+            $crate::ABI_VERSION
+        }
+        #[no_mangle]
+        pub extern "C" fn netvm_batch() -> u32 {
+            $crate::SHARED.records.get() as u32
+        }
+        #[no_mangle]
+        pub extern "C" fn netvm_max_burst() -> i32 {
+            $crate::MAX_BURST as i32
+        }
+        #[no_mangle]
+        pub extern "C" fn netvm_metrics() -> u32 {
+            $crate::SHARED.metrics.get() as u32
+        }
+        #[no_mangle]
+        pub extern "C" fn netvm_clock() -> u32 {
+            $crate::SHARED.clock.get() as u32
+        }
+        #[no_mangle]
+        pub extern "C" fn netvm_process(n: i32) {
+            $process(&mut $crate::Burst::new(n))
+        }
+        $($crate::nf!(@$no_meta);)?
+    };
+    (@no_meta) => {
+        #[no_mangle]
+        pub extern "C" fn netvm_reads_meta() -> i32 {
+            0
+        }
+    };
+}

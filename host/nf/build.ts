@@ -46,7 +46,7 @@ function langOf(name: string): NfLang | undefined {
   return (Object.keys(NF_SOURCES) as NfLang[]).find((lang) => existsSync(join(NF_ROOT, name, NF_SOURCES[lang])));
 }
 
-/** The NFs in nf-modules/: every folder with an index.ts or an nf.c, except the SDKs. */
+/** The NFs in nf-modules/: every folder with a source of one of NF_SOURCES, except the SDKs. */
 export function listNfs(): string[] {
   return readdirSync(NF_ROOT, { withFileTypes: true })
     .filter((e) => e.isDirectory() && langOf(e.name) !== undefined)
@@ -101,7 +101,7 @@ async function compileRust(name: string, target: 'release' | 'debug', outFile: s
 async function compileC(name: string, target: 'release' | 'debug', outFile: string): Promise<void> {
   const args = [
     '--target=wasm32', '-std=c11', '-Wall', '-Wextra', '-Werror', '-nostdlib', ...CLANG_FLAGS[target],
-    '-I', join(NF_ROOT, 'sdk-c'),
+    '-I', join(NF_ROOT, SDKS.c),
     '-Wl,--no-entry', '-Wl,--import-memory', `-Wl,--global-base=${NF_MEMORY_BASE}`,
     ...(process.stderr.isTTY ? ['-fcolor-diagnostics'] : []),
     '-o', outFile, join(NF_ROOT, name, NF_SOURCES.c),

@@ -97,6 +97,8 @@ export const NF_PATH_CASES: NfPathCase[] = [
   { name: 'ttl-c', nfs: [{ module: 'ttl-c', native: 'ttl' }], baseline: () => ttlBaseline },
   { name: 'ttl-rs', nfs: [{ module: 'ttl-rs', native: 'ttl' }], baseline: () => ttlBaseline },
   { name: 'firewall', nfs: [{ module: 'firewall', config: firewallConfig(false) }], baseline: () => firewallBaseline },
+  // The firewall in C built to Wasm with the C SDK: the same source as the native C it is measured against.
+  { name: 'firewall-c', nfs: [{ module: 'firewall-c', native: 'firewall', config: firewallConfig(false) }], baseline: () => firewallBaseline },
   {
     name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }],
     baseline: () => firewallReferenceBaseline(firewallConfig(true) as FwConfig), baselinePasses: REFERENCE_PASSES,

@@ -1,8 +1,9 @@
 // firewall, offline over pcaps, checked packet by packet against the
-// independent reference in test/support/firewall-reference.ts; the Wasm NF
-// and its C version (nf-modules/native/firewall.c, the bench's anchor) on the
-// same traffic against the same reference. Not for the C version: state
-// handover (a native NF exports and imports no state; no test here needs it).
+// independent reference in test/support/firewall-reference.ts; the
+// AssemblyScript NF and its C version (nf-modules/firewall-c/firewall.h) in
+// both its builds, to Wasm (firewall-c, with the C SDK) and native (the bench's
+// anchor), on the same traffic against the same reference. State handover is
+// test/nf-state.test.ts's (a native NF exports and imports no state).
 import t from 'tap';
 import { join } from 'node:path';
 import { runOffline } from '../host/chain/offline.js';
@@ -18,8 +19,11 @@ import { DATA_ROOM, inputFrames } from './support/pcap-ports.js';
 const module = loadNfModule(join(REPO_ROOT, 'nf-modules/build/firewall.wasm'));
 const NATIVE = join(REPO_ROOT, 'nf-modules/build/native/firewall.so');
 const native = loadNfModule(NATIVE);
-/** Each module with the prefix of its subtests' names (none for the Wasm NF's, as before). */
-const MODULES: [string, NfModule][] = [['', module], ['C: ', native]];
+const firewallC = loadNfModule(join(REPO_ROOT, 'nf-modules/build/firewall-c.wasm'));
+/** The C builds, each beside the AssemblyScript NF. */
+const C_BUILDS: [string, NfModule][] = [['C', native], ['C as Wasm', firewallC]];
+/** Each module with the prefix of its subtests' names (none for the AssemblyScript NF's, as before). */
+const MODULES: [string, NfModule][] = [['', module], ...C_BUILDS.map(([what, nf]): [string, NfModule] => [`${what}: `, nf])];
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
 
 function check(t: Tap.Test, cfg: FwConfig, frames: Uint8Array[], what: string, nf: NfModule = module): void {
@@ -202,7 +206,7 @@ t.test('C and Wasm: the same packets out for port ranges as I32.parseInt reads t
     const run = (nf: NfModule): string[] => runOffline(frames, [{ name: 'fw', module: nf, config: JSON.stringify(cfg) }], { log: () => {} }).out.map((p) => hex(p.data));
     const wasm = run(module);
     t.ok(wasm.length > 0 && wasm.length < frames.length, `some pass (${wasm.length} of ${frames.length})`);
-    t.same(run(native), wasm, 'the same packets');
+    for (const [what, nf] of C_BUILDS) t.same(run(nf), wasm, `${what}: the same packets`);
   }
 });
 
@@ -212,7 +216,7 @@ t.test('C and Wasm: a key given twice, the last value wins', async (t) => {
   const run = (nf: NfModule): string[] => runOffline(frames, [{ name: 'fw', module: nf, config }], { log: () => {} }).out.map((p) => hex(p.data));
   const expected = frames.filter((f) => new FirewallReference({ default: 'allow', non_ip: 'deny', rules: [{ action: 'allow', proto: 'udp' }] }).decide(f)).map(hex);
   t.same(run(module), expected, 'Wasm');
-  t.same(run(native), expected, 'C');
+  for (const [what, nf] of C_BUILDS) t.same(run(nf), expected, what);
 });
 
 t.test('C and Wasm: the same metrics, also with a full flow table', async (t) => {
@@ -238,19 +242,21 @@ t.test('C and Wasm: the same metrics, also with a full flow table', async (t) =>
         return { out: r.out.map((p) => hex(p.data)), metrics: r.nfs[0]!.metrics };
       };
       const wasm = run(module);
-      const c = run(native);
-      t.same(c.out, wasm.out, 'the same packets out');
-      t.same(c.metrics, wasm.metrics, 'the same metrics, flows included');
+      for (const [what, nf] of C_BUILDS) {
+        const c = run(nf);
+        t.same(c.out, wasm.out, `${what}: the same packets out`);
+        t.same(c.metrics, wasm.metrics, `${what}: the same metrics, flows included`);
+      }
     }
   }
   const m = runOffline(frames, [{ name: 'fw', module: native, config: JSON.stringify(cfgs[0]) }], { log: () => {} }).nfs[0]!.metrics;
   t.ok(m['untracked']! > 0 && m['flows'] === 8, `a full table: ${m['untracked']} untracked, ${m['flows']} flows`);
 });
 
-t.test('bad configs are refused with the field named', async (t) => {
+for (const [prefix, nf] of [['', module], ['C as Wasm: ', firewallC]] as const) t.test(`${prefix}bad configs are refused with the field named`, async (t) => {
   const refused = (config: unknown): string => {
     try {
-      createNfInstance(module, 'fw', { config: JSON.stringify(config), log: () => {} });
+      createNfInstance(nf, 'fw', { config: JSON.stringify(config), log: () => {} });
       return 'accepted';
     } catch (err) {
       return err instanceof NfModuleError ? err.message.replace(/^.*refused its config \(status 1\): /, '') : String(err);
@@ -324,4 +330,19 @@ const CONFIGS: [unknown, string | undefined][] = [
 t.test('C: bad configs are refused with the field named, as the Wasm NF refuses them', async (t) => {
   sameRefusals(t, 'fw', module, native, CONFIGS);
   t.equal(refusal(native, 'fw', undefined), `${NATIVE}: fw: a config is required (default is)`, 'no config');
+});
+
+t.test('C as Wasm: every config refused with the very message of the AssemblyScript NF', async (t) => {
+  const reason = (nf: NfModule, config: unknown): string => refusal(nf, 'fw', config).replace(`${nf.path}: `, '');
+  for (const [config] of CONFIGS) t.equal(reason(firewallC, config), reason(module, config), JSON.stringify(config));
+  t.equal(refusal(firewallC, 'fw', undefined), 'accepted', 'no config: accepted (it then denies all, as the AssemblyScript NF does)');
+  for (const text of ['{"default":"deny",}', '{"default":"deny"', '[1,]', '{"default":"deny"} x', '{"default":"\\q"}', '{"default":01}', `${'['.repeat(70)}${']'.repeat(70)}`]) {
+    let why = '';
+    try {
+      createNfInstance(firewallC, 'fw', { config: text, log: () => {} });
+    } catch (err) {
+      why = (err as Error).message;
+    }
+    t.match(why, /refused its config \(status 1\): config: \(root\): invalid JSON at \d+: /, `not JSON, refused: ${text.slice(0, 24)}`);
+  }
 });

@@ -21,6 +21,7 @@ import { ETHERTYPE, ethernetFrame, icmpEcho, ipv4Packet, padFrame, tcpSegment, u
 const wasm = (name: string): string => join(REPO_ROOT, `nf-modules/build/${name}.wasm`);
 const NAT = loadNfModule(wasm('nat'));
 const FIREWALL = loadNfModule(wasm('firewall'));
+const FIREWALL_C = loadNfModule(wasm('firewall-c')); // the firewall in C, with the C SDK's state
 const LB = loadNfModule(wasm('lb'));
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
 const SYN = 0x02, ACK = 0x10;
@@ -108,20 +109,37 @@ t.test('nat: with a pool of public addresses, mappings keep their address; those
   t.equal(half.nfs[0]!.metrics['import_skipped'], 4);
 });
 
-t.test('firewall: the new instance lets the return traffic of flows it did not see open through', async (t) => {
-  const cfg = { default: 'deny', stateful: true, rules: [{ action: 'allow', src: '10.0.0.0/8' }] };
-  const opens = Array.from({ length: 30 }, (_, i) => tcp(`10.0.0.${i}`, 30000 + i, '198.51.100.1', 80, SYN));
-  const answers = Array.from({ length: 30 }, (_, i) => tcp('198.51.100.1', 80, `10.0.0.${i}`, 30000 + i, SYN | ACK));
-  const fw = (extra: Partial<OfflineNf>, c: object = cfg): OfflineNf[] => [{ name: 'fw', module: FIREWALL, config: JSON.stringify(c), ...extra }];
-  const state = runOffline(opens, fw({ exportState: true }), { log: () => {} }).nfs[0]!.state!;
-  const warm = runOffline(answers, fw({ state }), { log: () => {} });
-  t.equal(warm.out.length, 30, 'every SYN+ACK passes');
-  t.equal(warm.nfs[0]!.metrics['imported_flows'], 30);
-  t.equal(warm.nfs[0]!.metrics['allowed_by_state'], 30);
-  const cold = runOffline(answers, fw({}), { log: () => {} });
-  t.equal(cold.out.length, 0, 'without the state every SYN+ACK is denied');
-  const stateless = runOffline(answers, fw({ state }, { default: 'deny', rules: [] }), { log: () => {} });
-  t.equal(stateless.out.length, 0, 'a stateless firewall takes the state and keeps none of it');
+const FIREWALLS = [['AssemblyScript', FIREWALL], ['C', FIREWALL_C]] as const;
+for (const [fromLang, from] of FIREWALLS) for (const [toLang, to] of FIREWALLS) {
+  t.test(`firewall (${fromLang} to ${toLang}): the new instance lets the return traffic of flows it did not see open through`, async (t) => {
+    const cfg = { default: 'deny', stateful: true, rules: [{ action: 'allow', src: '10.0.0.0/8' }] };
+    const opens = Array.from({ length: 30 }, (_, i) => tcp(`10.0.0.${i}`, 30000 + i, '198.51.100.1', 80, SYN));
+    const answers = Array.from({ length: 30 }, (_, i) => tcp('198.51.100.1', 80, `10.0.0.${i}`, 30000 + i, SYN | ACK));
+    const fw = (module: typeof from, extra: Partial<OfflineNf>, c: object = cfg): OfflineNf[] => [{ name: 'fw', module, config: JSON.stringify(c), ...extra }];
+    const state = runOffline(opens, fw(from, { exportState: true }), { log: () => {} }).nfs[0]!.state!;
+    const warm = runOffline(answers, fw(to, { state }), { log: () => {} });
+    t.equal(warm.out.length, 30, 'every SYN+ACK passes');
+    t.equal(warm.nfs[0]!.metrics['imported_flows'], 30);
+    t.equal(warm.nfs[0]!.metrics['allowed_by_state'], 30);
+    const cold = runOffline(answers, fw(to, {}), { log: () => {} });
+    t.equal(cold.out.length, 0, 'without the state every SYN+ACK is denied');
+    const stateless = runOffline(answers, fw(to, { state }, { default: 'deny', rules: [] }), { log: () => {} });
+    t.equal(stateless.out.length, 0, 'a stateless firewall takes the state and keeps none of it');
+  });
+}
+
+t.test('firewall: the C and AssemblyScript NFs export the same bytes for the same flows', async (t) => {
+  const cfg = JSON.stringify({ default: 'allow', stateful: true, flows: 64 });
+  const frames = Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? udp(`10.4.0.${i}`, 7000 + i, '198.51.100.3', 53) : tcp(`10.4.1.${i}`, 9000 + i, '198.51.100.4', 443, SYN)));
+  // Each 50-byte flow record (after the 18-byte header and the count) but its last-seen time, the run's clock.
+  const exported = (module: typeof FIREWALL): Uint8Array => {
+    const state = Uint8Array.from(runOffline(frames, [{ name: 'fw', module, config: cfg, exportState: true }], { log: () => {} }).nfs[0]!.state!);
+    for (let at = 22 + 40; at < state.length; at += 50) state.fill(0, at, at + 8);
+    return state;
+  };
+  const as = exported(FIREWALL);
+  t.equal(as.length, 22 + 64 * 50, '64 flows exported');
+  t.same(hex(exported(FIREWALL_C)), hex(as), 'byte for byte, in the same order');
 });
 
 t.test('lb: flows stay on their backends across a swap, even when the pool changes', async (t) => {
@@ -157,6 +175,16 @@ t.test('state that is not the module\'s own is refused, with the reason', async 
   t.throws(() => importState(forward, natState), { message: /fwd: does not export netvm_state_import and netvm_state_buffer: it cannot take state/ });
   t.equal(exportState(forward), undefined, 'a module without state export gives none');
   t.equal(exportState(createNfInstance(FIREWALL, 'fw2', { config: JSON.stringify({ default: 'allow' }) })), undefined, 'a stateless firewall gives none');
+  // The C SDK's reader refuses with the same reasons.
+  const fwC = createNfInstance(FIREWALL_C, 'fw', { config: JSON.stringify({ default: 'allow', stateful: true }), log: () => {} });
+  t.throws(() => importState(fwC, natState), new NfModuleError(wasm('firewall-c'), "fw: refused the state (status 1): state of a 'nat' NF, not 'firewall'"));
+  t.throws(() => importState(fwC, Uint8Array.from([1, 2, 3])), { message: /refused the state \(status 1\): not NetVM NF state \(bad magic\)/ });
+  const fwState = runOffline([tcp('10.0.0.1', 1000, '198.51.100.1', 80, SYN)], [{ name: 'fw', module: FIREWALL, config: JSON.stringify({ default: 'allow', stateful: true }), exportState: true }], { log: () => {} }).nfs[0]!.state!;
+  t.throws(() => importState(fwC, fwState.subarray(0, fwState.length - 1)), { message: /refused the state \(status 1\): state of 1 flows should be 50 bytes, not 49/ });
+  const newer = Uint8Array.from(fwState);
+  newer[4 + 2 + 8] = 2; // the format version's low byte
+  t.throws(() => importState(fwC, newer), { message: /'firewall' state format 2; this module reads format 1/ });
+  t.equal(exportState(createNfInstance(FIREWALL_C, 'fw2', { config: JSON.stringify({ default: 'allow' }) })), undefined, 'a stateless firewall in C gives none');
 });
 
 t.test('nf test --state-out / --state-in hand the state over from the command line', async (t) => {

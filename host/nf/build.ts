@@ -100,7 +100,7 @@ async function compileRust(name: string, target: 'release' | 'debug', outFile: s
 
 async function compileC(name: string, target: 'release' | 'debug', outFile: string): Promise<void> {
   const args = [
-    '--target=wasm32', '-std=c11', '-Wall', '-Wextra', '-Werror', '-nostdlib', ...CLANG_FLAGS[target],
+    '--target=wasm32', '-mbulk-memory', '-std=c11', '-Wall', '-Wextra', '-Werror', '-nostdlib', ...CLANG_FLAGS[target],
     '-I', join(NF_ROOT, SDKS.c),
     '-Wl,--no-entry', '-Wl,--import-memory', `-Wl,--global-base=${NF_MEMORY_BASE}`,
     ...(process.stderr.isTTY ? ['-fcolor-diagnostics'] : []),

@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "netvm_native.h"
-#include "parse.h"
+#include "../sdk-c/netvm_parse.h"
 
 const char NF_METRIC_NAMES[] = "translated_out,translated_in,new_mappings,expired_mappings,closed_mappings,no_mapping,"
 			       "port_exhausted,table_full,untranslatable,imported_mappings,import_skipped,mappings:gauge";

@@ -1,7 +1,6 @@
 /* The exports every native NF shares: handles, JSON config, and the readers
  * its nf_create uses. Nothing here runs per packet but netvm_native_process's
  * look-up of the handle. */
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,59 +200,4 @@ bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool
 			return true;
 		}
 	return refuse(error, error_len, path, key, "is not one of the choices");
-}
-
-bool netvm_parse_prefix(const char *text, uint8_t addr[16], int *version, int *len)
-{
-	char buf[64];
-	const char *slash = strchr(text, '/');
-	size_t n = slash != NULL ? (size_t)(slash - text) : strlen(text);
-	if (n >= sizeof(buf))
-		return false;
-	memcpy(buf, text, n);
-	buf[n] = '\0';
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, buf, addr) == 1)
-		*version = 4;
-	else if (inet_pton(AF_INET6, buf, addr) == 1)
-		*version = 6;
-	else
-		return false;
-	int max = *version == 4 ? 32 : 128;
-	*len = max;
-	if (slash != NULL) {
-		/* As the SDK's parsePrefix: 1 to 3 decimal digits, no sign or space. */
-		const char *digits = slash + 1;
-		size_t nd = strlen(digits);
-		if (nd == 0 || nd > 3 || strspn(digits, "0123456789") != nd)
-			return false;
-		int l = atoi(digits);
-		if (l > max)
-			return false;
-		*len = l;
-	}
-	/* Bits past the length must be zero. */
-	for (int bit = *len; bit < max; bit++)
-		if (addr[bit >> 3] & (0x80 >> (bit & 7)))
-			return false;
-	return true;
-}
-
-static int hex_digit(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-bool netvm_parse_mac(const char *text, uint8_t mac[6])
-{
-	/* As the SDK's parseMac: exactly six pairs of hex digits, ':' between. */
-	if (strlen(text) != 17)
-		return false;
-	for (int i = 0; i < 6; i++) {
-		int hi = hex_digit(text[i * 3]), lo = hex_digit(text[i * 3 + 1]);
-		if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':'))
-			return false;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
 }

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "../sdk-c/netvm_abi.h"
+#include "../sdk-c/netvm_addr.h"
 
 /* What an instance works on: all of it in the memory the host made for it
  * (the pool mapped at window, as for a Wasm NF). */
@@ -66,14 +67,6 @@ bool netvm_get_bool(const json_t *obj, const char *path, const char *key, bool *
 /* The index of the member's string in choices (NULL-terminated); *out unchanged when absent. */
 bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool required, const char *const *choices, int *out,
 		      char *error, size_t error_len);
-
-/* "10.0.0.0/8", "2001:db8::/32", or an address alone (its full length): the
- * address in network order (IPv4 in the first 4 bytes), its version and
- * length. False when the text is not one, as for the SDK's parsePrefix: the
- * length is 1 to 3 digits, and bits past it must be zero. */
-bool netvm_parse_prefix(const char *text, uint8_t addr[16], int *version, int *len);
-/* "02:00:00:00:00:01": exactly 6 pairs of hex digits (the SDK's parseMac). */
-bool netvm_parse_mac(const char *text, uint8_t mac[6]);
 
 /* The SDK's nowNs: the chain's clock word (the burst's start), or the
  * monotonic clock while it is 0 (before the first burst). */

@@ -31,7 +31,7 @@
 #include <sys/mman.h>
 
 #include "netvm_native.h"
-#include "parse.h"
+#include "../sdk-c/netvm_parse.h"
 
 const char NF_METRIC_NAMES[] = "forwarded,no_route,ttl_expired,malformed,non_ip";
 enum { M_FORWARDED, M_NO_ROUTE, M_TTL_EXPIRED, M_MALFORMED, M_NON_IP };

@@ -24,12 +24,14 @@ const ROUTER = {
   next_hops: [{ port: 1, mac: '02:00:00:00:00:01' }, { port: 1, mac: '02:00:00:00:00:02', src_mac: '02:00:00:00:00:03' }],
   routes: [{ prefix: '0.0.0.0/0', via: 0 }, { prefix: '198.51.100.0/24', via: 1 }, { prefix: '2001:db8::/32', via: 1 }],
 };
+const FIREWALL = { default: 'deny', stateful: true, rules: [{ action: 'allow', proto: 'tcp', dport: '1-1024' }, { action: 'allow', src: '2001:db8::/32' }, { action: 'allow', proto: 'udp' }] };
 const CONFIGS: Record<string, unknown> = {
   forward: undefined,
   ttl: undefined,
   'ttl-c': undefined, // ttl in C (nf-modules/sdk-c)
   'ttl-rs': undefined, // ttl in Rust (nf-modules/sdk-rust)
-  firewall: { default: 'deny', stateful: true, rules: [{ action: 'allow', proto: 'tcp', dport: '1-1024' }, { action: 'allow', src: '2001:db8::/32' }, { action: 'allow', proto: 'udp' }] },
+  firewall: FIREWALL,
+  'firewall-c': FIREWALL, // the firewall in C (nf-modules/firewall-c)
   dpi: { patterns: [{ text: 'GET', action: 'count' }, { hex: '0000', action: 'drop' }] },
   router: ROUTER,
   ratelimit: { rate: 1000, burst: 10, per: 'source', prefix_v4: 16 },

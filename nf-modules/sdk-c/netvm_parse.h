@@ -3,6 +3,8 @@
  * netvm_parsed: the fields of the SDK's Parsed. Every offset it gives lies
  * inside the packet and every header it reports is whole, so an NF that
  * reads only what it reported never reads past the packet's length.
+ * Freestanding: for NFs built to Wasm with the C SDK (netvm.h: pass
+ * netvm_window_pointer() as window) and for the native NFs alike.
  *
  *   struct netvm_parsed p;
  *   if (netvm_parsed_at(&records[i], window, &p) && p.l4_proto == NETVM_IPPROTO_TCP && p.l4 != 0) { ... p.dst_port ... }
@@ -10,9 +12,7 @@
 #ifndef NETVM_PARSE_H
 #define NETVM_PARSE_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <string.h>
+#include "netvm_abi.h"
 
 #define NETVM_ETHERTYPE_IPV4 0x0800u
 #define NETVM_ETHERTYPE_ARP 0x0806u
@@ -49,8 +49,6 @@ struct netvm_parsed {
 	uint16_t src_port, dst_port;
 	uint8_t tcp_flags, icmp_type, icmp_code;
 };
-
-#include "netvm_native.h"
 
 #define NETVM_META_TRUNCATED 1u
 #define NETVM_META_FRAGMENT 2u

@@ -1,0 +1,108 @@
+/* firewall-c: nf-modules/firewall in C, built to Wasm with the C SDK
+ * (nf-modules/sdk-c). The logic is firewall.h, which the bench's native
+ * anchor runs too; this file gives it the SDK's memory, config and clock, and
+ * moves its flows on a hot-swap in the AssemblyScript firewall's state format,
+ * so that either can take over from the other. */
+#define NETVM_CONFIG
+#define NETVM_STATE
+#include "netvm.h"
+
+static void *firewall_alloc(uint32_t size)
+{
+	return netvm_alloc(size, 64);
+}
+
+#include "firewall.h"
+
+static struct firewall fw;
+
+void nf_init(void)
+{
+	/* Defined in FIREWALL_METRIC_NAMES' order: slot k is metric k. */
+	static const char *const names[M_COUNT] = { "allowed_by_rule", "allowed_by_default", "allowed_by_state", "denied_by_rule",
+						    "denied_by_default", "malformed", "invalid_tcp", "untracked", "imported_flows" };
+	for (uint32_t k = 0; k < M_FLOWS; k++)
+		if (netvm_counter(names[k]) != k)
+			__builtin_trap();
+	if (netvm_gauge("flows") != M_FLOWS)
+		__builtin_trap();
+	fw.metrics = netvm_metric_slots;
+}
+
+bool nf_configure(struct netvm_config *c)
+{
+	return firewall_configure(&fw, c);
+}
+
+void nf_process(uint32_t n)
+{
+	firewall_process(&fw, netvm_records, netvm_window_pointer(), n, fw.stateful ? netvm_now_ns() : 0);
+}
+
+/* ---- state handover: the AssemblyScript firewall's format ------------------- */
+
+#define STATE_KIND "firewall"
+#define STATE_VERSION 1
+/* A flow: its 40-byte key, u64 last seen (ns), u8 the initiator's direction bit, u8 TCP state. */
+#define STATE_RECORD_BYTES (40 + 10)
+
+uint32_t nf_state_export(void)
+{
+	const struct flow_table *t = &fw.table;
+	if (!fw.stateful)
+		return 0;
+	struct netvm_state_writer w;
+	if (!netvm_state_begin(&w, STATE_KIND, STATE_VERSION, 4 + t->size * STATE_RECORD_BYTES))
+		return 0;
+	netvm_state_u32(&w, t->size);
+	for (uint32_t s = 0; s < t->capacity; s++) {
+		const struct flow *f = &t->slots[s];
+		if (!f->used)
+			continue;
+		netvm_state_bytes(&w, f->key, sizeof(f->key));
+		netvm_state_u64(&w, f->last);
+		netvm_state_u8(&w, f->reverse);
+		netvm_state_u8(&w, f->tcp);
+	}
+	return netvm_state_finish(&w);
+}
+
+bool nf_state_import(struct netvm_state_reader *r)
+{
+	if (!netvm_state_open(r, STATE_KIND, STATE_VERSION))
+		return false;
+	const int64_t n = netvm_state_records(r, "flows", STATE_RECORD_BYTES);
+	if (n < 0)
+		return false;
+	if (!fw.stateful) {
+		if (n > 0) {
+			char line[96];
+			uint32_t at = 0;
+			netvm_text_put(line, sizeof(line), &at, "stateless: the ");
+			netvm_text_int(line, sizeof(line), &at, n);
+			netvm_text_put(line, sizeof(line), &at, " flows handed over are not kept");
+			netvm_log((int32_t)NETVM_LOG_WARN, line, (int32_t)at);
+		}
+		return true;
+	}
+	struct flow_table *t = &fw.table;
+	for (int64_t k = 0; k < n; k++) {
+		uint64_t key[5];
+		netvm_state_read(r, key, sizeof(key));
+		const uint64_t seen = netvm_state_get_u64(r);
+		const uint8_t reverse = netvm_state_get_u8(r);
+		const uint8_t tcp = netvm_state_get_u8(r);
+		const uint32_t hash = flow_hash(key);
+		uint32_t empty;
+		if (table_lookup(t, key, hash, &empty) >= 0)
+			continue;
+		const int64_t s = table_insert(t, key, hash, empty, seen);
+		if (s < 0)
+			continue;
+		t->slots[s].reverse = reverse != 0;
+		t->slots[s].tcp = tcp < TCP_OPEN ? tcp : TCP_OPEN;
+		fw.metrics[M_IMPORTED_FLOWS]++;
+	}
+	fw.metrics[M_FLOWS] = t->size;
+	return true;
+}

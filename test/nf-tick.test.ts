@@ -11,12 +11,17 @@ import { runNetvm, tempDir } from './support/netvm.js';
 const dir = tempDir();
 writePcap(join(dir, 'empty.pcap'), []);
 
-for (const [what, src] of [['under traffic', 'net_null0,size=64,copy=0'], ['idle (a source with no packets)', `net_pcap0,rx_pcap=${join(dir, 'empty.pcap')}`]] as const) {
+// The C one (ticker-c.c, the C SDK's NETVM_TICK) under traffic only: the same export.
+for (const [what, src, ticker] of [
+  ['under traffic', 'net_null0,size=64,copy=0', 'ticker'],
+  ['idle (a source with no packets)', `net_pcap0,rx_pcap=${join(dir, 'empty.pcap')}`, 'ticker'],
+  ['in C, under traffic', 'net_null0,size=64,copy=0', 'ticker-c'],
+] as const) {
   t.test(`${what}: a ticking NF is ticked about every ${TICK_MS} ms of its clock, which goes forward`, async (t) => {
     const run = await runNetvm({
       cores: { poll: 1, workers: [0] },
       ports: { src, sink: 'net_null1,copy=0' },
-      nfs: { ticker: { module: await fixtureNf('ticker') } },
+      nfs: { ticker: { module: await fixtureNf(ticker) } },
       chains: [{ from: 'src', through: ['ticker'], to: 'sink' }],
     }, ['--duration', '1', '--control', 'off']);
     t.equal(run.code, 0, run.stderr);

@@ -68,30 +68,31 @@ const WASM_LD_FLAGS = {
   debug: [],
 };
 
-/** Runs a compiler; its diagnostics (on stderr) become the build's error. */
-async function run(name: string, target: string, tool: string, args: string[], install: string): Promise<void> {
+/** Runs a compiler; its diagnostics (on stderr) become the build's error, under what it built (where). */
+async function run(where: string, target: string, tool: string, args: string[], install: string): Promise<void> {
   try {
     await promisify(execFile)(tool, args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {
     const { stderr, code } = err as { stderr?: string; code?: unknown };
     const why = code === 'ENOENT' ? `${tool} is not installed (${install})` : (stderr ?? String(err));
-    throw new Error(`nf-modules/${name}: ${target} build failed:\n${why}`);
+    throw new Error(`${where}: ${target} build failed:\n${why}`);
   }
 }
 
 async function compileRust(name: string, target: 'release' | 'debug', outFile: string): Promise<void> {
   const install = 'scripts/setup installs rustc and libstd-rust-dev-wasm32';
+  const where = `nf-modules/${name}`;
   const tmp = mkdtempSync(join(tmpdir(), 'netvm-rust-'));
   try {
     const common = ['--edition', '2021', '--target', 'wasm32-unknown-unknown', '-C', 'panic=abort', ...RUSTC_FLAGS[target],
       ...(process.stderr.isTTY ? ['--color', 'always'] : [])];
     const sdk = join(tmp, 'libnetvm.rlib');
-    await run(name, target, RUSTC, [...common, '--crate-type', 'rlib', '--crate-name', 'netvm', '-o', sdk, join(NF_ROOT, SDKS.rust, 'lib.rs')], install);
+    await run(where, target, RUSTC, [...common, '--crate-type', 'rlib', '--crate-name', 'netvm', '-o', sdk, join(NF_ROOT, SDKS.rust, 'lib.rs')], install);
     const lib = join(tmp, 'libnf.a');
-    await run(name, target, RUSTC, [...common, '--crate-type', 'staticlib', '--crate-name', 'nf', '--extern', `netvm=${sdk}`, '-o', lib,
+    await run(where, target, RUSTC, [...common, '--crate-type', 'staticlib', '--crate-name', 'nf', '--extern', `netvm=${sdk}`, '-o', lib,
       join(NF_ROOT, name, NF_SOURCES.rust)], install);
     const exports = Object.keys({ ...REQUIRED_EXPORTS, ...OPTIONAL_EXPORTS }).map((e) => `--export-if-defined=${e}`);
-    await run(name, target, 'wasm-ld', ['--no-entry', '--import-memory', `--global-base=${NF_MEMORY_BASE}`, '-z', 'stack-size=65536',
+    await run(where, target, 'wasm-ld', ['--no-entry', '--import-memory', `--global-base=${NF_MEMORY_BASE}`, '-z', 'stack-size=65536',
       '--gc-sections', ...WASM_LD_FLAGS[target], ...exports, '-o', outFile, lib], 'scripts/setup installs lld');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -99,14 +100,19 @@ async function compileRust(name: string, target: 'release' | 'debug', outFile: s
 }
 
 async function compileC(name: string, target: 'release' | 'debug', outFile: string): Promise<void> {
+  await compileCSource(join(NF_ROOT, name, NF_SOURCES.c), target, outFile, `nf-modules/${name}`);
+}
+
+/** Builds one C source with the C SDK (also the tests' C fixtures); errors name where. */
+export async function compileCSource(source: string, target: 'release' | 'debug', outFile: string, where = source): Promise<void> {
   const args = [
     '--target=wasm32', '-mbulk-memory', '-std=c11', '-Wall', '-Wextra', '-Werror', '-nostdlib', ...CLANG_FLAGS[target],
     '-I', join(NF_ROOT, SDKS.c),
     '-Wl,--no-entry', '-Wl,--import-memory', `-Wl,--global-base=${NF_MEMORY_BASE}`,
     ...(process.stderr.isTTY ? ['-fcolor-diagnostics'] : []),
-    '-o', outFile, join(NF_ROOT, name, NF_SOURCES.c),
+    '-o', outFile, source,
   ];
-  await run(name, target, 'clang', args, 'scripts/setup installs clang and lld');
+  await run(where, target, 'clang', args, 'scripts/setup installs clang and lld');
 }
 
 async function compileAs(name: string, target: 'release' | 'debug', outFile: string): Promise<void> {

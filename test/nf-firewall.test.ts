@@ -343,6 +343,6 @@ t.test('C as Wasm: every config refused with the very message of the AssemblyScr
     } catch (err) {
       why = (err as Error).message;
     }
-    t.match(why, /refused its config \(status 1\): config: \(root\): invalid JSON at \d+: /, `not JSON, refused: ${text.slice(0, 24)}`);
+    t.match(why, /refused its config \(status 1\): config: invalid JSON at \d+: /, `not JSON, refused: ${text.slice(0, 24)}`);
   }
 });

@@ -80,8 +80,12 @@ async function run(where: string, target: string, tool: string, args: string[], 
 }
 
 async function compileRust(name: string, target: 'release' | 'debug', outFile: string): Promise<void> {
+  await compileRustSource(join(NF_ROOT, name, NF_SOURCES.rust), target, outFile, `nf-modules/${name}`);
+}
+
+/** Builds one Rust source with the Rust SDK (also the tests' Rust fixtures); errors name where. */
+export async function compileRustSource(source: string, target: 'release' | 'debug', outFile: string, where = source): Promise<void> {
   const install = 'scripts/setup installs rustc and libstd-rust-dev-wasm32';
-  const where = `nf-modules/${name}`;
   const tmp = mkdtempSync(join(tmpdir(), 'netvm-rust-'));
   try {
     const common = ['--edition', '2021', '--target', 'wasm32-unknown-unknown', '-C', 'panic=abort', ...RUSTC_FLAGS[target],
@@ -90,7 +94,7 @@ async function compileRust(name: string, target: 'release' | 'debug', outFile: s
     await run(where, target, RUSTC, [...common, '--crate-type', 'rlib', '--crate-name', 'netvm', '-o', sdk, join(NF_ROOT, SDKS.rust, 'lib.rs')], install);
     const lib = join(tmp, 'libnf.a');
     await run(where, target, RUSTC, [...common, '--crate-type', 'staticlib', '--crate-name', 'nf', '--extern', `netvm=${sdk}`, '-o', lib,
-      join(NF_ROOT, name, NF_SOURCES.rust)], install);
+      source], install);
     const exports = Object.keys({ ...REQUIRED_EXPORTS, ...OPTIONAL_EXPORTS }).map((e) => `--export-if-defined=${e}`);
     await run(where, target, 'wasm-ld', ['--no-entry', '--import-memory', `--global-base=${NF_MEMORY_BASE}`, '-z', 'stack-size=65536',
       '--gc-sections', ...WASM_LD_FLAGS[target], ...exports, '-o', outFile, lib], 'scripts/setup installs lld');

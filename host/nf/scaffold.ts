@@ -71,8 +71,8 @@ fn process(burst: &mut Burst) {
     BYTES.add(total);
 }
 
-// no_meta: it reads no meta (the chain then need not parse for it); remove it to read record(i).meta.
-netvm::nf!(init, process, no_meta);
+// reads_meta = false: it reads no meta (the chain then need not parse for it); remove it to read record(i).meta.
+netvm::nf!(init, process, reads_meta = false);
 `;
 
 const SOURCE_TEXT: Record<NfLang, (name: string) => string> = { as: asSource, c: cSource, rust: rustSource };

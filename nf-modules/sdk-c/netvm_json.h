@@ -136,13 +136,33 @@ static inline bool netvm_json_syntax(struct netvm_config *c, uint32_t at, const 
 {
 	if (c->failed)
 		return false;
-	char reason[128];
+	/* As the SDK's ConfigReader says it: no path. */
+	c->failed = true;
 	uint32_t n = 0;
-	netvm_text_put(reason, sizeof(reason), &n, "invalid JSON at ");
-	netvm_text_int(reason, sizeof(reason), &n, at);
-	netvm_text_put(reason, sizeof(reason), &n, ": ");
-	netvm_text_put(reason, sizeof(reason), &n, what);
-	return netvm_config_fail(c, "", reason);
+	netvm_text_put(c->error, sizeof(c->error), &n, "invalid JSON at ");
+	netvm_text_int(c->error, sizeof(c->error), &n, at);
+	netvm_text_put(c->error, sizeof(c->error), &n, ": ");
+	netvm_text_put(c->error, sizeof(c->error), &n, what);
+	return false;
+}
+
+/* "what 'x'" (quoted) or "what x" for a printable character, else "what U+00XX" (as the SDK's describe). */
+static inline bool netvm_json_syntax_char(struct netvm_config *c, uint32_t at, const char *what, unsigned char ch, bool quoted)
+{
+	char text[64];
+	uint32_t n = 0;
+	netvm_text_put(text, sizeof(text), &n, what);
+	if (ch > 0x20 && ch < 0x7f) {
+		char one[4] = { (char)ch, '\0' };
+		if (quoted)
+			one[0] = '\'', one[1] = (char)ch, one[2] = '\'', one[3] = '\0';
+		netvm_text_put(text, sizeof(text), &n, one);
+	} else {
+		const char hex[] = "0123456789ABCDEF";
+		const char code[7] = { 'U', '+', '0', '0', hex[ch >> 4], hex[ch & 15], '\0' };
+		netvm_text_put(text, sizeof(text), &n, code);
+	}
+	return netvm_json_syntax(c, at, text);
 }
 
 static inline void netvm_json_space(struct netvm_config *c)
@@ -190,14 +210,17 @@ static inline bool netvm_json_string_token(struct netvm_config *c)
 				break;
 			const char e = c->text[c->pos + 1];
 			if (e == 'u') {
-				for (uint32_t k = 2; k < 6; k++)
-					if (c->pos + k >= c->len || netvm_hex_digit(c->text[c->pos + k]) < 0)
+				for (uint32_t k = 2; k < 6; k++) {
+					if (c->pos + k >= c->len)
+						return netvm_json_syntax(c, quote, "unterminated string");
+					if (netvm_hex_digit(c->text[c->pos + k]) < 0)
 						return netvm_json_syntax(c, c->pos, "invalid \\u escape (needs 4 hex digits)");
+				}
 				c->pos += 6;
 				continue;
 			}
 			if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't')
-				return netvm_json_syntax(c, c->pos, "invalid escape");
+				return netvm_json_syntax_char(c, c->pos, "invalid escape \\", (unsigned char)e, false);
 			c->pos += 2;
 			continue;
 		}
@@ -267,7 +290,7 @@ static inline bool netvm_json_container(struct netvm_config *c, uint32_t depth)
 			return netvm_json_syntax(c, c->len, "unexpected end of input");
 		if (object) {
 			if (c->text[c->pos] != '"')
-				return netvm_json_syntax(c, c->pos, c->text[c->pos] == '}' ? "trailing comma" : "expected a string as object key");
+				return netvm_json_syntax(c, c->pos, "expected a string as object key");
 			if (!netvm_json_string_token(c))
 				return false;
 			netvm_json_space(c);
@@ -276,8 +299,6 @@ static inline bool netvm_json_container(struct netvm_config *c, uint32_t depth)
 			if (c->text[c->pos] != ':')
 				return netvm_json_syntax(c, c->pos, "expected ':' after object key");
 			c->pos++;
-		} else if (c->text[c->pos] == ']' && count > 0) {
-			return netvm_json_syntax(c, c->pos, "trailing comma");
 		}
 		if (!netvm_json_value(c, depth + 1))
 			return false;
@@ -290,8 +311,11 @@ static inline bool netvm_json_container(struct netvm_config *c, uint32_t depth)
 			return true;
 		}
 		if (c->text[c->pos] != ',')
-			return netvm_json_syntax(c, c->pos, object ? "expected ',' or '}'" : "expected ',' or ']'");
-		c->pos++;
+			return netvm_json_syntax(c, c->pos, object ? "expected ',' or '}' after object member" : "expected ',' or ']' after array item");
+		const uint32_t comma = c->pos++;
+		netvm_json_space(c);
+		if (c->pos < c->len && c->text[c->pos] == close)
+			return netvm_json_syntax(c, comma, "trailing comma");
 	}
 }
 
@@ -327,7 +351,7 @@ static inline bool netvm_json_value(struct netvm_config *c, uint32_t depth)
 		return netvm_json_literal(c, "false", NETVM_JSON_FALSE);
 	if (ch == 'n')
 		return netvm_json_literal(c, "null", NETVM_JSON_NULL);
-	return netvm_json_syntax(c, c->pos, "unexpected character");
+	return netvm_json_syntax_char(c, c->pos, "unexpected character ", (unsigned char)ch, true);
 }
 
 /* Parses text[0, len) into tokens (capacity of them); with tokens NULL, only

@@ -16,10 +16,28 @@
 //!
 //! `init` runs once, before anything else (define the metrics there); `process`
 //! decides each packet of a burst. A panic traps: the host drops that burst,
-//! counts it and goes on.
+//! counts it and goes on. More of the ABI, each optional, after those two:
+//!
+//! ```ignore
+//! netvm::nf!(init, process,
+//!     configure = configure,       // fn(&mut Config) -> Result<(), Refused>: its config (json.rs)
+//!     tick = tick,                 // fn(now_ns: u64): about every 10 ms between bursts
+//!     state = (export, import),    // fn() -> u32 and fn(&mut StateReader) -> bool (state.rs)
+//!     reads_meta = false);         // it reads no meta: the chain need not parse for it
+//! ```
+//!
+//! Memory beyond the statics comes from `alloc`, at configure time: it grows
+//! the module's memory and never frees.
 #![no_std]
 
+pub mod json;
+pub mod state;
+
+pub use json::{item_path, key_path, Config, Kind, Refused, Text, Value, ROOT};
+pub use state::{StateReader, StateWriter};
+
 use core::cell::UnsafeCell;
+use core::fmt::Write;
 
 pub const ABI_VERSION: i32 = 2;
 pub const MAX_BURST: usize = 256;
@@ -156,6 +174,83 @@ impl Metric {
     }
 }
 
+extern "C" {
+    static __heap_base: u8;
+}
+
+struct Heap(UnsafeCell<usize>);
+unsafe impl Sync for Heap {}
+static HEAP_TOP: Heap = Heap(UnsafeCell::new(0));
+
+/// size bytes aligned to align (a power of two), zeroed, after the module's
+/// data and stack; None when the memory cannot grow that far.
+pub fn alloc(size: usize, align: usize) -> Option<*mut u8> {
+    use core::arch::wasm32::{memory_grow, memory_size};
+    let top = unsafe { &mut *HEAP_TOP.0.get() };
+    if *top == 0 {
+        *top = unsafe { &__heap_base as *const u8 as usize };
+    }
+    let at = top.checked_add(align - 1)? & !(align - 1);
+    let end = at.checked_add(size)?;
+    let have = memory_size(0) * 65536;
+    if end > have && memory_grow(0, (end - have + 65535) / 65536) == usize::MAX {
+        return None;
+    }
+    *top = end;
+    Some(at as *mut u8)
+}
+
+#[doc(hidden)]
+pub fn config_buffer(len: i32) -> u32 {
+    match alloc(len.max(1) as usize, 1) {
+        Some(p) => p as u32,
+        None => core::arch::wasm32::unreachable(),
+    }
+}
+
+fn refuse_config(reason: &str) -> i32 {
+    let mut line = Text::<512>::new();
+    let _ = write!(line, "config: {}", reason);
+    log(LogLevel::Error, line.as_str());
+    1
+}
+
+/// Parses the config text twice (to count its tokens, then into them) and gives it to the NF.
+#[doc(hidden)]
+pub fn configure(ptr: u32, len: i32, nf_configure: fn(&mut Config) -> Result<(), Refused>) -> i32 {
+    let text = unsafe { core::slice::from_raw_parts(ptr as *const u8, len.max(0) as usize) };
+    let n = match Config::count_tokens(text) {
+        Ok(n) => n as usize,
+        Err(why) => return refuse_config(why.as_str()),
+    };
+    let tokens = match alloc(n * core::mem::size_of::<json::Token>(), 4) {
+        Some(p) => unsafe { core::slice::from_raw_parts_mut(p as *mut json::Token, n) },
+        None => return refuse_config("no memory for its JSON tokens"),
+    };
+    let mut config = match Config::parse_into(text, tokens) {
+        Ok(c) => c,
+        Err(why) => return refuse_config(why.as_str()),
+    };
+    match nf_configure(&mut config) {
+        Ok(()) => 0,
+        Err(Refused) => refuse_config(if config.error().is_empty() { "refused" } else { config.error() }),
+    }
+}
+
+#[doc(hidden)]
+pub fn state_buffer(len: i32) -> u32 {
+    match alloc(len.max(1) as usize, 4) {
+        Some(p) => p as u32,
+        None => core::arch::wasm32::unreachable(),
+    }
+}
+
+#[doc(hidden)]
+pub fn state_import(ptr: u32, len: i32, nf_import: fn(&mut StateReader) -> bool) -> i32 {
+    let data = unsafe { core::slice::from_raw_parts(ptr as *const u8, len.max(0) as usize) };
+    if nf_import(&mut StateReader::new(data)) { 0 } else { 1 }
+}
+
 /// Nanoseconds of the host's monotonic clock: in `process`, the burst's start.
 pub fn now_ns() -> u64 {
     let now = unsafe { core::ptr::read_volatile(SHARED.clock.get()) };
@@ -242,11 +337,15 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// The exports the host calls, around the NF's `init` and `process`; with `no_meta`, it also
-/// says that it reads no meta (the chain then need not parse for it).
+/// The exports the host calls, around the NF's `init` and `process`, and the
+/// optional ones it names (see the top of this file).
 #[macro_export]
 macro_rules! nf {
-    ($init:path, $process:path $(, $no_meta:ident)?) => {
+    ($init:path, $process:path
+     $(, configure = $configure:path)?
+     $(, tick = $tick:path)?
+     $(, state = ($export:path, $import:path))?
+     $(, reads_meta = $reads_meta:expr)? $(,)?) => {
         #[no_mangle]
         pub extern "C" fn netvm_window() -> u32 {
             $crate::SHARED.window_base.get() as u32
@@ -281,12 +380,41 @@ macro_rules! nf {
         pub extern "C" fn netvm_process(n: i32) {
             $process(&mut $crate::Burst::new(n))
         }
-        $($crate::nf!(@$no_meta);)?
-    };
-    (@no_meta) => {
-        #[no_mangle]
-        pub extern "C" fn netvm_reads_meta() -> i32 {
-            0
-        }
+        $(
+            #[no_mangle]
+            pub extern "C" fn netvm_config_buffer(len: i32) -> u32 {
+                $crate::config_buffer(len)
+            }
+            #[no_mangle]
+            pub extern "C" fn netvm_configure(ptr: u32, len: i32) -> i32 {
+                $crate::configure(ptr, len, $configure)
+            }
+        )?
+        $(
+            #[no_mangle]
+            pub extern "C" fn netvm_tick(now_ns: i64) {
+                $tick(now_ns as u64)
+            }
+        )?
+        $(
+            #[no_mangle]
+            pub extern "C" fn netvm_state_export() -> u32 {
+                $export()
+            }
+            #[no_mangle]
+            pub extern "C" fn netvm_state_buffer(len: i32) -> u32 {
+                $crate::state_buffer(len)
+            }
+            #[no_mangle]
+            pub extern "C" fn netvm_state_import(ptr: u32, len: i32) -> i32 {
+                $crate::state_import(ptr, len, $import)
+            }
+        )?
+        $(
+            #[no_mangle]
+            pub extern "C" fn netvm_reads_meta() -> i32 {
+                ($reads_meta) as i32
+            }
+        )?
     };
 }

@@ -104,4 +104,4 @@ fn process(burst: &mut Burst) {
     }
 }
 
-netvm::nf!(init, process, no_meta);
+netvm::nf!(init, process, reads_meta = false);

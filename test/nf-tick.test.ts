@@ -11,11 +11,12 @@ import { runNetvm, tempDir } from './support/netvm.js';
 const dir = tempDir();
 writePcap(join(dir, 'empty.pcap'), []);
 
-// The C one (ticker-c.c, the C SDK's NETVM_TICK) under traffic only: the same export.
+// The C and Rust ones (ticker-c.c, ticker-rs.rs: their SDKs' tick) under traffic only: the same export.
 for (const [what, src, ticker] of [
   ['under traffic', 'net_null0,size=64,copy=0', 'ticker'],
   ['idle (a source with no packets)', `net_pcap0,rx_pcap=${join(dir, 'empty.pcap')}`, 'ticker'],
   ['in C, under traffic', 'net_null0,size=64,copy=0', 'ticker-c'],
+  ['in Rust, under traffic', 'net_null0,size=64,copy=0', 'ticker-rs'],
 ] as const) {
   t.test(`${what}: a ticking NF is ticked about every ${TICK_MS} ms of its clock, which goes forward`, async (t) => {
     const run = await runNetvm({

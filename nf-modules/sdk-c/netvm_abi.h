@@ -1,14 +1,16 @@
 /* The NetVM host ABI, version 2 (docs/abi.md), as C: the batch record, the
- * chain's parse (meta), the verdicts, and the byte-order and checksum helpers
- * an NF needs. Freestanding (no libc), so that it serves both the C SDK for
- * WebAssembly NFs (netvm.h) and the native C NFs the bench measures against
- * (nf-modules/native). */
+ * chain's parse (meta), the verdicts, and (netvm_bytes.h) the byte-order and
+ * checksum helpers an NF needs. Freestanding (no libc), so that it serves both
+ * the C SDK for WebAssembly NFs (netvm.h) and the native C NFs the bench
+ * measures against (nf-modules/native). */
 #ifndef NETVM_ABI_H
 #define NETVM_ABI_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "netvm_bytes.h"
 
 #define NETVM_ABI_VERSION 2
 #define NETVM_MAX_BURST 256u
@@ -45,61 +47,5 @@ struct netvm_record {
 
 _Static_assert(sizeof(struct netvm_meta) == 16, "the meta is 16 bytes");
 _Static_assert(sizeof(struct netvm_record) == 32, "a record is 32 bytes");
-
-static inline uint16_t netvm_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void netvm_put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline uint32_t netvm_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void netvm_put_be32(uint8_t *p, uint32_t v)
-{
-	netvm_put_be16(p, (uint16_t)(v >> 16));
-	netvm_put_be16(p + 2, (uint16_t)v);
-}
-
-static inline uint32_t netvm_fold16(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (sum & 0xffff) + (sum >> 16);
-}
-
-/* RFC 1624 eqn. 3: the checksum after one 16-bit word changes from old to new. */
-static inline uint16_t netvm_checksum_update16(uint16_t checksum, uint16_t old_word, uint16_t new_word)
-{
-	return (uint16_t)~netvm_fold16((uint32_t)(uint16_t)~checksum + (uint16_t)~old_word + new_word);
-}
-
-/* The ones'-complement sum of len bytes (even) as network-order words,
- * folded, not inverted. The sum does not depend on byte order (RFC 1071
- * 2.B): it adds 32 bits at a time in the machine's order and swaps once. */
-static inline uint32_t netvm_sum16(const uint8_t *p, uint32_t len)
-{
-	uint64_t sum = 0;
-	uint32_t i = 0;
-	for (; i + 4 <= len; i += 4) {
-		uint32_t w;
-		__builtin_memcpy(&w, p + i, 4);
-		sum += w;
-	}
-	for (; i + 2 <= len; i += 2) {
-		uint16_t w;
-		__builtin_memcpy(&w, p + i, 2);
-		sum += w;
-	}
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	uint32_t s = netvm_fold16((uint32_t)sum + (uint32_t)(sum >> 32));
-	return (uint16_t)(s << 8 | s >> 8);
-}
 
 #endif

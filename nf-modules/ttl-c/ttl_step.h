@@ -9,7 +9,7 @@
 #ifndef TTL_STEP_H
 #define TTL_STEP_H
 
-#include "../sdk-c/netvm_abi.h"
+#include "../sdk-c/netvm_bytes.h"
 
 enum ttl_step { TTL_UNTOUCHED, TTL_EXPIRED, TTL_STEPPED };
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Chain } from '../host/chain/chain.js';
 import { allocCounters } from '../host/chain/counters.js';
-import { native, poolCreatePlain } from '../host/dataplane/native.js';
+import { native, poolCreatePlain, poolMessageSlots } from '../host/dataplane/native.js';
+import { Mailroom } from '../host/chain/mailroom.js';
 import { poolWindow } from '../host/dataplane/pool-window.js';
 import { DESC0, DESC_WORDS, RING_HEAD, RING_TAIL, allocRing } from '../host/dataplane/ring.js';
 import { createNfInstance, type NfInstance } from '../host/nf/instance.js';
@@ -142,6 +143,7 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
   // On 2 MiB pages, as the data plane's pool (npm run bench reserves them): with 4 KiB pages a
   // burst's packets span a TLB miss every other packet, which the data plane does not pay.
   const pool = poolCreatePlain(BURST, true);
+  const mailroom = new Mailroom(poolMessageSlots());
   try {
     const window = poolWindow(pool.len, pool.page_size);
     const names = c.nfs.map((nf, i) => `${nf.module}${i}`);
@@ -163,7 +165,7 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
     // Wasm and C in turns, a block of passes each: a slow spell of this (shared, virtual) machine
     // falls on both, and the ratio holds where the absolute figures drift.
     const room = pool.elt_size - pool.headroom;
-    const timers = [chainTimer(0, wasmNfs, restore, offs, room), ...(hasC(c) ? [chainTimer(1, instances('c'), restore, offs, room)] : [])];
+    const timers = [chainTimer(0, wasmNfs, restore, offs, room, mailroom), ...(hasC(c) ? [chainTimer(1, instances('c'), restore, offs, room, mailroom)] : [])];
     for (const run of timers) run(WARMUP_PASSES);
     const ms = timers.map(() => 0);
     for (let done = 0; done < PASSES; done += BLOCK_PASSES) timers.forEach((run, k) => (ms[k]! += run(BLOCK_PASSES)));
@@ -190,10 +192,14 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
 /** A chain (lane id) over nfs, fed a restored burst again and again: a function that runs it
  *  for a number of passes and returns the milliseconds its polls took. Its passes go on from
  *  where the last call left them (the same flows in the same order for every chain). */
-function chainTimer(id: number, nfs: NfInstance[], restore: (pass: number) => void, offs: number[], room: number): (passes: number) => number {
+function chainTimer(
+  id: number, nfs: NfInstance[], restore: (pass: number) => void, offs: number[], room: number, mailroom: Mailroom,
+): (passes: number) => number {
   const rx = allocRing();
   const ret = allocRing();
-  const chain = new Chain({ id, rx, ret, counters: allocCounters(nfs.length), nfs, toPortId: 1, portIds: [0, 1], failOpen: false }, () => {});
+  const chain = new Chain({
+    id, rx, ret, counters: allocCounters(nfs.length), nfs, toPortId: 1, portIds: [0, 1], failOpen: false, mailroom, names: nfs.map((nf) => nf.name),
+  }, () => {});
   const rxw = new Int32Array(rx);
   const retw = new Int32Array(ret);
   let pass = 0;

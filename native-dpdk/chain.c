@@ -32,8 +32,9 @@
 
 /* Counter layout, in doubles (host/chain/counters.ts). */
 enum { C_IN, C_OUT, C_DROPPED, C_WORDS };
+/* The four N_MSG_* words are written by the worker's JavaScript (host/chain/mailroom.ts). */
 enum { N_IN, N_BYTES, N_NEXT, N_OUT, N_DROPPED, N_BAD_VERDICT, N_BAD_LENGTH, N_TRAPPED, N_TRAP_BATCHES, N_HUNG,
-       N_FAIL_DROPPED, N_FAIL_PASSED, N_WORDS };
+       N_FAIL_DROPPED, N_FAIL_PASSED, N_MSG_SENT, N_MSG_RECEIVED, N_MSG_DROPPED, N_MAILBOX_FULL, N_WORDS };
 #define C_COUNTERS_NF(k) (C_WORDS + (k) * N_WORDS)
 
 struct chain {

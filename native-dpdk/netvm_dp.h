@@ -15,6 +15,9 @@
 #define NV_MAX_PORTS 32
 #define NV_MAX_LANES 64
 #define NV_PORT_DROP 0xFFFFu /* descriptor port value meaning "free this mbuf" */
+/* Pool slots beyond the mbufs (and beyond an offline pool's slots) that hold
+ * the NFs' messages (host/chain/mailroom.ts): no device ever reaches them. */
+#define NV_MESSAGE_SLOTS 256u
 #define NV_STEER_BUCKETS 256u /* buckets of an input port's flow steering table */
 #define NV_MAX_RX_QUEUES 16u  /* RX queues of a port whose device hashes flows (RSS) */
 
@@ -114,6 +117,9 @@ int nv_pool_create_plain(uint32_t n_slots, int want_huge, struct nv_pool_info *i
 int nv_pool_destroy(void);
 /* Where a slot's buffer is for the CPU and for a device: 0, or -1 when the slot holds no mbuf. */
 int nv_pool_slot_io(uint32_t slot, uintptr_t *addr, uint64_t *iova);
+/* Offsets from the pool's start of the slots for messages (NV_MESSAGE_SLOTS of them, fewer
+ * only if max is): slots that hold no mbuf, wholly inside the pool. Returns how many. */
+uint32_t nv_pool_message_slots(uint32_t *out, uint32_t max);
 int nv_pool_map(void *addr);
 uint32_t nv_pool_available(void);
 int nv_advise_hugepages(void *addr, uint64_t len);

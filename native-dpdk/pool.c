@@ -129,7 +129,8 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
 {
 	const uint32_t elt = NV_POOL_ELT_SIZE;
 	uint64_t page = want_huge ? HUGE_PAGE : (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t len = round_up((uint64_t)n_mbufs * elt, page);
+	/* Room for the message slots too: the mempool takes the first n_mbufs buffers of its zones. */
+	uint64_t len = round_up((uint64_t)(n_mbufs + NV_MESSAGE_SLOTS) * elt, page);
 	int ret;
 
 	if (nv_pool.mp != NULL)
@@ -138,7 +139,7 @@ int nv_pool_create(uint32_t n_mbufs, int want_huge, struct nv_pool_info *info)
 		return nv_fail(EINVAL, "pool: %u mbufs is too few (at least 64)", n_mbufs);
 	/* In PA mode no buffer crosses a page's end: a page holds a few less. */
 	if (want_huge && rte_eal_iova_mode() == RTE_IOVA_PA)
-		while (buffers_within_pages(len / page, page, elt) < n_mbufs)
+		while (buffers_within_pages(len / page, page, elt) < n_mbufs + NV_MESSAGE_SLOTS)
 			len += page;
 	ret = map_pool_file(len, want_huge);
 	if (ret < 0)
@@ -196,9 +197,23 @@ int nv_pool_slot_io(uint32_t slot, uintptr_t *addr, uint64_t *iova)
 	return 0;
 }
 
+uint32_t nv_pool_message_slots(uint32_t *out, uint32_t max)
+{
+	const uint32_t elt = nv_pool.info.elt_size, whole = (uint32_t)(nv_pool.info.len / elt);
+	uint32_t n = 0;
+	if (max > NV_MESSAGE_SLOTS)
+		max = NV_MESSAGE_SLOTS;
+	/* An offline pool's packets take its first n_slots slots; the data plane's, those holding mbufs. */
+	for (uint32_t s = nv_pool.slots == NULL ? nv_pool.n_slots : 0; s < whole && n < max; s++)
+		if (nv_pool.slots == NULL || s >= nv_pool.n_slots || nv_pool.slots[s] == NULL)
+			out[n++] = s * elt;
+	return n;
+}
+
 /* A pool without DPDK, for running NFs over packets offline (netvm nf test):
  * the same memfd and mapping as the data plane's, on 4 KiB pages, with
- * n_slots buffers of NV_POOL_ELT_SIZE bytes and no mempool. */
+ * n_slots buffers of NV_POOL_ELT_SIZE bytes (and the message slots after
+ * them) and no mempool. */
 int nv_pool_create_plain(uint32_t n_slots, int want_huge, struct nv_pool_info *info)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -208,11 +223,12 @@ int nv_pool_create_plain(uint32_t n_slots, int want_huge, struct nv_pool_info *i
 	if (nv_pool.fd >= 0)
 		return nv_fail(EEXIST, "the pool exists already");
 	/* 2 MiB pages when asked for and free, as the data plane's pool has them; else 4 KiB. */
-	if (want_huge && (ret = map_pool_file(round_up((uint64_t)n_slots * NV_POOL_ELT_SIZE, HUGE_PAGE), 1)) == 0) {
+	const uint64_t bytes = (uint64_t)(n_slots + NV_MESSAGE_SLOTS) * NV_POOL_ELT_SIZE;
+	if (want_huge && (ret = map_pool_file(round_up(bytes, HUGE_PAGE), 1)) == 0) {
 		page = HUGE_PAGE;
 		huge = 1;
 	}
-	uint64_t len = round_up((uint64_t)n_slots * NV_POOL_ELT_SIZE, page);
+	uint64_t len = round_up(bytes, page);
 	if (!huge)
 		ret = map_pool_file(len, 0);
 	if (ret < 0)

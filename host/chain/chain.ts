@@ -9,6 +9,7 @@ import { RING_HEAD, RING_TAIL, ringSize } from '../dataplane/ring.js';
 import { isTrap } from '../nf/engine.js';
 import type { NfInstance } from '../nf/instance.js';
 import { VM_DOWN } from '../vm/vm-nf.js';
+import { LaneMail, type Mailroom } from './mailroom.js';
 
 /** The most packets the C chain hands an NF in one burst (MAX_BURST in native-dpdk/chain.c). */
 export const CHAIN_MAX_BURST = 256;
@@ -36,6 +37,10 @@ export interface ChainSpec {
   portIds: number[];
   /** The chain's fail policy, for the bursts a vm NF's guest could not take. */
   failOpen: boolean;
+  /** The worker's message slots: its NFs' messages go through them (host/chain/mailroom.ts). */
+  mailroom: Mailroom;
+  /** The NFs' names, in chain order (their messages' addresses). */
+  names: readonly string[];
 }
 
 /** Where the C chain reaches an NF's instance, as addresses: its batch records, its private
@@ -69,6 +74,7 @@ export class Chain {
   /** C writes into these through raw pointers: the chain keeps them alive,
    * or the GC could free their memory (malloc'd) under C's feet. */
   readonly keepAlive: readonly SharedArrayBuffer[];
+  readonly mail: LaneMail;
 
   constructor(spec: ChainSpec, private readonly onTrap: TrapListener) {
     const lib = native();
@@ -79,6 +85,8 @@ export class Chain {
     this.process = spec.nfs.map((nf) => nf.exports.netvm_process);
     this.mode = new Uint8Array(spec.nfs.length);
     this.guestDown = spec.failOpen ? NF_FAILED_OPEN : NF_FAILED_CLOSED;
+    this.mail = new LaneMail(spec.mailroom, spec.names, spec.nfs, new Float64Array(spec.counters));
+    for (const nf of spec.nfs) nf.host.mail = this.mail;
     check(
       lib.chainInit(spec.id, addressOf(spec.rx), addressOf(spec.ret), ringSize(spec.rx), addressOf(spec.counters),
         spec.toPortId, Uint16Array.from(spec.portIds), spec.portIds.length),
@@ -93,8 +101,27 @@ export class Chain {
    *  works out the link in a turn before, so that its pause does not. */
   replace(k: number, nf: NfInstance, link = nfLink(nf)): void {
     check(native().chainSetNf(this.id, k, link.records, nf.recordBytes, nf.readsMeta ? 1 : 0, nf.maxBurst, link.privateArea, link.clock));
+    this.mail.release(k, false); // what the old instance held; the messages waiting are the new one's
     this.nfs[k] = nf;
     this.process[k] = nf.exports.netvm_process;
+    nf.host.mail = this.mail;
+  }
+
+  /** Gives back every message buffer (the lane is gone). */
+  close(): void {
+    for (let k = 0; k < this.nfs.length; k++) this.mail.release(k, true);
+  }
+
+  /** Delivers the operator's message to the NF at position k now (between bursts); the
+   *  C chain is told, so that the watchdog knows whose budget it is. */
+  message(k: number, bytes: Uint8Array): { answer?: string; error?: string } {
+    if (this.mode[k] !== NF_RAN) return { error: 'it has failed (its chain\'s fail policy applies to its packets)' };
+    native().chainTicking(this.id, k);
+    try {
+      return this.mail.deliverNow(k, bytes);
+    } finally {
+      native().chainTicking(this.id, -1);
+    }
   }
 
   /** Stops calling the NF at position k: its bursts get NF_FAILED_CLOSED or
@@ -128,6 +155,17 @@ export class Chain {
     }
   }
 
+  /** The messages waiting for the NF at position k, before its burst; the C chain is told
+   *  (as for a tick), so that the watchdog knows whose budget it is. */
+  private deliver(k: number): void {
+    native().chainTicking(this.id, k);
+    try {
+      this.mail.deliver(k, this.onTrap);
+    } finally {
+      native().chainTicking(this.id, -1);
+    }
+  }
+
   /** Whether packets wait in its RX ring. */
   waiting(): boolean {
     return Atomics.load(this.rx, RING_HEAD) !== this.rx[RING_TAIL];
@@ -146,6 +184,7 @@ export class Chain {
     while (n > 0) {
       let status = this.mode[k]!;
       if (status === NF_RAN) {
+        if (this.mail.waiting[k] !== 0) this.deliver(k);
         try {
           // Wasm NFs return undefined; a vm NF says whether its guest took the burst.
           if (this.process[k]!(n) === VM_DOWN) status = this.guestDown;

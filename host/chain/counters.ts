@@ -6,7 +6,11 @@
 // are those of the packets it passed on (next or out), as it left them.
 
 export const CHAIN_COUNTERS = ['in', 'out', 'dropped'] as const;
-export const NF_COUNTERS = ['in', 'bytes', 'next', 'out', 'dropped', 'bad_verdict', 'bad_length', 'trapped', 'trap_batches', 'hung', 'fail_dropped', 'fail_passed'] as const;
+// The last four, an NF's messages (host/chain/mailroom.ts), are written by the worker's JavaScript.
+export const NF_COUNTERS = [
+  'in', 'bytes', 'next', 'out', 'dropped', 'bad_verdict', 'bad_length', 'trapped', 'trap_batches', 'hung', 'fail_dropped', 'fail_passed',
+  'messages_sent', 'messages_received', 'messages_dropped', 'mailbox_full',
+] as const;
 
 export type ChainCounterName = (typeof CHAIN_COUNTERS)[number];
 export type NfCounterName = (typeof NF_COUNTERS)[number];

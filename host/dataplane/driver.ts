@@ -4,7 +4,7 @@
 import { rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { POLL_LCORE } from '../config/eal-args.js';
-import { addressOf, check, laneStats, native, poolCreate, portStats, type LaneCounters, type PoolInfo, type PortCounters } from './native.js';
+import { addressOf, check, laneStats, native, poolCreate, poolMessageSlots, portStats, type LaneCounters, type PoolInfo, type PortCounters } from './native.js';
 import { allocRing, ringSize } from './ring.js';
 import { allocDoorbell, doorbellAt, ringDoorbell } from './doorbell.js';
 
@@ -42,6 +42,8 @@ export interface LaneRings {
 
 export class DataPlane {
   readonly pool: PoolInfo;
+  /** The pool's message slots (host/chain/mailroom.ts), shared out among the workers. */
+  readonly messageSlots: Int32Array;
   /** DPDK port id of each port, in config order. */
   readonly portIds: number[] = [];
   /** Each live lane's rings: they must outlive the poll loop's use of them. */
@@ -79,6 +81,7 @@ export class DataPlane {
     check(native().pollIdle(spec.maxNapUs));
     this.sleeps = spec.maxNapUs > 0;
     this.pool = poolCreate(spec.mbufs, spec.hugepages);
+    this.messageSlots = poolMessageSlots();
     for (const port of spec.ports) {
       const id = native().portAdd(port.devargs, PORT_DESCRIPTORS, PORT_DESCRIPTORS);
       if (id < 0) throw new Error(`ports.${port.name} (${port.devargs}): ${native().lastError() as string}`);

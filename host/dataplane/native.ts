@@ -1,5 +1,6 @@
 // The koffi binding to native-dpdk/build/libnetvm_dp.so: one declaration per C
 // function of netvm_dp.h, and an error type that carries the library's message.
+import { POOL_MESSAGE_SLOTS } from './pool-layout.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
@@ -103,6 +104,7 @@ function load() {
     poolSlotIo: lib.func('int nv_pool_slot_io(uint32_t slot, _Out_ uintptr_t *addr, _Out_ uint64_t *iova)') as
       (slot: number, addr: [number | bigint | null], iova: [number | bigint | null]) => number,
     poolAvailable: lib.func('uint32_t nv_pool_available(void)'),
+    poolMessageSlots: lib.func('uint32_t nv_pool_message_slots(_Out_ uint32_t *out, uint32_t max)') as (out: Uint32Array, max: number) => number,
     adviseHugepages: lib.func('int nv_advise_hugepages(uintptr_t addr, uint64_t len)'),
     discard: lib.func('int nv_discard(uintptr_t addr, uint64_t len)'),
     scrub: lib.func('int64_t nv_scrub(uintptr_t addr, uint64_t len, uint64_t max_zero)'),
@@ -192,6 +194,12 @@ export function poolCreatePlain(nSlots: number, wantHuge = false): PoolInfo {
   const info = {} as PoolInfo;
   check(native().poolCreatePlain(nSlots, wantHuge ? 1 : 0, info));
   return info;
+}
+
+/** The offsets (from the pool's start) of the pool's message slots (host/chain/mailroom.ts). */
+export function poolMessageSlots(): Int32Array {
+  const out = new Uint32Array(POOL_MESSAGE_SLOTS);
+  return Int32Array.from(out.subarray(0, native().poolMessageSlots(out, out.length)));
 }
 
 export function portStats(port: number): PortCounters {

@@ -38,6 +38,7 @@ export const OPTIONAL_EXPORTS: Readonly<Record<string, string>> = {
   netvm_tick: '(i64) -> ()',
   netvm_reads_meta: '() -> (i32)',
   netvm_window: '() -> (i32)',
+  netvm_message: '(i32, i32, i32) -> ()',
 };
 
 /** What the host grants a module to import: its memory, the window's base (an immutable
@@ -50,6 +51,10 @@ export const GRANTED_IMPORTS: Readonly<Record<string, string>> = {
   'env.netvm_metric_define': '(i32, i32, i32) -> (i32)',
   'env.netvm_now_ns': '() -> (i64)',
   'env.netvm_nf_index': '(i32, i32) -> (i32)',
+  'env.netvm_message_target': '(i32, i32) -> (i32)',
+  'env.netvm_message_alloc': '(i32) -> (i32)',
+  'env.netvm_message_send': '(i32, i32, i32) -> (i32)',
+  'env.netvm_message_answer': '(i32, i32) -> ()',
 };
 
 /** The most bytes a module file may have (the shipped NFs have tens of KiB). */
@@ -76,6 +81,9 @@ export interface NfExports {
   /** Optional pair: a buffer for state bytes, and taking them (0 = accepted). */
   netvm_state_buffer?(len: number): number;
   netvm_state_import?(ptr: number, len: number): number;
+  /** Optional: a message to the NF (bytes at ptr in its memory; from: the sender's chain
+   *  position, or -1 for the operator), between bursts (host/chain/mailroom.ts). */
+  netvm_message?(ptr: number, len: number, from: number): void;
   /** Optional: where the host writes the pool window's base (u32) before any other call, for a
    *  module that cannot import the netvm_window_base global (C and Rust). */
   netvm_window?(): number;

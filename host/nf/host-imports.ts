@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { MAX_METRICS, METRIC_KINDS } from './abi.js';
 import type { LinearMemory } from './engine.js';
+import { NO_RECEIVER, type LaneMail } from '../chain/mailroom.js';
 import { log } from '../log.js';
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -25,6 +26,10 @@ export class HostImports {
   readonly metrics: Metric[] = [];
   /** The last error an NF logged: given as the reason when it refuses its config. */
   lastError = '';
+  /** Its chain's messages (host/chain/mailroom.ts), once it runs in a chain. */
+  mail?: LaneMail;
+  /** What it answered (netvm_message_answer) to the operator's message being delivered. */
+  answer?: string;
   private memory!: LinearMemory;
   private logWindowStart = 0;
   private logLines = 0;
@@ -83,6 +88,12 @@ export class HostImports {
       netvm_nf_index: (ptr: number, len: number) => {
         const at = this.place.names.indexOf(this.text(ptr >>> 0, len));
         return at > this.place.position ? at : -1;
+      },
+      netvm_message_target: (ptr: number, len: number) => this.mail?.target(this.place.position, this.text(ptr >>> 0, len)) ?? -1,
+      netvm_message_alloc: (len: number) => this.mail?.alloc(this.place.position, len) ?? 0,
+      netvm_message_send: (to: number, addr: number, len: number) => this.mail?.send(this.place.position, to, addr >>> 0, len) ?? NO_RECEIVER,
+      netvm_message_answer: (ptr: number, len: number) => {
+        this.answer = this.text(ptr >>> 0, len);
       },
     };
   }

@@ -8,8 +8,9 @@
 // they stop, then ports close and the pool must be full again.
 import { rmSync } from 'node:fs';
 import { Piscina } from 'piscina';
+import { messageSlotsOf } from '../chain/mailroom.js';
 import { DataPlane } from '../dataplane/driver.js';
-import { POOL_ELT_BYTES } from '../dataplane/pool-layout.js';
+import { POOL_ELT_BYTES, POOL_MESSAGE_SLOTS } from '../dataplane/pool-layout.js';
 import { countsOver, latencySummary } from '../dataplane/latency.js';
 import { POOL_IOVA_NAMES } from '../dataplane/native.js';
 import type { NfModule } from '../nf/module.js';
@@ -149,7 +150,7 @@ class Run {
       record.setToken(token);
       logger().info({ address: where, token }, `control API on ${where} (token in ${token})`);
     }
-    const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, cfg.pool.mbufs * POOL_ELT_BYTES);
+    const { hugepages, warning } = decideHugepages(cfg.pool.hugepages, (cfg.pool.mbufs + POOL_MESSAGE_SLOTS) * POOL_ELT_BYTES);
     if (warning) logger().warn(warning);
     for (const port of cfg.ports) {
       const problem = pciPortProblem(port.devargs, hugepages);
@@ -214,6 +215,7 @@ class Run {
       control: this.control.buffer as SharedArrayBuffer,
       doorbell: (cpu) => dp.doorbell(cpu),
       pool: { len: dp.pool.len, pageSize: dp.pool.page_size },
+      messageSlots: (cpu) => messageSlotsOf(dp.messageSlots, cfg.cores.workers.indexOf(cpu), cfg.cores.workers.length),
       portIds: dp.portIds,
       onEvent: (_cpu, e) => this.onWorkerEvent(e),
       ...(this.opts.latency && { turnGapBuckets: dp.latencyCounts().length }), lookMs: lookInterval(this.cfg.watchdogMs),

@@ -50,6 +50,8 @@ export interface WorkerSetOptions {
   /** The doorbell a CPU's worker sleeps on when idle (undefined: busy polling, it never sleeps). */
   doorbell: (cpu: number) => SharedArrayBuffer | undefined;
   pool: PoolLayout;
+  /** The pool's message slots a CPU's worker has (its own share). */
+  messageSlots: (cpu: number) => Int32Array;
   portIds: number[];
   /** Every event of every worker, with the CPU it runs on. */
   onEvent: (cpu: number, e: WorkerEvent) => void;
@@ -132,7 +134,8 @@ export class WorkerSet {
       if (this.entries.get(cpu) === entry) this.entries.delete(cpu);
     };
     const task: WorkerTask = {
-      cpu, control: this.opts.control, lanes, events: port2, portIds: this.opts.portIds, pool: this.opts.pool, heartbeat: heartbeat.buffer as SharedArrayBuffer,
+      cpu, control: this.opts.control, lanes, events: port2, portIds: this.opts.portIds, pool: this.opts.pool, messageSlots: this.opts.messageSlots(cpu),
+      heartbeat: heartbeat.buffer as SharedArrayBuffer,
       loop: loop.buffer as SharedArrayBuffer, doorbell: this.opts.doorbell(cpu), ...(gaps && { turnGaps: gaps.buffer as SharedArrayBuffer }),
     };
     entry.task = this.piscina.run(task, { transferList: [port2] }).then(ended, (err: unknown) => {

@@ -43,6 +43,8 @@ export interface WorkerTask {
   /** Int32Array words: see CONTROL_* below. */
   control: SharedArrayBuffer;
   pool: PoolLayout;
+  /** Offsets (from the pool's start) of the message slots this worker has (host/chain/mailroom.ts). */
+  messageSlots: Int32Array;
   /** DPDK port id of each port index (config order). */
   portIds: number[];
   lanes: LaneTask[];

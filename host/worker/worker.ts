@@ -16,6 +16,7 @@ import { DoorbellSleep } from '../dataplane/doorbell.js';
 import { SpareMemories } from './spares.js';
 import { preloadJsNf } from '../nf/js-nf.js';
 import { NfFaults, type FaultLane } from './faults.js';
+import { Mailroom } from '../chain/mailroom.js';
 
 /** A worker sleeps on its doorbell only once no packet has come for about
  * IDLE_AFTER_MS (a quiet data plane, not the gap between two bursts), for at
@@ -39,6 +40,7 @@ interface BuiltLane extends FaultLane {
 interface LaneContext {
   task: WorkerTask;
   pool: PoolWindow;
+  mailroom: Mailroom;
   spares: SpareMemories;
   onTrapAt: (lane: number, k: number) => void;
 }
@@ -59,7 +61,9 @@ function buildLane(ctx: LaneContext, lane: LaneTask): BuiltLane {
   };
   const { lane: id, rx, ret, counters } = lane;
   const { portIds } = ctx.task;
-  const chain = new Chain({ id, rx, ret, counters, nfs: instances, toPortId: portIds[lane.toPort]!, portIds, failOpen: lane.failOpen }, onTrap);
+  const chain = new Chain(
+    { id, rx, ret, counters, nfs: instances, toPortId: portIds[lane.toPort]!, portIds, failOpen: lane.failOpen, mailroom: ctx.mailroom, names }, onTrap,
+  );
   const specs = lane.nfs.map(({ name: _, ...spec }): NfSpec => spec);
   return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };
 }
@@ -91,6 +95,7 @@ function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faul
     if (at >= 0) {
       syncMetrics([lanes[at]!]); // its last metrics stay readable on the main thread
       faults.removeLane(command.lane, lanes[at]!.instances.length);
+      lanes[at]!.chain.close();
       lanes.splice(at, 1);
     }
     reply({ type: 'lane-removed', id: command.id, lane: command.lane });
@@ -122,7 +127,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   // The chains report traps to the fault handler, which needs the lanes: built first, bound after.
   let faults: NfFaults | undefined;
   const spares = new SpareMemories(pool);
-  const ctx: LaneContext = { task, pool, spares, onTrapAt: (lane, k) => faults?.onTrap(lane, k, performance.now()) };
+  const ctx: LaneContext = { task, pool, mailroom: new Mailroom(task.messageSlots), spares, onTrapAt: (lane, k) => faults?.onTrap(lane, k, performance.now()) };
   const lanes = task.lanes.map((lane) => buildLane(ctx, lane));
   // One spare memory per kind the NFs use, made now, before packets flow: swaps take it.
   for (const lane of lanes) for (const spec of lane.specs) spares.stock(spec);

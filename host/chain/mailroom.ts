@@ -1,0 +1,198 @@
+// NF messages (docs/abi.md, "Messages"): an NF sends bytes to another NF of
+// its chain by name; the receiver gets them through its netvm_message export
+// before its next burst, in the order sent. Within a trust boundary (shared
+// NFs: one worker, the pool mapped into every memory) a message lives in one
+// of the pool's message slots (NV_MESSAGE_SLOTS, beyond the mbufs): the sender
+// writes it in its window, the receiver reads those very bytes in its own, and
+// the host moves only the slot's offset. Everything is bounded: a worker's
+// slots, MAILBOX_ROOM messages waiting per NF, HELD_MAX buffers an NF holds
+// unsent. A full mailbox drops the message and counts it on both sides;
+// nothing blocks and nothing grows. Isolated and vm NFs neither send nor take
+// messages yet.
+import { NF_COUNTERS, nfCounterBase } from './counters.js';
+import { isTrap } from '../nf/engine.js';
+import type { NfInstance } from '../nf/instance-types.js';
+
+/** The most bytes of one message: a slot's data room. */
+export const MESSAGE_MAX = 2048;
+/** Messages that may wait for one NF. */
+export const MAILBOX_ROOM = 16;
+/** Buffers an NF may hold (allocated, not sent yet). */
+export const HELD_MAX = 16;
+
+/** What netvm_message_send answers. */
+export const SENT = 0;
+export const MAILBOX_FULL = 1;
+export const NO_RECEIVER = 2;
+export const NOT_A_BUFFER = 3;
+
+const SENT_AT = NF_COUNTERS.indexOf('messages_sent');
+const RECEIVED_AT = NF_COUNTERS.indexOf('messages_received');
+const DROPPED_AT = NF_COUNTERS.indexOf('messages_dropped');
+const FULL_AT = NF_COUNTERS.indexOf('mailbox_full');
+
+/** Worker i's share of n of the pool's message slots: each worker has its own. */
+export function messageSlotsOf(slots: Int32Array, i: number, n: number): Int32Array {
+  return slots.slice(Math.floor((i * slots.length) / n), Math.floor(((i + 1) * slots.length) / n));
+}
+
+/** A worker's message slots (offsets from the pool's start), free or taken. */
+export class Mailroom {
+  private readonly free: Int32Array;
+  private n: number;
+
+  constructor(slots: Int32Array) {
+    this.free = Int32Array.from(slots);
+    this.n = slots.length;
+  }
+
+  /** A free slot's offset, or -1 when none is. */
+  take(): number {
+    return this.n === 0 ? -1 : this.free[--this.n]!;
+  }
+
+  give(slot: number): void {
+    this.free[this.n++] = slot;
+  }
+
+  get available(): number {
+    return this.n;
+  }
+}
+
+/** Whether an instance can take messages: a shared Wasm NF that exports netvm_message. */
+const takesMessages = (nf: NfInstance): boolean => nf.exports.netvm_message !== undefined && !nf.isolated && nf.vm === undefined;
+
+/** The messages of one lane (a chain's instances on one worker): a mailbox and the held
+ *  buffers per chain position. Positions, not instances, own them: a swapped-in instance
+ *  gets the messages waiting for its NF, and none of the buffers its predecessor held. */
+export class LaneMail {
+  /** Messages waiting per position: the one load a burst costs when there are none. */
+  readonly waiting: Int32Array;
+  /** Per position, MAILBOX_ROOM entries of [slot, length, sender's position]. */
+  private readonly box: Int32Array;
+  private readonly head: Int32Array;
+  /** Per position, the slots it holds, HELD_MAX each. */
+  private readonly held: Int32Array;
+  private readonly nHeld: Int32Array;
+
+  constructor(
+    private readonly room: Mailroom,
+    private readonly names: readonly string[],
+    private readonly nfs: readonly NfInstance[],
+    private readonly counters: Float64Array,
+  ) {
+    const n = names.length;
+    this.waiting = new Int32Array(n);
+    this.box = new Int32Array(n * MAILBOX_ROOM * 3);
+    this.head = new Int32Array(n);
+    this.held = new Int32Array(n * HELD_MAX);
+    this.nHeld = new Int32Array(n);
+  }
+
+  /** The chain position of the NF so named (not the sender), or -1. */
+  target(from: number, name: string): number {
+    const at = this.names.indexOf(name);
+    return at === from ? -1 : at;
+  }
+
+  /** A buffer for a message of len bytes: its address in the sender's memory, or 0 (too long, the
+   *  sender holds HELD_MAX already, or none is free). */
+  alloc(from: number, len: number): number {
+    const nf = this.nfs[from]!;
+    if (len < 1 || len > MESSAGE_MAX || nf.isolated || this.nHeld[from] === HELD_MAX) return 0;
+    const slot = this.room.take();
+    if (slot < 0) return 0;
+    this.held[from * HELD_MAX + this.nHeld[from]!++] = slot;
+    return nf.windowOffset + slot;
+  }
+
+  /** Sends the buffer at addr (from alloc, len bytes) to the NF at position to. */
+  send(from: number, to: number, addr: number, len: number): number {
+    const sender = this.nfs[from]!;
+    const slot = addr - sender.windowOffset;
+    const base = from * HELD_MAX;
+    let i = 0;
+    while (i < this.nHeld[from]! && this.held[base + i] !== slot) i++;
+    if (i === this.nHeld[from] || len < 1 || len > MESSAGE_MAX) return this.count(from, DROPPED_AT, NOT_A_BUFFER);
+    this.held[base + i] = this.held[base + --this.nHeld[from]!]!; // the buffer is no longer the sender's
+    const receiver = to >= 0 && to < this.nfs.length && to !== from ? this.nfs[to] : undefined;
+    if (receiver === undefined || !takesMessages(receiver)) {
+      this.room.give(slot);
+      return this.count(from, DROPPED_AT, NO_RECEIVER);
+    }
+    if (this.waiting[to] === MAILBOX_ROOM) {
+      this.room.give(slot);
+      this.count(to, FULL_AT, 0);
+      return this.count(from, DROPPED_AT, MAILBOX_FULL);
+    }
+    const e = (to * MAILBOX_ROOM + ((this.head[to]! + this.waiting[to]!) % MAILBOX_ROOM)) * 3;
+    this.box[e] = slot;
+    this.box[e + 1] = len;
+    this.box[e + 2] = from;
+    this.waiting[to]!++;
+    return this.count(from, SENT_AT, SENT);
+  }
+
+  /** Gives the NF at position k every message waiting for it, in order (between bursts). A trap
+   *  in netvm_message is reported as a trap in a burst is; the message is gone either way. */
+  deliver(k: number, onTrap: (nf: NfInstance, err: unknown, k: number) => void): void {
+    const nf = this.nfs[k]!;
+    while (this.waiting[k]! > 0) {
+      const e = (k * MAILBOX_ROOM + this.head[k]!) * 3;
+      this.head[k] = (this.head[k]! + 1) % MAILBOX_ROOM;
+      this.waiting[k]!--;
+      const slot = this.box[e]!;
+      try {
+        if (takesMessages(nf)) {
+          nf.exports.netvm_message!(nf.windowOffset + slot, this.box[e + 1]!, this.box[e + 2]!);
+          this.counters[nfCounterBase(k) + RECEIVED_AT]!++;
+        }
+      } catch (err) {
+        if (!isTrap(err)) throw err;
+        onTrap(nf, err, k);
+      } finally {
+        this.room.give(slot);
+      }
+    }
+  }
+
+  /** A message from the operator, to the NF at position k now (between bursts): its answer
+   *  (netvm_message_answer), or an error saying why it was not taken. */
+  deliverNow(k: number, bytes: Uint8Array): { answer?: string; error?: string } {
+    const nf = this.nfs[k]!;
+    if (!takesMessages(nf)) return { error: nf.exports.netvm_message === undefined ? 'it takes no messages (no netvm_message export)' : 'an isolated or vm NF takes no messages yet' };
+    if (bytes.length < 1 || bytes.length > MESSAGE_MAX) return { error: `a message is 1 to ${MESSAGE_MAX} bytes, not ${bytes.length}` };
+    const slot = this.room.take();
+    if (slot < 0) return { error: 'no message buffer is free on its worker' };
+    try {
+      new Uint8Array(nf.memory.buffer, nf.windowOffset + slot, bytes.length).set(bytes);
+      nf.host.answer = undefined;
+      nf.exports.netvm_message!(nf.windowOffset + slot, bytes.length, -1);
+      this.counters[nfCounterBase(k) + RECEIVED_AT]!++;
+      return nf.host.answer === undefined ? {} : { answer: nf.host.answer };
+    } catch (err) {
+      if (!isTrap(err)) throw err;
+      return { error: `trapped in netvm_message: ${(err as Error).message}` };
+    } finally {
+      this.room.give(slot);
+    }
+  }
+
+  /** Gives back the buffers position k holds (its instance is gone); with waiting, its
+   *  undelivered messages too (its lane is gone). */
+  release(k: number, waiting: boolean): void {
+    while (this.nHeld[k]! > 0) this.room.give(this.held[k * HELD_MAX + --this.nHeld[k]!]!);
+    if (!waiting) return;
+    while (this.waiting[k]! > 0) {
+      this.room.give(this.box[(k * MAILBOX_ROOM + this.head[k]!) * 3]!);
+      this.head[k] = (this.head[k]! + 1) % MAILBOX_ROOM;
+      this.waiting[k]!--;
+    }
+  }
+
+  private count(k: number, at: number, code: number): number {
+    this.counters[nfCounterBase(k) + at]!++;
+    return code;
+  }
+}

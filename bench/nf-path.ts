@@ -198,7 +198,7 @@ function chainTimer(
   const rx = allocRing();
   const ret = allocRing();
   const chain = new Chain({
-    id, rx, ret, counters: allocCounters(nfs.length), nfs, toPortId: 1, portIds: [0, 1], failOpen: false, mailroom, names: nfs.map((nf) => nf.name),
+    id, rx, ret, counters: allocCounters(nfs.length), nfs, toPortId: 1, portIds: [0, 1], failOpen: false, mailroom,
   }, () => {});
   const rxw = new Int32Array(rx);
   const retw = new Int32Array(ret);

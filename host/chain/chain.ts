@@ -39,8 +39,6 @@ export interface ChainSpec {
   failOpen: boolean;
   /** The worker's message slots: its NFs' messages go through them (host/chain/mailroom.ts). */
   mailroom: Mailroom;
-  /** The NFs' names, in chain order (their messages' addresses). */
-  names: readonly string[];
 }
 
 /** Where the C chain reaches an NF's instance, as addresses: its batch records, its private
@@ -85,7 +83,7 @@ export class Chain {
     this.process = spec.nfs.map((nf) => nf.exports.netvm_process);
     this.mode = new Uint8Array(spec.nfs.length);
     this.guestDown = spec.failOpen ? NF_FAILED_OPEN : NF_FAILED_CLOSED;
-    this.mail = new LaneMail(spec.mailroom, spec.names, spec.nfs, new Float64Array(spec.counters));
+    this.mail = new LaneMail(spec.mailroom, spec.nfs, new Float64Array(spec.counters));
     for (const nf of spec.nfs) nf.host.mail = this.mail;
     check(
       lib.chainInit(spec.id, addressOf(spec.rx), addressOf(spec.ret), ringSize(spec.rx), addressOf(spec.counters),

@@ -78,11 +78,10 @@ export class LaneMail {
 
   constructor(
     private readonly room: Mailroom,
-    private readonly names: readonly string[],
     private readonly nfs: readonly NfInstance[],
     private readonly counters: Float64Array,
   ) {
-    const n = names.length;
+    const n = nfs.length;
     this.waiting = new Int32Array(n);
     this.box = new Int32Array(n * MAILBOX_ROOM * 3);
     this.head = new Int32Array(n);
@@ -90,19 +89,12 @@ export class LaneMail {
     this.nHeld = new Int32Array(n);
   }
 
-  /** The chain position of the NF so named (not the sender), or -1. */
-  target(from: number, name: string): number {
-    const at = this.names.indexOf(name);
-    return at === from ? -1 : at;
-  }
-
   /** A buffer for a message of len bytes: its address in the sender's memory, or 0 (too long, the
-   *  sender holds HELD_MAX already, or none is free). */
+   *  sender holds HELD_MAX already, or none is free: a message dropped, and counted). */
   alloc(from: number, len: number): number {
     const nf = this.nfs[from]!;
-    if (len < 1 || len > MESSAGE_MAX || nf.isolated || this.nHeld[from] === HELD_MAX) return 0;
-    const slot = this.room.take();
-    if (slot < 0) return 0;
+    const slot = len < 1 || len > MESSAGE_MAX || nf.isolated || this.nHeld[from] === HELD_MAX ? -1 : this.room.take();
+    if (slot < 0) return this.count(from, DROPPED_AT, 0); // a message it cannot send
     this.held[from * HELD_MAX + this.nHeld[from]!++] = slot;
     return nf.windowOffset + slot;
   }

@@ -89,7 +89,7 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], opts: Offline
     const ret = allocRing();
     const counters = allocCounters(nfs.length);
     const chain = new Chain(
-      { id: OFFLINE_CHAIN, rx, ret, counters, nfs: instances, toPortId: OUT, portIds: [IN, OUT], failOpen: false, mailroom: new Mailroom(poolMessageSlots()), names },
+      { id: OFFLINE_CHAIN, rx, ret, counters, nfs: instances, toPortId: OUT, portIds: [IN, OUT], failOpen: false, mailroom: new Mailroom(poolMessageSlots()) },
       (nf, err) => log?.(`nf ${nf.name} trapped: ${String(err)}`),
     );
     const rxw = new Int32Array(rx);

@@ -89,7 +89,11 @@ export class HostImports {
         const at = this.place.names.indexOf(this.text(ptr >>> 0, len));
         return at > this.place.position ? at : -1;
       },
-      netvm_message_target: (ptr: number, len: number) => this.mail?.target(this.place.position, this.text(ptr >>> 0, len)) ?? -1,
+      // The position of the NF so named in its chain (not itself), to send messages to; -1 if none.
+      netvm_message_target: (ptr: number, len: number) => {
+        const at = this.place.names.indexOf(this.text(ptr >>> 0, len));
+        return at === this.place.position ? -1 : at;
+      },
       netvm_message_alloc: (len: number) => this.mail?.alloc(this.place.position, len) ?? 0,
       netvm_message_send: (to: number, addr: number, len: number) => this.mail?.send(this.place.position, to, addr >>> 0, len) ?? NO_RECEIVER,
       netvm_message_answer: (ptr: number, len: number) => {

@@ -62,7 +62,7 @@ function buildLane(ctx: LaneContext, lane: LaneTask): BuiltLane {
   const { lane: id, rx, ret, counters } = lane;
   const { portIds } = ctx.task;
   const chain = new Chain(
-    { id, rx, ret, counters, nfs: instances, toPortId: portIds[lane.toPort]!, portIds, failOpen: lane.failOpen, mailroom: ctx.mailroom, names }, onTrap,
+    { id, rx, ret, counters, nfs: instances, toPortId: portIds[lane.toPort]!, portIds, failOpen: lane.failOpen, mailroom: ctx.mailroom }, onTrap,
   );
   const specs = lane.nfs.map(({ name: _, ...spec }): NfSpec => spec);
   return { lane: lane.lane, failOpen: lane.failOpen, chain, instances, names, specs, metrics: new Float64Array(lane.metrics) };

@@ -5,13 +5,20 @@
 // config:
 //   patterns: [ { text: "..." | hex: "0a0b...", action: drop | count } ]   (required, 1..4096)
 //   protocols: [tcp, udp]                                                 (both)
+//   notify: <nf>       an NF of this chain told of each match's flow (a firewall: it blocks it)
+//   block_s: number    (300) for how long the flow is to be blocked, 1 to 86400 s
 //
-// Metrics: scanned (payloads scanned), matched, dropped, and pattern_<i> per
-// pattern (the first 60).
+// A match with notify sends the NF a flow message (nf-modules/sdk/messages.ts),
+// 48 bytes: u32 1 (block a flow), u32 seconds, the flow's canonical 40-byte key
+// (nf-modules/sdk/flow.ts): firewall blocks the flow both ways.
+//
+// Metrics: scanned (payloads scanned), matched, dropped, notified (flow messages
+// sent), and pattern_<i> per pattern (the first 60).
 import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/json';
 import { AhoCorasick } from '../sdk/aho-corasick';
 import {
-  Counter, DROP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, configText, counter, log, setVerdict,
+  Counter, DROP, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, SENT, configText, counter, flowKey, log, messageBuffer,
+  messageTarget, sendBuffer, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -24,11 +31,18 @@ let dropAction: StaticArray<bool> = new StaticArray<bool>(0);
 let perPattern: Counter[] = [];
 let scanTcp = true;
 let scanUdp = true;
+let notifyTarget: i32 = -1;
+let blockSeconds: u32 = 300;
+
+/** A flow message: u32 kind, u32 seconds, the flow key. */
+export const FLOW_MESSAGE_BLOCK: u32 = 1;
+const FLOW_MESSAGE_BYTES: i32 = 8 + <i32>FLOW_KEY_BYTES;
 
 const p = new Parsed();
 const scanned = counter('scanned');
 const matched = counter('matched');
 const dropped = counter('dropped');
+const notified = counter('notified');
 
 function hexValue(c: i32): i32 {
   if (c >= 48 && c <= 57) return c - 48;
@@ -75,7 +89,13 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   const r = new ConfigReader(parseJson(configText(ptr, len)));
   const root = r.root;
   r.object(root, '');
-  r.unknownKeys(root, '', ['patterns', 'protocols']);
+  r.unknownKeys(root, '', ['patterns', 'protocols', 'notify', 'block_s']);
+  const notify = r.string(root, 'notify', '', '');
+  blockSeconds = <u32>r.integer(root, 'block_s', '', 1, 86400, 300);
+  if (notify.length > 0) {
+    notifyTarget = messageTarget(notify);
+    if (notifyTarget < 0) r.fail('notify', `no other NF '${notify}' in this chain`);
+  }
   const list = r.array(root, 'patterns', '');
   const n = list == null ? 0 : list.length;
   if (list != null && (n == 0 || n > MAX_PATTERNS)) r.fail('patterns', `must hold 1 to ${MAX_PATTERNS} patterns`);
@@ -118,6 +138,16 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   return 0;
 }
 
+/** Tells the notify target to block p's flow (a dropped message is counted by the host). */
+function notify(p: Parsed): void {
+  const buf = messageBuffer(FLOW_MESSAGE_BYTES);
+  if (buf == 0) return;
+  store<u32>(buf, FLOW_MESSAGE_BLOCK);
+  store<u32>(buf, blockSeconds, 4);
+  flowKey(p, buf + 8);
+  if (sendBuffer(notifyTarget, buf, FLOW_MESSAGE_BYTES) == SENT) notified.add();
+}
+
 export function netvm_process(n: i32): void {
   const ac = matcher;
   if (ac == null) return; // not configured: nothing to look for
@@ -135,6 +165,7 @@ export function netvm_process(n: i32): void {
     if (id < 0) continue;
     matched.add();
     if (id < perPattern.length) perPattern[id].add();
+    if (notifyTarget >= 0) notify(p);
     if (dropAction[id]) {
       setVerdict(i, DROP);
       dropped.add();

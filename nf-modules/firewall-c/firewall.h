@@ -28,7 +28,8 @@
  * probing and backward-shift deletion over 2 * capacity 8-byte buckets
  * (hash << 32 | slot + 1), the flows in 64-byte records (one cache line: key,
  * last seen, hash, free-list link, and here the flow's own state too), a free
- * list, and an incremental expiry sweep of 64 slots a burst.
+ * list, and an incremental expiry sweep of 64 slots a burst. It takes no
+ * messages (blocks) yet: denied_by_block and blocks stay 0.
  *
  * The including file defines firewall_alloc (zeroed memory that lives as long
  * as the instance: the native build frees it in nf_destroy). */
@@ -44,7 +45,7 @@ static void *firewall_alloc(uint32_t size);
 /* The metrics, in slot order. */
 #define FIREWALL_METRIC_NAMES                                                                 \
 	"allowed_by_rule,allowed_by_default,allowed_by_state,denied_by_rule,denied_by_default," \
-	"malformed,invalid_tcp,untracked,imported_flows,flows:gauge"
+	"malformed,invalid_tcp,untracked,imported_flows,flows:gauge,denied_by_block,blocks:gauge"
 enum {
 	M_ALLOWED_BY_RULE,
 	M_ALLOWED_BY_DEFAULT,
@@ -56,6 +57,8 @@ enum {
 	M_UNTRACKED,
 	M_IMPORTED_FLOWS,
 	M_FLOWS,
+	M_DENIED_BY_BLOCK, /* the AssemblyScript firewall's blocks (messages): none here yet, 0 */
+	M_BLOCKS,
 	M_COUNT
 };
 

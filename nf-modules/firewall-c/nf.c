@@ -24,7 +24,7 @@ void nf_init(void)
 	for (uint32_t k = 0; k < M_FLOWS; k++)
 		if (netvm_counter(names[k]) != k)
 			__builtin_trap();
-	if (netvm_gauge("flows") != M_FLOWS)
+	if (netvm_gauge("flows") != M_FLOWS || netvm_counter("denied_by_block") != M_DENIED_BY_BLOCK || netvm_gauge("blocks") != M_BLOCKS)
 		__builtin_trap();
 	fw.metrics = netvm_metric_slots;
 }

@@ -22,6 +22,16 @@
 // State handover (hot-swap): a stateful firewall's flows move to the new
 // instance (imported_flows; beyond the new table's room they are left
 // behind); a stateless one exports nothing and keeps nothing it is given.
+//
+// Messages (nf-modules/sdk/messages.ts) block traffic for a while, before the
+// rules and the flow table (metric denied_by_block; gauge blocks):
+//   from an NF (dpi's notify): 48 bytes, u32 1, u32 seconds, a canonical flow
+//     key: that flow, both ways (up to 4096 flows);
+//   from the operator, JSON: {"block": "198.51.100.0/24", "seconds": 60}
+//     (seconds: 1 to 604800, 300 by default): packets from or to that prefix
+//     (up to 64 prefixes); {"unblock": "198.51.100.0/24"} ends one early. The
+//     answer says what was done, or {"error": ...}.
+// Blocks do not move on a hot-swap yet.
 import {
   ConfigReader, JsonKind, JsonValue, itemPath, jsonError, keyPath, parseJson,
 } from '../sdk/json';
@@ -29,8 +39,8 @@ import { FlowTable } from '../sdk/flow-table';
 import {
   META_IP_VERSION, META_L3, META_L4, META_L4_PROTO, loadBe16,
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
-  LogLevel, Parsed, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, configText, counter, flowHash, flowKey, gauge, log, nowNs,
-  parsePrefix, setVerdict,
+  LogLevel, Parsed, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, answer, configText, counter, flowHash, flowKey, gauge, hostNowNs, log,
+  nowNs, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -76,6 +86,8 @@ const invalidTcp = counter('invalid_tcp');
 const untracked = counter('untracked');
 const importedFlows = counter('imported_flows');
 const flows = gauge('flows');
+const deniedByBlock = counter('denied_by_block');
+const blocksGauge = gauge('blocks');
 
 // ---- configuration -------------------------------------------------------
 
@@ -310,9 +322,138 @@ function byState(t: FlowTable, now: u64): bool {
   return true;
 }
 
+// ---- blocks (messages) -------------------------------------------------------
+
+const BLOCK_FLOW: u32 = 1;
+const FLOW_MESSAGE_BYTES: i32 = 8 + <i32>FLOW_KEY_BYTES;
+const MAX_BLOCKED_FLOWS: u32 = 4096;
+const MAX_SECONDS: f64 = 86400 * 7;
+// A blocked prefix: u8 IP version, u8 length, 6 bytes pad, u64 until (ns), 16 bytes address.
+const MAX_BLOCKED_PREFIXES = 64;
+const PREFIX_BYTES: usize = 32;
+const blockedPrefixes: usize = memory.data(<i32>PREFIX_BYTES * MAX_BLOCKED_PREFIXES, 8);
+let nPrefixes = 0;
+let blockedFlows: FlowTable | null = null;
+let blockedUntil: usize = 0; // u64 per slot of blockedFlows
+/** Prefixes and flows blocked: the one load a packet costs while there are none. */
+let nBlocks: i32 = 0;
+const blockKey: usize = memory.data(FLOW_KEY_BYTES, 8);
+
+function countBlocks(): void {
+  const f = blockedFlows;
+  nBlocks = nPrefixes + (f != null ? <i32>f.size : 0);
+  blocksGauge.set(nBlocks);
+}
+
+function removePrefix(i: i32): void {
+  nPrefixes--;
+  memory.copy(blockedPrefixes + <usize>i * PREFIX_BYTES, blockedPrefixes + <usize>nPrefixes * PREFIX_BYTES, PREFIX_BYTES);
+}
+
+/** Whether p is blocked (a block whose time is up is taken away). */
+function isBlocked(now: u64): bool {
+  const meta = p.meta;
+  const ipVersion = load<u8>(meta, META_IP_VERSION);
+  const ip = p.addr + <usize>load<u16>(meta, META_L3);
+  const src = ip + (ipVersion == 4 ? 12 : 8);
+  const dst = ip + (ipVersion == 4 ? 16 : 24);
+  let blocked = false;
+  for (let i = 0; i < nPrefixes && !blocked; i++) {
+    const b = blockedPrefixes + <usize>i * PREFIX_BYTES;
+    if (load<u64>(b, 8) <= now) {
+      removePrefix(i--);
+      countBlocks();
+      continue;
+    }
+    if (load<u8>(b) != ipVersion) continue;
+    const len = <u32>load<u8>(b, 1);
+    blocked = prefixMatch(src, b + 16, len) || prefixMatch(dst, b + 16, len);
+  }
+  const f = blockedFlows;
+  if (!blocked && f != null && f.size > 0) {
+    flowKey(p, blockKey);
+    const slot = f.find(blockKey, flowHash(blockKey));
+    if (slot >= 0) {
+      blocked = load<u64>(blockedUntil + (<usize>slot << 3)) > now;
+      if (!blocked) {
+        f.removeSlot(<u32>slot);
+        countBlocks();
+      }
+    }
+  }
+  return blocked;
+}
+
+/** Blocks the flow of the canonical key at key until `until`; false when the table is full. */
+function blockFlow(key: usize, until: u64): bool {
+  if (blockedFlows == null) {
+    blockedFlows = new FlowTable(MAX_BLOCKED_FLOWS, <u64>(MAX_SECONDS * 1e9));
+    blockedUntil = heap.alloc(<usize>blockedFlows!.capacity << 3);
+  }
+  const f = blockedFlows!;
+  const slot = f.findOrInsert(key, flowHash(key), until);
+  if (slot < 0) return false;
+  store<u64>(blockedUntil + (<usize>slot << 3), until);
+  countBlocks();
+  return true;
+}
+
+/** Blocks (or with seconds < 0 unblocks) a prefix; what to answer. */
+function blockPrefix(text: string, seconds: f64): string {
+  const at = heap.alloc(16);
+  const parsed = parsePrefix(text, at);
+  if (parsed < 0) return `{"error":${jsonQuote(`'${text}' is not an IPv4 or IPv6 prefix`)}}`;
+  for (let i = 0; i < nPrefixes; i++) {
+    const b = blockedPrefixes + <usize>i * PREFIX_BYTES;
+    if (load<u8>(b) == <u8>(parsed >> 8) && load<u8>(b, 1) == <u8>parsed && memory.compare(b + 16, at, 16) == 0) removePrefix(i--);
+  }
+  if (seconds >= 0) {
+    if (nPrefixes == MAX_BLOCKED_PREFIXES) {
+      countBlocks();
+      return `{"error":"${MAX_BLOCKED_PREFIXES} prefixes are blocked already"}`;
+    }
+    const b = blockedPrefixes + <usize>nPrefixes * PREFIX_BYTES;
+    nPrefixes++;
+    store<u8>(b, <u8>(parsed >> 8));
+    store<u8>(b, <u8>parsed, 1);
+    store<u64>(b, <u64>hostNowNs() + <u64>(seconds * 1e9), 8);
+    memory.copy(b + 16, at, 16);
+  }
+  countBlocks();
+  return seconds >= 0 ? `{"blocked":${jsonQuote(text)},"seconds":${seconds}}` : `{"unblocked":${jsonQuote(text)}}`;
+}
+
+export function netvm_message(ptr: usize, len: i32, from: i32): void {
+  if (from >= 0) {
+    // From an NF of the chain: a flow message; anything else is not for us.
+    if (len == FLOW_MESSAGE_BYTES && load<u32>(ptr) == BLOCK_FLOW) {
+      blockFlow(ptr + 8, <u64>hostNowNs() + <u64>min(load<u32>(ptr, 4), <u32>MAX_SECONDS) * 1_000_000_000);
+    }
+    return;
+  }
+  const r = new ConfigReader(parseJson(String.UTF8.decodeUnsafe(ptr, <usize>len)));
+  const root = r.root;
+  r.object(root, '');
+  r.unknownKeys(root, '', ['block', 'unblock', 'seconds']);
+  const block = r.string(root, 'block', '', '');
+  const unblock = r.string(root, 'unblock', '', '');
+  const seconds = r.number(root, 'seconds', '', 1, MAX_SECONDS, 300);
+  if (r.ok() && (block.length == 0) == (unblock.length == 0)) r.fail('', 'needs one of block or unblock');
+  if (!r.ok()) {
+    answer(`{"error":${jsonQuote(r.error())}}`);
+    return;
+  }
+  answer(block.length > 0 ? blockPrefix(block, seconds) : blockPrefix(unblock, -1));
+}
+
+/** s as a JSON string (for an answer). */
+function jsonQuote(s: string): string {
+  return '"' + s.replaceAll('\\', '\\\\').replaceAll('"', '\\"') + '"';
+}
+
 export function netvm_process(n: i32): void {
   const t = table;
-  const now = t != null ? <u64>nowNs() : 0;
+  const now = t != null || nBlocks != 0 ? <u64>nowNs() : 0;
   for (let i = 0; i < n; i++) {
     p.at(i);
     let allow: bool;
@@ -320,6 +461,9 @@ export function netvm_process(n: i32): void {
       const ip = p.etherType == ETHERTYPE_IPV4 || p.etherType == ETHERTYPE_IPV6;
       if (ip) malformed.add();
       allow = !ip && allowNonIp;
+    } else if (nBlocks != 0 && isBlocked(now)) {
+      deniedByBlock.add();
+      allow = false;
     } else {
       allow = t != null ? byState(t, now) : byRules();
     }

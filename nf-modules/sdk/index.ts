@@ -15,4 +15,5 @@ export { FlowTable, hashKey, hashKey16, FLOW_TABLE_MAX_CAPACITY } from './flow-t
 export * from './lpm4';
 export * from './lpm6';
 export { StateReader, StateWriter, openState } from './state';
+export * from './messages';
 export { LogLevel, log, nowNs, hostNowNs, nfIndex, counter, gauge, Counter, Gauge, configText, MAX_METRICS } from './host';

@@ -8,7 +8,7 @@ import { configureLog } from './log.js';
 
 const BENCH_USAGE_LINE = 'usage: netvm bench [--quick] [--only <point>]... [--out <dir>] (netvm bench --help for more)';
 
-const CONTROL_COMMANDS = ['status', 'stats', 'swap', 'apply', 'scale', 'stop', 'capture'];
+const CONTROL_COMMANDS = ['status', 'stats', 'swap', 'send', 'apply', 'scale', 'stop', 'capture'];
 
 async function usage(): Promise<string> {
   const [{ RUN_USAGE }, { CONTROL_USAGE }, { NF_USAGE }] = await Promise.all([

@@ -1,13 +1,19 @@
-// Messages between NFs (issue 20), offline: dpi tells the firewall of a
-// matching flow and the firewall drops the rest of it, both ways, while other
-// flows pass; a hostile sender that sends without end is bounded, counted on
-// both sides, and the chain forwards every packet all the same.
+// Messages between NFs (issue 20): dpi tells the firewall of a matching flow
+// and the firewall drops the rest of it, both ways, while other flows pass
+// (offline, and on DPDK ports); a hostile sender that sends without end is
+// bounded, counted on both sides, and the chain forwards every packet all the
+// same; `netvm send` blocks a prefix on a live chain.
 import t from 'tap';
 import { join } from 'node:path';
 import { runOffline } from '../host/chain/offline.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { MAILBOX_ROOM } from '../host/chain/mailroom.js';
 import { REPO_ROOT, fixtureNf } from './support/fixtures.js';
+import { writeFlowsPcap } from '../bench/traffic.js';
+import { writePcap } from '../host/pcap/index.js';
+import { netvm } from './support/cli.js';
+import { runNetvm, startNetvm, tempDir, totals } from './support/netvm.js';
+import { outputFrames, pcapChainConfig } from './support/pcap-ports.js';
 import { ETHERTYPE, ethernetFrame, ipv4Packet, padFrame, tcpSegment } from './support/packets.js';
 
 const built = (name: string) => loadNfModule(join(REPO_ROOT, 'nf-modules/build', `${name}.wasm`));
@@ -69,4 +75,83 @@ t.test('a sender that sends without end is bounded and counted, and the chain fo
   t.equal(sink!.metrics['zero_messages'], 0, 'each one the bytes its sender wrote');
   t.ok(sink!.mailbox_full > 0, `its mailbox was full ${sink!.mailbox_full} times (room ${MAILBOX_ROOM})`);
   t.ok(tried >= 2 * frames.length, `${tried} messages tried for ${frames.length} packets (and the held ones refused)`);
+});
+
+// ---- on the data plane ---------------------------------------------------------
+
+const CONTROL = '127.0.0.1:7173';
+const ctl = ['--control', CONTROL];
+
+t.test('on DPDK ports: pcap in -> dpi -> firewall -> pcap out; the matching flow is dropped from its first packet, both ways', async (t) => {
+  const dir = tempDir();
+  // Flow A's first packet carries the signature: all of flow A is dropped whatever the bursts.
+  const frames: Uint8Array[] = [];
+  const isA: boolean[] = [];
+  for (let i = 0; i < 600; i++) {
+    const a = i % 3 === 0;
+    frames.push(a
+      ? (i % 2 === 0 ? tcp('10.0.0.1', 40000, '198.51.100.1', 80, i === 0 ? 'GET /attack' : 'more') : tcp('198.51.100.1', 80, '10.0.0.1', 40000, 'reply'))
+      : tcp(`10.0.1.${i % 200}`, 20000 + (i % 7), '198.51.100.1', 80, 'hello'));
+    isA.push(a);
+  }
+  const input = join(dir, 'in.pcap');
+  writePcap(input, frames.map((data) => ({ data })));
+  const config = pcapChainConfig(dir, {}, input) as { nfs: object; chains: { through: string[] }[] };
+  config.nfs = {
+    dpi: { module: join(REPO_ROOT, 'nf-modules/build/dpi.wasm'), config: { patterns: [{ text: 'attack', action: 'count' }], notify: 'fw' } },
+    fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: { default: 'allow' } },
+  };
+  config.chains[0]!.through = ['dpi', 'fw'];
+  const run = await runNetvm(config, undefined, dir);
+  t.equal(run.code, 0, run.stderr);
+  t.same(outputFrames(dir).map(hex), frames.filter((_, i) => !isA[i]).map(hex), 'every other flow out, in order; none of flow A');
+  const { rx, tx, drops } = totals(run.summary!);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  const [dpi, fw] = run.summary!.chains[0]!.nfs;
+  t.equal(fw!.metrics['denied_by_block'], isA.filter(Boolean).length, 'each packet of flow A dropped by the block');
+  t.equal(dpi!.messages_sent, 1);
+  t.equal(fw!.messages_received, 1);
+  t.equal(run.summary!.pool.available, run.summary!.pool.mbufs, 'the mbuf pool is full again');
+});
+
+t.test('netvm send blocks a prefix on a live chain; an NF without messages says so; an unknown NF is refused', async (t) => {
+  const dir = tempDir();
+  const flows = join(dir, 'flows.pcap');
+  writeFlowsPcap(flows, 64, 256); // UDP from 10.0.0.0/8
+  const config = {
+    cores: { poll: 1, workers: [0] },
+    ports: { src: `net_pcap0,rx_pcap=${flows},infinite_rx=1`, sink: 'net_null0' },
+    nfs: { fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: { default: 'allow' } }, step: { module: join(REPO_ROOT, 'nf-modules/build/ttl.wasm') } },
+    chains: [{ from: 'src', through: ['fw', 'step'], to: 'sink' }],
+  };
+  const run = startNetvm(config, ['--duration', '120', ...ctl], dir);
+  await run.waitFor(/\[\s*1s\]/);
+  const sent = await netvm(['send', 'fw', '{"block": "10.0.0.0/8", "seconds": 600}', ...ctl]);
+  t.equal(sent.code, 0, sent.stderr);
+  t.equal(sent.stdout.trim(), 'nf fw: {"blocked":"10.0.0.0/8","seconds":600}', 'the firewall answers');
+  const out = async (): Promise<number> => {
+    const s = await netvm(['stats', ...ctl]);
+    return Number(/sink\S*\s.*?tx (\d+)/.exec(s.stdout)?.[1] ?? NaN);
+  };
+  await new Promise((r) => setTimeout(r, 300));
+  const before = await out();
+  await new Promise((r) => setTimeout(r, 700));
+  t.equal(await out(), before, `nothing out once 10.0.0.0/8 is blocked (${before} before it)`);
+  const none = await netvm(['send', 'step', '{}', ...ctl]);
+  t.equal(none.code, 1);
+  t.match(none.stderr, /nf step did not take the message: it takes no messages \(no netvm_message export\)/);
+  const unknown = await netvm(['send', 'nope', '{}', ...ctl]);
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /no NF named 'nope'/);
+  const bad = await netvm(['send', 'fw', '{"block": "10.0.0.1/8"}', ...ctl]);
+  t.match(bad.stdout, /nf fw: \{"error":"'10.0.0.1\/8' is not an IPv4 or IPv6 prefix"\}/, 'a bad block is answered with the reason');
+  t.equal((await netvm(['stop', ...ctl])).code, 0);
+  const end = await run.done;
+  t.equal(end.code, 0, end.stderr);
+  const { rx, tx, drops } = totals(end.summary!);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  const fw = end.summary!.chains[0]!.nfs[0]!;
+  t.ok(fw.metrics['denied_by_block']! > 0, `${fw.metrics['denied_by_block']} packets denied by the block`);
+  t.equal(fw.messages_received, 2, 'two messages taken (the block, the bad one)');
+  t.equal(end.summary!.pool.available, end.summary!.pool.mbufs, 'the mbuf pool is full again');
 });

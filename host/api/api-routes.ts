@@ -25,6 +25,8 @@ export interface RunningDataPlane {
   scale(chain: string, n: number): Promise<ScaleResult>;
   /** Starts a chain with fresh instances of its NFs (modules loaded already); an error says why not. */
   addChain(chain: ChainConfig, nfs: { nf: NfConfig; module: NfModule }[]): Promise<string | undefined>;
+  /** Delivers the operator's message to every replica of an NF (a known one), between two bursts. */
+  message(nf: string, bytes: Uint8Array): Promise<MessageReplies>;
   /** Stops a chain: its port is not read, its replicas hand back every packet and end. */
   removeChain(name: string): Promise<string | undefined>;
   counters(): { ports: PortSummary[]; chains: ChainSummary[]; pool: { mbufs: number; available: number } };
@@ -38,6 +40,9 @@ export interface RunningDataPlane {
   history: RateHistory;
   stop(): void;
 }
+
+/** Per replica of an NF (its lane), the NF's answer to a message, or why it did not take it. */
+export type MessageReplies = { lane: number; answer?: string; error?: string }[];
 
 const notFound = (what: string): Reply => ({ status: 404, body: { error: what } });
 
@@ -116,7 +121,31 @@ async function answer(dp: RunningDataPlane, method: string, path: string, body: 
     const result = await dp.swapper.swap(name, module, config === undefined ? undefined : JSON.stringify(config));
     return { status: result.swapped ? 200 : 422, body: result };
   }
+  const message = /^\/v1\/nfs\/([^/]+)\/message$/.exec(path);
+  if (message && method === 'POST') return sendMessage(dp, decodeURIComponent(message[1]!), body);
   return notFound(`no call ${method} ${path}: see docs/control-api.md`);
+}
+
+/** The operator's message to an NF: {"message": <JSON>} goes as its JSON text, {"text": "..."} as
+ *  that text. Each replica's answer is given as JSON when it is JSON, else as text. */
+async function sendMessage(dp: RunningDataPlane, name: string, body: unknown): Promise<Reply> {
+  if (!dp.swapper.places.has(name)) return notFound(`no NF named '${name}' (running: ${[...dp.swapper.places.keys()].join(', ')})`);
+  const b = (body ?? {}) as { message?: unknown; text?: unknown };
+  if ((b.message === undefined) === (b.text === undefined) || (b.text !== undefined && typeof b.text !== 'string')) {
+    return { status: 400, body: { error: 'needs one of message (any JSON value, sent as its JSON text) or text (a string, sent as it is)' } };
+  }
+  const bytes = Buffer.from(b.text !== undefined ? (b.text as string) : JSON.stringify(b.message), 'utf8');
+  const replicas = (await dp.message(name, bytes)).map(({ lane, answer, error }) => ({ lane, ...(answer !== undefined && { answer: jsonOrText(answer) }), ...(error !== undefined && { error }) }));
+  const refused = replicas.filter((r) => r.error !== undefined).length;
+  return { status: refused === 0 ? 200 : 422, body: { nf: name, delivered: replicas.length - refused, replicas } };
+}
+
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 function startCapture(dp: RunningDataPlane, b: Record<string, unknown>): Reply {

@@ -1,5 +1,6 @@
 // The CLI's side of the control API: netvm status | stats [--watch] | swap |
-// apply | scale | stop | capture, talking to a running `netvm run`.
+// send | apply | scale | stop | capture, talking to a running `netvm run`.
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL, parseControlAddress, type ControlAddress } from './api.js';
@@ -9,6 +10,7 @@ import { UsageError, positiveNumber } from '../usage.js';
 export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
        netvm stats [--watch [<s>]] [--control <addr>]
        netvm swap <nf> <module.wasm> [--config <file>] [--control <addr>]
+       netvm send <nf> <json | file.json> [--control <addr>]
        netvm apply <config.yaml> [--control <addr>]
        netvm scale <chain> <workers> [--control <addr>]
        netvm stop [--control <addr>]
@@ -18,7 +20,9 @@ export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
   read from where that run wrote it). swap replaces an NF's module on the live data plane between
   two bursts, handing its state over when both modules can; --config gives the new instance its
   config (YAML or JSON; without it, the config the NF runs with, if the new module takes a
-  config). apply compares a config with the running one and swaps the NFs whose module, config or
+  config). send gives each instance of an NF a message (JSON, on the line or in a file) between
+  two bursts, and prints each one's answer (firewall: '{"block": "198.51.100.0/24", "seconds":
+  60}'). apply compares a config with the running one and swaps the NFs whose module, config or
   limits changed, scales the chains whose workers changed, stops chains that are gone or whose
   path changed and starts new ones (fresh NF instances), and nothing else; a config that is
   invalid, or changes what needs a restart (ports, cores, the pool, EAL), is refused as a whole.
@@ -83,7 +87,7 @@ export async function controlCommand(command: string, argv: string[]): Promise<n
   });
 }
 
-const COMMANDS = new Map<string, (call: Call) => Promise<number>>(Object.entries({ status, stats, capture, swap, apply, scale, stop }));
+const COMMANDS = new Map<string, (call: Call) => Promise<number>>(Object.entries({ status, stats, capture, swap, send, apply, scale, stop }));
 
 /** The chains and NFs of the run. */
 async function status(call: Call): Promise<number> {
@@ -168,6 +172,27 @@ async function swap(call: Call): Promise<number> {
   }
   console.error(`netvm: swap refused, nf ${nf} keeps running its old module: ${String(a.body['reason'] ?? a.body['error'])}`);
   return 1;
+}
+
+/** A message to every instance of an NF, and their answers. */
+async function send(call: Call): Promise<number> {
+  call.expectArgs(2);
+  const [nf, text] = call.positionals as [string, string];
+  let message: unknown;
+  try {
+    message = JSON.parse(existsSync(text) ? readFileSync(text, 'utf8') : text) as unknown;
+  } catch (err) {
+    throw new UsageError(`send: the message must be JSON, or a file that holds JSON: ${(err as Error).message}`, CONTROL_USAGE);
+  }
+  const a = await controlCall(call.address, 'POST', `/v1/nfs/${encodeURIComponent(nf)}/message`, { message });
+  if (a.status !== 200 && a.status !== 422) fail(a);
+  const replicas = a.body['replicas'] as { lane: number; answer?: unknown; error?: string }[];
+  for (const r of replicas) {
+    const who = replicas.length > 1 ? `nf ${nf} (lane ${r.lane})` : `nf ${nf}`;
+    if (r.error !== undefined) console.error(`netvm: ${who} did not take the message: ${r.error}`);
+    else console.log(r.answer === undefined ? `${who}: taken, no answer` : `${who}: ${typeof r.answer === 'string' ? r.answer : JSON.stringify(r.answer)}`);
+  }
+  return a.status === 200 ? 0 : 1;
 }
 
 /** A new config, as the difference from the running one. */

@@ -1,7 +1,7 @@
 // A running data plane as the control API sees it (host/api/api-routes.ts):
 // its config as it runs now, its counters and metrics, and the changes an
 // operator may make (swap, scale, add or remove a chain, stop).
-import type { RunningDataPlane } from '../api/api-routes.js';
+import type { MessageReplies, RunningDataPlane } from '../api/api-routes.js';
 import type { ChainConfig, DataPlaneConfig, NfConfig } from '../config/config.js';
 import type { DataPlane } from '../dataplane/driver.js';
 import { latencyBucketsNs } from '../dataplane/latency.js';
@@ -71,6 +71,21 @@ export class LiveRun implements RunningDataPlane {
     if ('error' in result) logger().warn({ chain: result.chain }, `chain ${result.chain}: scaling refused: ${result.error}`);
     else logger().info({ chain: result.chain, workers: result.workers, before: result.before, movedBuckets: result.movedBuckets }, `chain ${result.chain} runs on ${result.workers} worker(s) (was ${result.before}; ${result.movedBuckets} of 256 flow buckets moved)`);
     return result;
+  }
+
+  async message(name: string, bytes: Uint8Array): Promise<MessageReplies> {
+    const { chainSet, workers, places } = this.run;
+    const place = places.get(name)!;
+    const replicas: MessageReplies = [];
+    for (const { cpu, lane } of chainSet.replicas(place.chain)) {
+      try {
+        const a = await workers.ask(cpu, { type: 'message', lane, position: place.position, bytes });
+        replicas.push(a.type === 'messaged' ? { lane, answer: a.answer, error: a.error } : { lane, error: 'the worker answered something else' });
+      } catch (err) {
+        replicas.push({ lane, error: (err as Error).message });
+      }
+    }
+    return replicas;
   }
 
   async addChain(chain: ChainConfig, nfs: { nf: NfConfig; module: NfModule }[]): Promise<string | undefined> {

@@ -21,7 +21,7 @@ import {
 
 /** A command without its id (ask() numbers it), and the event that answers it. */
 type Command = WorkerCommand extends infer C ? (C extends WorkerCommand ? Omit<C, 'id'> : never) : never;
-type Answer = Extract<WorkerEvent, { type: 'swapped' | 'lane-added' | 'lane-removed' }>;
+type Answer = Extract<WorkerEvent, { type: 'swapped' | 'lane-added' | 'lane-removed' | 'messaged' }>;
 
 const ASK_TIMEOUT_MS = 30_000;
 /** How long a stopped run waits for the poll loop to take back what a stuck worker's rings held. */
@@ -120,7 +120,7 @@ export class WorkerSet {
         entry.tid = e.tid;
         ready();
       }
-      if (e.type === 'swapped' || e.type === 'lane-added' || e.type === 'lane-removed') {
+      if (e.type === 'swapped' || e.type === 'lane-added' || e.type === 'lane-removed' || e.type === 'messaged') {
         entry.asked.get(e.id)?.(e);
         entry.asked.delete(e.id);
       }

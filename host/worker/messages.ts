@@ -75,7 +75,16 @@ export const HEARTBEAT_BUSY = 1;
 export const HEARTBEAT_WORDS = 2;
 
 /** What the main thread asks of a running worker, on the same port. */
-export type WorkerCommand = SwapRequest | AddLaneRequest | RemoveLaneRequest;
+export type WorkerCommand = SwapRequest | AddLaneRequest | RemoveLaneRequest | MessageRequest;
+
+/** The operator's message to the NF at a position of a lane, delivered between two bursts. */
+export interface MessageRequest {
+  type: 'message';
+  id: number;
+  lane: number;
+  position: number;
+  bytes: Uint8Array;
+}
 
 /** Run another lane (a chain scaled up onto this worker). */
 export interface AddLaneRequest {
@@ -125,6 +134,8 @@ export type WorkerEvent =
   | { type: 'swapped'; id: number; outcome: SwapOutcome }
   | { type: 'lane-added'; id: number; lane: number; error?: string; metrics: Metric[][] }
   | { type: 'lane-removed'; id: number; lane: number }
+  /** How the operator's message went: the NF's answer (if it gave one), or why it was not taken. */
+  | { type: 'messaged'; id: number; answer?: string; error?: string }
   /** afterMs: from the trap to the fresh instance, by the worker's clock (the back-off, and the bursts until it was due). */
   | { type: 'nf-restarted'; lane: number; nf: string; traps: number; afterMs: number }
   | { type: 'nf-failed'; lane: number; nf: string; traps: number; failOpen: boolean; reason?: string };

@@ -91,6 +91,10 @@ function obey(command: WorkerCommand, ctx: LaneContext, lanes: BuiltLane[], faul
     return undefined;
   }
   const at = lanes.findIndex((l) => l.lane === command.lane);
+  if (command.type === 'message') {
+    reply({ type: 'messaged', id: command.id, ...(at >= 0 ? lanes[at]!.chain.message(command.position, command.bytes) : { error: `lane ${command.lane} is not on this worker` }) });
+    return undefined;
+  }
   if (command.type === 'remove-lane') {
     if (at >= 0) {
       syncMetrics([lanes[at]!]); // its last metrics stay readable on the main thread

@@ -11,20 +11,16 @@
 // messages yet.
 import { NF_COUNTERS, nfCounterBase } from './counters.js';
 import { isTrap } from '../nf/engine.js';
+import {
+  MESSAGE_MAILBOX_FULL as MAILBOX_FULL, MESSAGE_MAX, MESSAGE_NOT_A_BUFFER as NOT_A_BUFFER, MESSAGE_NO_RECEIVER as NO_RECEIVER, MESSAGE_SENT as SENT,
+} from '../nf/abi.js';
 import type { NfInstance } from '../nf/instance-types.js';
+import type { MessageSender } from '../nf/host-imports.js';
 
-/** The most bytes of one message: a slot's data room. */
-export const MESSAGE_MAX = 2048;
 /** Messages that may wait for one NF. */
 export const MAILBOX_ROOM = 16;
 /** Buffers an NF may hold (allocated, not sent yet). */
 export const HELD_MAX = 16;
-
-/** What netvm_message_send answers. */
-export const SENT = 0;
-export const MAILBOX_FULL = 1;
-export const NO_RECEIVER = 2;
-export const NOT_A_BUFFER = 3;
 
 const SENT_AT = NF_COUNTERS.indexOf('messages_sent');
 const RECEIVED_AT = NF_COUNTERS.indexOf('messages_received');
@@ -66,7 +62,7 @@ const takesMessages = (nf: NfInstance): boolean => nf.exports.netvm_message !== 
 /** The messages of one lane (a chain's instances on one worker): a mailbox and the held
  *  buffers per chain position. Positions, not instances, own them: a swapped-in instance
  *  gets the messages waiting for its NF, and none of the buffers its predecessor held. */
-export class LaneMail {
+export class LaneMail implements MessageSender {
   /** Messages waiting per position: the one load a burst costs when there are none. */
   readonly waiting: Int32Array;
   /** Per position, MAILBOX_ROOM entries of [slot, length, sender's position]. */

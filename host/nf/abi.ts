@@ -57,6 +57,13 @@ export const GRANTED_IMPORTS: Readonly<Record<string, string>> = {
   'env.netvm_message_answer': '(i32, i32) -> ()',
 };
 
+/** Messages (docs/abi.md, "Messages"): the most bytes of one, and what netvm_message_send answers. */
+export const MESSAGE_MAX = 2048;
+export const MESSAGE_SENT = 0;
+export const MESSAGE_MAILBOX_FULL = 1;
+export const MESSAGE_NO_RECEIVER = 2;
+export const MESSAGE_NOT_A_BUFFER = 3;
+
 /** The most bytes a module file may have (the shipped NFs have tens of KiB). */
 export const MAX_MODULE_BYTES = 16 * 1024 * 1024;
 

@@ -1,9 +1,8 @@
 // The functions the host grants an NF instance (ABI v1 imports), with the
 // instance's own state: the metrics it defined and its log budget.
 import { performance } from 'node:perf_hooks';
-import { MAX_METRICS, METRIC_KINDS } from './abi.js';
+import { MAX_METRICS, MESSAGE_NO_RECEIVER, METRIC_KINDS } from './abi.js';
 import type { LinearMemory } from './engine.js';
-import { NO_RECEIVER, type LaneMail } from '../chain/mailroom.js';
 import { log } from '../log.js';
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -22,12 +21,20 @@ export interface ChainPlace {
   position: number;
 }
 
+/** Where an NF's messages go: its chain's mailboxes (host/chain/mailroom.ts). */
+export interface MessageSender {
+  /** A buffer's address in the sender's memory, or 0. */
+  alloc(from: number, len: number): number;
+  /** What netvm_message_send answers. */
+  send(from: number, to: number, addr: number, len: number): number;
+}
+
 export class HostImports {
   readonly metrics: Metric[] = [];
   /** The last error an NF logged: given as the reason when it refuses its config. */
   lastError = '';
   /** Its chain's messages (host/chain/mailroom.ts), once it runs in a chain. */
-  mail?: LaneMail;
+  mail?: MessageSender;
   /** What it answered (netvm_message_answer) to the operator's message being delivered. */
   answer?: string;
   private memory!: LinearMemory;
@@ -95,7 +102,7 @@ export class HostImports {
         return at === this.place.position ? -1 : at;
       },
       netvm_message_alloc: (len: number) => this.mail?.alloc(this.place.position, len) ?? 0,
-      netvm_message_send: (to: number, addr: number, len: number) => this.mail?.send(this.place.position, to, addr >>> 0, len) ?? NO_RECEIVER,
+      netvm_message_send: (to: number, addr: number, len: number) => this.mail?.send(this.place.position, to, addr >>> 0, len) ?? MESSAGE_NO_RECEIVER,
       netvm_message_answer: (ptr: number, len: number) => {
         this.answer = this.text(ptr >>> 0, len);
       },

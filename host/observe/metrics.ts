@@ -123,6 +123,13 @@ export class DataPlaneMetrics {
     readCounter(r, 'netvm_nf_trap_bursts_total', 'Bursts in which the NF trapped.', ['chain', 'nf'], (set) => {
       for (const [c, nf] of nfs()) set({ chain: c.name, nf: nf.name }, nf.trap_batches);
     });
+    readCounter(r, 'netvm_nf_messages_total', 'Messages between NFs (and from the operator): sent by the NF, received by it, dropped as it sent them (the receiver\'s mailbox full, no such receiver, no buffer free), and refused at its own full mailbox.', ['chain', 'nf', 'what'], (set) => {
+      for (const [c, nf] of nfs()) {
+        for (const [what, key] of [['sent', 'messages_sent'], ['received', 'messages_received'], ['dropped', 'messages_dropped'], ['mailbox_full', 'mailbox_full']] as const) {
+          set({ chain: c.name, nf: nf.name, what }, nf[key]);
+        }
+      }
+    });
     readGauge(r, 'netvm_nf_metric', 'An NF\'s own metric, as it defined it with the SDK (counter or gauge), summed over its replicas.', ['chain', 'nf', 'metric'], (set) => {
       for (const [c, nf] of nfs()) for (const [metric, v] of Object.entries(nf.metrics)) set({ chain: c.name, nf: nf.name, metric }, v);
     });

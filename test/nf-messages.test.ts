@@ -114,18 +114,25 @@ t.test('on DPDK ports: pcap in -> dpi -> firewall -> pcap out; the matching flow
   t.equal(run.summary!.pool.available, run.summary!.pool.mbufs, 'the mbuf pool is full again');
 });
 
-t.test('netvm send blocks a prefix on a live chain; an NF without messages says so; an unknown NF is refused', async (t) => {
+t.test('netvm send sets a new rate and blocks a prefix on a live chain; an NF without messages says so; an unknown NF is refused', async (t) => {
   const dir = tempDir();
   const flows = join(dir, 'flows.pcap');
   writeFlowsPcap(flows, 64, 256); // UDP from 10.0.0.0/8
   const config = {
     cores: { poll: 1, workers: [0] },
     ports: { src: `net_pcap0,rx_pcap=${flows},infinite_rx=1`, sink: 'net_null0' },
-    nfs: { fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: { default: 'allow' } }, step: { module: join(REPO_ROOT, 'nf-modules/build/ttl.wasm') } },
-    chains: [{ from: 'src', through: ['fw', 'step'], to: 'sink' }],
+    nfs: {
+      fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: { default: 'allow' } },
+      rl: { module: join(REPO_ROOT, 'nf-modules/build/ratelimit.wasm'), config: { rate: 1e12, burst: 1e6 } },
+      step: { module: join(REPO_ROOT, 'nf-modules/build/ttl.wasm') },
+    },
+    chains: [{ from: 'src', through: ['fw', 'rl', 'step'], to: 'sink' }],
   };
   const run = startNetvm(config, ['--duration', '120', ...ctl], dir);
   await run.waitFor(/\[\s*1s\]/);
+  const rate = await netvm(['send', 'rl', '{"rate": 10, "burst": 5}', ...ctl]);
+  t.equal(rate.stdout.trim(), 'nf rl: {"rate":10,"burst":5}', 'ratelimit takes a new rate');
+  await new Promise((r) => setTimeout(r, 300));
   const sent = await netvm(['send', 'fw', '{"block": "10.0.0.0/8", "seconds": 600}', ...ctl]);
   t.equal(sent.code, 0, sent.stderr);
   t.equal(sent.stdout.trim(), 'nf fw: {"blocked":"10.0.0.0/8","seconds":600}', 'the firewall answers');
@@ -150,8 +157,9 @@ t.test('netvm send blocks a prefix on a live chain; an NF without messages says 
   t.equal(end.code, 0, end.stderr);
   const { rx, tx, drops } = totals(end.summary!);
   t.equal(rx, tx + drops, 'in = out + counted drops');
-  const fw = end.summary!.chains[0]!.nfs[0]!;
-  t.ok(fw.metrics['denied_by_block']! > 0, `${fw.metrics['denied_by_block']} packets denied by the block`);
-  t.equal(fw.messages_received, 2, 'two messages taken (the block, the bad one)');
+  const [fw, rl] = end.summary!.chains[0]!.nfs;
+  t.ok(rl!.metrics['rate_limited']! > 0, `${rl!.metrics['rate_limited']} packets over the new rate dropped`);
+  t.ok(fw!.metrics['denied_by_block']! > 0, `${fw!.metrics['denied_by_block']} packets denied by the block`);
+  t.equal(fw!.messages_received, 2, 'two messages taken (the block, the bad one)');
   t.equal(end.summary!.pool.available, end.summary!.pool.mbufs, 'the mbuf pool is full again');
 });

@@ -12,10 +12,14 @@
 //   burst: number > 0                 (required) bucket size, at least one packet's worth
 //   buckets: int (65536), timeout_s: number (60) buckets kept, idle time before one is forgotten
 // Non-IP frames pass unlimited (metric unlimited).
+//
+// A message (nf-modules/sdk/messages.ts), JSON, from the operator (`netvm send`) or an NF:
+// {"rate": number, "burst": number} (either or both) sets a new rate and bucket size from
+// now on, for the buckets there are and those to come; the answer gives both.
 import { ConfigReader, parseJson } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
-  DROP, FLOW_KEY_BYTES, LogLevel, Parsed, configText, counter, flowHash, flowKey, gauge, log, nowNs, packetLen, setVerdict,
+  DROP, FLOW_KEY_BYTES, LogLevel, Parsed, answer, configText, counter, flowHash, flowKey, gauge, log, nowNs, packetLen, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -60,6 +64,23 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   lastNs = heap.alloc(<usize>t.capacity * 8);
   table = t;
   return 0;
+}
+
+export function netvm_message(ptr: usize, len: i32, from: i32): void {
+  const r = new ConfigReader(parseJson(String.UTF8.decodeUnsafe(ptr, <usize>len)));
+  const root = r.root;
+  r.object(root, '');
+  r.unknownKeys(root, '', ['rate', 'burst']);
+  const perSecond = r.number(root, 'rate', '', 1e-9, Infinity, rate * 1e9);
+  const newBurst = r.number(root, 'burst', '', 1, Infinity, burst);
+  if (!r.ok()) {
+    if (from < 0) answer(`{"error":"${r.error().replaceAll('"', "'")}"}`);
+    else log(LogLevel.WARN, `a message from the NF at ${from}: ${r.error()}`);
+    return;
+  }
+  rate = perSecond / 1e9;
+  burst = newBurst;
+  if (from < 0) answer(`{"rate":${perSecond},"burst":${burst}}`);
 }
 
 /** Writes the source key: the source address masked to the prefix, and the IP version. */

@@ -41,9 +41,17 @@ t.test('dpi -> firewall: after a match, the firewall drops the rest of that flow
   const timesNs = frames.map((_, i) => BigInt(1e9 + i * 1000));
   const result = runOffline(frames, [
     { name: 'dpi', module: built('dpi'), config: JSON.stringify({ patterns: [{ text: 'attack', action: 'count' }], notify: 'fw', block_s: 60 }) },
-    { name: 'fw', module: built('firewall'), config: JSON.stringify({ default: 'allow' }) },
+    { name: 'fw', module: built('firewall'), config: JSON.stringify({ default: 'allow' }), exportState: true },
   ], { timesNs, log: () => {} });
   const expected = frames.filter((_, i) => !(isA[i] && i >= hit)).map(hex);
+  // The block moves with the firewall's state (a hot-swap's handover), even a stateless one's.
+  const flowA = frames.filter((_, i) => isA[i]);
+  const state = result.nfs[1]!.state!;
+  const swapped = runOffline(flowA, [{ name: 'fw', module: built('firewall'), config: JSON.stringify({ default: 'allow' }), state }], { log: () => {} });
+  t.equal(swapped.out.length, 0, 'a new instance given the state drops flow A too');
+  t.equal(swapped.nfs[0]!.metrics['blocks'], 1);
+  const inC = runOffline(flowA, [{ name: 'fw', module: built('firewall-c'), config: JSON.stringify({ default: 'allow' }), state }], { log: () => {} });
+  t.equal(inC.out.length, flowA.length, 'the firewall in C takes the state and keeps no block (it takes no messages)');
   t.same(result.out.map((p) => hex(p.data)), expected, 'every packet of flow A from the match on is dropped, both ways; the rest pass, in order');
   const [dpi, fw] = result.nfs;
   t.equal(dpi!.metrics['notified'], 1, 'dpi sent one flow message');
@@ -150,6 +158,12 @@ t.test('netvm send sets a new rate and blocks a prefix on a live chain; an NF wi
   const unknown = await netvm(['send', 'nope', '{}', ...ctl]);
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /no NF named 'nope'/);
+  // The block moves to the firewall's new instance in a hot-swap.
+  const swap = await netvm(['swap', 'fw', join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), ...ctl]);
+  t.match(swap.stdout, /swapped nf fw to .*: its state handed over/, swap.stderr);
+  const afterSwap = await out();
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(await out(), afterSwap, 'still nothing out after the swap');
   const bad = await netvm(['send', 'fw', '{"block": "10.0.0.1/8"}', ...ctl]);
   t.match(bad.stdout, /nf fw: \{"error":"'10.0.0.1\/8' is not an IPv4 or IPv6 prefix"\}/, 'a bad block is answered with the reason');
   t.equal((await netvm(['stop', ...ctl])).code, 0);
@@ -159,7 +173,7 @@ t.test('netvm send sets a new rate and blocks a prefix on a live chain; an NF wi
   t.equal(rx, tx + drops, 'in = out + counted drops');
   const [fw, rl] = end.summary!.chains[0]!.nfs;
   t.ok(rl!.metrics['rate_limited']! > 0, `${rl!.metrics['rate_limited']} packets over the new rate dropped`);
-  t.ok(fw!.metrics['denied_by_block']! > 0, `${fw!.metrics['denied_by_block']} packets denied by the block`);
+  t.ok(fw!.metrics['denied_by_block']! > 0, `${fw!.metrics['denied_by_block']} packets denied by the block (since the swap)`);
   t.equal(fw!.messages_received, 2, 'two messages taken (the block, the bad one)');
   t.equal(end.summary!.pool.available, end.summary!.pool.mbufs, 'the mbuf pool is full again');
 });

@@ -42,9 +42,14 @@ void nf_process(uint32_t n)
 /* ---- state handover: the AssemblyScript firewall's format ------------------- */
 
 #define STATE_KIND "firewall"
-#define STATE_VERSION 1
-/* A flow: its 40-byte key, u64 last seen (ns), u8 the initiator's direction bit, u8 TCP state. */
+/* Format 2 (format 1, the flows alone, is still read): u32 count, the flows (a 40-byte key, u64
+ * last seen (ns), u8 the initiator's direction bit, u8 TCP state); u32 count, the blocked
+ * prefixes (26 bytes each); u32 count, the blocked flows (48 bytes each). This firewall takes
+ * no messages, so it has no blocks to give and keeps none it is given. */
+#define STATE_VERSION 2
 #define STATE_RECORD_BYTES (40 + 10)
+#define STATE_PREFIX_BYTES 26
+#define STATE_BLOCKED_FLOW_BYTES 48
 
 uint32_t nf_state_export(void)
 {
@@ -52,7 +57,7 @@ uint32_t nf_state_export(void)
 	if (!fw.stateful)
 		return 0;
 	struct netvm_state_writer w;
-	if (!netvm_state_begin(&w, STATE_KIND, STATE_VERSION, 4 + t->size * STATE_RECORD_BYTES))
+	if (!netvm_state_begin(&w, STATE_KIND, STATE_VERSION, 12 + t->size * STATE_RECORD_BYTES))
 		return 0;
 	netvm_state_u32(&w, t->size);
 	for (uint32_t s = 0; s < t->capacity; s++) {
@@ -64,27 +69,58 @@ uint32_t nf_state_export(void)
 		netvm_state_u8(&w, f->reverse);
 		netvm_state_u8(&w, f->tcp);
 	}
+	netvm_state_u32(&w, 0); /* blocked prefixes */
+	netvm_state_u32(&w, 0); /* blocked flows */
 	return netvm_state_finish(&w);
+}
+
+/* A u32 count of records of record_bytes each that the rest of the blob has room for; -1 (the
+ * reason logged) when it has not. */
+static int64_t section(struct netvm_state_reader *r, const char *what, uint32_t record_bytes)
+{
+	const uint32_t n = netvm_state_get_u32(r);
+	if (netvm_state_ok(r) && netvm_state_remaining(r) >= (uint64_t)n * record_bytes)
+		return n;
+	char line[128];
+	uint32_t at = 0;
+	netvm_text_put(line, sizeof(line), &at, "state of ");
+	netvm_text_int(line, sizeof(line), &at, n);
+	netvm_text_put(line, sizeof(line), &at, " ");
+	netvm_text_put(line, sizeof(line), &at, what);
+	netvm_text_put(line, sizeof(line), &at, " should be ");
+	netvm_text_int(line, sizeof(line), &at, (int64_t)n * record_bytes);
+	netvm_text_put(line, sizeof(line), &at, " bytes, not ");
+	netvm_text_int(line, sizeof(line), &at, netvm_state_remaining(r));
+	netvm_log((int32_t)NETVM_LOG_ERROR, line, (int32_t)at);
+	return -1;
+}
+
+/* Logs that count things handed over (what) are not kept, and why. */
+static void not_kept(int64_t count, const char *what, const char *why)
+{
+	if (count <= 0)
+		return;
+	char line[128];
+	uint32_t at = 0;
+	netvm_text_put(line, sizeof(line), &at, why);
+	netvm_text_put(line, sizeof(line), &at, ": the ");
+	netvm_text_int(line, sizeof(line), &at, count);
+	netvm_text_put(line, sizeof(line), &at, " ");
+	netvm_text_put(line, sizeof(line), &at, what);
+	netvm_text_put(line, sizeof(line), &at, " handed over are not kept");
+	netvm_log((int32_t)NETVM_LOG_WARN, line, (int32_t)at);
 }
 
 bool nf_state_import(struct netvm_state_reader *r)
 {
-	if (!netvm_state_open(r, STATE_KIND, STATE_VERSION))
+	const uint32_t version = netvm_state_open_formats(r, STATE_KIND, 1, STATE_VERSION);
+	if (version == 0)
 		return false;
-	const int64_t n = netvm_state_records(r, "flows", STATE_RECORD_BYTES);
+	const int64_t n = version == 1 ? netvm_state_records(r, "flows", STATE_RECORD_BYTES) : section(r, "flows", STATE_RECORD_BYTES);
 	if (n < 0)
 		return false;
-	if (!fw.stateful) {
-		if (n > 0) {
-			char line[96];
-			uint32_t at = 0;
-			netvm_text_put(line, sizeof(line), &at, "stateless: the ");
-			netvm_text_int(line, sizeof(line), &at, n);
-			netvm_text_put(line, sizeof(line), &at, " flows handed over are not kept");
-			netvm_log((int32_t)NETVM_LOG_WARN, line, (int32_t)at);
-		}
-		return true;
-	}
+	if (!fw.stateful)
+		not_kept(n, "flows", "stateless");
 	struct flow_table *t = &fw.table;
 	for (int64_t k = 0; k < n; k++) {
 		uint64_t key[5];
@@ -92,6 +128,8 @@ bool nf_state_import(struct netvm_state_reader *r)
 		const uint64_t seen = netvm_state_get_u64(r);
 		const uint8_t reverse = netvm_state_get_u8(r);
 		const uint8_t tcp = netvm_state_get_u8(r);
+		if (!fw.stateful)
+			continue;
 		const uint32_t hash = flow_hash(key);
 		uint32_t empty;
 		if (table_lookup(t, key, hash, &empty) >= 0)
@@ -103,6 +141,19 @@ bool nf_state_import(struct netvm_state_reader *r)
 		t->slots[s].tcp = tcp < TCP_OPEN ? tcp : TCP_OPEN;
 		fw.metrics[M_IMPORTED_FLOWS]++;
 	}
-	fw.metrics[M_FLOWS] = t->size;
+	if (fw.stateful)
+		fw.metrics[M_FLOWS] = t->size;
+	if (version == 1)
+		return true;
+	const int64_t prefixes = section(r, "blocked prefixes", STATE_PREFIX_BYTES);
+	if (prefixes < 0)
+		return false;
+	uint8_t skip[STATE_PREFIX_BYTES];
+	for (int64_t k = 0; k < prefixes; k++)
+		netvm_state_read(r, skip, sizeof(skip));
+	const int64_t blocked = netvm_state_records(r, "blocked flows", STATE_BLOCKED_FLOW_BYTES);
+	if (blocked < 0)
+		return false;
+	not_kept(prefixes + blocked, "blocks", "this firewall takes no messages");
 	return true;
 }

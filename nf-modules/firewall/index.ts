@@ -31,7 +31,7 @@
 //     (seconds: 1 to 604800, 300 by default): packets from or to that prefix
 //     (up to 64 prefixes); {"unblock": "198.51.100.0/24"} ends one early. The
 //     answer says what was done, or {"error": ...}.
-// Blocks do not move on a hot-swap yet.
+// Blocks move with the state on a hot-swap (from a stateless firewall too).
 import {
   ConfigReader, JsonKind, JsonValue, itemPath, jsonError, keyPath, parseJson,
 } from '../sdk/json';
@@ -39,7 +39,7 @@ import { FlowTable } from '../sdk/flow-table';
 import {
   META_IP_VERSION, META_L3, META_L4, META_L4_PROTO, loadBe16,
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
-  LogLevel, Parsed, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, answer, configText, counter, flowHash, flowKey, gauge, hostNowNs, log,
+  LogLevel, Parsed, StateReader, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, answer, configText, counter, flowHash, flowKey, gauge, hostNowNs, log,
   nowNs, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -478,46 +478,103 @@ export function netvm_process(n: i32): void {
 // ---- state handover ----------------------------------------------------------
 
 const STATE_KIND = 'firewall';
-const STATE_VERSION: u32 = 1;
+// Format 2 (format 1 had the flows alone, and is still read): u32 count, the flows (a 40-byte
+// key, u64 last seen (ns), u8 the initiator's direction bit, u8 TCP state); u32 count, the
+// blocked prefixes (u8 IP version, u8 length, u64 until, 16-byte address); u32 count, the
+// blocked flows (a 40-byte key, u64 until). Times are the host's monotonic clock.
+const STATE_VERSION: u32 = 2;
 const STATE_RECORD_BYTES: usize = FLOW_KEY_BYTES + 10;
+const STATE_PREFIX_BYTES: usize = 26;
+const STATE_BLOCKED_FLOW_BYTES: usize = FLOW_KEY_BYTES + 8;
 
-// A flow record: its 40-byte key, u64 last seen (ns), u8 the initiator's
-// direction bit, u8 TCP state.
 export function netvm_state_export(): usize {
   const t = table;
-  if (t == null) return 0;
-  const w = new StateWriter(STATE_KIND, STATE_VERSION, 4 + <usize>t.size * STATE_RECORD_BYTES);
-  w.u32(t.size);
-  for (let slot = t.nextInUse(0); slot >= 0; slot = t.nextInUse(<u32>slot + 1)) {
-    w.bytes(t.keyOf(<u32>slot), FLOW_KEY_BYTES);
-    w.u64(t.lastSeen(<u32>slot));
-    w.u8(load<u8>(flowReverse + <usize>slot));
-    w.u8(load<u8>(flowTcp + <usize>slot));
+  const f = blockedFlows;
+  if (t == null && nBlocks == 0) return 0;
+  const nFlows: u32 = t != null ? t.size : 0;
+  const nBlocked: u32 = f != null ? f.size : 0;
+  const w = new StateWriter(STATE_KIND, STATE_VERSION,
+    12 + <usize>nFlows * STATE_RECORD_BYTES + <usize>nPrefixes * STATE_PREFIX_BYTES + <usize>nBlocked * STATE_BLOCKED_FLOW_BYTES);
+  w.u32(nFlows);
+  if (t != null) {
+    for (let slot = t.nextInUse(0); slot >= 0; slot = t.nextInUse(<u32>slot + 1)) {
+      w.bytes(t.keyOf(<u32>slot), FLOW_KEY_BYTES);
+      w.u64(t.lastSeen(<u32>slot));
+      w.u8(load<u8>(flowReverse + <usize>slot));
+      w.u8(load<u8>(flowTcp + <usize>slot));
+    }
+  }
+  w.u32(nPrefixes);
+  for (let i = 0; i < nPrefixes; i++) {
+    const b = blockedPrefixes + <usize>i * PREFIX_BYTES;
+    w.u8(load<u8>(b));
+    w.u8(load<u8>(b, 1));
+    w.u64(load<u64>(b, 8));
+    w.bytes(b + 16, 16);
+  }
+  w.u32(nBlocked);
+  if (f != null) {
+    for (let slot = f.nextInUse(0); slot >= 0; slot = f.nextInUse(<u32>slot + 1)) {
+      w.bytes(f.keyOf(<u32>slot), FLOW_KEY_BYTES);
+      w.u64(load<u64>(blockedUntil + (<usize>slot << 3)));
+    }
   }
   return w.finish();
 }
 
+/** A u32 count of records of recordBytes each that the rest of the blob has room for; -1
+ *  (the reason logged) when it has not. */
+function section(r: StateReader, what: string, recordBytes: usize): i64 {
+  const n = r.u32();
+  if (!r.ok() || r.remaining() < <usize>n * recordBytes) {
+    log(LogLevel.ERROR, `state of ${n} ${what} should be ${<usize>n * recordBytes} bytes, not ${r.remaining()}`);
+    return -1;
+  }
+  return <i64>n;
+}
+
 export function netvm_state_import(ptr: usize, len: i32): i32 {
-  const r = openState(ptr, len, STATE_KIND, STATE_VERSION);
+  const r = openState(ptr, len, STATE_KIND, STATE_VERSION, 1);
   if (r == null) return 1;
-  const n = r.records('flows', STATE_RECORD_BYTES);
+  const n = r.version == 1 ? r.records('flows', STATE_RECORD_BYTES) : section(r, 'flows', STATE_RECORD_BYTES);
   if (n < 0) return 1;
   const t = table;
-  if (t == null) {
-    if (n > 0) log(LogLevel.WARN, `stateless: the ${n} flows handed over are not kept`);
-    return 0;
-  }
+  if (t == null && n > 0) log(LogLevel.WARN, `stateless: the ${n} flows handed over are not kept`);
   for (let k: i64 = 0; k < n; k++) {
     r.bytes(key, FLOW_KEY_BYTES);
     const seen = r.u64();
     const reverse = r.u8();
     const tcp = r.u8();
+    if (t == null) continue;
     const slot = t.findOrInsert(key, flowHash(key), seen);
     if (slot < 0 || !t.inserted) continue;
     store<u8>(flowReverse + <usize>slot, reverse != 0 ? 1 : 0);
     store<u8>(flowTcp + <usize>slot, min(tcp, TCP_OPEN));
     importedFlows.add();
   }
-  flows.set(t.size);
+  if (t != null) flows.set(t.size);
+  if (r.version == 1) return 0;
+  const prefixes = section(r, 'blocked prefixes', STATE_PREFIX_BYTES);
+  if (prefixes < 0) return 1;
+  for (let k: i64 = 0; k < prefixes; k++) {
+    const version = r.u8();
+    const len = r.u8();
+    const until = r.u64();
+    r.bytes(blockKey, 16);
+    if (nPrefixes == MAX_BLOCKED_PREFIXES) continue;
+    const b = blockedPrefixes + <usize>nPrefixes * PREFIX_BYTES;
+    nPrefixes++;
+    store<u8>(b, version);
+    store<u8>(b, len, 1);
+    store<u64>(b, until, 8);
+    memory.copy(b + 16, blockKey, 16);
+  }
+  const blocked = r.records('blocked flows', STATE_BLOCKED_FLOW_BYTES);
+  if (blocked < 0) return 1;
+  for (let k: i64 = 0; k < blocked; k++) {
+    r.bytes(blockKey, FLOW_KEY_BYTES);
+    blockFlow(blockKey, r.u64());
+  }
+  countBlocks();
   return 0;
 }

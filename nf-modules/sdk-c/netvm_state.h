@@ -155,17 +155,18 @@ static inline uint32_t netvm_state_remaining(const struct netvm_state_reader *r)
 	return (uint32_t)(r->end - r->at);
 }
 
-/* Whether the blob is state of this kind in this format; if not, logs why. */
-static inline bool netvm_state_open(struct netvm_state_reader *r, const char *kind, uint32_t version)
+/* The blob's format if it is state of this kind in a format from oldest to
+ * version; 0 (and why logged) if not. */
+static inline uint32_t netvm_state_open_formats(struct netvm_state_reader *r, const char *kind, uint32_t oldest, uint32_t version)
 {
 	if (netvm_state_get_u32(r) != NETVM_STATE_MAGIC) {
 		netvm_log_text(NETVM_LOG_ERROR, "not NetVM NF state (bad magic)");
-		return false;
+		return 0;
 	}
 	const uint32_t n = netvm_state_get_u16(r);
 	if (!netvm_state_ok(r) || netvm_state_remaining(r) < n + 4) {
 		netvm_log_text(NETVM_LOG_ERROR, "state header cut short");
-		return false;
+		return 0;
 	}
 	const uint8_t *theirs = r->at;
 	r->at += n;
@@ -187,18 +188,28 @@ static inline bool netvm_state_open(struct netvm_state_reader *r, const char *ki
 		netvm_text_put(line, sizeof(line), &at, "' NF, not '");
 		netvm_text_put(line, sizeof(line), &at, kind);
 		netvm_text_put(line, sizeof(line), &at, "'");
-	} else if (their_version != version) {
+	} else if (their_version < oldest || their_version > version) {
 		netvm_text_put(line, sizeof(line), &at, "'");
 		netvm_text_put(line, sizeof(line), &at, kind);
 		netvm_text_put(line, sizeof(line), &at, "' state format ");
 		netvm_text_int(line, sizeof(line), &at, their_version);
-		netvm_text_put(line, sizeof(line), &at, "; this module reads format ");
+		netvm_text_put(line, sizeof(line), &at, oldest == version ? "; this module reads format " : "; this module reads formats ");
+		if (oldest != version) {
+			netvm_text_int(line, sizeof(line), &at, oldest);
+			netvm_text_put(line, sizeof(line), &at, " to ");
+		}
 		netvm_text_int(line, sizeof(line), &at, version);
 	} else {
-		return true;
+		return their_version;
 	}
 	netvm_log((int32_t)NETVM_LOG_ERROR, line, (int32_t)at);
-	return false;
+	return 0;
+}
+
+/* Whether the blob is state of this kind in this format; if not, logs why. */
+static inline bool netvm_state_open(struct netvm_state_reader *r, const char *kind, uint32_t version)
+{
+	return netvm_state_open_formats(r, kind, version, version) != 0;
 }
 
 /* A u32 count of records of record_bytes each, which must fill the rest of

@@ -155,14 +155,19 @@ impl<'a> StateReader<'a> {
 
     /// Whether the blob is state of this kind in this format; if not, logs why.
     pub fn open(&mut self, kind: &str, version: u32) -> bool {
+        self.open_formats(kind, version, version).is_some()
+    }
+
+    /// The blob's format if it is state of this kind in a format from oldest to version; None (and why logged) if not.
+    pub fn open_formats(&mut self, kind: &str, oldest: u32, version: u32) -> Option<u32> {
         if self.u32() != MAGIC {
             log(LogLevel::Error, "not NetVM NF state (bad magic)");
-            return false;
+            return None;
         }
         let n = self.u16() as usize;
         if !self.ok() || self.remaining() < n + 4 {
             log(LogLevel::Error, "state header cut short");
-            return false;
+            return None;
         }
         let theirs = &self.data[self.at..self.at + n];
         self.at += n;
@@ -171,13 +176,14 @@ impl<'a> StateReader<'a> {
         if theirs != kind.as_bytes() {
             let name = core::str::from_utf8(theirs).unwrap_or("?");
             let _ = write!(line, "state of a '{}' NF, not '{}'", name, kind);
-        } else if their_version != version {
-            let _ = write!(line, "'{}' state format {}; this module reads format {}", kind, their_version, version);
+        } else if their_version < oldest || their_version > version {
+            let _ = write!(line, "'{}' state format {}; this module reads format", kind, their_version);
+            let _ = if oldest == version { write!(line, " {}", version) } else { write!(line, "s {} to {}", oldest, version) };
         } else {
-            return true;
+            return Some(their_version);
         }
         log(LogLevel::Error, line.as_str());
-        false
+        None
     }
 
     /// A u32 count of records of record_bytes each, which must fill the rest of

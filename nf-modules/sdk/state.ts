@@ -89,14 +89,16 @@ let exportCapacity: usize = 0;
   private short: bool = false;
   /** Why expect() refused the blob. */
   error: string = '';
+  /** The blob's format version, once expect() took it. */
+  version: u32 = 0;
 
   constructor(ptr: usize, len: i32) {
     this.at = ptr;
     this.end = ptr + <usize>max(len, 0);
   }
 
-  /** Whether the blob is state of this kind, in this format version. */
-  expect(kind: string, version: u32): bool {
+  /** Whether the blob is state of this kind, in this format version (or one from oldest up to it). */
+  expect(kind: string, version: u32, oldest: u32 = version): bool {
     if (this.u32() != MAGIC) {
       this.error = 'not NetVM NF state (bad magic)';
       return false;
@@ -117,10 +119,12 @@ let exportCapacity: usize = 0;
       this.error = `state of a '${theirs}' NF, not '${kind}'`;
       return false;
     }
-    if (theirVersion != version) {
-      this.error = `'${kind}' state format ${theirVersion}; this module reads format ${version}`;
+    if (theirVersion < oldest || theirVersion > version) {
+      const formats = oldest == version ? `format ${version}` : `formats ${oldest} to ${version}`;
+      this.error = `'${kind}' state format ${theirVersion}; this module reads ${formats}`;
       return false;
     }
+    this.version = theirVersion;
     return true;
   }
 
@@ -184,10 +188,11 @@ let exportCapacity: usize = 0;
 }
 
 /** A reader over the state blob at ptr if it is state of this kind and
- *  version; null (and the reason logged) if not. */
-export function openState(ptr: usize, len: i32, kind: string, version: u32): StateReader | null {
+ *  version (or one from oldest up to it: its version() says which); null
+ *  (and the reason logged) if not. */
+export function openState(ptr: usize, len: i32, kind: string, version: u32, oldest: u32 = version): StateReader | null {
   const r = new StateReader(ptr, len);
-  if (!r.expect(kind, version)) {
+  if (!r.expect(kind, version, oldest)) {
     log(LogLevel.ERROR, r.error);
     return null;
   }

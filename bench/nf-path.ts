@@ -11,7 +11,7 @@ import { Chain } from '../host/chain/chain.js';
 import { allocCounters } from '../host/chain/counters.js';
 import { native, poolCreatePlain, poolMessageSlots } from '../host/dataplane/native.js';
 import { Mailroom } from '../host/chain/mailroom.js';
-import { poolWindow } from '../host/dataplane/pool-window.js';
+import { poolView, poolWindow } from '../host/dataplane/pool-window.js';
 import { DESC0, DESC_WORDS, RING_HEAD, RING_TAIL, allocRing } from '../host/dataplane/ring.js';
 import { createNfInstance, type NfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
@@ -143,9 +143,9 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
   // On 2 MiB pages, as the data plane's pool (npm run bench reserves them): with 4 KiB pages a
   // burst's packets span a TLB miss every other packet, which the data plane does not pay.
   const pool = poolCreatePlain(BURST, true);
-  const mailroom = new Mailroom(poolMessageSlots());
   try {
     const window = poolWindow(pool.len, pool.page_size);
+    const mailroom = new Mailroom(poolMessageSlots(), () => poolView(window));
     const names = c.nfs.map((nf, i) => `${nf.module}${i}`);
     const instances = (kind: 'wasm' | 'c'): NfInstance[] => c.nfs.map((nf, position) =>
       createNfInstance(loadNfModule(modulePath(kind === 'c' ? nf.native ?? nf.module : nf.module, kind)), names[position]!, {

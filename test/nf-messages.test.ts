@@ -90,7 +90,8 @@ t.test('a sender that sends without end is bounded and counted, and the chain fo
 const CONTROL = '127.0.0.1:7173';
 const ctl = ['--control', CONTROL];
 
-t.test('on DPDK ports: pcap in -> dpi -> firewall -> pcap out; the matching flow is dropped from its first packet, both ways', async (t) => {
+// Shared NFs see the message in the pool; isolated ones get it copied (to and from their private areas).
+for (const [dpiTrust, fwTrust] of [['shared', 'shared'], ['isolated', 'isolated'], ['shared', 'isolated']] as const) t.test(`on DPDK ports, dpi ${dpiTrust} and firewall ${fwTrust}: pcap in -> dpi -> firewall -> pcap out; the matching flow is dropped from its first packet, both ways`, async (t) => {
   const dir = tempDir();
   // Flow A's first packet carries the signature: all of flow A is dropped whatever the bursts.
   const frames: Uint8Array[] = [];
@@ -106,8 +107,8 @@ t.test('on DPDK ports: pcap in -> dpi -> firewall -> pcap out; the matching flow
   writePcap(input, frames.map((data) => ({ data })));
   const config = pcapChainConfig(dir, {}, input) as { nfs: object; chains: { through: string[] }[] };
   config.nfs = {
-    dpi: { module: join(REPO_ROOT, 'nf-modules/build/dpi.wasm'), config: { patterns: [{ text: 'attack', action: 'count' }], notify: 'fw' } },
-    fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: { default: 'allow' } },
+    dpi: { module: join(REPO_ROOT, 'nf-modules/build/dpi.wasm'), config: { patterns: [{ text: 'attack', action: 'count' }], notify: 'fw' }, trust: dpiTrust },
+    fw: { module: join(REPO_ROOT, 'nf-modules/build/firewall.wasm'), config: { default: 'allow' }, trust: fwTrust },
   };
   config.chains[0]!.through = ['dpi', 'fw'];
   const run = await runNetvm(config, undefined, dir);

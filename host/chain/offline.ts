@@ -7,7 +7,7 @@
 import { DESC0, DESC_WORDS, RING_HEAD, RING_SIZE, RING_TAIL, allocRing } from '../dataplane/ring.js';
 import { native, poolCreatePlain, poolMessageSlots } from '../dataplane/native.js';
 import { Mailroom } from './mailroom.js';
-import { poolWindow } from '../dataplane/pool-window.js';
+import { poolView, poolWindow } from '../dataplane/pool-window.js';
 import { createNfInstance, exportState, importState, metricValues } from '../nf/instance.js';
 import type { NfModule } from '../nf/module.js';
 import { CHAIN_MAX_BURST, Chain } from './chain.js';
@@ -89,7 +89,7 @@ export function runOffline(frames: Uint8Array[], nfs: OfflineNf[], opts: Offline
     const ret = allocRing();
     const counters = allocCounters(nfs.length);
     const chain = new Chain(
-      { id: OFFLINE_CHAIN, rx, ret, counters, nfs: instances, toPortId: OUT, portIds: [IN, OUT], failOpen: false, mailroom: new Mailroom(poolMessageSlots()) },
+      { id: OFFLINE_CHAIN, rx, ret, counters, nfs: instances, toPortId: OUT, portIds: [IN, OUT], failOpen: false, mailroom: new Mailroom(poolMessageSlots(), () => poolView(window)) },
       (nf, err) => log?.(`nf ${nf.name} trapped: ${String(err)}`),
     );
     const rxw = new Int32Array(rx);

@@ -3,7 +3,7 @@
 // memory, reports ready, and runs its chains until told to stop.
 import { Chain } from '../chain/chain.js';
 import { addressOf, native } from '../dataplane/native.js';
-import { poolWindow } from '../dataplane/pool-window.js';
+import { poolView, poolWindow } from '../dataplane/pool-window.js';
 import { MAX_METRICS, TICK_MS } from '../nf/abi.js';
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { metricValues, type PoolWindow } from '../nf/instance.js';
@@ -131,7 +131,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   // The chains report traps to the fault handler, which needs the lanes: built first, bound after.
   let faults: NfFaults | undefined;
   const spares = new SpareMemories(pool);
-  const ctx: LaneContext = { task, pool, mailroom: new Mailroom(task.messageSlots), spares, onTrapAt: (lane, k) => faults?.onTrap(lane, k, performance.now()) };
+  const ctx: LaneContext = { task, pool, mailroom: new Mailroom(task.messageSlots, () => poolView(pool)), spares, onTrapAt: (lane, k) => faults?.onTrap(lane, k, performance.now()) };
   const lanes = task.lanes.map((lane) => buildLane(ctx, lane));
   // One spare memory per kind the NFs use, made now, before packets flow: swaps take it.
   for (const lane of lanes) for (const spec of lane.specs) spares.stock(spec);

@@ -135,16 +135,17 @@ t.test('netvm send sets a new rate and blocks a prefix on a live chain; an NF wi
       rl: { module: join(REPO_ROOT, 'nf-modules/build/ratelimit.wasm'), config: { rate: 1e12, burst: 1e6 } },
       step: { module: join(REPO_ROOT, 'nf-modules/build/ttl.wasm') },
     },
-    chains: [{ from: 'src', through: ['fw', 'rl', 'step'], to: 'sink' }],
+    // Two replicas (two lanes on the one worker CPU): a message goes to each.
+    chains: [{ from: 'src', through: ['fw', 'rl', 'step'], to: 'sink', workers: 2 }],
   };
   const run = startNetvm(config, ['--duration', '120', ...ctl], dir);
   await run.waitFor(/\[\s*1s\]/);
   const rate = await netvm(['send', 'rl', '{"rate": 10, "burst": 5}', ...ctl]);
-  t.equal(rate.stdout.trim(), 'nf rl: {"rate":10,"burst":5}', 'ratelimit takes a new rate');
+  t.same(rate.stdout.trim().split('\n'), [0, 1].map((l) => `nf rl (lane ${l}): {"rate":10,"burst":5}`), 'each replica of ratelimit takes a new rate');
   await new Promise((r) => setTimeout(r, 300));
   const sent = await netvm(['send', 'fw', '{"block": "10.0.0.0/8", "seconds": 600}', ...ctl]);
   t.equal(sent.code, 0, sent.stderr);
-  t.equal(sent.stdout.trim(), 'nf fw: {"blocked":"10.0.0.0/8","seconds":600}', 'the firewall answers');
+  t.same(sent.stdout.trim().split('\n'), [0, 1].map((l) => `nf fw (lane ${l}): {"blocked":"10.0.0.0/8","seconds":600}`), 'each replica of the firewall answers');
   const out = async (): Promise<number> => {
     const s = await netvm(['stats', ...ctl]);
     return Number(/sink\S*\s.*?tx (\d+)/.exec(s.stdout)?.[1] ?? NaN);
@@ -155,7 +156,7 @@ t.test('netvm send sets a new rate and blocks a prefix on a live chain; an NF wi
   t.equal(await out(), before, `nothing out once 10.0.0.0/8 is blocked (${before} before it)`);
   const none = await netvm(['send', 'step', '{}', ...ctl]);
   t.equal(none.code, 1);
-  t.match(none.stderr, /nf step did not take the message: it takes no messages \(no netvm_message export\)/);
+  t.match(none.stderr, /nf step \(lane \d\) did not take the message: it takes no messages \(no netvm_message export\)/);
   const unknown = await netvm(['send', 'nope', '{}', ...ctl]);
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /no NF named 'nope'/);
@@ -166,15 +167,15 @@ t.test('netvm send sets a new rate and blocks a prefix on a live chain; an NF wi
   await new Promise((r) => setTimeout(r, 500));
   t.equal(await out(), afterSwap, 'still nothing out after the swap');
   const bad = await netvm(['send', 'fw', '{"block": "10.0.0.1/8"}', ...ctl]);
-  t.match(bad.stdout, /nf fw: \{"error":"'10.0.0.1\/8' is not an IPv4 or IPv6 prefix"\}/, 'a bad block is answered with the reason');
+  t.match(bad.stdout, /nf fw \(lane \d\): \{"error":"'10.0.0.1\/8' is not an IPv4 or IPv6 prefix"\}/, 'a bad block is answered with the reason');
   t.equal((await netvm(['stop', ...ctl])).code, 0);
   const end = await run.done;
   t.equal(end.code, 0, end.stderr);
   const { rx, tx, drops } = totals(end.summary!);
   t.equal(rx, tx + drops, 'in = out + counted drops');
-  const [fw, rl] = end.summary!.chains[0]!.nfs;
+  const [fw, rl] = end.summary!.chains[0]!.nfs; // summed over the replicas
   t.ok(rl!.metrics['rate_limited']! > 0, `${rl!.metrics['rate_limited']} packets over the new rate dropped`);
   t.ok(fw!.metrics['denied_by_block']! > 0, `${fw!.metrics['denied_by_block']} packets denied by the block (since the swap)`);
-  t.equal(fw!.messages_received, 2, 'two messages taken (the block, the bad one)');
+  t.equal(fw!.messages_received, 4, 'two messages taken by each replica (the block, the bad one)');
   t.equal(end.summary!.pool.available, end.summary!.pool.mbufs, 'the mbuf pool is full again');
 });

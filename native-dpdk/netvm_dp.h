@@ -221,6 +221,9 @@ uint32_t nv_vm_guest_state(uintptr_t base);
 uint32_t nv_vm_boots(uintptr_t base);
 const char *nv_vm_error(uintptr_t base);
 int nv_vm_run(uintptr_t base, uint32_t count, uint64_t timeout_ns);
+/* Hands the guest the message of len bytes at NV_VM_MESSAGE_OFF (from: the sender's chain
+ * position, -1 for the operator) and waits as for a burst: an enum nv_vm_run_status, or -1. */
+int nv_vm_message(uintptr_t base, uint32_t len, int32_t from, uint64_t timeout_ns);
 
 int nv_poll_start(unsigned int lcore);
 int nv_poll_drain(void);

@@ -13,6 +13,12 @@
  * while `guest_state` is NV_VM_READY and `done == kick`, so a guest that died
  * or fell behind never has a burst's records changed under it.
  *
+ * A message (host/chain/mailroom.ts) rides a kick of its own: the host writes
+ * it at NV_VM_MESSAGE_OFF, `message_len` (non-zero) and `message_from`, and a
+ * `count` of 0; a guest whose NF takes messages (`takes_messages`, set at
+ * boot) hands it to the NF and writes its answer, if any, at NV_VM_ANSWER_OFF
+ * (`answer_len` bytes) before `done`.
+ *
  * This header is the whole contract between the host (native-dpdk/vm.c) and
  * the guest library (nf-modules/guest/netvm_guest.c); both are C11. */
 #ifndef NETVM_VM_H
@@ -34,6 +40,11 @@
 #define NV_VM_SLOT_BYTES 2176u /* the pool's element: headroom + data room */
 #define NV_VM_HEADROOM 128u
 #define NV_VM_DATA_ROOM 2048u
+/* After the packet slots: a message to the NF, and its answer to one from the operator. */
+#define NV_VM_MESSAGE_OFF (NV_VM_AREA_OFF + NV_VM_MAX_BURST * NV_VM_SLOT_BYTES)
+#define NV_VM_MESSAGE_MAX 2048u
+#define NV_VM_ANSWER_OFF (NV_VM_MESSAGE_OFF + NV_VM_MESSAGE_MAX)
+#define NV_VM_ANSWER_MAX 4096u
 
 /* guest_state */
 enum { NV_VM_BOOTING = 0, NV_VM_READY = 1, NV_VM_REFUSED = 2 };
@@ -53,7 +64,11 @@ struct nv_vm_header {
 	uint32_t config_len;  /* host */
 	uint32_t boots;       /* guest: +1 each time an agent starts on this region */
 	uint32_t guest_state; /* guest: NV_VM_BOOTING, NV_VM_READY or NV_VM_REFUSED */
-	uint32_t reserved[11];
+	uint32_t takes_messages; /* guest: 1 when its NF defines nf_message */
+	uint32_t message_len;    /* host: with this kick, a message of this many bytes (0: a burst) */
+	int32_t message_from;    /* host: the sender's chain position, -1 for the operator */
+	uint32_t answer_len;     /* guest: its NF's answer to the message, in bytes */
+	uint32_t reserved[7];
 	uint32_t kick;        /* host: +1 per burst, after the records and count */
 	uint32_t count;       /* host: records in the burst */
 	uint32_t host_pad[14];
@@ -63,6 +78,6 @@ struct nv_vm_header {
 
 _Static_assert(sizeof(struct nv_vm_record) == 16, "records are 16 bytes");
 _Static_assert(sizeof(struct nv_vm_header) == 192, "three cache lines");
-_Static_assert(NV_VM_AREA_OFF + NV_VM_MAX_BURST * NV_VM_SLOT_BYTES <= NV_VM_REGION_BYTES, "the slots fit");
+_Static_assert(NV_VM_ANSWER_OFF + NV_VM_ANSWER_MAX <= NV_VM_REGION_BYTES, "the slots, the message and the answer fit");
 
 #endif

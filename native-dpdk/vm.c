@@ -101,15 +101,19 @@ const char *nv_vm_error(uintptr_t base)
  * for its verdicts. Returns NV_VM_RAN, or NV_VM_DOWN without kicking when the
  * guest is not ready or still busy with an older burst, or once it stops
  * being ready, restarts, or takes longer than timeout_ns. */
-int nv_vm_run(uintptr_t base, uint32_t count, uint64_t timeout_ns)
+/* Kicks the guest with a burst of count records, or a message of message_len
+ * bytes (count 0), and waits for it to be done. */
+static int kick_and_wait(struct nv_vm_header *h, uint32_t count, uint32_t message_len, int32_t from, uint64_t timeout_ns)
 {
-	struct nv_vm_header *h = (struct nv_vm_header *)base;
 	uint32_t boots = __atomic_load_n(&h->boots, __ATOMIC_ACQUIRE);
 	uint32_t kick = h->kick;
 	if (__atomic_load_n(&h->guest_state, __ATOMIC_ACQUIRE) != NV_VM_READY ||
 	    __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != kick)
 		return NV_VM_DOWN;
 	h->count = count;
+	h->message_len = message_len;
+	h->message_from = from;
+	h->answer_len = 0;
 	__atomic_store_n(&h->kick, kick + 1, __ATOMIC_RELEASE);
 	uint64_t deadline = 0;
 	for (uint32_t spins = 1;; spins++) {
@@ -129,4 +133,16 @@ int nv_vm_run(uintptr_t base, uint32_t count, uint64_t timeout_ns)
 			return NV_VM_DOWN;
 		sched_yield();
 	}
+}
+
+int nv_vm_run(uintptr_t base, uint32_t count, uint64_t timeout_ns)
+{
+	return kick_and_wait((struct nv_vm_header *)base, count, 0, 0, timeout_ns);
+}
+
+int nv_vm_message(uintptr_t base, uint32_t len, int32_t from, uint64_t timeout_ns)
+{
+	if (len == 0 || len > NV_VM_MESSAGE_MAX)
+		return nv_fail(EINVAL, "vm: a message is 1 to %u bytes, not %u", NV_VM_MESSAGE_MAX, len);
+	return kick_and_wait((struct nv_vm_header *)base, 0, len, from, timeout_ns);
 }

@@ -13,6 +13,8 @@ import { TRAFFIC, inputFrames, outputFrames } from './support/pcap-ports.js';
 import { generateTraffic } from './support/traffic.js';
 import { writePcap } from '../host/pcap/index.js';
 import { sweepDeadRuns } from '../host/runtime/leftovers.js';
+import { netvm } from './support/cli.js';
+import { fixtureNf } from './support/fixtures.js';
 
 const TTL = join(REPO_ROOT, 'nf-modules/build/ttl.wasm');
 const FIREWALL = join(REPO_ROOT, 'nf-modules/build/firewall.wasm');
@@ -135,6 +137,35 @@ t.test('a guest that returns bad records (lengths, verdicts, offsets) costs only
     return at++ < input.length;
   });
   t.ok(out.length === nf.next && inOrder, `the ${out.length} packets out are input frames, unchanged, in order`);
+  const { rx, tx, drops } = totals(r.summary!);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+  t.equal(r.summary!.pool.available, r.summary!.pool.mbufs, 'the pool is full again');
+  t.equal(leftQemu(), '', 'no QEMU left running');
+});
+
+t.test('messages to a vm NF: copied into its region from an NF of its chain and from the operator, who gets its answer', async (t) => {
+  const dir = tempDir();
+  const ctl = ['--control', '127.0.0.1:7175'];
+  const run = startNetvm({
+    cores: { poll: 1, workers: [0] },
+    ports: { in: `net_pcap0,rx_pcap=${TRAFFIC}`, out: `net_pcap1,tx_pcap=${join(dir, 'out.pcap')}` },
+    // flood sends two messages per packet to 'sink' (and holds buffers it never sends).
+    nfs: { flood: { module: await fixtureNf('flood') }, sink: { module: join(REPO_ROOT, 'test/fixtures/build/guest/mailbox.initrd'), trust: 'vm' } },
+    chains: [{ from: 'in', through: ['flood', 'sink'], to: 'out' }],
+  }, ['--duration', '120', ...ctl], dir);
+  await run.waitFor(/\[\s*1s\]/, 60000);
+  const said = await netvm(['send', 'sink', '{"hello": "guest"}', ...ctl]);
+  t.equal(said.code, 0, said.stderr);
+  const answer = JSON.parse(said.stdout.replace(/^nf sink: /, '')) as { messages: number; bytes: number; said: unknown };
+  t.same(answer.said, { hello: 'guest' }, 'the guest got the operator\'s message and answered');
+  t.equal((await netvm(['stop', ...ctl])).code, 0);
+  const r = await run.done;
+  t.equal(r.code, 0, r.stderr);
+  const [flood, sink] = r.summary!.chains[0]!.nfs;
+  t.ok(flood!.messages_sent > 0, `flood sent ${flood!.messages_sent}`);
+  t.equal(answer.messages, flood!.messages_sent, 'the guest took every message flood sent, before the operator\'s');
+  t.equal(answer.bytes, 16 * flood!.messages_sent);
+  t.equal(sink!.messages_received, flood!.messages_sent + 1, 'received: those, and the operator\'s');
   const { rx, tx, drops } = totals(r.summary!);
   t.equal(rx, tx + drops, 'in = out + counted drops');
   t.equal(r.summary!.pool.available, r.summary!.pool.mbufs, 'the pool is full again');

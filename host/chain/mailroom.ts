@@ -9,8 +9,8 @@
 // slot, and a message to it is copied into its private area. Everything is
 // bounded: a worker's slots, MAILBOX_ROOM messages waiting per NF, HELD_MAX
 // buffers an NF holds unsent. A full mailbox drops the message and counts it
-// on both sides; nothing blocks and nothing grows. vm NFs neither send nor
-// take messages yet.
+// on both sides; nothing blocks and nothing grows. A vm NF's guest takes
+// messages (a copy, as an isolated NF's, in its region) but sends none yet.
 import { NF_COUNTERS, nfCounterBase } from './counters.js';
 import { POOL_ELT_BYTES } from '../dataplane/pool-layout.js';
 import { isTrap } from '../nf/engine.js';
@@ -73,8 +73,8 @@ export class Mailroom {
   }
 }
 
-/** Whether an instance can take messages: a Wasm NF (not a vm NF) that exports netvm_message. */
-const takesMessages = (nf: NfInstance): boolean => nf.exports.netvm_message !== undefined && nf.vm === undefined;
+/** Whether an instance can take messages: one that exports netvm_message (a vm NF whose guest's NF defines nf_message). */
+const takesMessages = (nf: NfInstance): boolean => nf.exports.netvm_message !== undefined;
 
 /** The messages of one lane (a chain's instances on one worker): a mailbox and the held
  *  buffers per chain position. Positions, not instances, own them: a swapped-in instance
@@ -108,7 +108,7 @@ export class LaneMail implements MessageSender {
     const base = from * HELD_MAX;
     let i = 0;
     while (i < HELD_MAX && this.held[base + i] !== -1) i++;
-    const slot = len < 1 || len > MESSAGE_MAX || i === HELD_MAX || nf.vm !== undefined ? -1 : this.room.take();
+    const slot = len < 1 || len > MESSAGE_MAX || i === HELD_MAX ? -1 : this.room.take();
     if (slot < 0) return this.count(from, DROPPED_AT, 0);
     this.held[base + i] = slot;
     return nf.windowOffset + (nf.isolated ? privateOutbox(i) : slot);
@@ -186,7 +186,7 @@ export class LaneMail implements MessageSender {
    *  (netvm_message_answer), or an error saying why it was not taken. */
   deliverNow(k: number, bytes: Uint8Array): { answer?: string; error?: string } {
     const nf = this.nfs[k]!;
-    if (!takesMessages(nf)) return { error: nf.vm !== undefined ? 'a vm NF takes no messages yet' : 'it takes no messages (no netvm_message export)' };
+    if (!takesMessages(nf)) return { error: nf.vm !== undefined ? 'its guest\'s NF takes no messages (no nf_message)' : 'it takes no messages (no netvm_message export)' };
     if (bytes.length < 1 || bytes.length > MESSAGE_MAX) return { error: `a message is 1 to ${MESSAGE_MAX} bytes, not ${bytes.length}` };
     const slot = this.room.take();
     if (slot < 0) return { error: 'no message buffer is free on its worker' };

@@ -150,6 +150,8 @@ function load() {
     vmBoots: lib.func('uint32_t nv_vm_boots(uintptr_t base)') as (base: bigint) => number,
     vmError: lib.func('const char *nv_vm_error(uintptr_t base)') as (base: bigint) => string,
     vmRun: lib.func('int nv_vm_run(uintptr_t base, uint32_t count, uint64_t timeout_ns)') as (base: bigint, count: number, timeoutNs: number) => number,
+    vmMessage: lib.func('int nv_vm_message(uintptr_t base, uint32_t len, int32_t from, uint64_t timeout_ns)') as
+      (base: bigint, len: number, from: number, timeoutNs: number) => number,
     pollStart: lib.func('int nv_poll_start(unsigned int lcore)'),
     pollDrain: lib.func('int nv_poll_drain(void)'),
     pollSync: lib.func('int nv_poll_sync(void)'),

@@ -207,6 +207,23 @@ static void run_burst(uint8_t *region, uint32_t count)
 	}
 }
 
+/* Hands the NF the message the host wrote (a private copy: the host's memory
+ * is not ours to trust), and writes its answer back. */
+static void take_message(uint8_t *region, uint32_t len)
+{
+	struct nv_vm_header *h = (struct nv_vm_header *)region;
+	static uint8_t message[NV_VM_MESSAGE_MAX];
+	static char answer[NV_VM_ANSWER_MAX];
+	if (nf_message == NULL || len > NV_VM_MESSAGE_MAX)
+		return;
+	memcpy(message, region + NV_VM_MESSAGE_OFF, len);
+	uint32_t n = nf_message(message, len, __atomic_load_n(&h->message_from, __ATOMIC_RELAXED), answer, sizeof answer);
+	if (n > sizeof answer)
+		n = sizeof answer;
+	memcpy(region + NV_VM_ANSWER_OFF, answer, n);
+	h->answer_len = n;
+}
+
 int main(void)
 {
 	char dir[PATH_MAX];
@@ -229,6 +246,7 @@ int main(void)
 		return 1;
 
 	/* Nothing the host wrote before now is a burst for us. */
+	__atomic_store_n(&h->takes_messages, nf_message != NULL, __ATOMIC_RELAXED);
 	uint32_t done = __atomic_load_n(&h->kick, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&h->done, done, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->guest_state, NV_VM_READY, __ATOMIC_RELEASE);
@@ -238,7 +256,11 @@ int main(void)
 	for (;;) {
 		uint32_t kick = __atomic_load_n(&h->kick, __ATOMIC_ACQUIRE);
 		if (kick != done) {
-			run_burst(region, __atomic_load_n(&h->count, __ATOMIC_RELAXED));
+			uint32_t message_len = __atomic_load_n(&h->message_len, __ATOMIC_RELAXED);
+			if (message_len != 0)
+				take_message(region, message_len);
+			else
+				run_burst(region, __atomic_load_n(&h->count, __ATOMIC_RELAXED));
 			__atomic_store_n(&h->done, kick, __ATOMIC_RELEASE);
 			done = kick;
 			last = now_ns();

@@ -33,4 +33,10 @@ int nf_configure(const char *config, uint32_t len, char *error, uint32_t error_m
  * into them. */
 uint32_t nf_process(uint8_t *packet, uint32_t *len, uint32_t room, uint16_t port);
 
+/* Optional: a message for the NF (docs/abi.md, "Messages"), between two bursts: `len` bytes
+ * (a copy, the NF's during the call), `from` the sender's chain position, or -1 for the
+ * operator (`netvm send`). It may write an answer for the operator into `answer` (at most
+ * `answer_max` bytes) and return its length; 0 for none. An NF without it takes no messages. */
+uint32_t nf_message(const uint8_t *message, uint32_t len, int32_t from, char *answer, uint32_t answer_max) __attribute__((weak));
+
 #endif

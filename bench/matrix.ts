@@ -96,7 +96,7 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
       swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'),
-      ...['forward', 'ttl', 'ttl-c', 'ttl-rs', 'firewall', 'firewall-c', 'router', 'nat', 'fw+rt+nat'].map((c) => nfPathPoint(c, 1000)),
+      ...['forward', 'ttl', 'ttl-c', 'ttl-rs', 'firewall', 'firewall-c', 'router', 'nat', 'fw+rt+nat', 'dpi+fw', 'dpi+fw-notify'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
   const points: Point[] = [];

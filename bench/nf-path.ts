@@ -122,6 +122,10 @@ export const NF_PATH_CASES: NfPathCase[] = [
     baseline: () => ratelimitReferenceBaseline(RATELIMIT), baselinePasses: REFERENCE_PASSES,
   },
   { name: 'monitor', nfs: [{ module: 'monitor', config: { flows: 1 << 21 } }], baseline: () => monitorReferenceBaseline(), baselinePasses: REFERENCE_PASSES },
+  // Messages set up but none sent (the bench traffic matches no pattern): what the mailboxes cost
+  // a chain when nothing is pending, against the same chain whose dpi tells no one.
+  { name: 'dpi+fw', nfs: [{ module: 'dpi', config: { patterns: DPI_PATTERNS } }, { module: 'firewall', config: { default: 'allow' } }] },
+  { name: 'dpi+fw-notify', nfs: [{ module: 'dpi', config: { patterns: DPI_PATTERNS, notify: 'firewall1' } }, { module: 'firewall', config: { default: 'allow' } }] },
   {
     name: 'fw+rt+nat',
     nfs: [{ module: 'forward' }, { module: 'firewall', config: firewallConfig(false) }, { module: 'router', config: ROUTER }, { module: 'nat', config: NAT }],

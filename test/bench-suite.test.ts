@@ -17,7 +17,7 @@ interface Results {
 
 t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown and SVG', async (t) => {
   const out = join(tempDir(), 'bench');
-  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall', '--only', 'latency3-50',
+  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall-1K', '--only', 'latency3-50',
     '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /point\s+Mpps \[min-max\]\s+Gbps wire/);

@@ -74,27 +74,6 @@ uint32_t nf_state_export(void)
 	return netvm_state_finish(&w);
 }
 
-/* A u32 count of records of record_bytes each that the rest of the blob has room for; -1 (the
- * reason logged) when it has not. */
-static int64_t section(struct netvm_state_reader *r, const char *what, uint32_t record_bytes)
-{
-	const uint32_t n = netvm_state_get_u32(r);
-	if (netvm_state_ok(r) && netvm_state_remaining(r) >= (uint64_t)n * record_bytes)
-		return n;
-	char line[128];
-	uint32_t at = 0;
-	netvm_text_put(line, sizeof(line), &at, "state of ");
-	netvm_text_int(line, sizeof(line), &at, n);
-	netvm_text_put(line, sizeof(line), &at, " ");
-	netvm_text_put(line, sizeof(line), &at, what);
-	netvm_text_put(line, sizeof(line), &at, " should be ");
-	netvm_text_int(line, sizeof(line), &at, (int64_t)n * record_bytes);
-	netvm_text_put(line, sizeof(line), &at, " bytes, not ");
-	netvm_text_int(line, sizeof(line), &at, netvm_state_remaining(r));
-	netvm_log((int32_t)NETVM_LOG_ERROR, line, (int32_t)at);
-	return -1;
-}
-
 /* Logs that count things handed over (what) are not kept, and why. */
 static void not_kept(int64_t count, const char *what, const char *why)
 {
@@ -116,7 +95,7 @@ bool nf_state_import(struct netvm_state_reader *r)
 	const uint32_t version = netvm_state_open_formats(r, STATE_KIND, 1, STATE_VERSION);
 	if (version == 0)
 		return false;
-	const int64_t n = version == 1 ? netvm_state_records(r, "flows", STATE_RECORD_BYTES) : section(r, "flows", STATE_RECORD_BYTES);
+	const int64_t n = version == 1 ? netvm_state_records(r, "flows", STATE_RECORD_BYTES) : netvm_state_section(r, "flows", STATE_RECORD_BYTES);
 	if (n < 0)
 		return false;
 	if (!fw.stateful)
@@ -145,7 +124,7 @@ bool nf_state_import(struct netvm_state_reader *r)
 		fw.metrics[M_FLOWS] = t->size;
 	if (version == 1)
 		return true;
-	const int64_t prefixes = section(r, "blocked prefixes", STATE_PREFIX_BYTES);
+	const int64_t prefixes = netvm_state_section(r, "blocked prefixes", STATE_PREFIX_BYTES);
 	if (prefixes < 0)
 		return false;
 	uint8_t skip[STATE_PREFIX_BYTES];

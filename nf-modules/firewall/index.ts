@@ -39,7 +39,7 @@ import { FlowTable } from '../sdk/flow-table';
 import {
   META_IP_VERSION, META_L3, META_L4, META_L4_PROTO, loadBe16,
   DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, FLOW_KEY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
-  LogLevel, Parsed, StateReader, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, answer, configText, counter, flowHash, flowKey, gauge, hostNowNs, log,
+  LogLevel, Parsed, StateWriter, TCP_ACK, openState, TCP_RST, TCP_SYN, answer, configText, counter, flowHash, flowKey, gauge, hostNowNs, log,
   nowNs, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -522,21 +522,10 @@ export function netvm_state_export(): usize {
   return w.finish();
 }
 
-/** A u32 count of records of recordBytes each that the rest of the blob has room for; -1
- *  (the reason logged) when it has not. */
-function section(r: StateReader, what: string, recordBytes: usize): i64 {
-  const n = r.u32();
-  if (!r.ok() || r.remaining() < <usize>n * recordBytes) {
-    log(LogLevel.ERROR, `state of ${n} ${what} should be ${<usize>n * recordBytes} bytes, not ${r.remaining()}`);
-    return -1;
-  }
-  return <i64>n;
-}
-
 export function netvm_state_import(ptr: usize, len: i32): i32 {
   const r = openState(ptr, len, STATE_KIND, STATE_VERSION, 1);
   if (r == null) return 1;
-  const n = r.version == 1 ? r.records('flows', STATE_RECORD_BYTES) : section(r, 'flows', STATE_RECORD_BYTES);
+  const n = r.version == 1 ? r.records('flows', STATE_RECORD_BYTES) : r.section('flows', STATE_RECORD_BYTES);
   if (n < 0) return 1;
   const t = table;
   if (t == null && n > 0) log(LogLevel.WARN, `stateless: the ${n} flows handed over are not kept`);
@@ -554,7 +543,7 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
   }
   if (t != null) flows.set(t.size);
   if (r.version == 1) return 0;
-  const prefixes = section(r, 'blocked prefixes', STATE_PREFIX_BYTES);
+  const prefixes = r.section('blocked prefixes', STATE_PREFIX_BYTES);
   if (prefixes < 0) return 1;
   for (let k: i64 = 0; k < prefixes; k++) {
     const version = r.u8();

@@ -90,6 +90,15 @@ static inline void *netvm_alloc(uint32_t size, uint32_t align)
 	return (void *)at;
 }
 
+/* Where the host writes len bytes for the NF (a config, state): traps when there is no memory. */
+static inline uint32_t netvm_buffer(int32_t len, uint32_t align)
+{
+	void *area = netvm_alloc(len > 0 ? (uint32_t)len : 1, align);
+	if (area == NULL)
+		__builtin_trap();
+	return (uint32_t)(uintptr_t)area;
+}
+
 /* Logs the NUL-terminated pieces, concatenated (at most 511 bytes). */
 static inline void netvm_log_parts(enum netvm_log_level level, const char *a, const char *b)
 {
@@ -213,10 +222,7 @@ bool nf_configure(struct netvm_config *c);
 
 NETVM_EXPORT(netvm_config_buffer) uint32_t netvm_config_buffer(int32_t len)
 {
-	void *area = netvm_alloc(len > 0 ? (uint32_t)len : 1, 1);
-	if (area == NULL)
-		__builtin_trap();
-	return (uint32_t)(uintptr_t)area;
+	return netvm_buffer(len, 1);
 }
 
 /* Parses the text twice: once to count its tokens, once into them. */

@@ -212,13 +212,15 @@ static inline bool netvm_state_open(struct netvm_state_reader *r, const char *ki
 	return netvm_state_open_formats(r, kind, version, version) != 0;
 }
 
-/* A u32 count of records of record_bytes each, which must fill the rest of
- * the blob; -1 (and the reason logged) when they do not. */
-static inline int64_t netvm_state_records(struct netvm_state_reader *r, const char *what, uint32_t record_bytes)
+/* A u32 count of records of record_bytes each: when exact, they must fill the rest of the
+ * blob; else the rest must have room for them (more sections follow). -1 (and the reason
+ * logged) when it does not. */
+static inline int64_t netvm_state_count(struct netvm_state_reader *r, const char *what, uint32_t record_bytes, bool exact)
 {
 	const uint32_t n = netvm_state_get_u32(r);
 	const uint64_t need = (uint64_t)n * record_bytes;
-	if (netvm_state_ok(r) && netvm_state_remaining(r) == need)
+	const uint32_t rest = netvm_state_remaining(r);
+	if (netvm_state_ok(r) && (exact ? rest == need : rest >= need))
 		return n;
 	char line[256];
 	uint32_t at = 0;
@@ -229,9 +231,21 @@ static inline int64_t netvm_state_records(struct netvm_state_reader *r, const ch
 	netvm_text_put(line, sizeof(line), &at, " should be ");
 	netvm_text_int(line, sizeof(line), &at, (int64_t)need);
 	netvm_text_put(line, sizeof(line), &at, " bytes, not ");
-	netvm_text_int(line, sizeof(line), &at, netvm_state_remaining(r));
+	netvm_text_int(line, sizeof(line), &at, rest);
 	netvm_log((int32_t)NETVM_LOG_ERROR, line, (int32_t)at);
 	return -1;
+}
+
+/* The last section: records that fill the rest of the blob. */
+static inline int64_t netvm_state_records(struct netvm_state_reader *r, const char *what, uint32_t record_bytes)
+{
+	return netvm_state_count(r, what, record_bytes, true);
+}
+
+/* A section that more follow. */
+static inline int64_t netvm_state_section(struct netvm_state_reader *r, const char *what, uint32_t record_bytes)
+{
+	return netvm_state_count(r, what, record_bytes, false);
 }
 
 bool nf_state_import(struct netvm_state_reader *r);
@@ -244,10 +258,7 @@ NETVM_EXPORT(netvm_state_export) uint32_t netvm_state_export(void)
 
 NETVM_EXPORT(netvm_state_buffer) uint32_t netvm_state_buffer(int32_t len)
 {
-	void *area = netvm_alloc(len > 0 ? (uint32_t)len : 1, 4);
-	if (area == NULL)
-		__builtin_trap();
-	return (uint32_t)(uintptr_t)area;
+	return netvm_buffer(len, 4);
 }
 
 NETVM_EXPORT(netvm_state_import) int32_t netvm_state_import(uint32_t ptr, int32_t len)

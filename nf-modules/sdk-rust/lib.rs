@@ -200,9 +200,10 @@ pub fn alloc(size: usize, align: usize) -> Option<*mut u8> {
     Some(at as *mut u8)
 }
 
+/// Where the host writes len bytes for the NF (a config, state): traps when there is no memory.
 #[doc(hidden)]
-pub fn config_buffer(len: i32) -> u32 {
-    match alloc(len.max(1) as usize, 1) {
+pub fn buffer(len: i32, align: usize) -> u32 {
+    match alloc(len.max(1) as usize, align) {
         Some(p) => p as u32,
         None => core::arch::wasm32::unreachable(),
     }
@@ -234,14 +235,6 @@ pub fn configure(ptr: u32, len: i32, nf_configure: fn(&mut Config) -> Result<(),
     match nf_configure(&mut config) {
         Ok(()) => 0,
         Err(Refused) => refuse_config(if config.error().is_empty() { "refused" } else { config.error() }),
-    }
-}
-
-#[doc(hidden)]
-pub fn state_buffer(len: i32) -> u32 {
-    match alloc(len.max(1) as usize, 4) {
-        Some(p) => p as u32,
-        None => core::arch::wasm32::unreachable(),
     }
 }
 
@@ -383,7 +376,7 @@ macro_rules! nf {
         $(
             #[no_mangle]
             pub extern "C" fn netvm_config_buffer(len: i32) -> u32 {
-                $crate::config_buffer(len)
+                $crate::buffer(len, 1)
             }
             #[no_mangle]
             pub extern "C" fn netvm_configure(ptr: u32, len: i32) -> i32 {
@@ -403,7 +396,7 @@ macro_rules! nf {
             }
             #[no_mangle]
             pub extern "C" fn netvm_state_buffer(len: i32) -> u32 {
-                $crate::state_buffer(len)
+                $crate::buffer(len, 4)
             }
             #[no_mangle]
             pub extern "C" fn netvm_state_import(ptr: u32, len: i32) -> i32 {

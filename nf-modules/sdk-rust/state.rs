@@ -189,13 +189,24 @@ impl<'a> StateReader<'a> {
     /// A u32 count of records of record_bytes each, which must fill the rest of
     /// the blob; None (and the reason logged) when they do not.
     pub fn records(&mut self, what: &str, record_bytes: usize) -> Option<u32> {
+        self.count(what, record_bytes, true)
+    }
+
+    /// A u32 count of records of record_bytes each that the rest of the blob has
+    /// room for (a section that more follow); None (and the reason logged) when not.
+    pub fn section(&mut self, what: &str, record_bytes: usize) -> Option<u32> {
+        self.count(what, record_bytes, false)
+    }
+
+    fn count(&mut self, what: &str, record_bytes: usize, exact: bool) -> Option<u32> {
         let n = self.u32();
         let need = n as usize * record_bytes;
-        if self.ok() && self.remaining() == need {
+        let rest = self.remaining();
+        if self.ok() && (if exact { rest == need } else { rest >= need }) {
             return Some(n);
         }
         let mut line = Text::<256>::new();
-        let _ = write!(line, "state of {} {} should be {} bytes, not {}", n, what, need, self.remaining());
+        let _ = write!(line, "state of {} {} should be {} bytes, not {}", n, what, need, rest);
         log(LogLevel::Error, line.as_str());
         None
     }

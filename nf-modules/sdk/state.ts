@@ -131,9 +131,21 @@ let exportCapacity: usize = 0;
   /** A u32 count of records of recordBytes each, which must fill the rest of
    *  the blob; -1 (and the reason logged) when they do not. */
   records(what: string, recordBytes: usize): i64 {
+    return this.count(what, recordBytes, true);
+  }
+
+  /** A u32 count of records of recordBytes each that the rest of the blob has
+   *  room for (a section that more follow); -1 (and the reason logged) when not. */
+  section(what: string, recordBytes: usize): i64 {
+    return this.count(what, recordBytes, false);
+  }
+
+  private count(what: string, recordBytes: usize, exact: bool): i64 {
     const n = this.u32();
-    if (!this.ok() || this.remaining() != <usize>n * recordBytes) {
-      log(LogLevel.ERROR, `state of ${n} ${what} should be ${<usize>n * recordBytes} bytes, not ${this.remaining()}`);
+    const need = <usize>n * recordBytes;
+    const rest = this.remaining();
+    if (!this.ok() || (exact ? rest != need : rest < need)) {
+      log(LogLevel.ERROR, `state of ${n} ${what} should be ${need} bytes, not ${rest}`);
       return -1;
     }
     return <i64>n;

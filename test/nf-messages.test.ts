@@ -179,3 +179,32 @@ t.test('netvm send sets a new rate and blocks a prefix on a live chain; an NF wi
   t.equal(fw!.messages_received, 4, 'two messages taken by each replica (the block, the bad one)');
   t.equal(end.summary!.pool.available, end.summary!.pool.mbufs, 'the mbuf pool is full again');
 });
+
+t.test('a hot-swap keeps the messages waiting for the NF it swaps: its new instance gets them', async (t) => {
+  const dir = tempDir();
+  const flows = join(dir, 'flows.pcap');
+  writeFlowsPcap(flows, 64, 256);
+  // chatter sends one message a burst to sink, before it in the chain: between two bursts one
+  // message always waits for sink. So, with nothing lost, exactly one is left unread at the end.
+  const config = {
+    cores: { poll: 1, workers: [0] },
+    ports: { src: `net_pcap0,rx_pcap=${flows},infinite_rx=1`, out: 'net_null0' },
+    nfs: { sink: { module: await fixtureNf('sink') }, chatter: { module: await fixtureNf('chatter') } },
+    chains: [{ from: 'src', through: ['sink', 'chatter'], to: 'out' }],
+  };
+  const run = startNetvm(config, ['--duration', '120', ...ctl], dir);
+  await run.waitFor(/\[\s*1s\]/);
+  for (let i = 0; i < 3; i++) {
+    const swap = await netvm(['swap', 'sink', await fixtureNf('sink'), ...ctl]);
+    t.equal(swap.code, 0, swap.stderr);
+  }
+  t.equal((await netvm(['stop', ...ctl])).code, 0);
+  const end = await run.done;
+  t.equal(end.code, 0, end.stderr);
+  const [sink, chatter] = end.summary!.chains[0]!.nfs;
+  t.ok(chatter!.messages_sent > 100, `${chatter!.messages_sent} sent`);
+  t.equal(chatter!.messages_dropped, 0, 'none dropped');
+  t.equal(sink!.messages_received, chatter!.messages_sent - 1, 'all but the last received, across three swaps');
+  const { rx, tx, drops } = totals(end.summary!);
+  t.equal(rx, tx + drops, 'in = out + counted drops');
+});

@@ -12,6 +12,7 @@ import { ProbeLinks, QUIET_MS } from './idle.js';
 import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
+import { l3fwdPps } from './l3fwd.js';
 import { handoffLatency, handoffPps } from './handoff.js';
 import { writeFlowsPcap } from './traffic.js';
 
@@ -93,6 +94,12 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
       return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds) };
     case 'handoff':
       return { pps: handoffPps(POLL_CPU, workerCpus(1)[0]!, timing.warmupS, timing.seconds) };
+    case 'peer': {
+      mkdirSync(scratch, { recursive: true });
+      const pcap = join(scratch, `traffic-${point.size}-${point.flows}.pcap`);
+      writeFlowsPcap(pcap, point.size, point.flows);
+      return { pps: await l3fwdPps(pcap, scratch, POLL_CPU, timing.warmupS, timing.seconds) };
+    }
     case 'forward':
     case 'chain':
     case 'latency':

@@ -24,12 +24,18 @@ export function buildSkeleton(): boolean {
 }
 
 /** Packets per second the skeleton forwards (both ports' TX) on `cpu` between the vdevs. */
-export async function skeletonPps(vdevs: string[], cpu: number, warmupS: number, seconds: number): Promise<number> {
-  const prefix = `netvm-bench-skeleton-${process.pid}`;
-  const args = ['-l', String(cpu), '--in-memory', '--no-pci', `--file-prefix=${prefix}`, '--log-level=lib.eal:error'];
-  for (const vdev of vdevs) args.push('--vdev', vdev);
-  const child = spawn(SKELETON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  // Listened for at once: a skeleton that fails to start (no hugepages, say) has closed before the end.
+export function skeletonPps(vdevs: string[], cpu: number, warmupS: number, seconds: number): Promise<number> {
+  const args = ['-l', String(cpu), '--in-memory', '--no-pci', '--log-level=lib.eal:error', ...vdevs.flatMap((v) => ['--vdev', v])];
+  return dpdkAppPps(SKELETON, 'skeleton', args, vdevs.map((_, port) => port), warmupS, seconds);
+}
+
+/** Packets per second a DPDK application sends out of `ports` (their TX over telemetry), after
+ *  warmupS, over `seconds`; it is started with its EAL (and own) arguments and a file prefix
+ *  of its own, killed at the end, and its runtime folder removed. */
+export async function dpdkAppPps(app: string, name: string, args: string[], ports: number[], warmupS: number, seconds: number): Promise<number> {
+  const prefix = `netvm-bench-${name}-${process.pid}`;
+  const child = spawn(app, [`--file-prefix=${prefix}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Listened for at once: an app that fails to start (no hugepages, say) has closed before the end.
   const closed = new Promise((r) => child.on('close', r));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -37,11 +43,11 @@ export async function skeletonPps(vdevs: string[], cpu: number, warmupS: number,
   try {
     const socket = join(runtimeDir, 'dpdk_telemetry.v2');
     for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
-    if (!existsSync(socket)) throw new Error(`the skeleton did not start (no ${socket}): ${stderr.trim()}`);
+    if (!existsSync(socket)) throw new Error(`${name} did not start (no ${socket}): ${stderr.trim()}`);
     await sleep(warmupS * 1000);
     const telemetry = Telemetry.connect(socket);
     try {
-      const sent = (): number => vdevs.reduce((n, _, port) => n + telemetry.opackets(port), 0);
+      const sent = (): number => ports.reduce((n, port) => n + telemetry.opackets(port), 0);
       const before = sent();
       const t0 = performance.now();
       await sleep(seconds * 1000);

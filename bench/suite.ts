@@ -12,6 +12,7 @@ import { latencyBase, matrix, type Point } from './matrix.js';
 import { measure, type Timing } from './measure.js';
 import { charts, figures, headline, markdownReport, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
 import { buildSkeleton } from './skeleton.js';
+import { buildL3fwd } from './l3fwd.js';
 
 export const BENCH_USAGE = `usage: netvm bench [--quick] [--only <point>]... [--out <dir>] [--repeats <n>] [--warmup <s>] [--seconds <s>] [--workers <n>]
 
@@ -82,6 +83,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   console.log(`netvm bench: ${points.length} points x ${repeats} on ${machine.cpu} (${machine.cpus} CPUs), hugepages ${machine.hugepages}` +
     (timing.workers > 1 ? `, each chain on ${timing.workers} workers` : ''));
   const hasSkeleton = points.some((p) => p.kind === 'skeleton') ? buildSkeleton() : true;
+  const hasL3fwd = points.some((p) => p.kind === 'peer') ? buildL3fwd() : true;
   const results: PointResult[] = points.map((point) => ({ point, samples: [] }));
   const show = progress(points.length * repeats);
   let done = 0;
@@ -92,6 +94,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       if (r.error === undefined) {
         try {
           if (r.point.kind === 'skeleton' && !hasSkeleton) throw new Error('the skeleton example is missing: apt-get install dpdk-doc');
+          if (r.point.kind === 'peer' && !hasL3fwd) throw new Error('the l3fwd example is missing: apt-get install dpdk-doc');
           r.samples.push(await measure(r.point, timing, scratch, (p) => {
             const base = results.find((x) => x.point.id === p.id);
             return base && base.samples.length > 0 ? figures(base, results)!.pps : undefined;

@@ -52,7 +52,10 @@ export type Point =
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number }
   | { kind: 'idle'; id: string; busy: boolean; link: 'veth' | 'tap' }
   | { kind: 'kernel'; id: string; pmd: KernelPmd }
-  | { kind: 'peer'; id: string; peer: 'l3fwd'; size: number; flows: number };
+  | { kind: 'peer'; id: string; peer: Peer; size: number; flows: number };
+
+/** What operators run today (issue 23): DPDK's l3fwd (LPM, one core); OVS-DPDK forwarding (one PMD core). */
+export type Peer = 'l3fwd' | 'ovs-forward';
 
 /** Drivers that reach a kernel interface: a NIC through its kernel driver. */
 export type KernelPmd = 'af_xdp' | 'af_packet';
@@ -61,8 +64,8 @@ const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_
 
 export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
 export const handoffPoint = (): Point => ({ kind: 'handoff', id: 'handoff' });
-/** What operators run today, on the chain points' traffic (issue 23): DPDK's l3fwd, LPM, one core. */
-export const peerPoint = (peer: 'l3fwd', size: number, flows: number): Point => ({ kind: 'peer', id: `peer-${peer}-${size}B-${flowsText(flows)}`, peer, size, flows });
+/** A peer on the chain points' traffic. */
+export const peerPoint = (peer: Peer, size: number, flows: number): Point => ({ kind: 'peer', id: `peer-${peer}-${size}B-${flowsText(flows)}`, peer, size, flows });
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
 export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js' | 'c' | 'vm-ivshmem' | 'vm-vhost'): ChainPoint => ({
@@ -98,7 +101,7 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
       chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
-      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'), peerPoint('l3fwd', 64, 1000),
+      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'), peerPoint('l3fwd', 64, 1000), peerPoint('ovs-forward', 64, 1000),
       ...['forward', 'ttl', 'ttl-c', 'ttl-rs', 'firewall', 'firewall-c', 'router', 'nat', 'fw+rt+nat', 'dpi+fw', 'dpi+fw-notify'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -116,7 +119,7 @@ export function matrix(quick: boolean): Point[] {
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
   points.push(swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'));
-  for (const size of SIZES) points.push(peerPoint('l3fwd', size, 1000));
+  for (const size of SIZES) points.push(peerPoint('l3fwd', size, 1000), peerPoint('ovs-forward', size, 1000));
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
 }

@@ -13,6 +13,7 @@ import { measure, type Timing } from './measure.js';
 import { charts, figures, headline, markdownReport, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
 import { buildSkeleton } from './skeleton.js';
 import { buildL3fwd } from './l3fwd.js';
+import { hasOvs } from './ovs.js';
 
 export const BENCH_USAGE = `usage: netvm bench [--quick] [--only <point>]... [--out <dir>] [--repeats <n>] [--warmup <s>] [--seconds <s>] [--workers <n>]
 
@@ -83,7 +84,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   console.log(`netvm bench: ${points.length} points x ${repeats} on ${machine.cpu} (${machine.cpus} CPUs), hugepages ${machine.hugepages}` +
     (timing.workers > 1 ? `, each chain on ${timing.workers} workers` : ''));
   const hasSkeleton = points.some((p) => p.kind === 'skeleton') ? buildSkeleton() : true;
-  const hasL3fwd = points.some((p) => p.kind === 'peer') ? buildL3fwd() : true;
+  const hasL3fwd = points.some((p) => p.kind === 'peer' && p.peer === 'l3fwd') ? buildL3fwd() : true;
   const results: PointResult[] = points.map((point) => ({ point, samples: [] }));
   const show = progress(points.length * repeats);
   let done = 0;
@@ -94,7 +95,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       if (r.error === undefined) {
         try {
           if (r.point.kind === 'skeleton' && !hasSkeleton) throw new Error('the skeleton example is missing: apt-get install dpdk-doc');
-          if (r.point.kind === 'peer' && !hasL3fwd) throw new Error('the l3fwd example is missing: apt-get install dpdk-doc');
+          if (r.point.kind === 'peer' && r.point.peer === 'l3fwd' && !hasL3fwd) throw new Error('the l3fwd example is missing: apt-get install dpdk-doc');
+          if (r.point.kind === 'peer' && r.point.peer === 'ovs-forward' && !hasOvs()) throw new Error('Open vSwitch with DPDK is missing: apt-get install openvswitch-switch-dpdk');
           r.samples.push(await measure(r.point, timing, scratch, (p) => {
             const base = results.find((x) => x.point.id === p.id);
             return base && base.samples.length > 0 ? figures(base, results)!.pps : undefined;

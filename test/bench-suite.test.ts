@@ -17,7 +17,7 @@ interface Results {
 
 t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown and SVG', async (t) => {
   const out = join(tempDir(), 'bench');
-  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall-1K', '--only', 'latency3-50', '--only', 'peer-l3fwd-64B-1K',
+  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall-1K', '--only', 'latency3-50', '--only', 'peer-',
     '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /point\s+Mpps \[min-max\]\s+Gbps wire/);
@@ -26,7 +26,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
-  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'peer-l3fwd-64B-1K', 'nf-firewall-1K']);
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
     t.equal(r.samples.length, 1, `${r.id}: one sample`);
@@ -50,9 +50,18 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.not(json.targets.find((x) => x.what.startsWith('firewall in Wasm'))!.status, 'not measured', "the firewall's Wasm/C target is judged");
   t.equal(result('chain1-64B-1K-js').samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');
   t.ok(result('chain1-64B-1K').figures!.wasmVsTs! > 0, 'the Wasm chain is compared with it');
-  // The peer (DPDK's l3fwd) started, routed, and left nothing behind.
+  // The peers (DPDK's l3fwd, OVS-DPDK) started, forwarded, and left nothing behind.
   t.ok(result('peer-l3fwd-64B-1K').samples[0]!.pps > 1e6, 'l3fwd routed the traffic into net_null');
+  t.ok(result('peer-ovs-forward-64B-1K').samples[0]!.pps > 1e6, 'OVS forwarded it');
   t.same((existsSync('/var/run/dpdk') ? readdirSync('/var/run/dpdk') : []).filter((d) => d.startsWith('netvm-bench-')), [], 'no runtime folder left by a baseline or peer');
+  const running = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).map((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  });
+  t.same(running.filter((cmd) => /ovs-vswitchd|ovsdb-server|l3fwd/.test(cmd)), [], 'no OVS daemon or l3fwd left running');
   const paced = result('latency3-50pct').samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number }; floor?: { p99Ns: number }; workerGaps?: unknown[] };
   t.ok(paced.pacedPps! > 0 && paced.latency!.count > 0 && paced.latency!.p99Ns > 0, 'the paced point has latency percentiles');
   t.ok(paced.floor!.p99Ns > 0 && paced.workerGaps!.length === 1, 'beside the rings alone at the same pace, and the worker\'s turn gaps');

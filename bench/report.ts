@@ -430,6 +430,34 @@ export function headline(all: PointResult[]): string {
   return parts.length === 0 ? 'Wasm/C speed: no point with a C version in this run' : `Wasm/C speed (1 = as fast as the same logic in C): ${parts.join(', ')}`;
 }
 
+/** What each peer does, and the NetVM points beside it (issue 23). */
+const PEERS: Record<string, { what: string; beside: string[] }> = {
+  l3fwd: { what: "DPDK's l3fwd (dpdk-doc), LPM: a route lookup, the TTL and checksum stepped, the MACs rewritten", beside: ['chain1-64B-1K', 'chain3-64B-1K'] },
+  'ovs-forward': { what: 'OVS-DPDK 3.1, one OpenFlow rule: in_port=in, actions=output:out', beside: ['chain1-64B-1K', 'chain3-64B-1K'] },
+};
+
+/** Each peer beside NetVM's chains on the same traffic and ports, in Mpps and in Mpps per core used;
+ *  empty when no peer ran. A peer runs on one core (CPU POLL_CPU); a NetVM chain on two, the poll
+ *  lcore's and a worker's. */
+export function peerLines(all: PointResult[]): string[] {
+  const rate = (r: PointResult | undefined): number | undefined => (r && r.samples.length > 0 ? figures(r, all)?.pps : undefined);
+  const lines: string[] = [];
+  for (const r of all) {
+    if (r.point.kind !== 'peer') continue;
+    const peer = PEERS[r.point.peer]!;
+    const pps = rate(r);
+    if (pps === undefined) {
+      lines.push(`- ${r.point.id} (${peer.what}): not measured${r.error !== undefined ? `: ${r.error}` : ''}`);
+      continue;
+    }
+    const netvm = peer.beside.map((id) => [id, rate(byId(all, id))] as const).filter((x): x is readonly [string, number] => x[1] !== undefined)
+      .map(([id, v]) => `${id} ${(v / 1e6).toFixed(2)} Mpps on 2 cores (${(v / 2e6).toFixed(2)} a core)`);
+    lines.push(`- ${r.point.id} (${peer.what}): ${(pps / 1e6).toFixed(2)} Mpps on 1 core (CPU ${POLL_CPU})` +
+      (netvm.length > 0 ? `; NetVM on the same traffic and ports: ${netvm.join(', ')}` : ''));
+  }
+  return lines;
+}
+
 export function terminalTable(all: PointResult[]): string {
   const table = [HEAD, ...rows(all)];
   const widths = HEAD.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
@@ -487,6 +515,16 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     `|${HEAD.map(() => '---').join('|')}|`,
     ...rows(all).map((row) => `| ${row.join(' | ')} |`),
     '',
+    ...(peerLines(all).length > 0 ? [
+      '## Peers',
+      '',
+      'What operators run today, on the chain points\' traffic and ports (a replayed pcap into net_null), started and stopped by the bench. ' +
+        'The work differs: l3fwd routes (router\'s share of a chain), OVS forwards; chain1 runs the firewall, chain3 firewall, router and nat ' +
+        '(docs/performance.md, "Peers").',
+      '',
+      ...peerLines(all),
+      '',
+    ] : []),
     '## Baselines',
     '',
     `- raw DPDK (the skeleton example, from dpdk-doc): ${all.some((r) => r.point.kind === 'skeleton' && r.samples.length > 0) ? 'measured' : 'not in this run'}.`,

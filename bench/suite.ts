@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../host/paths.js';
 import { describeMachine } from './machine.js';
 import { latencyBase, matrix, type Point } from './matrix.js';
 import { measure, type Timing } from './measure.js';
-import { charts, figures, headline, markdownReport, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
+import { charts, figures, headline, markdownReport, peerLines, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
 import { buildSkeleton } from './skeleton.js';
 import { buildL3fwd } from './l3fwd.js';
 import { hasOvs } from './ovs.js';
@@ -121,7 +121,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     targets: targets(results),
   };
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(json, null, 1)}\n`);
-  console.log(`\n${terminalTable(results)}\n\n${headline(results)}\n`);
+  const peers = peerLines(results);
+  console.log(`\n${terminalTable(results)}\n\n${headline(results)}\n${peers.length > 0 ? `\n${peers.join('\n')}\n` : ''}`);
   for (const t of targets(results)) console.log(`target ${t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   '} ${t.what}: ${t.detail}`);
   console.log(`\nwritten: ${join(out, 'report.md')}, results.json, ${made.map((c) => c.file).join(', ') || 'no charts'}`);
   return results.some((r) => r.error !== undefined) ? 1 : 0;

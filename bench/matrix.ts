@@ -54,8 +54,9 @@ export type Point =
   | { kind: 'kernel'; id: string; pmd: KernelPmd }
   | { kind: 'peer'; id: string; peer: Peer; size: number; flows: number };
 
-/** What operators run today (issue 23): DPDK's l3fwd (LPM, one core); OVS-DPDK forwarding (one PMD core). */
-export type Peer = 'l3fwd' | 'ovs-forward';
+/** What operators run today (issue 23): DPDK's l3fwd (LPM, one core); OVS-DPDK forwarding, and
+ *  firewall -> router -> nat as OpenFlow (one PMD core). */
+export type Peer = 'l3fwd' | 'ovs-forward' | 'ovs-chain3';
 
 /** Drivers that reach a kernel interface: a NIC through its kernel driver. */
 export type KernelPmd = 'af_xdp' | 'af_packet';
@@ -101,7 +102,7 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
       chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
-      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'), peerPoint('l3fwd', 64, 1000), peerPoint('ovs-forward', 64, 1000),
+      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'), peerPoint('l3fwd', 64, 1000), peerPoint('ovs-forward', 64, 1000), peerPoint('ovs-chain3', 64, 1000),
       ...['forward', 'ttl', 'ttl-c', 'ttl-rs', 'firewall', 'firewall-c', 'router', 'nat', 'fw+rt+nat', 'dpi+fw', 'dpi+fw-notify'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -119,7 +120,7 @@ export function matrix(quick: boolean): Point[] {
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
   points.push(swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'));
-  for (const size of SIZES) points.push(peerPoint('l3fwd', size, 1000), peerPoint('ovs-forward', size, 1000));
+  for (const size of SIZES) points.push(peerPoint('l3fwd', size, 1000), peerPoint('ovs-forward', size, 1000), peerPoint('ovs-chain3', size, 1000));
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
 }

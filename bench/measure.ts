@@ -13,7 +13,7 @@ import { swapEvery, type SwapRound } from './swap.js';
 import { NF_PATH_CASES, measureNfPath } from './nf-path.js';
 import { skeletonPps } from './skeleton.js';
 import { l3fwdPps } from './l3fwd.js';
-import { ovsForwardPps } from './ovs.js';
+import { ovsPps } from './ovs.js';
 import { handoffLatency, handoffPps } from './handoff.js';
 import { writeFlowsPcap } from './traffic.js';
 
@@ -99,8 +99,10 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
       mkdirSync(scratch, { recursive: true });
       const pcap = join(scratch, `traffic-${point.size}-${point.flows}.pcap`);
       writeFlowsPcap(pcap, point.size, point.flows);
-      const peer = point.peer === 'l3fwd' ? l3fwdPps : ovsForwardPps;
-      return { pps: await peer(pcap, scratch, POLL_CPU, timing.warmupS, timing.seconds) };
+      const pps = point.peer === 'l3fwd'
+        ? await l3fwdPps(pcap, scratch, POLL_CPU, timing.warmupS, timing.seconds)
+        : await ovsPps(point.peer === 'ovs-forward' ? 'forward' : 'chain3', pcap, scratch, POLL_CPU, timing.warmupS, timing.seconds);
+      return { pps };
     }
     case 'forward':
     case 'chain':

@@ -434,6 +434,10 @@ export function headline(all: PointResult[]): string {
 const PEERS: Record<string, { what: string; beside: string[] }> = {
   l3fwd: { what: "DPDK's l3fwd (dpdk-doc), LPM: a route lookup, the TTL and checksum stepped, the MACs rewritten", beside: ['chain1-64B-1K', 'chain3-64B-1K'] },
   'ovs-forward': { what: 'OVS-DPDK 3.1, one OpenFlow rule: in_port=in, actions=output:out', beside: ['chain1-64B-1K', 'chain3-64B-1K'] },
+  'ovs-chain3': {
+    what: 'OVS-DPDK 3.1, the chain as OpenFlow: the firewall\'s rules, the routes as dec_ttl and MAC rewrites, NAT by conntrack (which tracks each flow, where NetVM\'s stateless firewall does not)',
+    beside: ['chain3-64B-1K'],
+  },
 };
 
 /** Each peer beside NetVM's chains on the same traffic and ports, in Mpps and in Mpps per core used;

@@ -96,7 +96,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         try {
           if (r.point.kind === 'skeleton' && !hasSkeleton) throw new Error('the skeleton example is missing: apt-get install dpdk-doc');
           if (r.point.kind === 'peer' && r.point.peer === 'l3fwd' && !hasL3fwd) throw new Error('the l3fwd example is missing: apt-get install dpdk-doc');
-          if (r.point.kind === 'peer' && r.point.peer === 'ovs-forward' && !hasOvs()) throw new Error('Open vSwitch with DPDK is missing: apt-get install openvswitch-switch-dpdk');
+          if (r.point.kind === 'peer' && r.point.peer !== 'l3fwd' && !hasOvs()) throw new Error('Open vSwitch with DPDK is missing: apt-get install openvswitch-switch-dpdk');
           r.samples.push(await measure(r.point, timing, scratch, (p) => {
             const base = results.find((x) => x.point.id === p.id);
             return base && base.samples.length > 0 ? figures(base, results)!.pps : undefined;

@@ -26,7 +26,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
-  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'nf-firewall-1K']);
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'peer-ovs-chain3-64B-1K', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
     t.equal(r.samples.length, 1, `${r.id}: one sample`);
@@ -51,8 +51,10 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.equal(result('chain1-64B-1K-js').samples[0]!.clean, true, 'the chain of JavaScript NFs ran on the worker, every packet accounted for');
   t.ok(result('chain1-64B-1K').figures!.wasmVsTs! > 0, 'the Wasm chain is compared with it');
   // The peers (DPDK's l3fwd, OVS-DPDK) started, forwarded, and left nothing behind.
+  t.match(run.stdout, /^- peer-ovs-chain3-64B-1K \(.*\): [\d.]+ Mpps on 1 core \(CPU 1\); NetVM on the same traffic and ports: chain3-64B-1K [\d.]+ Mpps on 2 cores/m, 'the peers beside NetVM\'s chains');
   t.ok(result('peer-l3fwd-64B-1K').samples[0]!.pps > 1e6, 'l3fwd routed the traffic into net_null');
   t.ok(result('peer-ovs-forward-64B-1K').samples[0]!.pps > 1e6, 'OVS forwarded it');
+  t.ok(result('peer-ovs-chain3-64B-1K').samples[0]!.pps > 1e5, 'and ran it through the chain as OpenFlow, its NAT by conntrack');
   t.same((existsSync('/var/run/dpdk') ? readdirSync('/var/run/dpdk') : []).filter((d) => d.startsWith('netvm-bench-')), [], 'no runtime folder left by a baseline or peer');
   const running = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).map((pid) => {
     try {

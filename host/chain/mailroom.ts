@@ -62,10 +62,6 @@ export class Mailroom {
     this.free[this.n++] = slot;
   }
 
-  get available(): number {
-    return this.n;
-  }
-
   /** len bytes of a slot, as the host sees the pool. */
   slot(offset: number, len: number): Uint8Array {
     this.pool ??= this.makeView();
@@ -188,10 +184,10 @@ export class LaneMail implements MessageSender {
     const nf = this.nfs[k]!;
     if (!takesMessages(nf)) return { error: nf.vm !== undefined ? 'its guest\'s NF takes no messages (no nf_message)' : 'it takes no messages (no netvm_message export)' };
     if (bytes.length < 1 || bytes.length > MESSAGE_MAX) return { error: `a message is 1 to ${MESSAGE_MAX} bytes, not ${bytes.length}` };
-    const slot = this.room.take();
-    if (slot < 0) return { error: 'no message buffer is free on its worker' };
+    // Written where the NF reads it: a slot in its window, or an isolated NF's private area (no slot).
+    const slot = nf.isolated ? -1 : this.room.take();
+    if (!nf.isolated && slot < 0) return { error: 'no message buffer is free on its worker' };
     try {
-      // Written where the NF reads it: the slot in its window, or an isolated NF's private area.
       const addr = nf.windowOffset + (nf.isolated ? PRIVATE_INBOX : slot);
       new Uint8Array(nf.memory.buffer, addr, bytes.length).set(bytes);
       nf.host.answer = undefined;
@@ -202,7 +198,7 @@ export class LaneMail implements MessageSender {
       if (!isTrap(err)) throw err;
       return { error: `trapped in netvm_message: ${(err as Error).message}` };
     } finally {
-      this.room.give(slot);
+      if (slot >= 0) this.room.give(slot);
     }
   }
 

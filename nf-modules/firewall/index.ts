@@ -33,7 +33,7 @@
 //     answer says what was done, or {"error": ...}.
 // Blocks move with the state on a hot-swap (from a stateless firewall too).
 import {
-  ConfigReader, JsonKind, JsonValue, itemPath, jsonError, keyPath, parseJson,
+  ConfigReader, JsonKind, JsonValue, itemPath, jsonError, jsonQuote, keyPath, parseJson,
 } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
@@ -338,6 +338,7 @@ let blockedUntil: usize = 0; // u64 per slot of blockedFlows
 /** Prefixes and flows blocked: the one load a packet costs while there are none. */
 let nBlocks: i32 = 0;
 const blockKey: usize = memory.data(FLOW_KEY_BYTES, 8);
+const prefixAddr: usize = memory.data(16, 8); // a blocked prefix being read
 
 function countBlocks(): void {
   const f = blockedFlows;
@@ -400,7 +401,7 @@ function blockFlow(key: usize, until: u64): bool {
 
 /** Blocks (or with seconds < 0 unblocks) a prefix; what to answer. */
 function blockPrefix(text: string, seconds: f64): string {
-  const at = heap.alloc(16);
+  const at = prefixAddr;
   const parsed = parsePrefix(text, at);
   if (parsed < 0) return `{"error":${jsonQuote(`'${text}' is not an IPv4 or IPv6 prefix`)}}`;
   for (let i = 0; i < nPrefixes; i++) {
@@ -444,11 +445,6 @@ export function netvm_message(ptr: usize, len: i32, from: i32): void {
     return;
   }
   answer(block.length > 0 ? blockPrefix(block, seconds) : blockPrefix(unblock, -1));
-}
-
-/** s as a JSON string (for an answer). */
-function jsonQuote(s: string): string {
-  return '"' + s.replaceAll('\\', '\\\\').replaceAll('"', '\\"') + '"';
 }
 
 export function netvm_process(n: i32): void {

@@ -16,7 +16,7 @@
 // A message (nf-modules/sdk/messages.ts), JSON, from the operator (`netvm send`) or an NF:
 // {"rate": number, "burst": number} (either or both) sets a new rate and bucket size from
 // now on, for the buckets there are and those to come; the answer gives both.
-import { ConfigReader, parseJson } from '../sdk/json';
+import { ConfigReader, jsonQuote, parseJson } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
   DROP, FLOW_KEY_BYTES, LogLevel, Parsed, answer, configText, counter, flowHash, flowKey, gauge, log, nowNs, packetLen, setVerdict,
@@ -74,7 +74,7 @@ export function netvm_message(ptr: usize, len: i32, from: i32): void {
   const perSecond = r.number(root, 'rate', '', 1e-9, Infinity, rate * 1e9);
   const newBurst = r.number(root, 'burst', '', 1, Infinity, burst);
   if (!r.ok()) {
-    if (from < 0) answer(`{"error":"${r.error().replaceAll('"', "'")}"}`);
+    if (from < 0) answer(`{"error":${jsonQuote(r.error())}}`);
     else log(LogLevel.WARN, `a message from the NF at ${from}: ${r.error()}`);
     return;
   }

@@ -50,7 +50,8 @@
 //   child(obj, key, path, required = true): JsonValue | null   a nested object
 //   field(obj, key): JsonValue | null     raw member (no checks, null if absent)
 //   unknownKeys(obj, path, allowed: string[]): bool   'rulez: unknown key (allowed: rules, default)'
-// keyPath(path, key) and itemPath(path, i) build the paths: 'rules', 'rules[2]'.
+// keyPath(path, key) and itemPath(path, i) build the paths: 'rules', 'rules[2]';
+// jsonQuote(s) writes s as a JSON string (an NF's answer to a message, say).
 //
 // Usage (an NF's netvm_configure; log and LogLevel come from '../sdk'):
 //   const r = new ConfigReader(parseJson(configText(ptr, len)));
@@ -876,6 +877,18 @@ function decimalToF64(from: i32, to: i32): f64 {
 /** The path of member key of the object at path: 'key' or 'path.key'. */
 export function keyPath(path: string, key: string): string {
   return path.length == 0 ? key : path + "." + key;
+}
+
+/** s as a JSON string, quoted and escaped (for an answer, or a log line in JSON). */
+export function jsonQuote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22 || c == 0x5c) out += '\\' + String.fromCharCode(c);
+    else if (c < 0x20) out += '\\u' + (<u32>c).toString(16).padStart(4, '0');
+    else out += String.fromCharCode(c);
+  }
+  return out + '"';
 }
 
 /** The path of item i of the array at path: 'path[i]'. */

@@ -8,6 +8,8 @@
 //                                replayed by net_pcap (infinite_rx) into a net_null sink;
 //                                1M flows: sources rewritten as they arrive (--rx-flows), and
 //                                nat given a pool of 32 public addresses
+//   single-<nf>-<size>B-<flows>  netvm, one NF (forward or router) on the chain points' traffic:
+//                                what a peer doing the same work is set beside (-c: in C)
 //   chain<L>-<size>B-<flows>-iso the same with every NF isolated (copies, not the pool)
 //   chain<L>-<size>B-<flows>-js  the same with every NF in plain TypeScript (bench/js-nfs), run
 //                                by the same worker without Wasm
@@ -33,6 +35,8 @@ import { FCS_BYTES, SERVICE_IP, SERVICE_PORT } from './traffic.js';
 
 export const SIZES = [64, 128, 256, 512, 1024, 1518];
 export const CHAIN_NFS = ['firewall', 'router', 'nat', 'lb', 'monitor'] as const;
+/** An NF a data-plane point can run: one of the chain's, or forward (no config). */
+export type PointNf = (typeof CHAIN_NFS)[number] | 'forward';
 /** The poll lcore's CPU; workers take the others (on a 2-core machine, CPU 0). */
 export const POLL_CPU = 1;
 /** Flows of the data-plane points. Up to REPLAYED_FLOWS the trace holds one packet per flow
@@ -46,7 +50,7 @@ export type Point =
   | { kind: 'skeleton'; id: string; size: number }
   | { kind: 'handoff'; id: string }
   | { kind: 'forward'; id: string; size: number }
-  | { kind: 'chain'; id: string; length: number; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
+  | { kind: 'chain'; id: string; length: number; nfs: readonly PointNf[]; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number }
@@ -70,9 +74,13 @@ export const peerPoint = (peer: Peer, size: number, flows: number): Point => ({ 
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
 export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js' | 'c' | 'vm-ivshmem' | 'vm-vhost'): ChainPoint => ({
-  kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${variant ? `-${variant}` : ''}`, length, size, flows,
+  kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${variant ? `-${variant}` : ''}`, length, nfs: CHAIN_NFS.slice(0, length), size, flows,
   isolated: variant === 'iso', js: variant === 'js', c: variant === 'c',
   ...(variant === 'vm-ivshmem' && { vm: 'ivshmem' as const }), ...(variant === 'vm-vhost' && { vm: 'vhost-user' as const }),
+});
+/** One NF alone on the chain points' traffic, beside a peer that does the same work (in C: `c`). */
+export const singlePoint = (nf: 'forward' | 'router', size: number, flows: number, c = false): ChainPoint => ({
+  ...chainPoint(1, size, flows, c ? 'c' : undefined), id: `single-${nf}-${size}B-${flowsText(flows)}${c ? '-c' : ''}`, nfs: [nf],
 });
 /** The guest standing in for a vm point's middle NF. */
 const VM_GUEST = { ivshmem: 'ttl.initrd', 'vhost-user': 'bridge.initrd' } as const;
@@ -102,7 +110,9 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
       chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
-      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'), peerPoint('l3fwd', 64, 1000), peerPoint('ovs-forward', 64, 1000), peerPoint('ovs-chain3', 64, 1000),
+      swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'),
+      singlePoint('forward', 64, 1000), singlePoint('router', 64, 1000), singlePoint('router', 64, 1000, true),
+      peerPoint('l3fwd', 64, 1000), peerPoint('ovs-forward', 64, 1000), peerPoint('ovs-chain3', 64, 1000),
       ...['forward', 'ttl', 'ttl-c', 'ttl-rs', 'firewall', 'firewall-c', 'router', 'nat', 'fw+rt+nat', 'dpi+fw', 'dpi+fw-notify'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
@@ -120,6 +130,8 @@ export function matrix(quick: boolean): Point[] {
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));
   points.push(swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'));
+  for (const size of SIZES) points.push(singlePoint('forward', size, 1000), singlePoint('router', size, 1000));
+  points.push(singlePoint('router', 64, 1000, true));
   for (const size of SIZES) points.push(peerPoint('l3fwd', size, 1000), peerPoint('ovs-forward', size, 1000), peerPoint('ovs-chain3', size, 1000));
   for (const c of NF_PATH_CASES) for (const flows of [1000, 1_000_000]) points.push(nfPathPoint(c.name, flows));
   return points;
@@ -128,7 +140,7 @@ export function matrix(quick: boolean): Point[] {
 /** The net_null vdevs of the skeleton and forward points. */
 export const nullVdevs = (size: number): string[] => [0, 1].map((i) => `net_null${i},size=${size - FCS_BYTES},copy=1`);
 
-export function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown {
+export function nfConfig(nf: PointNf, flows: number): unknown {
   const tableFlows = Math.max(1024, flows * 2);
   const ip = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
   switch (nf) {
@@ -158,6 +170,8 @@ export function nfConfig(nf: (typeof CHAIN_NFS)[number], flows: number): unknown
       };
     case 'monitor':
       return { flows: tableFlows };
+    case 'forward':
+      return undefined;
   }
 }
 
@@ -202,7 +216,11 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string, wor
   }
   if (point.kind !== 'chain' && point.kind !== 'latency' && point.kind !== 'swap') throw new Error(`${point.id} does not run on netvm`);
   const chain = point.kind === 'chain' ? point : latencyBase(point);
-  const names = CHAIN_NFS.slice(0, chain.length);
+  const names = chain.nfs;
+  const config = (nf: PointNf): object => {
+    const c = nfConfig(nf, chain.flows);
+    return c === undefined ? {} : { config: c };
+  };
   return {
     cores,
     pool: { mbufs: POOL_MBUFS },
@@ -211,7 +229,7 @@ export function dataPlaneConfig(point: Point, modules: string, pcap: string, wor
       module: join(PROJECT_ROOT, 'nf-modules/build/guest', VM_GUEST[chain.vm]), trust: 'vm', via: chain.vm,
     } : {
       module: chain.js ? join(PROJECT_ROOT, `dist/bench/js-nfs/${nf}.js`) : chain.c ? `${modules}/native/${nf}.so` : `${modules}/${nf}.wasm`,
-      config: nfConfig(nf, chain.flows), ...(chain.isolated && { trust: 'isolated' }),
+      ...config(nf), ...(chain.isolated && { trust: 'isolated' }),
     }])),
     chains: [{ from: 'src', through: names, to: 'sink', workers }],
   };

@@ -430,36 +430,48 @@ export function headline(all: PointResult[]): string {
   return parts.length === 0 ? 'Wasm/C speed: no point with a C version in this run' : `Wasm/C speed (1 = as fast as the same logic in C): ${parts.join(', ')}`;
 }
 
-/** What each peer does, and the NetVM points beside it (issue 23). */
-const PEERS: Record<string, { what: string; beside: string[] }> = {
-  l3fwd: { what: "DPDK's l3fwd (dpdk-doc), LPM: a route lookup, the TTL and checksum stepped, the MACs rewritten", beside: ['chain1-64B-1K', 'chain3-64B-1K'] },
-  'ovs-forward': { what: 'OVS-DPDK 3.1, one OpenFlow rule: in_port=in, actions=output:out', beside: ['chain1-64B-1K', 'chain3-64B-1K'] },
+/** What each peer does, and the NetVM points beside it on the same traffic (issue 23), by the
+ *  suffix of the peer's id (`<size>B-<flows>`). */
+const PEERS: Record<string, { what: string; beside: (at: string) => string[] }> = {
+  l3fwd: {
+    what: "DPDK's l3fwd (dpdk-doc), LPM: a route lookup, the TTL and checksum stepped, the MACs rewritten",
+    beside: (at) => [`single-router-${at}`, `single-router-${at}-c`],
+  },
+  'ovs-forward': { what: 'OVS-DPDK 3.1, one OpenFlow rule: in_port=in, actions=output:out', beside: (at) => [`single-forward-${at}`] },
   'ovs-chain3': {
     what: 'OVS-DPDK 3.1, the chain as OpenFlow: the firewall\'s rules, the routes as dec_ttl and MAC rewrites, NAT by conntrack (which tracks each flow, where NetVM\'s stateless firewall does not)',
-    beside: ['chain3-64B-1K'],
+    beside: (at) => [`chain3-${at}`, `chain3-${at}-c`],
   },
 };
 
-/** Each peer beside NetVM's chains on the same traffic and ports, in Mpps and in Mpps per core used;
- *  empty when no peer ran. A peer runs on one core (CPU POLL_CPU); a NetVM chain on two, the poll
- *  lcore's and a worker's. */
-export function peerLines(all: PointResult[]): string[] {
+/** A peer and the NetVM points beside it, each in packets a second (undefined: not measured). */
+interface PeerRow { id: string; peer: string; pps?: number; error?: string; netvm: { id: string; pps: number }[] }
+
+function peerRows(all: PointResult[]): PeerRow[] {
   const rate = (r: PointResult | undefined): number | undefined => (r && r.samples.length > 0 ? figures(r, all)?.pps : undefined);
-  const lines: string[] = [];
-  for (const r of all) {
-    if (r.point.kind !== 'peer') continue;
-    const peer = PEERS[r.point.peer]!;
-    const pps = rate(r);
-    if (pps === undefined) {
-      lines.push(`- ${r.point.id} (${peer.what}): not measured${r.error !== undefined ? `: ${r.error}` : ''}`);
-      continue;
-    }
-    const netvm = peer.beside.map((id) => [id, rate(byId(all, id))] as const).filter((x): x is readonly [string, number] => x[1] !== undefined)
-      .map(([id, v]) => `${id} ${(v / 1e6).toFixed(2)} Mpps on 2 cores (${(v / 2e6).toFixed(2)} a core)`);
-    lines.push(`- ${r.point.id} (${peer.what}): ${(pps / 1e6).toFixed(2)} Mpps on 1 core (CPU ${POLL_CPU})` +
-      (netvm.length > 0 ? `; NetVM on the same traffic and ports: ${netvm.join(', ')}` : ''));
-  }
-  return lines;
+  return all.flatMap((r) => {
+    if (r.point.kind !== 'peer') return [];
+    const at = r.point.id.slice(`peer-${r.point.peer}-`.length);
+    const netvm = PEERS[r.point.peer]!.beside(at).map((id) => ({ id, pps: rate(byId(all, id)) }))
+      .filter((x): x is { id: string; pps: number } => x.pps !== undefined);
+    return [{ id: r.point.id, peer: r.point.peer, pps: rate(r), ...(r.error !== undefined && { error: r.error }), netvm }];
+  });
+}
+
+/** The CPUs a NetVM point runs on: the poll lcore's and one worker's. */
+const netvmCpus = (): string => `CPUs ${POLL_CPU} and ${workerCpus(1)[0]}`;
+
+/** Each peer beside NetVM's points on the same traffic and ports, in Mpps and in Mpps per core
+ *  used; empty when no peer ran. A peer runs on one core (CPU POLL_CPU); a NetVM point on two,
+ *  the poll lcore's and a worker's. */
+export function peerLines(all: PointResult[]): string[] {
+  return peerRows(all).map((row) => {
+    const what = PEERS[row.peer]!.what;
+    if (row.pps === undefined) return `- ${row.id} (${what}): not measured${row.error !== undefined ? `: ${row.error}` : ''}`;
+    const netvm = row.netvm.map((x) => `${x.id} ${(x.pps / 1e6).toFixed(2)} Mpps on 2 cores, ${netvmCpus()} (${(x.pps / 2e6).toFixed(2)} a core)`);
+    return `- ${row.id} (${what}): ${(row.pps / 1e6).toFixed(2)} Mpps on 1 core (CPU ${POLL_CPU})` +
+      (netvm.length > 0 ? `; NetVM on the same traffic and ports: ${netvm.join(', ')}` : '');
+  });
 }
 
 export function terminalTable(all: PointResult[]): string {
@@ -523,7 +535,8 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
       '## Peers',
       '',
       'What operators run today, on the chain points\' traffic and ports (a replayed pcap into net_null), started and stopped by the bench. ' +
-        'The work differs: l3fwd routes (router\'s share of a chain), OVS forwards; chain1 runs the firewall, chain3 firewall, router and nat ' +
+        'Each is set beside the NetVM points that do the same work: l3fwd beside the router alone (single-router, in Wasm and in C), ' +
+        'OVS\'s one rule beside [forward] alone (single-forward), OVS\'s chain beside chain3 (firewall, router, nat; in Wasm and in C) ' +
         '(docs/performance.md, "Peers").',
       '',
       ...peerLines(all),
@@ -594,6 +607,24 @@ export function charts(all: PointResult[]): { file: string; svg: string }[] {
         title: 'Throughput by packet size (on the wire)', unit: 'Gbps', groups: SIZES.map((s) => `${s} B`),
         series: sizeSeries.map((x) => ({ name: x.name, values: SIZES.map((s) => bar(x.id(s), (f) => f.gbpsWire)) })),
         reference: { label: '10 GbE', value: 10 },
+      }),
+    });
+  }
+  const peers = peerRows(all).filter((row) => row.id.endsWith('-64B-1K') && row.pps !== undefined);
+  if (peers.length > 0) {
+    // Per core: a peer's rate over its one core, NetVM's (the first point beside it, its Wasm NFs)
+    // over its two; a peer with no NetVM point in the run is drawn alone.
+    const mpps = (pps: number | undefined): Bar | undefined => (pps === undefined ? undefined : { value: pps / 1e6 });
+    out.push({
+      file: 'peers.svg',
+      svg: barChartSvg({
+        title: 'NetVM beside its peers (64 B, 1K flows): Mpps in all and a core', unit: 'Mpps',
+        groups: peers.map((row) => row.id.replace(/^peer-|-\d+B-.*$/g, '')),
+        series: [
+          { name: 'peer (1 core)', values: peers.map((row) => mpps(row.pps)) },
+          { name: 'NetVM (2 cores)', values: peers.map((row) => mpps(row.netvm[0]?.pps)) },
+          { name: 'NetVM, a core', values: peers.map((row) => mpps(row.netvm[0] && row.netvm[0].pps / 2)) },
+        ],
       }),
     });
   }

@@ -17,7 +17,7 @@ interface Results {
 
 t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown and SVG', async (t) => {
   const out = join(tempDir(), 'bench');
-  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall-1K', '--only', 'latency3-50', '--only', 'peer-',
+  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall-1K', '--only', 'latency3-50', '--only', 'single-router', '--only', 'peer-',
     '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /point\s+Mpps \[min-max\]\s+Gbps wire/);
@@ -26,7 +26,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
-  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'peer-ovs-chain3-64B-1K', 'nf-firewall-1K']);
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'single-router-64B-1K', 'single-router-64B-1K-c', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'peer-ovs-chain3-64B-1K', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
     t.equal(r.samples.length, 1, `${r.id}: one sample`);
@@ -52,6 +52,9 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.ok(result('chain1-64B-1K').figures!.wasmVsTs! > 0, 'the Wasm chain is compared with it');
   // The peers (DPDK's l3fwd, OVS-DPDK) started, forwarded, and left nothing behind.
   t.match(run.stdout, /^- peer-ovs-chain3-64B-1K \(.*\): [\d.]+ Mpps on 1 core \(CPU 1\); NetVM on the same traffic and ports: chain3-64B-1K [\d.]+ Mpps on 2 cores/m, 'the peers beside NetVM\'s chains');
+  t.match(run.stdout, /^- peer-l3fwd-64B-1K \(.*\): [\d.]+ Mpps on 1 core \(CPU 1\); NetVM on the same traffic and ports: single-router-64B-1K [\d.]+ Mpps on 2 cores, CPUs 1 and 0 \([\d.]+ a core\), single-router-64B-1K-c /m,
+    'l3fwd beside the router alone, in Wasm and in C');
+  t.equal(result('single-router-64B-1K').samples[0]!.clean, true, 'the router alone ran, every packet accounted for');
   t.ok(result('peer-l3fwd-64B-1K').samples[0]!.pps > 1e6, 'l3fwd routed the traffic into net_null');
   t.ok(result('peer-ovs-forward-64B-1K').samples[0]!.pps > 1e6, 'OVS forwarded it');
   t.ok(result('peer-ovs-chain3-64B-1K').samples[0]!.pps > 1e5, 'and ran it through the chain as OpenFlow, its NAT by conntrack');
@@ -74,7 +77,8 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.match(report, /raw DPDK \(the skeleton example, from dpdk-doc\): measured/);
   t.match(report, /the rings alone \(handoff, bench\/handoff\.c\): .*; measured/);
   t.match(report, /\| handoff \| [\d.]+ \|/);
-  for (const svg of ['chain-length.svg', 'nf-path.svg']) {
+  t.match(readFileSync(join(out, 'peers.svg'), 'utf8'), /l3fwd.*ovs-forward.*ovs-chain3/s, 'the peers\' chart has them: ovs-forward beside nothing in this run is drawn alone');
+  for (const svg of ['chain-length.svg', 'nf-path.svg', 'peers.svg']) {
     const text = readFileSync(join(out, svg), 'utf8');
     t.match(text, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/, `${svg} is an SVG document`);
     t.match(text, /<\/svg>\n$/);

@@ -87,6 +87,17 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.notOk(existsSync(join(out, 'scratch')), 'scratch files removed');
 });
 
+t.test('a peer whose package is missing is reported as such, not skipped', async (t) => {
+  const out = join(tempDir(), 'bench');
+  // OVS's binaries hidden for this command alone: a private mount namespace with an empty folder on top.
+  const hidden = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /usr/lib/openvswitch-switch-dpdk && exec "$@"', 'sh'];
+  const run = await netvm(['bench', '--quick', '--only', 'peer-ovs-forward', '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out], hidden);
+  t.equal(run.code, 1, 'the bench fails');
+  t.match(run.stdout, /^- peer-ovs-forward-64B-1K \(.*\): not measured: Open vSwitch with DPDK is missing: apt-get install openvswitch-switch-dpdk$/m);
+  const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+  t.match(json.results[0]!.error, /Open vSwitch with DPDK is missing/);
+});
+
 t.test('--workers: each chain on several workers, flows steered among them', async (t) => {
   const out = join(tempDir(), 'bench');
   const run = await netvm(['bench', '--quick', '--only', 'chain1-', '--workers', '2', '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);

@@ -9,8 +9,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function netvm(args: string[]): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `under`: a command (and its arguments) that runs the netvm command as its last arguments. */
+export async function netvm(args: string[], under: string[] = []): Promise<CliResult> {
+  const [command, ...rest] = [...under, process.execPath, CLI, ...args];
+  const child = spawn(command!, rest, { cwd: REPO_ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -72,6 +72,24 @@ t.test('packets to no VIP go on unchanged', async (t) => {
   t.equal(result.nfs[0]!.metrics['not_vip'], 3);
 });
 
+t.test('a burst mixing VIP and other packets, the flow table full: each in its place, counted', async (t) => {
+  const names = ['web1', 'web2'];
+  // 4 flow slots for 12 clients: 8 of them untracked, balanced by Maglev all the same.
+  const vip = Array.from({ length: 48 }, (_, i) => tcp(i % 12, 2000 + (i % 12)));
+  const frames = vip.flatMap((f, i) => (i % 3 === 0 ? [f, tcp(i, 7, '192.0.2.99')] : [f]));
+  const result = runOffline(frames, [{ name: 'lb', module, config: JSON.stringify({ ...config(names), flows: 4 }) }], { log: () => {} });
+  const bs = backends(names);
+  t.same(result.out.map((p) => ({ port: p.port, data: hex(p.data) })), frames.map((f) => {
+    if (f[33] === 99) return { port: 1, data: hex(f) };
+    const b = bs[expectedBackend(names, f)]!;
+    const out = Uint8Array.from(f);
+    out.set(Buffer.from(b.mac.replace(/:/g, ''), 'hex'), 0);
+    return { port: b.port, data: hex(out) };
+  }), 'in order: the others unchanged, each VIP packet to its backend');
+  const m = result.nfs[0]!.metrics;
+  t.same([m['balanced'], m['not_vip'], m['new_flows'], m['untracked']], [48, 16, 4, 32], 'balanced, not_vip, new_flows, untracked');
+});
+
 t.test('egress next: balanced packets go on along the chain, rewritten the same', async (t) => {
   const names = ['web1', 'web2'];
   const frames = Array.from({ length: 50 }, (_, i) => tcp(i, 2000 + i));

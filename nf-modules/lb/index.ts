@@ -23,7 +23,7 @@
 import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
-  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, configText, openState, counter, flowHash, flowKey, gauge, log,
+  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, MAX_BURST, Parsed, StateWriter, configText, openState, counter, flowHash, flowKey, gauge, log,
   nowNs, outPort, parseMac, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -183,55 +183,81 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   return 0;
 }
 
-/** The VIP the parsed packet goes to, or null. */
-function vipOf(): Vip | null {
-  if (p.l4 == 0 || (p.l4Proto != IPPROTO_TCP && p.l4Proto != IPPROTO_UDP)) return null;
+/** The index in `vips` of the VIP the parsed packet goes to, or -1. */
+function vipOf(): i32 {
+  if (p.l4 == 0 || (p.l4Proto != IPPROTO_TCP && p.l4Proto != IPPROTO_UDP)) return -1;
   const dst = p.dstAddr();
   for (let i = 0; i < vips.length; i++) {
     const v = unchecked(vips[i]);
     if (v.version != p.ipVersion || v.proto != p.l4Proto || v.port != p.dstPort) continue;
     if (load<u32>(dst) != load<u32>(v.addr)) continue;
     if (v.version == 6 && (load<u32>(dst, 4) != load<u32>(v.addr, 4) || load<u64>(dst, 8) != load<u64>(v.addr, 8))) continue;
-    return v;
+    return i;
   }
-  return null;
+  return -1;
 }
+
+// The burst's packets to a VIP, in passes (as nat and monitor): their keys, hashes, packet
+// indexes, frame addresses and VIPs.
+const keys: usize = memory.data(MAX_BURST * FLOW_KEY_BYTES, 64);
+const hashes: usize = memory.data(MAX_BURST * 4, 4);
+const packetIndex: usize = memory.data(MAX_BURST * 4, 4);
+const frames: usize = memory.data(MAX_BURST * 4, 4);
+const vipIndex: usize = memory.data(MAX_BURST * 4, 4);
 
 export function netvm_process(n: i32): void {
   const t = flows;
   if (t == null) return; // not configured
   const now = <u64>nowNs();
+
+  // Pass 1: parse, find the VIP, key and hash.
+  let m = 0;
   for (let i = 0; i < n; i++) {
     p.at(i);
-    const addr = p.addr;
-    const v = p.ipVersion != 0 ? vipOf() : null;
-    if (v == null) {
-      notVip.add();
-      continue;
-    }
-    flowKey(p, key);
-    const hash = flowHash(key);
-    const slot = t.findOrInsert(key, hash, now);
+    const v = p.ipVersion != 0 ? vipOf() : -1;
+    if (v < 0) continue;
+    const k = keys + <usize>m * FLOW_KEY_BYTES;
+    flowKey(p, k);
+    store<u32>(hashes + (<usize>m << 2), flowHash(k));
+    store<i32>(packetIndex + (<usize>m << 2), i);
+    store<u32>(frames + (<usize>m << 2), <u32>p.addr);
+    store<i32>(vipIndex + (<usize>m << 2), v);
+    m++;
+  }
+
+  // Pass 2: the table's cache misses of the whole burst together, then each flow.
+  t.prefetch(hashes, m);
+  let created: u64 = 0;
+  let lost: u64 = 0;
+  for (let j = 0; j < m; j++) {
+    const at = <usize>j << 2;
+    const hash = load<u32>(hashes + at);
+    const slot = t.findOrInsert(keys + <usize>j * FLOW_KEY_BYTES, hash, now);
     let b: u32;
     if (slot >= 0 && !t.inserted) {
       b = load<u32>(flowBackend + (<usize>slot << 2));
     } else {
+      const v = unchecked(vips[load<i32>(vipIndex + at)]);
       b = v.first + <u32>load<u16>(v.table + (<usize>(hash % tableSize) << 1));
       if (slot >= 0) {
         store<u32>(flowBackend + (<usize>slot << 2), b);
-        newFlows.add();
+        created++;
       } else {
-        untracked.add();
+        lost++;
       }
     }
+    const addr = <usize>load<u32>(frames + at);
     const mac = backendMac + <usize>b * 6;
     store<u32>(addr, load<u32>(mac));
     store<u16>(addr, load<u16>(mac, 4), 4);
-    if (!toNext) setVerdict(i, outPort(unchecked(backendPort[b])));
+    if (!toNext) setVerdict(load<i32>(packetIndex + at), outPort(unchecked(backendPort[b])));
     if (b < <u32>backendCounters.length) unchecked(backendCounters[b]).add();
-    balanced.add();
   }
   t.expire(now, 64);
+  if (m != 0) balanced.add(<u64>m);
+  if (m != n) notVip.add(<u64>(n - m));
+  if (created != 0) newFlows.add(created);
+  if (lost != 0) untracked.add(lost);
   tracked.set(t.size);
 }
 

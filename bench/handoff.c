@@ -34,7 +34,10 @@
 
 static struct nv_ring *rx, *ret;
 static int stop;
+/* Spins of work() a descriptor costs the worker side (0: none); calibrated from ns by main. */
+static uint64_t work_spins;
 static volatile uint64_t sink; /* what the poll side read back, so that its loads stay */
+static volatile uint64_t worker_sink; /* what the worker side computed, the same */
 
 static struct nv_ring *ring(void)
 {
@@ -140,7 +143,30 @@ static void paced(double pps, double warmup, double seconds)
 	       quantile(hist, timed, 0.5), quantile(hist, timed, 0.99), quantile(hist, timed, 0.999), ((double)top + 1) * LAT_BUCKET_NS);
 }
 
-/* The worker's side: RX ring to return ring, as many as wait (up to a burst) and fit. */
+/* n spins of a dependent multiply chain: CPU time, which a preemption delays as it
+ * delays an NF's work (a clock read would count the time the thread was off its CPU). */
+static uint64_t work(uint64_t n, uint64_t x)
+{
+	for (uint64_t i = 0; i < n; i++)
+		x = x * 6364136223846793005u + 1442695040888963407u;
+	return x;
+}
+
+/* Spins a nanosecond of work takes on this CPU: the fastest of a few timed runs. */
+static double spins_per_ns(void)
+{
+	double best = 0;
+	for (int round = 0; round < 5; round++) {
+		uint64_t t0 = now_ns();
+		sink = work(10000000u, t0);
+		double rate = 1e7 / (double)(now_ns() - t0);
+		best = rate > best ? rate : best;
+	}
+	return best;
+}
+
+/* The worker's side: RX ring to return ring, as many as wait (up to a burst) and fit,
+ * spending work_spins on each. */
 static void *worker(void *arg)
 {
 	pin(*(int *)arg);
@@ -150,8 +176,12 @@ static void *worker(void *arg)
 		uint32_t room = RING_SIZE - (ret_head - __atomic_load_n(&ret->tail, __ATOMIC_ACQUIRE));
 		n = n < room ? n : room;
 		n = n < WORKER_BURST ? n : WORKER_BURST;
-		for (uint32_t i = 0; i < n; i++)
+		uint64_t x = n;
+		for (uint32_t i = 0; i < n; i++) {
+			x = work(work_spins, x);
 			ret->d[(ret_head + i) & MASK] = rx->d[(rx_tail + i) & MASK];
+		}
+		worker_sink = x;
 		ret_head += n;
 		rx_tail += n;
 		__atomic_store_n(&ret->head, ret_head, __ATOMIC_RELEASE);
@@ -162,12 +192,16 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5 && argc != 6) {
-		fprintf(stderr, "usage: handoff <poll cpu> <worker cpu> <warmup s> <seconds> [<pps>]\n");
+	if (argc < 5 || argc > 7) {
+		fprintf(stderr, "usage: handoff <poll cpu> <worker cpu> <warmup s> <seconds> [<pps> [<work ns>]]\n");
 		return 2;
 	}
 	int poll_cpu = atoi(argv[1]), worker_cpu = atoi(argv[2]);
 	double warmup = atof(argv[3]), seconds = atof(argv[4]);
+	if (argc == 7) {
+		pin(worker_cpu);
+		work_spins = (uint64_t)(atof(argv[6]) * spins_per_ns() + 0.5);
+	}
 	rx = ring();
 	ret = ring();
 	pthread_t thread;
@@ -176,7 +210,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pin(poll_cpu);
-	if (argc == 6) {
+	if (argc >= 6) {
 		paced(atof(argv[5]), warmup, seconds);
 		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 		pthread_join(thread, NULL);

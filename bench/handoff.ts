@@ -31,10 +31,12 @@ export function handoffPps(pollCpu: number, workerCpu: number, warmupS: number, 
 }
 
 /** The rings alone paced at pps, each descriptor timed from its write to its return (as a packet
- *  from RX to hand-back): the latency of the two cores and the rings on this machine, in ns. */
-export function handoffLatency(pollCpu: number, workerCpu: number, warmupS: number, seconds: number, pps: number): Omit<LatencySummary, 'count'> {
+ *  from RX to hand-back): the latency of the two cores and the rings on this machine, in ns. With
+ *  workNs, the worker side spends that much CPU time on each descriptor, as a chain does on a packet. */
+export function handoffLatency(pollCpu: number, workerCpu: number, warmupS: number, seconds: number, pps: number, workNs?: number): Omit<LatencySummary, 'count'> {
   buildHandoff();
-  const out = execFileSync(HANDOFF, [String(pollCpu), String(workerCpu), String(warmupS), String(seconds), String(pps)], { encoding: 'utf8' });
+  const args = [pollCpu, workerCpu, warmupS, seconds, pps, ...(workNs === undefined ? [] : [workNs])].map(String);
+  const out = execFileSync(HANDOFF, args, { encoding: 'utf8' });
   const [, p50Ns, p99Ns, p999Ns, maxNs] = out.trim().split(' ').map(Number);
   if (!(p50Ns! > 0)) throw new Error(`the handoff program printed '${out.trim()}', not a rate and percentiles`);
   return { p50Ns: p50Ns!, p99Ns: p99Ns!, p999Ns: p999Ns!, maxNs: maxNs! };

@@ -39,6 +39,8 @@ export interface Sample {
   latency?: LatencySummary;
   /** Latency points: the rings alone at the same pace, in C on the same two CPUs (bench/handoff.c), right after. */
   floor?: Omit<LatencySummary, 'count'>;
+  /** Latency points: the same with the chain's CPU time a packet (its point's, this run) spent on the worker side. */
+  workFloor?: Omit<LatencySummary, 'count'> & { workNs: number };
   /** Data-plane points: the measured window's length, in s. */
   windowS?: number;
   /** Latency points: the worker's turn gaps in the window. */
@@ -86,10 +88,17 @@ function dropsOf(w: RunWindow): Record<string, number> {
   return d;
 }
 
-/** What a point may need from points measured before it: their median rate. */
-export type RateOf = (point: Point) => number | undefined;
+/** What a point may need from a point measured before it: its median rate, and its worker's ns a packet. */
+export type BaseOf = (point: Point) => { pps: number; workerNs?: number } | undefined;
 
-export async function measure(point: Point, timing: Timing, scratch: string, rateOf: RateOf): Promise<Sample> {
+/** A latency point's floors, right after it: the rings alone at its pace, and with its chain's
+ *  CPU time a packet on the worker side. */
+function floors(pps: number, workerNs: number | undefined, timing: Timing): Pick<Sample, 'floor' | 'workFloor'> {
+  const run = (workNs?: number): Omit<LatencySummary, 'count'> => handoffLatency(POLL_CPU, workerCpus(1)[0]!, timing.warmupS, timing.seconds, pps, workNs);
+  return { floor: run(), ...(workerNs !== undefined && { workFloor: { ...run(workerNs), workNs: workerNs } }) };
+}
+
+export async function measure(point: Point, timing: Timing, scratch: string, baseOf: BaseOf): Promise<Sample> {
   switch (point.kind) {
     case 'skeleton':
       return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds) };
@@ -114,7 +123,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
       mkdirSync(scratch, { recursive: true });
       const chain = point.kind === 'latency' || point.kind === 'swap' ? latencyBase(point) : point;
       if (point.kind === 'latency' || point.kind === 'swap') {
-        const max = rateOf(chain);
+        const max = baseOf(chain)?.pps;
         if (max === undefined) throw new Error(`needs ${chain.id} measured first, in the same run`);
         pacedPps = Math.round((max * point.percent) / 100);
         extra.push('--rx-pps', String(pacedPps));
@@ -152,7 +161,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, rat
         ...(pacedPps !== undefined && { pacedPps }),
         ...(w.latency !== undefined && { latency: w.latency }),
         ...(w.workerGaps !== undefined && { workerGaps: w.workerGaps }),
-        ...(point.kind === 'latency' && { floor: handoffLatency(POLL_CPU, workerCpus(1)[0]!, timing.warmupS, timing.seconds, pacedPps!) }),
+        ...(point.kind === 'latency' && floors(pacedPps!, baseOf(chain)?.workerNs, timing)),
         ...(swaps !== undefined && { swaps }),
       };
     }

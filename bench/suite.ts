@@ -99,7 +99,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
           if (r.point.kind === 'peer' && r.point.peer !== 'l3fwd' && !hasOvs()) throw new Error('Open vSwitch with DPDK is missing: apt-get install openvswitch-switch-dpdk');
           r.samples.push(await measure(r.point, timing, scratch, (p) => {
             const base = results.find((x) => x.point.id === p.id);
-            return base && base.samples.length > 0 ? figures(base, results)!.pps : undefined;
+            const f = base && base.samples.length > 0 ? figures(base, results)! : undefined;
+            return f && { pps: f.pps, ...(f.workerNs !== undefined && { workerNs: f.workerNs }) };
           }));
         } catch (err) {
           r.error = (err as Error).message;

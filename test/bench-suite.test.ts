@@ -67,9 +67,12 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
     }
   });
   t.same(running.filter((cmd) => /ovs-vswitchd|ovsdb-server|l3fwd/.test(cmd)), [], 'no OVS daemon or l3fwd left running');
-  const paced = result('latency3-50pct').samples[0]! as { pacedPps?: number; latency?: { count: number; p99Ns: number }; floor?: { p99Ns: number }; workerGaps?: unknown[] };
+  const paced = result('latency3-50pct').samples[0]! as {
+    pacedPps?: number; latency?: { count: number; p99Ns: number }; floor?: { p99Ns: number }; workFloor?: { p99Ns: number; workNs: number }; workerGaps?: unknown[];
+  };
   t.ok(paced.pacedPps! > 0 && paced.latency!.count > 0 && paced.latency!.p99Ns > 0, 'the paced point has latency percentiles');
   t.ok(paced.floor!.p99Ns > 0 && paced.workerGaps!.length === 1, 'beside the rings alone at the same pace, and the worker\'s turn gaps');
+  t.ok(paced.workFloor!.p99Ns > 0 && paced.workFloor!.workNs > 0, 'and beside the rings with the chain\'s CPU time a packet on the worker side');
 
   const report = readFileSync(join(out, 'report.md'), 'utf8');
   t.match(report, /^# NetVM benchmark, /);

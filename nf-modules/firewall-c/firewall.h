@@ -33,14 +33,10 @@
  *
  * The including file defines firewall_alloc (zeroed memory that lives as long
  * as the instance: the native build frees it in nf_destroy). */
+#include "netvm_flow_table.h"
 #include "netvm_json.h"
-#include "netvm_parse.h"
 
 static void *firewall_alloc(uint32_t size);
-
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "flow keys and hashes are laid out as in Wasm memory: little-endian"
-#endif
 
 /* The metrics, in slot order. */
 #define FIREWALL_METRIC_NAMES                                                                 \
@@ -62,8 +58,6 @@ enum {
 	M_COUNT
 };
 
-#define MAX_CAPACITY (1u << 23)
-#define RECLAIM_SWEEP 16u
 #define EXPIRE_BUDGET 64u
 
 /* A rule; addresses and masks in host order (IPv6 as two halves, high first). */
@@ -80,30 +74,6 @@ struct rule {
 /* TCP state of a flow. */
 enum { TCP_NONE, TCP_AWAIT_SYNACK, TCP_OPEN };
 
-/* A flow-table slot: one cache line. */
-struct flow {
-	uint64_t key[5];
-	uint64_t last; /* last seen, ns */
-	uint32_t hash;
-	uint32_t next;   /* next free slot + 1 (0: end of the free list) */
-	uint8_t used;    /* 1 while the slot holds a flow */
-	uint8_t reverse; /* the initiator's direction bit */
-	uint8_t tcp;     /* TCP_* */
-	uint8_t pad[5];
-};
-_Static_assert(sizeof(struct flow) == 64, "a flow is a cache line");
-
-struct flow_table {
-	uint64_t *buckets;
-	struct flow *slots;
-	uint32_t bucket_mask;
-	uint32_t capacity;
-	uint64_t timeout_ns;
-	uint32_t size;
-	uint32_t free_head; /* slot + 1; 0 when none is free */
-	uint32_t cursor;    /* next slot the sweep examines */
-};
-
 struct firewall {
 	uint64_t *metrics; /* M_COUNT slots */
 	struct rule *rules;
@@ -111,226 +81,8 @@ struct firewall {
 	bool allow_by_default;
 	bool allow_non_ip;
 	bool stateful;
-	struct flow_table table;
+	struct netvm_flow_table table;
 };
-
-/* ---- the flow table (nf-modules/sdk/flow-table.ts) ------------------------- */
-
-static uint32_t pow2_at_least(uint32_t x)
-{
-	return x <= 1 ? 1 : 1u << (32 - __builtin_clz(x - 1));
-}
-
-static bool table_init(struct flow_table *t, uint32_t capacity, uint64_t timeout_ns)
-{
-	uint32_t cap = capacity < 1 ? 1 : capacity > MAX_CAPACITY ? MAX_CAPACITY : capacity;
-	cap = pow2_at_least(cap);
-	size_t nb = (size_t)cap << 1;
-	t->buckets = firewall_alloc((uint32_t)(nb * sizeof(uint64_t)));
-	t->slots = firewall_alloc(cap * (uint32_t)sizeof(struct flow));
-	if (t->buckets == NULL || t->slots == NULL)
-		return false;
-	for (uint32_t s = 0; s < cap; s++)
-		t->slots[s].next = s + 1 < cap ? s + 2 : 0;
-	t->bucket_mask = (uint32_t)nb - 1;
-	t->capacity = cap;
-	t->timeout_ns = timeout_ns;
-	t->size = 0;
-	t->free_head = 1;
-	t->cursor = 0;
-	return true;
-}
-
-static inline bool key_equal(const uint64_t *a, const uint64_t *b)
-{
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
-}
-
-/* The bucket holding key (>= 0), or -1 with *empty the first empty bucket of
- * its probe path (where findOrInsert would put it). */
-static inline int64_t table_lookup(const struct flow_table *t, const uint64_t *key, uint32_t hash, uint32_t *empty)
-{
-	const uint64_t tag = (uint64_t)hash << 32;
-	uint32_t i = hash & t->bucket_mask;
-	for (;;) {
-		uint64_t b = t->buckets[i];
-		if (b == 0) {
-			*empty = i;
-			return -1;
-		}
-		if ((b & 0xffffffff00000000ull) == tag && key_equal(t->slots[(uint32_t)b - 1].key, key))
-			return i;
-		i = (i + 1) & t->bucket_mask;
-	}
-}
-
-/* The bucket pointing at a slot in use (on its key's probe path). */
-static uint32_t bucket_of_slot(const struct flow_table *t, uint32_t slot)
-{
-	uint32_t i = t->slots[slot].hash & t->bucket_mask;
-	while ((uint32_t)t->buckets[i] != slot + 1)
-		i = (i + 1) & t->bucket_mask;
-	return i;
-}
-
-/* Backward-shift deletion: empties bucket i, moving back the entries after it
- * that may sit there (those whose home is not in (i, j]). */
-static void delete_bucket(struct flow_table *t, uint32_t i)
-{
-	const uint32_t mask = t->bucket_mask;
-	uint32_t j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		uint64_t b = t->buckets[j];
-		if (b == 0)
-			break;
-		uint32_t home = (uint32_t)(b >> 32) & mask;
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			t->buckets[i] = b;
-			i = j;
-		}
-	}
-	t->buckets[i] = 0;
-}
-
-static void free_slot(struct flow_table *t, uint32_t s)
-{
-	t->slots[s].used = 0;
-	t->slots[s].next = t->free_head;
-	t->free_head = s + 1;
-	t->size--;
-}
-
-static inline bool expired(const struct flow_table *t, uint64_t seen, uint64_t now)
-{
-	return now > seen && now - seen > t->timeout_ns;
-}
-
-/* The incremental sweep: examines at most budget slots from where the last
- * one stopped and frees the flows idle longer than the timeout. */
-static void table_expire(struct flow_table *t, uint64_t now, uint32_t budget)
-{
-	const uint32_t last = t->capacity - 1;
-	uint32_t cursor = t->cursor;
-	uint32_t n = budget < t->capacity ? budget : t->capacity;
-	while (n != 0) {
-		struct flow *f = &t->slots[cursor];
-		if (f->used && expired(t, f->last, now)) {
-			delete_bucket(t, bucket_of_slot(t, cursor));
-			free_slot(t, cursor);
-		}
-		cursor = (cursor + 1) & last;
-		n--;
-	}
-	t->cursor = cursor;
-}
-
-/* No slot is free: frees the first expired flow on the probe path
- * [home, end) of a new key, else sweeps RECLAIM_SWEEP slots. Whether a slot
- * is free now. */
-static bool table_reclaim(struct flow_table *t, uint32_t hash, uint32_t end, uint64_t now)
-{
-	for (uint32_t i = hash & t->bucket_mask; i != end; i = (i + 1) & t->bucket_mask) {
-		uint32_t s = (uint32_t)t->buckets[i] - 1;
-		if (expired(t, t->slots[s].last, now)) {
-			delete_bucket(t, i);
-			free_slot(t, s);
-			return true;
-		}
-	}
-	table_expire(t, now, RECLAIM_SWEEP);
-	return t->free_head != 0;
-}
-
-/* Inserts key (absent: table_lookup gave empty, and nothing changed since);
- * its new slot, or -1 when none is free even after reclaiming. */
-static int64_t table_insert(struct flow_table *t, const uint64_t *key, uint32_t hash, uint32_t empty, uint64_t now)
-{
-	if (t->free_head == 0) {
-		if (!table_reclaim(t, hash, empty, now))
-			return -1;
-		/* Deletions shift buckets back: find the first empty bucket again. */
-		empty = hash & t->bucket_mask;
-		while (t->buckets[empty] != 0)
-			empty = (empty + 1) & t->bucket_mask;
-	}
-	uint32_t s = t->free_head - 1;
-	struct flow *f = &t->slots[s];
-	t->free_head = f->next;
-	__builtin_memcpy(f->key, key, sizeof(f->key));
-	f->last = now;
-	f->hash = hash;
-	f->used = 1;
-	t->buckets[empty] = (uint64_t)hash << 32 | (s + 1);
-	t->size++;
-	return s;
-}
-
-/* ---- flow keys (nf-modules/sdk/flow.ts) ------------------------------------ */
-
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	__builtin_memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint32_t load32(const uint8_t *p)
-{
-	uint32_t v;
-	__builtin_memcpy(&v, p, 4);
-	return v;
-}
-
-/* p's canonical flow key (40 bytes, as flowKey lays it out in Wasm memory);
- * true when p goes from the higher endpoint to the lower one. */
-static inline bool flow_key(const struct netvm_parsed *p, uint64_t key[5])
-{
-	const bool v6 = p->ip_version == 6;
-	const uint8_t *src = netvm_src_addr(p);
-	const uint8_t *dst = netvm_dst_addr(p);
-	const bool ported = p->l4 != 0 && (p->l4_proto == NETVM_IPPROTO_TCP || p->l4_proto == NETVM_IPPROTO_UDP);
-	const uint16_t sport = ported ? p->src_port : 0;
-	const uint16_t dport = ported ? p->dst_port : 0;
-	uint64_t s0, s1, d0, d1;
-	int order;
-	if (v6) {
-		s0 = load64(src), s1 = load64(src + 8), d0 = load64(dst), d1 = load64(dst + 8);
-		uint64_t x = __builtin_bswap64(s0), y = __builtin_bswap64(d0);
-		if (x == y)
-			x = __builtin_bswap64(s1), y = __builtin_bswap64(d1);
-		order = x < y ? -1 : x > y;
-	} else {
-		uint32_t a = load32(src), b = load32(dst);
-		s0 = a, s1 = 0, d0 = b, d1 = 0;
-		uint32_t x = __builtin_bswap32(a), y = __builtin_bswap32(b);
-		order = x < y ? -1 : x > y;
-	}
-	if (order == 0)
-		order = (int)sport - (int)dport;
-	const bool reverse = order > 0;
-	uint64_t tail = (uint64_t)p->l4_proto << 32 | (uint64_t)p->ip_version << 40;
-	if (reverse) {
-		key[0] = d0, key[1] = d1, key[2] = s0, key[3] = s1;
-		key[4] = tail | dport | (uint64_t)sport << 16;
-	} else {
-		key[0] = s0, key[1] = s1, key[2] = d0, key[3] = d1;
-		key[4] = tail | sport | (uint64_t)dport << 16;
-	}
-	return reverse;
-}
-
-static inline uint32_t flow_hash(const uint64_t key[5])
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int i = 0; i < 5; i++) {
-		h ^= key[i];
-		h *= 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
-	}
-	h *= 0x94d049bb133111ebull;
-	return (uint32_t)(h ^ (h >> 32));
-}
 
 /* ---- configuration ---------------------------------------------------------- */
 
@@ -498,8 +250,8 @@ static bool read_prefix(struct netvm_config *c, netvm_json rule, const char *pat
 		uint64_t *a = src ? r->src6 : r->dst6, *m = src ? r->src6_mask : r->dst6_mask;
 		m[0] = mask64(len);
 		m[1] = mask64(len - 64);
-		a[0] = __builtin_bswap64(load64(addr)) & m[0];
-		a[1] = __builtin_bswap64(load64(addr + 8)) & m[1];
+		a[0] = __builtin_bswap64(netvm_load64(addr)) & m[0];
+		a[1] = __builtin_bswap64(netvm_load64(addr + 8)) & m[1];
 	}
 	return true;
 }
@@ -547,7 +299,7 @@ static bool firewall_configure(struct firewall *nf, struct netvm_config *c)
 	if (!netvm_config_choice(c, root, "", "default", true, ALLOW_CHOICES, &by_default) ||
 	    !netvm_config_choice(c, root, "", "non_ip", false, ALLOW_CHOICES, &non_ip) ||
 	    !netvm_config_bool(c, root, "", "stateful", false, &stateful) ||
-	    !netvm_config_int(c, root, "", "flows", false, 1, MAX_CAPACITY, &capacity) ||
+	    !netvm_config_int(c, root, "", "flows", false, 1, NETVM_FLOW_TABLE_MAX_CAPACITY, &capacity) ||
 	    !netvm_config_number(c, root, "", "timeout_s", false, 0.001, 86400 * 7, &timeout_s) ||
 	    !netvm_config_array(c, root, "", "rules", false, &list))
 		return false;
@@ -564,7 +316,7 @@ static bool firewall_configure(struct firewall *nf, struct netvm_config *c)
 	nf->allow_by_default = by_default == 1;
 	nf->allow_non_ip = non_ip == 1;
 	nf->stateful = stateful;
-	if (stateful && !table_init(&nf->table, (uint32_t)capacity, (uint64_t)(timeout_s * 1e9)))
+	if (stateful && !netvm_flow_table_init(&nf->table, (uint32_t)capacity, (uint64_t)(timeout_s * 1e9), firewall_alloc))
 		return netvm_config_fail(c, "flows", "out of memory for that many flows");
 	return true;
 }
@@ -583,10 +335,10 @@ static inline int match_rules(const struct firewall *nf, const struct netvm_pars
 		s4 = netvm_be32(src);
 		d4 = netvm_be32(dst);
 	} else {
-		s6[0] = __builtin_bswap64(load64(src));
-		s6[1] = __builtin_bswap64(load64(src + 8));
-		d6[0] = __builtin_bswap64(load64(dst));
-		d6[1] = __builtin_bswap64(load64(dst + 8));
+		s6[0] = __builtin_bswap64(netvm_load64(src));
+		s6[1] = __builtin_bswap64(netvm_load64(src + 8));
+		d6[0] = __builtin_bswap64(netvm_load64(dst));
+		d6[1] = __builtin_bswap64(netvm_load64(dst + 8));
 	}
 	const bool has_ports = p->l4 != 0 && (p->l4_proto == NETVM_IPPROTO_TCP || p->l4_proto == NETVM_IPPROTO_UDP);
 	const struct rule *r = nf->rules;
@@ -634,32 +386,31 @@ static inline bool by_rules(const struct firewall *nf, const struct netvm_parsed
 /* The stateful decision: known flows pass (TCP checked), new ones by the rules. */
 static inline bool by_state(struct firewall *nf, const struct netvm_parsed *p, uint64_t now)
 {
-	struct flow_table *t = &nf->table;
+	struct netvm_flow_table *t = &nf->table;
 	uint64_t *m = nf->metrics;
 	uint64_t key[5];
-	const bool reverse = flow_key(p, key);
-	const uint32_t hash = flow_hash(key);
+	const bool reverse = netvm_flow_key(p, key);
+	const uint32_t hash = netvm_flow_hash(key);
 	const bool is_tcp = p->l4_proto == NETVM_IPPROTO_TCP && p->l4 != 0;
 	uint32_t empty;
-	const int64_t bucket = table_lookup(t, key, hash, &empty);
+	const int64_t bucket = netvm_flow_lookup(t, key, hash, &empty);
 	if (bucket >= 0) {
 		const uint32_t slot = (uint32_t)t->buckets[bucket] - 1;
-		struct flow *f = &t->slots[slot];
+		struct netvm_flow *f = &t->slots[slot];
 		if (is_tcp) {
 			const uint8_t flags = p->tcp_flags;
-			const bool from_initiator = (f->reverse != 0) == reverse;
-			if (f->tcp == TCP_AWAIT_SYNACK && !from_initiator) {
+			const bool from_initiator = (f->dir != 0) == reverse;
+			if (f->state == TCP_AWAIT_SYNACK && !from_initiator) {
 				if ((flags & NETVM_TCP_RST) == 0 &&
 				    (flags & (NETVM_TCP_SYN | NETVM_TCP_ACK)) != (NETVM_TCP_SYN | NETVM_TCP_ACK)) {
 					m[M_INVALID_TCP]++;
 					return false;
 				}
 				if ((flags & NETVM_TCP_RST) == 0)
-					f->tcp = TCP_OPEN;
+					f->state = TCP_OPEN;
 			}
 			if (flags & NETVM_TCP_RST) {
-				delete_bucket(t, (uint32_t)bucket);
-				free_slot(t, slot);
+				netvm_flow_remove(t, (uint32_t)bucket);
 				m[M_ALLOWED_BY_STATE]++;
 				return true;
 			}
@@ -673,13 +424,13 @@ static inline bool by_state(struct firewall *nf, const struct netvm_parsed *p, u
 	/* A TCP flow is tracked from its opening SYN only. */
 	if (is_tcp && (p->tcp_flags & (NETVM_TCP_SYN | NETVM_TCP_ACK | NETVM_TCP_RST)) != NETVM_TCP_SYN)
 		return true;
-	const int64_t created = table_insert(t, key, hash, empty, now);
+	const int64_t created = netvm_flow_insert(t, key, hash, empty, now);
 	if (created < 0) {
 		m[M_UNTRACKED]++;
 		return true;
 	}
-	t->slots[created].reverse = reverse;
-	t->slots[created].tcp = is_tcp ? TCP_AWAIT_SYNACK : TCP_NONE;
+	t->slots[created].dir = reverse;
+	t->slots[created].state = is_tcp ? TCP_AWAIT_SYNACK : TCP_NONE;
 	return true;
 }
 
@@ -703,7 +454,7 @@ static void firewall_process(struct firewall *nf, struct netvm_record *rec, uint
 			rec[i].verdict = NETVM_DROP;
 	}
 	if (nf->stateful) {
-		table_expire(&nf->table, now, EXPIRE_BUDGET);
+		netvm_flow_expire(&nf->table, now, EXPIRE_BUDGET);
 		m[M_FLOWS] = nf->table.size;
 	}
 }

@@ -53,7 +53,7 @@ void nf_process(uint32_t n)
 
 uint32_t nf_state_export(void)
 {
-	const struct flow_table *t = &fw.table;
+	const struct netvm_flow_table *t = &fw.table;
 	if (!fw.stateful)
 		return 0;
 	struct netvm_state_writer w;
@@ -61,13 +61,13 @@ uint32_t nf_state_export(void)
 		return 0;
 	netvm_state_u32(&w, t->size);
 	for (uint32_t s = 0; s < t->capacity; s++) {
-		const struct flow *f = &t->slots[s];
+		const struct netvm_flow *f = &t->slots[s];
 		if (!f->used)
 			continue;
 		netvm_state_bytes(&w, f->key, sizeof(f->key));
 		netvm_state_u64(&w, f->last);
-		netvm_state_u8(&w, f->reverse);
-		netvm_state_u8(&w, f->tcp);
+		netvm_state_u8(&w, f->dir);
+		netvm_state_u8(&w, f->state);
 	}
 	netvm_state_u32(&w, 0); /* blocked prefixes */
 	netvm_state_u32(&w, 0); /* blocked flows */
@@ -100,7 +100,7 @@ bool nf_state_import(struct netvm_state_reader *r)
 		return false;
 	if (!fw.stateful)
 		not_kept(n, "flows", "stateless");
-	struct flow_table *t = &fw.table;
+	struct netvm_flow_table *t = &fw.table;
 	for (int64_t k = 0; k < n; k++) {
 		uint64_t key[5];
 		netvm_state_read(r, key, sizeof(key));
@@ -109,15 +109,15 @@ bool nf_state_import(struct netvm_state_reader *r)
 		const uint8_t tcp = netvm_state_get_u8(r);
 		if (!fw.stateful)
 			continue;
-		const uint32_t hash = flow_hash(key);
+		const uint32_t hash = netvm_flow_hash(key);
 		uint32_t empty;
-		if (table_lookup(t, key, hash, &empty) >= 0)
+		if (netvm_flow_lookup(t, key, hash, &empty) >= 0)
 			continue;
-		const int64_t s = table_insert(t, key, hash, empty, seen);
+		const int64_t s = netvm_flow_insert(t, key, hash, empty, seen);
 		if (s < 0)
 			continue;
-		t->slots[s].reverse = reverse != 0;
-		t->slots[s].tcp = tcp < TCP_OPEN ? tcp : TCP_OPEN;
+		t->slots[s].dir = reverse != 0;
+		t->slots[s].state = tcp < TCP_OPEN ? tcp : TCP_OPEN;
 		fw.metrics[M_IMPORTED_FLOWS]++;
 	}
 	if (fw.stateful)

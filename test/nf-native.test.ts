@@ -4,10 +4,13 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { runOffline } from '../host/chain/offline.js';
-import { NfModuleError, loadNfModule } from '../host/nf/module.js';
+import { createNfInstance } from '../host/nf/instance.js';
+import { NfModuleError, loadNfModule, type NfModule } from '../host/nf/module.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { runNetvm, tempDir, totals } from './support/netvm.js';
 import { DATA_ROOM, inputFrames, outputFrames, pcapChainConfig } from './support/pcap-ports.js';
+import { flowHash, flowKeyBytes, maglevTable } from './support/lb-reference.js';
+import { ETHERTYPE, IPPROTO, ethernetFrame, ipv4Packet, ipv6Packet, padFrame, tcpSegment, udpDatagram } from './support/packets.js';
 import { ttlStep } from './support/ttl-reference.js';
 
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
@@ -40,4 +43,61 @@ t.test('on the data plane: pcap in -> [ttl in C, ttl in Wasm] -> pcap out', asyn
   const { rx, tx, drops } = totals(run.summary!);
   t.equal(rx, tx + drops, 'in = out + counted drops');
   t.equal(run.summary!.pool.available, run.summary!.pool.mbufs, 'the mbuf pool is full again');
+});
+
+t.test('lb in C: every packet where the Wasm lb sends it, through expiry and a full table; the same counts and refusals', async (t) => {
+  const wasm = loadNfModule(join(REPO_ROOT, 'nf-modules/build/lb.wasm'));
+  const c = loadNfModule(nativeNf('lb'));
+  const backends = (names: string[], port: number) => names.map((name, i) => ({ name, mac: `02:00:00:00:01:${(i + 16).toString(16)}`, port }));
+  const config = {
+    table_size: 251, flows: 8, timeout_s: 1,
+    vips: [
+      { vip: '192.0.2.10', port: 80, proto: 'tcp', backends: backends(['web1', 'web2', 'web3'], 0) },
+      { vip: '2001:db8::10', port: 53, proto: 'udp', backends: backends(['dns1', 'dns2'], 1) },
+    ],
+  };
+  const v4 = (client: number, dport = 80): Uint8Array => padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({
+    src: `10.0.${client >> 8}.${client & 255}`, dst: '192.0.2.10', ttl: 64, protocol: IPPROTO.TCP, payload: tcpSegment({ srcPort: 1000 + client, dstPort: dport, flags: 0x18 }),
+  }) }));
+  const v6 = (client: number): Uint8Array => padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV6, payload: ipv6Packet({
+    src: `2001:db8::1:${client.toString(16)}`, dst: '2001:db8::10', hopLimit: 64, nextHeader: IPPROTO.UDP, payload: udpDatagram({ srcPort: 5000 + client, dstPort: 53 }),
+  }) }));
+  // 12 IPv4 and 6 IPv6 clients for 8 flow slots, other traffic between, and a pause of 2 s
+  // (past timeout_s) half way: flows are untracked, expire and are reclaimed.
+  const frames = [...inputFrames().filter((f) => f.length <= DATA_ROOM).slice(0, 200)];
+  for (let i = 0; i < 120; i++) frames.push(i % 5 === 4 ? v6(i % 6) : i % 7 === 6 ? v4(i, 81) : v4(i % 12));
+  const timesNs = frames.map((_, i) => BigInt(1e9) + BigInt(i) * 1000n + (i >= 260 ? 2_000_000_000n : 0n));
+  const run = (module: NfModule) => runOffline(frames, [{ name: 'lb', module, config: JSON.stringify(config) }], { log: () => {}, timesNs });
+  const [a, b] = [run(wasm), run(c)];
+  t.same(b.out.map((p) => ({ port: p.port, data: hex(p.data) })), a.out.map((p) => ({ port: p.port, data: hex(p.data) })), 'the same packets, backends and ports');
+  const v4Out = b.out.filter((p) => p.data[12] === 0x08 && p.data[30] === 192 && p.data[33] === 10 && (p.data[36]! << 8 | p.data[37]!) === 80);
+  const names = config.vips[0]!.backends.map((x) => x.name);
+  t.same(v4Out.map((p) => hex(p.data.subarray(0, 6))), v4Out.map((p) => {
+    const f = frames.find((x) => hex(x.subarray(6)) === hex(p.data.subarray(6)))!;
+    return config.vips[0]!.backends[maglevTable(names, 251)[flowHash(flowKeyBytes(f)) % 251]!]!.mac.replace(/:/g, '');
+  }), 'each IPv4 VIP packet to its Maglev backend by the reference');
+  const counts = (r: typeof a) => Object.fromEntries(['balanced', 'new_flows', 'not_vip', 'untracked', 'flows'].map((k) => [k, r.nfs[0]!.metrics[k]]));
+  t.same(counts(b), counts(a), 'the same counts');
+  t.ok(counts(b)['untracked']! > 0 && counts(b)['new_flows']! > 8, `flows went untracked and were reclaimed (${JSON.stringify(counts(b))})`);
+
+  const refusal = (module: NfModule, cfg: unknown): string => {
+    try {
+      createNfInstance(module, 'lb', { config: JSON.stringify(cfg), log: () => {} });
+      return 'accepted';
+    } catch (err) {
+      return (err as Error).message.replace(/^.*refused its config \(status 1\): config: /, '').replace(/^.*lb: /, '');
+    }
+  };
+  const bad = [
+    {}, { ...config, egress: 'up' }, { ...config, table_size: 100 }, { ...config, table_size: 2 }, { ...config, flows: 0 }, { ...config, timeout_s: '1' },
+    { ...config, x: 1 }, { vips: [] }, { vips: [{ vip: '10.0.0.0/8', port: 80, proto: 'tcp', backends: backends(['a'], 0) }] },
+    { vips: [{ vip: '10.0.0.1', port: 80, proto: 'sctp', backends: backends(['a'], 0) }] },
+    { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: [] }] },
+    { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: backends(['a', 'a'], 0) }] },
+    { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: [{ name: 'a', mac: '02:00', port: 0 }] }] },
+    { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: [{ name: 'a', mac: '02:00:00:00:00:01', port: 70000 }] }] },
+    { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: [{ name: 'a', mac: '02:00:00:00:00:01' }] }] },
+    { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: backends(['a'], 0), up: 1 }] },
+  ];
+  t.same(bad.map((cfg) => refusal(c, cfg)), bad.map((cfg) => refusal(wasm, cfg)), 'each bad config refused with the Wasm lb\'s words');
 });

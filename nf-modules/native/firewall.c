@@ -39,20 +39,19 @@ void *nf_create(const json_t *config, const struct netvm_env *env, char *error, 
 {
 	if (config == NULL)
 		return netvm_fail(error, error_len, "", "a config is required (default is)");
-	char *text = json_dumps(config, JSON_ENCODE_ANY | JSON_COMPACT);
 	struct native_firewall *nf = calloc(1, sizeof(*nf));
 	struct netvm_json_token *tokens = NULL;
+	char *text = NULL;
 	struct netvm_config c;
 	bool ok = false;
-	if (text != NULL && nf != NULL && netvm_json_parse(&c, text, (uint32_t)strlen(text), NULL, 0) &&
-	    (tokens = calloc(c.n_tokens, sizeof(*tokens))) != NULL && netvm_json_parse(&c, text, (uint32_t)strlen(text), tokens, c.n_tokens)) {
+	if (nf == NULL) {
+		netvm_fail(error, error_len, "", "out of memory");
+	} else if (netvm_sdk_config(config, &c, &text, &tokens, error, error_len)) {
 		nf->env = *env;
 		nf->fw.metrics = env->metrics;
 		ok = firewall_configure(&nf->fw, &c);
 		if (!ok)
 			snprintf(error, error_len, "%s", c.error);
-	} else {
-		netvm_fail(error, error_len, "", "out of memory");
 	}
 	free(tokens);
 	free(text);

@@ -34,6 +34,18 @@ void *netvm_fail(char *error, size_t error_len, const char *path, const char *fm
 	return NULL;
 }
 
+bool netvm_sdk_config(const json_t *config, struct netvm_config *c, char **text, struct netvm_json_token **tokens, char *error,
+		      size_t error_len)
+{
+	*tokens = NULL;
+	*text = json_dumps(config, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (*text != NULL && netvm_json_parse(c, *text, (uint32_t)strlen(*text), NULL, 0) &&
+	    (*tokens = calloc(c->n_tokens, sizeof(**tokens))) != NULL && netvm_json_parse(c, *text, (uint32_t)strlen(*text), *tokens, c->n_tokens))
+		return true;
+	netvm_fail(error, error_len, "", "out of memory");
+	return false;
+}
+
 int netvm_native_create(const char *config, uintptr_t window, uintptr_t records, uintptr_t metrics, uintptr_t clock,
 			char *error, size_t error_len)
 {

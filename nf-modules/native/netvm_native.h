@@ -29,6 +29,7 @@
 
 #include "../sdk-c/netvm_abi.h"
 #include "../sdk-c/netvm_addr.h"
+#include "../sdk-c/netvm_json.h"
 
 /* What an instance works on: all of it in the memory the host made for it
  * (the pool mapped at window, as for a Wasm NF). */
@@ -67,6 +68,13 @@ bool netvm_get_bool(const json_t *obj, const char *path, const char *key, bool *
 /* The index of the member's string in choices (NULL-terminated); *out unchanged when absent. */
 bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool required, const char *const *choices, int *out,
 		      char *error, size_t error_len);
+
+/* config (jansson's) as the C SDK's readers take it (../sdk-c/netvm_json.h), for
+ * an NF whose logic the SDK's NFs share: its JSON text re-encoded into *text and
+ * parsed into c, with tokens in *tokens. The caller frees *text and *tokens,
+ * whatever it returns (false: out of memory, said in error). */
+bool netvm_sdk_config(const json_t *config, struct netvm_config *c, char **text, struct netvm_json_token **tokens, char *error,
+		      size_t error_len);
 
 /* The SDK's nowNs: the chain's clock word (the burst's start), or the
  * monotonic clock while it is 0 (before the first burst). */

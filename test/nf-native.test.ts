@@ -101,3 +101,36 @@ t.test('lb in C: every packet where the Wasm lb sends it, through expiry and a f
   ];
   t.same(bad.map((cfg) => refusal(c, cfg)), bad.map((cfg) => refusal(wasm, cfg)), 'each bad config refused with the Wasm lb\'s words');
 });
+
+t.test('monitor in C: the Wasm monitor\'s counts, flows and heavy hitters, through expiry and a full table; the same refusals', async (t) => {
+  const wasm = loadNfModule(join(REPO_ROOT, 'nf-modules/build/monitor.wasm'));
+  const c = loadNfModule(nativeNf('monitor'));
+  const udp = (client: number, size: number): Uint8Array => padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({
+    src: `10.1.${client >> 8}.${client & 255}`, dst: '192.0.2.20', ttl: 64, protocol: IPPROTO.UDP, payload: udpDatagram({ srcPort: 4000 + client, dstPort: 9, payload: new Uint8Array(size) }),
+  }) }));
+  // The bundled traffic, then 40 clients of uneven sizes for 16 flow slots, with a pause past
+  // timeout_s half way: flows are untracked, expire, are reclaimed, and heavy hitters change.
+  const frames = inputFrames().filter((f) => f.length <= DATA_ROOM).slice(0, 300);
+  for (let i = 0; i < 600; i++) frames.push(udp((i * 7) % 40, ((i * 7) % 40) * 20 + (i % 3)));
+  const timesNs = frames.map((_, i) => BigInt(1e9) + BigInt(i) * 1000n + (i >= 600 ? 3_000_000_000n : 0n));
+  for (const config of [{ flows: 16, timeout_s: 2, seed: 7 }, { flows: 16, timeout_s: 2, seed: 7, top_k: 12, sketch_width_bits: 6, sketch_depth: 2 }]) {
+    const run = (module: NfModule) => runOffline(frames, [{ name: 'monitor', module, config: JSON.stringify(config) }], { log: () => {}, timesNs });
+    const [a, b] = [run(wasm), run(c)];
+    t.same(b.out.map((p) => hex(p.data)), frames.map(hex), 'every packet passed unchanged');
+    const names = ['packets', 'bytes', 'ip_packets', 'non_ip', 'flows', 'new_flows', 'expired_flows', 'untracked',
+      ...Array.from({ length: config.top_k ?? 10 }, (_, i) => [`top_${i}_bytes`, `top_${i}_proto`]).flat()];
+    const metrics = (r: typeof a) => Object.fromEntries(names.map((k) => [k, r.nfs[0]!.metrics[k]]));
+    t.same(metrics(b), metrics(a), `the same metrics (${JSON.stringify(config)})`);
+    t.ok(metrics(b)['expired_flows']! > 0 && metrics(b)['untracked']! > 0 && metrics(b)['top_0_bytes']! > 0, 'flows expired, some went untracked, heavy hitters are there');
+  }
+  const refusal = (module: NfModule, cfg: unknown): string => {
+    try {
+      createNfInstance(module, 'monitor', { config: JSON.stringify(cfg), log: () => {} });
+      return 'accepted';
+    } catch (err) {
+      return (err as Error).message.replace(/^.*refused its config \(status 1\): config: /, '').replace(/^.*monitor: /, '');
+    }
+  };
+  const bad = [[], { flows: 0 }, { timeout_s: 0 }, { top_k: 29 }, { sketch_width_bits: 3 }, { sketch_depth: 9 }, { seed: -1 }, { seed: 1.5 }, { x: 1 }, { flows: '1' }];
+  t.same(bad.map((cfg) => refusal(c, cfg)), bad.map((cfg) => refusal(wasm, cfg)), 'each bad config refused with the Wasm monitor\'s words');
+});

@@ -316,7 +316,7 @@ static bool firewall_configure(struct firewall *nf, struct netvm_config *c)
 	nf->allow_by_default = by_default == 1;
 	nf->allow_non_ip = non_ip == 1;
 	nf->stateful = stateful;
-	if (stateful && !netvm_flow_table_init(&nf->table, (uint32_t)capacity, (uint64_t)(timeout_s * 1e9), firewall_alloc))
+	if (stateful && !netvm_flow_table_init(&nf->table, (uint32_t)capacity, (uint64_t)(timeout_s * 1e9), 0, firewall_alloc))
 		return netvm_config_fail(c, "flows", "out of memory for that many flows");
 	return true;
 }

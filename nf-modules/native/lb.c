@@ -251,7 +251,7 @@ static bool configure(struct lb *lb, struct netvm_config *c)
 	for (uint32_t i = 0; i < n; i++)
 		if (!read_vip(lb, c, netvm_json_item(c, list, i), netvm_item_path(where, sizeof(where), "vips", i)))
 			return false;
-	if (!netvm_flow_table_init(&lb->flows, (uint32_t)flows, (uint64_t)(timeout_s * 1e9), zeroed))
+	if (!netvm_flow_table_init(&lb->flows, (uint32_t)flows, (uint64_t)(timeout_s * 1e9), 0, zeroed))
 		return netvm_config_fail(c, "flows", "out of memory");
 	return true;
 }

@@ -7,6 +7,13 @@
  * last seen, hash, free-list link, and a few bytes of the NF's own), a free
  * list, and an incremental expiry sweep.
  *
+ * Freed slots: with freed_ring > 0, every slot the table frees on its own
+ * (by expiry, or reclaimed by an insert when full) is pushed on a ring of
+ * freed_ring entries (rounded up to a power of two, at most the capacity);
+ * drain it with netvm_flow_pop_freed, e.g. to unlink the NF's own records of
+ * the flow. The table never loses a record: while the ring is full, the sweep
+ * frees nothing and an insert does not reclaim. With 0, nothing is recorded.
+ *
  * Memory comes from the caller's alloc (zeroed, cache-line aligned, as long
  * as the table lives): netvm_alloc in Wasm, the C library natively. */
 #ifndef NETVM_FLOW_TABLE_H
@@ -52,6 +59,9 @@ struct netvm_flow_table {
 	uint32_t size;
 	uint32_t free_head; /* slot + 1; 0 when none is free */
 	uint32_t cursor;    /* next slot the sweep examines */
+	uint32_t *ring;     /* freed slots, when ring_size != 0 */
+	uint32_t ring_mask, ring_size;
+	uint32_t ring_head, ring_tail; /* pops, pushes */
 };
 
 static inline uint32_t netvm_pow2_at_least(uint32_t x)
@@ -60,15 +70,21 @@ static inline uint32_t netvm_pow2_at_least(uint32_t x)
 }
 
 /* A table of capacity flows (clamped to 1..MAX and rounded up to a power of
- * two) forgetting flows idle longer than timeout_ns; false when alloc fails. */
-static bool netvm_flow_table_init(struct netvm_flow_table *t, uint32_t capacity, uint64_t timeout_ns, void *(*alloc)(uint32_t size))
+ * two) forgetting flows idle longer than timeout_ns, with a ring of freed
+ * slots (0: none); false when alloc fails. */
+static bool netvm_flow_table_init(struct netvm_flow_table *t, uint32_t capacity, uint64_t timeout_ns, uint32_t freed_ring,
+				  void *(*alloc)(uint32_t size))
 {
 	uint32_t cap = capacity < 1 ? 1 : capacity > NETVM_FLOW_TABLE_MAX_CAPACITY ? NETVM_FLOW_TABLE_MAX_CAPACITY : capacity;
 	cap = netvm_pow2_at_least(cap);
 	size_t nb = (size_t)cap << 1;
 	t->buckets = alloc((uint32_t)(nb * sizeof(uint64_t)));
 	t->slots = alloc(cap * (uint32_t)sizeof(struct netvm_flow));
-	if (t->buckets == NULL || t->slots == NULL)
+	t->ring_size = freed_ring == 0 ? 0 : netvm_pow2_at_least(freed_ring < cap ? freed_ring : cap);
+	t->ring_mask = t->ring_size - 1;
+	t->ring_head = t->ring_tail = 0;
+	t->ring = t->ring_size == 0 ? NULL : alloc(t->ring_size * (uint32_t)sizeof(uint32_t));
+	if (t->buckets == NULL || t->slots == NULL || (t->ring_size != 0 && t->ring == NULL))
 		return false;
 	for (uint32_t s = 0; s < cap; s++)
 		t->slots[s].next = s + 1 < cap ? s + 2 : 0;
@@ -165,13 +181,34 @@ static inline void netvm_flow_remove(struct netvm_flow_table *t, uint32_t i)
 	netvm_flow_free_slot(t, s);
 }
 
+static inline bool netvm_flow_ring_full(const struct netvm_flow_table *t)
+{
+	return t->ring_size != 0 && t->ring_tail - t->ring_head == t->ring_size;
+}
+
+static inline void netvm_flow_push_freed(struct netvm_flow_table *t, uint32_t s)
+{
+	if (t->ring_size != 0)
+		t->ring[t->ring_tail++ & t->ring_mask] = s;
+}
+
+/* The next slot the table freed (expiry or reclaim), -1 when none is pending. */
+static inline int64_t netvm_flow_pop_freed(struct netvm_flow_table *t)
+{
+	if (t->ring_head == t->ring_tail)
+		return -1;
+	return t->ring[t->ring_head++ & t->ring_mask];
+}
+
 static inline bool netvm_flow_expired(const struct netvm_flow_table *t, uint64_t seen, uint64_t now)
 {
 	return now > seen && now - seen > t->timeout_ns;
 }
 
 /* The incremental sweep: examines at most budget slots from where the last
- * one stopped and frees the flows idle longer than the timeout. */
+ * one stopped and frees the flows idle longer than the timeout (pushing their
+ * slots on the freed ring); stops early, at the slot it could not free, when
+ * the ring is full. */
 static void netvm_flow_expire(struct netvm_flow_table *t, uint64_t now, uint32_t budget)
 {
 	const uint32_t last = t->capacity - 1;
@@ -180,8 +217,13 @@ static void netvm_flow_expire(struct netvm_flow_table *t, uint64_t now, uint32_t
 	while (n != 0) {
 		struct netvm_flow *f = &t->slots[cursor];
 		if (f->used && netvm_flow_expired(t, f->last, now)) {
+			if (netvm_flow_ring_full(t)) {
+				t->cursor = cursor; /* examined again by the next sweep */
+				return;
+			}
 			netvm_flow_delete_bucket(t, netvm_flow_bucket_of_slot(t, cursor));
 			netvm_flow_free_slot(t, cursor);
+			netvm_flow_push_freed(t, cursor);
 		}
 		cursor = (cursor + 1) & last;
 		n--;
@@ -194,11 +236,14 @@ static void netvm_flow_expire(struct netvm_flow_table *t, uint64_t now, uint32_t
  * Whether a slot is free now. */
 static bool netvm_flow_reclaim(struct netvm_flow_table *t, uint32_t hash, uint32_t end, uint64_t now)
 {
+	if (netvm_flow_ring_full(t))
+		return false;
 	for (uint32_t i = hash & t->bucket_mask; i != end; i = (i + 1) & t->bucket_mask) {
 		uint32_t s = (uint32_t)t->buckets[i] - 1;
 		if (netvm_flow_expired(t, t->slots[s].last, now)) {
 			netvm_flow_delete_bucket(t, i);
 			netvm_flow_free_slot(t, s);
+			netvm_flow_push_freed(t, s);
 			return true;
 		}
 	}

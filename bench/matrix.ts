@@ -14,8 +14,7 @@
 //   chain<L>-<size>B-<flows>-js  the same with every NF in plain TypeScript (bench/js-nfs), run
 //                                by the same worker without Wasm
 //   chain<L>-<size>B-<flows>-c   the same with every NF in C (nf-modules/native: the anchor), run
-//                                by the same worker through the same C chain (L <= 3: the NFs
-//                                with a C version)
+//                                by the same worker through the same C chain
 //   chain3-64B-1K-vm-ivshmem     firewall -> a QEMU guest -> nat: the guest's ttl over ivshmem
 //   chain3-64B-1K-vm-vhost       the same with a Linux bridge guest on two vhost-user ports
 //   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
@@ -97,9 +96,6 @@ export const idlePoint = (busy: boolean, link: 'veth' | 'tap' = 'veth'): Point =
 
 export const kernelPoint = (pmd: KernelPmd): Point => ({ kind: 'kernel', id: `kernel-${pmd}-64B`, pmd });
 
-/** Chains of up to this many NFs have a C version of every NF (firewall, router, nat). */
-export const C_CHAIN_NFS = 3;
-
 /** The full matrix, or the quick one (the README's: the points of the targets). */
 export function matrix(quick: boolean): Point[] {
   if (quick) {
@@ -108,7 +104,7 @@ export function matrix(quick: boolean): Point[] {
       chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'c'), chainPoint(1, 64, 1000, 'js'),
       chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'c'), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'),
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
-      chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 1518, 1000),
+      chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'), chainPoint(5, 64, 1000), chainPoint(5, 64, 1000, 'c'), chainPoint(5, 1518, 1000),
       ...LOAD_PERCENTS.map((pct) => latencyPoint(3, pct)),
       swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'),
       singlePoint('forward', 64, 1000), singlePoint('router', 64, 1000), singlePoint('router', 64, 1000, true),
@@ -125,7 +121,7 @@ export function matrix(quick: boolean): Point[] {
   for (let length = 1; length <= CHAIN_NFS.length; length++) {
     for (const size of SIZES) points.push(chainPoint(length, size, 1000, 'iso'));
     points.push(chainPoint(length, 64, 1000, 'js'));
-    if (length <= C_CHAIN_NFS) for (const flows of DATAPLANE_FLOWS) points.push(chainPoint(length, 64, flows, 'c'));
+    for (const flows of DATAPLANE_FLOWS) points.push(chainPoint(length, 64, flows, 'c'));
   }
   points.push(chainPoint(3, 64, 1000, 'vm-ivshmem'), chainPoint(3, 64, 1000, 'vm-vhost'));
   for (const pct of LOAD_PERCENTS) points.push(latencyPoint(3, pct));

@@ -1,6 +1,7 @@
 // What the suite measures: its points, and the config each data-plane point
 // runs. A point's id names it (`--only` picks by id prefix):
 //   skeleton-<size>B             raw DPDK: the skeleton example, 2x net_null copy=1, one core
+//   skeleton-extbuf-<size>B      the same on pinned external-buffer mbufs (NetVM's kind)
 //   handoff                      the RX and return rings alone between the poll lcore's CPU and a
 //                                worker's (bench/handoff.c): the ceiling of every worker's traffic
 //   forward-<size>B              netvm, [forward] both ways on the same vdevs (poll + one worker)
@@ -30,6 +31,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { FIREWALL_RULES } from './baselines.js';
 import { NF_PATH_CASES } from './nf-path.js';
+import type { SkeletonMbufs } from './skeleton.js';
 import { FCS_BYTES, SERVICE_IP, SERVICE_PORT } from './traffic.js';
 
 export const SIZES = [64, 128, 256, 512, 1024, 1518];
@@ -46,7 +48,7 @@ export const REPLAYED_FLOWS = 32768;
 const POOL_MBUFS = 65535;
 
 export type Point =
-  | { kind: 'skeleton'; id: string; size: number }
+  | { kind: 'skeleton'; id: string; size: number; mbufs: SkeletonMbufs }
   | { kind: 'handoff'; id: string }
   | { kind: 'forward'; id: string; size: number }
   | { kind: 'chain'; id: string; length: number; nfs: readonly PointNf[]; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
@@ -66,7 +68,8 @@ export type KernelPmd = 'af_xdp' | 'af_packet';
 
 const flowsText = (flows: number): string => (flows >= 1_000_000 ? `${flows / 1_000_000}M` : flows % 1024 === 0 ? `${flows / 1024}Ki` : `${flows / 1000}K`);
 
-export const skeletonPoint = (size: number): Point => ({ kind: 'skeleton', id: `skeleton-${size}B`, size });
+export const skeletonPoint = (size: number, mbufs: SkeletonMbufs = 'direct'): Point =>
+  ({ kind: 'skeleton', id: `skeleton-${mbufs === 'extbuf' ? 'extbuf-' : ''}${size}B`, size, mbufs });
 export const handoffPoint = (): Point => ({ kind: 'handoff', id: 'handoff' });
 /** A peer on the chain points' traffic. */
 export const peerPoint = (peer: Peer, size: number, flows: number): Point => ({ kind: 'peer', id: `peer-${peer}-${size}B-${flowsText(flows)}`, peer, size, flows });
@@ -100,7 +103,7 @@ export const kernelPoint = (pmd: KernelPmd): Point => ({ kind: 'kernel', id: `ke
 export function matrix(quick: boolean): Point[] {
   if (quick) {
     return [
-      skeletonPoint(64), handoffPoint(), forwardPoint(64), skeletonPoint(1518),
+      skeletonPoint(64), skeletonPoint(64, 'extbuf'), handoffPoint(), forwardPoint(64), skeletonPoint(1518),
       chainPoint(1, 64, 1000), chainPoint(1, 64, 1000, 'c'), chainPoint(1, 64, 1000, 'js'),
       chainPoint(3, 64, 1000), chainPoint(3, 64, 1000, 'c'), chainPoint(3, 64, 1000, 'iso'), chainPoint(3, 64, 1000, 'js'),
       chainPoint(3, 64, 1_000_000), chainPoint(3, 64, 1_000_000, 'c'), chainPoint(3, 1518, 1000), chainPoint(3, 1518, 1000, 'iso'),
@@ -114,7 +117,7 @@ export function matrix(quick: boolean): Point[] {
   }
   const points: Point[] = [];
   points.push(handoffPoint());
-  for (const size of SIZES) points.push(skeletonPoint(size), forwardPoint(size));
+  for (const size of SIZES) points.push(skeletonPoint(size), skeletonPoint(size, 'extbuf'), forwardPoint(size));
   for (const flows of DATAPLANE_FLOWS) {
     for (let length = 1; length <= CHAIN_NFS.length; length++) for (const size of SIZES) points.push(chainPoint(length, size, flows));
   }

@@ -101,7 +101,7 @@ function floors(pps: number, workerNs: number | undefined, timing: Timing): Pick
 export async function measure(point: Point, timing: Timing, scratch: string, baseOf: BaseOf): Promise<Sample> {
   switch (point.kind) {
     case 'skeleton':
-      return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds) };
+      return { pps: await skeletonPps(nullVdevs(point.size), POLL_CPU, timing.warmupS, timing.seconds, point.mbufs) };
     case 'handoff':
       return { pps: handoffPps(POLL_CPU, workerCpus(1)[0]!, timing.warmupS, timing.seconds) };
     case 'peer': {

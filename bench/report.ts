@@ -161,7 +161,7 @@ export function figures(r: PointResult, all: PointResult[]): Figures | undefined
   if (worker !== undefined && pps > 0) f.workerNs = (worker * 1e9) / pps;
   if (poll !== undefined && pps > 0) f.pollNs = (poll * 1e9) / pps;
   if (p.kind === 'skeleton') f.pollNs = 1e9 / pps; // one core, spinning
-  const skeleton = all.find((x) => x.point.kind === 'skeleton' && x.point.size === p.size);
+  const skeleton = all.find((x) => x.point.kind === 'skeleton' && x.point.size === p.size && x.point.mbufs === 'direct');
   if (p.kind !== 'skeleton' && skeleton && skeleton.samples.length > 0) f.vsSkeleton = pps / median(skeleton.samples.map((s) => s.pps));
   const plain = p.kind === 'chain' && !p.js && !p.c && !p.isolated && p.vm === undefined;
   const js = plain ? all.find((x) => x.point.id === `${p.id}-js`) : undefined;
@@ -196,8 +196,17 @@ function forwardCeiling(all: PointResult[]): string | undefined {
   const handoff = rate('handoff');
   if (skeleton === undefined || handoff === undefined) return undefined;
   const ceiling = 1 / (1 / skeleton + 1 / handoff);
+  const extbuf = rate('skeleton-extbuf-64B');
+  const forward = rate('forward-64B');
+  const onExtbuf = extbuf === undefined ? '' : (() => {
+    const extCeiling = 1 / (1 / extbuf + 1 / handoff);
+    return `. On pinned external-buffer mbufs, the kind NetVM's pool holds so that a sandbox sees packet bytes only, the skeleton ` +
+      `itself forwards ${(extbuf / 1e6).toFixed(1)} Mpps (skeleton-extbuf-64B, ${(extbuf / skeleton).toFixed(2)}x its own): ` +
+      `with the rings, about ${(extCeiling / 1e6).toFixed(1)} Mpps, ${(extCeiling / skeleton).toFixed(2)}x the skeleton` +
+      (forward === undefined ? '' : `, of which forward reaches ${(forward / extCeiling).toFixed(2)}`);
+  })();
   return `The rings alone (handoff) pass ${(handoff / 1e6).toFixed(1)} Mpps: with the skeleton's work on the same core, ` +
-    `forward can reach about ${(ceiling / 1e6).toFixed(1)} Mpps here, ${(ceiling / skeleton).toFixed(2)}x the skeleton`;
+    `forward can reach about ${(ceiling / 1e6).toFixed(1)} Mpps here, ${(ceiling / skeleton).toFixed(2)}x the skeleton${onExtbuf}`;
 }
 
 /** How far the baselines' own repeats spread in the run: the machine's steadiness, one core
@@ -558,7 +567,9 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     ] : []),
     '## Baselines',
     '',
-    `- raw DPDK (the skeleton example, from dpdk-doc): ${all.some((r) => r.point.kind === 'skeleton' && r.samples.length > 0) ? 'measured' : 'not in this run'}.`,
+    `- raw DPDK (the skeleton example, from dpdk-doc): ${all.some((r) => r.point.kind === 'skeleton' && r.samples.length > 0) ? 'measured' : 'not in this run'}; ` +
+      'skeleton-extbuf is the same example built with its mbuf pool made one of pinned external buffers, NetVM\'s kind (bench/skeleton-extbuf.h, ' +
+      'forced into the build, the source untouched).',
     `- the rings alone (handoff, bench/handoff.c): descriptors passed from the poll lcore's CPU to a worker's and back through NetVM's two rings, ` +
       `with no port, packet or NF: what every packet that goes to a worker pays on top of RX and TX; ${all.some((r) => r.point.kind === 'handoff' && r.samples.length > 0) ? 'measured' : 'not in this run'}.`,
     '- C: the same logic as forward, ttl, firewall, router, nat, lb and monitor written in C (nf-modules/native, checked against the same references as ' +

@@ -9,24 +9,31 @@ import { Telemetry } from './telemetry.js';
 import { removeRuntimeDir } from '../host/dataplane/driver.js';
 
 const SKELETON_SRC = '/usr/share/dpdk/examples/skeleton/basicfwd.c';
-const SKELETON = join(PROJECT_ROOT, 'bench/build/skeleton');
+const EXTBUF_HEADER = join(PROJECT_ROOT, 'bench/skeleton-extbuf.h');
+/** The skeleton's mbufs: its own pool (direct mbufs), or pinned external buffers (NetVM's kind). */
+export type SkeletonMbufs = 'direct' | 'extbuf';
+const skeletonBinary = (mbufs: SkeletonMbufs): string => join(PROJECT_ROOT, mbufs === 'direct' ? 'bench/build/skeleton' : 'bench/build/skeleton-extbuf');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Builds the skeleton when missing or older than its source; false when dpdk-doc is not installed. */
-export function buildSkeleton(): boolean {
+/** Builds the skeleton when missing or older than its source; false when dpdk-doc is not installed.
+ *  With extbuf mbufs, bench/skeleton-extbuf.h is forced into the build (the source untouched). */
+export function buildSkeleton(mbufs: SkeletonMbufs): boolean {
   if (!existsSync(SKELETON_SRC)) return false;
-  if (existsSync(SKELETON) && statSync(SKELETON).mtimeMs >= statSync(SKELETON_SRC).mtimeMs) return true;
+  const binary = skeletonBinary(mbufs);
+  const sources = mbufs === 'direct' ? [SKELETON_SRC] : [SKELETON_SRC, EXTBUF_HEADER];
+  if (existsSync(binary) && sources.every((f) => statSync(binary).mtimeMs >= statSync(f).mtimeMs)) return true;
   mkdirSync(join(PROJECT_ROOT, 'bench/build'), { recursive: true });
   const flags = (what: string): string[] => execFileSync('pkg-config', [what, 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/);
-  execFileSync('cc', ['-O3', ...flags('--cflags'), SKELETON_SRC, '-o', SKELETON, ...flags('--libs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const extbuf = mbufs === 'direct' ? [] : ['-DALLOW_EXPERIMENTAL_API', '-include', EXTBUF_HEADER];
+  execFileSync('cc', ['-O3', ...extbuf, ...flags('--cflags'), SKELETON_SRC, '-o', binary, ...flags('--libs')], { stdio: ['ignore', 'ignore', 'inherit'] });
   return true;
 }
 
 /** Packets per second the skeleton forwards (both ports' TX) on `cpu` between the vdevs. */
-export function skeletonPps(vdevs: string[], cpu: number, warmupS: number, seconds: number): Promise<number> {
+export function skeletonPps(vdevs: string[], cpu: number, warmupS: number, seconds: number, mbufs: SkeletonMbufs = 'direct'): Promise<number> {
   const args = ['-l', String(cpu), '--in-memory', '--no-pci', '--log-level=lib.eal:error', ...vdevs.flatMap((v) => ['--vdev', v])];
-  return dpdkAppPps(SKELETON, 'skeleton', args, vdevs.map((_, port) => port), warmupS, seconds);
+  return dpdkAppPps(skeletonBinary(mbufs), mbufs === 'direct' ? 'skeleton' : 'skeleton-extbuf', args, vdevs.map((_, port) => port), warmupS, seconds);
 }
 
 /** Packets per second a DPDK application sends out of `ports` (their TX over telemetry), after

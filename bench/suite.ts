@@ -83,7 +83,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const machine = describeMachine();
   console.log(`netvm bench: ${points.length} points x ${repeats} on ${machine.cpu} (${machine.cpus} CPUs), hugepages ${machine.hugepages}` +
     (timing.workers > 1 ? `, each chain on ${timing.workers} workers` : ''));
-  const hasSkeleton = points.some((p) => p.kind === 'skeleton') ? buildSkeleton() : true;
+  const hasSkeleton = points.filter((p) => p.kind === 'skeleton').every((p) => buildSkeleton(p.mbufs));
   const hasL3fwd = points.some((p) => p.kind === 'peer' && p.peer === 'l3fwd') ? buildL3fwd() : true;
   const results: PointResult[] = points.map((point) => ({ point, samples: [] }));
   const show = progress(points.length * repeats);

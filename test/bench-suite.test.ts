@@ -17,7 +17,7 @@ interface Results {
 
 t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown and SVG', async (t) => {
   const out = join(tempDir(), 'bench');
-  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall-1K', '--only', 'latency3-50', '--only', 'single-router', '--only', 'peer-',
+  const run = await netvm(['bench', '--quick', '--only', 'skeleton-64B', '--only', 'skeleton-extbuf', '--only', 'handoff', '--only', 'chain1-', '--only', 'nf-firewall-1K', '--only', 'latency3-50', '--only', 'single-router', '--only', 'peer-',
     '--repeats', '1', '--warmup', '0.5', '--seconds', '0.5', '--out', out]);
   t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /point\s+Mpps \[min-max\]\s+Gbps wire/);
@@ -26,7 +26,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
-  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'single-router-64B-1K', 'single-router-64B-1K-c', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'peer-ovs-chain3-64B-1K', 'nf-firewall-1K']);
+  t.same(json.results.map((r) => r.id), ['skeleton-64B', 'skeleton-extbuf-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'single-router-64B-1K', 'single-router-64B-1K-c', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'peer-ovs-chain3-64B-1K', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
     t.equal(r.samples.length, 1, `${r.id}: one sample`);
@@ -116,7 +116,7 @@ t.test('--workers: each chain on several workers, flows steered among them', asy
 t.test('bad options are refused before anything runs', async (t) => {
   const none = await netvm(['bench', '--only', 'nosuch']);
   t.equal(none.code, 2);
-  t.match(none.stderr, /--only nosuch: no such point in the full matrix \(handoff, skeleton-64B, forward-64B, /);
+  t.match(none.stderr, /--only nosuch: no such point in the full matrix \(handoff, skeleton-64B, skeleton-extbuf-64B, forward-64B, /);
   const repeats = await netvm(['bench', '--repeats', '1.5']);
   t.equal(repeats.code, 2);
   t.match(repeats.stderr, /--repeats: '1.5' is not a whole number/);

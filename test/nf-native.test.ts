@@ -16,6 +16,17 @@ import { ttlStep } from './support/ttl-reference.js';
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
 const nativeNf = (name: string): string => join(REPO_ROOT, 'nf-modules/build/native', `${name}.so`);
 
+/** Why an NF named name refuses a config, in the words of its own reader (a Wasm NF's message
+ *  and a native one's say where it comes from differently); 'accepted' when it does not. */
+function refusal(module: NfModule, name: string, cfg: unknown): string {
+  try {
+    createNfInstance(module, name, { config: JSON.stringify(cfg), log: () => {} });
+    return 'accepted';
+  } catch (err) {
+    return (err as Error).message.replace(/^.*refused its config \(status 1\): config: /, '').replace(new RegExp(`^.*${name}: `), '');
+  }
+}
+
 t.test('ttl in C: every packet of the bundled traffic as the reference steps it', async (t) => {
   const frames = inputFrames().filter((f) => f.length <= DATA_ROOM);
   const module = loadNfModule(nativeNf('ttl'));
@@ -80,14 +91,6 @@ t.test('lb in C: every packet where the Wasm lb sends it, through expiry and a f
   t.same(counts(b), counts(a), 'the same counts');
   t.ok(counts(b)['untracked']! > 0 && counts(b)['new_flows']! > 8, `flows went untracked and were reclaimed (${JSON.stringify(counts(b))})`);
 
-  const refusal = (module: NfModule, cfg: unknown): string => {
-    try {
-      createNfInstance(module, 'lb', { config: JSON.stringify(cfg), log: () => {} });
-      return 'accepted';
-    } catch (err) {
-      return (err as Error).message.replace(/^.*refused its config \(status 1\): config: /, '').replace(/^.*lb: /, '');
-    }
-  };
   const bad = [
     {}, { ...config, egress: 'up' }, { ...config, table_size: 100 }, { ...config, table_size: 2 }, { ...config, flows: 0 }, { ...config, timeout_s: '1' },
     { ...config, x: 1 }, { vips: [] }, { vips: [{ vip: '10.0.0.0/8', port: 80, proto: 'tcp', backends: backends(['a'], 0) }] },
@@ -99,7 +102,7 @@ t.test('lb in C: every packet where the Wasm lb sends it, through expiry and a f
     { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: [{ name: 'a', mac: '02:00:00:00:00:01' }] }] },
     { vips: [{ vip: '10.0.0.1', port: 80, proto: 'tcp', backends: backends(['a'], 0), up: 1 }] },
   ];
-  t.same(bad.map((cfg) => refusal(c, cfg)), bad.map((cfg) => refusal(wasm, cfg)), 'each bad config refused with the Wasm lb\'s words');
+  t.same(bad.map((cfg) => refusal(c, 'lb', cfg)), bad.map((cfg) => refusal(wasm, 'lb', cfg)), 'each bad config refused with the Wasm lb\'s words');
 });
 
 t.test('monitor in C: the Wasm monitor\'s counts, flows and heavy hitters, through expiry and a full table; the same refusals', async (t) => {
@@ -123,14 +126,6 @@ t.test('monitor in C: the Wasm monitor\'s counts, flows and heavy hitters, throu
     t.same(metrics(b), metrics(a), `the same metrics (${JSON.stringify(config)})`);
     t.ok(metrics(b)['expired_flows']! > 0 && metrics(b)['untracked']! > 0 && metrics(b)['top_0_bytes']! > 0, 'flows expired, some went untracked, heavy hitters are there');
   }
-  const refusal = (module: NfModule, cfg: unknown): string => {
-    try {
-      createNfInstance(module, 'monitor', { config: JSON.stringify(cfg), log: () => {} });
-      return 'accepted';
-    } catch (err) {
-      return (err as Error).message.replace(/^.*refused its config \(status 1\): config: /, '').replace(/^.*monitor: /, '');
-    }
-  };
   const bad = [[], { flows: 0 }, { timeout_s: 0 }, { top_k: 29 }, { sketch_width_bits: 3 }, { sketch_depth: 9 }, { seed: -1 }, { seed: 1.5 }, { x: 1 }, { flows: '1' }];
-  t.same(bad.map((cfg) => refusal(c, cfg)), bad.map((cfg) => refusal(wasm, cfg)), 'each bad config refused with the Wasm monitor\'s words');
+  t.same(bad.map((cfg) => refusal(c, 'monitor', cfg)), bad.map((cfg) => refusal(wasm, 'monitor', cfg)), 'each bad config refused with the Wasm monitor\'s words');
 });

@@ -9,14 +9,10 @@
 
 const char NF_METRIC_NAMES[] = FIREWALL_METRIC_NAMES;
 
-/* Zeroed and cache-line aligned; freed by nf_destroy (the rules and the table's two arrays). */
+/* Freed by nf_destroy (the rules and the table's two arrays). */
 static void *firewall_alloc(uint32_t size)
 {
-	const size_t rounded = ((size_t)size + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, rounded > 0 ? rounded : 64);
-	if (p != NULL)
-		memset(p, 0, rounded);
-	return p;
+	return netvm_zeroed(size);
 }
 
 void nf_destroy(void *self)
@@ -35,27 +31,21 @@ struct native_firewall {
 	struct netvm_env env;
 };
 
+static bool configure(void *nf, struct netvm_config *c)
+{
+	return firewall_configure(&((struct native_firewall *)nf)->fw, c);
+}
+
 void *nf_create(const json_t *config, const struct netvm_env *env, char *error, size_t error_len)
 {
 	if (config == NULL)
 		return netvm_fail(error, error_len, "", "a config is required (default is)");
 	struct native_firewall *nf = calloc(1, sizeof(*nf));
-	struct netvm_json_token *tokens = NULL;
-	char *text = NULL;
-	struct netvm_config c;
-	bool ok = false;
-	if (nf == NULL) {
-		netvm_fail(error, error_len, "", "out of memory");
-	} else if (netvm_sdk_config(config, &c, &text, &tokens, error, error_len)) {
-		nf->env = *env;
-		nf->fw.metrics = env->metrics;
-		ok = firewall_configure(&nf->fw, &c);
-		if (!ok)
-			snprintf(error, error_len, "%s", c.error);
-	}
-	free(tokens);
-	free(text);
-	if (!ok) {
+	if (nf == NULL)
+		return netvm_fail(error, error_len, "", "out of memory");
+	nf->env = *env;
+	nf->fw.metrics = env->metrics;
+	if (!netvm_sdk_configure(config, configure, nf, error, error_len)) {
 		nf_destroy(nf);
 		return NULL;
 	}

@@ -57,16 +57,6 @@ struct lb {
 	struct netvm_flow_table flows;
 };
 
-/* Zeroed and cache-line aligned, for the flow table; freed by nf_destroy. */
-static void *zeroed(uint32_t size)
-{
-	const size_t rounded = ((size_t)size + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, rounded > 0 ? rounded : 64);
-	if (p != NULL)
-		memset(p, 0, rounded);
-	return p;
-}
-
 void nf_destroy(void *self)
 {
 	struct lb *lb = self;
@@ -225,8 +215,9 @@ static bool read_vip(struct lb *lb, struct netvm_config *c, netvm_json v, const 
 static const char *const ROOT_KEYS[] = { "vips", "table_size", "flows", "timeout_s", "egress", NULL };
 static const char *const EGRESS[] = { "port", "next", NULL };
 
-static bool configure(struct lb *lb, struct netvm_config *c)
+static bool configure(void *self, struct netvm_config *c)
 {
+	struct lb *lb = self;
 	const netvm_json root = 0;
 	int egress = 0;
 	int64_t table_size = 65537, flows = 65536;
@@ -251,7 +242,7 @@ static bool configure(struct lb *lb, struct netvm_config *c)
 	for (uint32_t i = 0; i < n; i++)
 		if (!read_vip(lb, c, netvm_json_item(c, list, i), netvm_item_path(where, sizeof(where), "vips", i)))
 			return false;
-	if (!netvm_flow_table_init(&lb->flows, (uint32_t)flows, (uint64_t)(timeout_s * 1e9), 0, zeroed))
+	if (!netvm_flow_table_init(&lb->flows, (uint32_t)flows, (uint64_t)(timeout_s * 1e9), 0, netvm_zeroed))
 		return netvm_config_fail(c, "flows", "out of memory");
 	return true;
 }
@@ -261,21 +252,12 @@ void *nf_create(const json_t *config, const struct netvm_env *env, char *error, 
 	if (config == NULL)
 		return netvm_fail(error, error_len, "", "a config is required (vips)");
 	struct lb *lb = calloc(1, sizeof(*lb));
-	struct netvm_json_token *tokens = NULL;
-	char *text = NULL;
-	struct netvm_config c;
-	bool ok = false;
 	if (lb == NULL || (lb->names = malloc(sizeof(*lb->names) * MAX_BACKENDS)) == NULL) {
-		netvm_fail(error, error_len, "", "out of memory");
-	} else if (netvm_sdk_config(config, &c, &text, &tokens, error, error_len)) {
-		lb->env = *env;
-		ok = configure(lb, &c);
-		if (!ok)
-			snprintf(error, error_len, "%s", c.error);
+		nf_destroy(lb);
+		return netvm_fail(error, error_len, "", "out of memory");
 	}
-	free(tokens);
-	free(text);
-	if (!ok) {
+	lb->env = *env;
+	if (!netvm_sdk_configure(config, configure, lb, error, error_len)) {
 		nf_destroy(lb);
 		return NULL;
 	}

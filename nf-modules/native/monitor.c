@@ -89,15 +89,6 @@ struct monitor {
 	bool top_dirty;
 };
 
-static void *zeroed(uint32_t size)
-{
-	const size_t rounded = ((size_t)size + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, rounded > 0 ? rounded : 64);
-	if (p != NULL)
-		memset(p, 0, rounded);
-	return p;
-}
-
 void nf_destroy(void *self)
 {
 	struct monitor *nf = self;
@@ -121,13 +112,13 @@ static uint64_t splitmix(uint64_t x)
 
 static bool setup(struct monitor *nf, uint32_t capacity, uint64_t timeout_ns, uint32_t k, uint32_t width_bits, uint32_t depth, uint64_t seed)
 {
-	if (!netvm_flow_table_init(&nf->table, capacity, timeout_ns, FREED_RING, zeroed))
+	if (!netvm_flow_table_init(&nf->table, capacity, timeout_ns, FREED_RING, netvm_zeroed))
 		return false;
 	nf->width = 1u << width_bits;
 	nf->mask = nf->width - 1;
 	nf->depth = depth;
-	nf->sketch = zeroed(nf->width * depth * 4);
-	nf->flows = zeroed(nf->table.capacity * (uint32_t)sizeof(struct flow_data));
+	nf->sketch = netvm_zeroed(nf->width * depth * 4);
+	nf->flows = netvm_zeroed(nf->table.capacity * (uint32_t)sizeof(struct flow_data));
 	nf->top_k = k;
 	nf->top_dirty = true;
 	uint64_t x = seed;
@@ -141,8 +132,9 @@ static bool setup(struct monitor *nf, uint32_t capacity, uint64_t timeout_ns, ui
 
 static const char *const KEYS[] = { "flows", "timeout_s", "top_k", "sketch_width_bits", "sketch_depth", "seed", NULL };
 
-static bool configure(struct monitor *nf, struct netvm_config *c)
+static bool configure(void *self, struct netvm_config *c)
 {
+	struct monitor *nf = self;
 	int64_t capacity = 65536, k = 10, width_bits = 16, depth = 4, seed = -1;
 	double timeout_s = 60;
 	if (!netvm_config_object(c, 0, "") || !netvm_config_only_keys(c, 0, "", KEYS) ||
@@ -166,20 +158,10 @@ void *nf_create(const json_t *config, const struct netvm_env *env, char *error, 
 		return netvm_fail(error, error_len, "", "out of memory");
 	nf->env = *env;
 	bool ok;
-	if (config == NULL) {
-		ok = setup(nf, 65536, 60000000000ull, 10, 16, 4, netvm_now_ns(env));
-		if (!ok)
-			netvm_fail(error, error_len, "", "out of memory");
-	} else {
-		struct netvm_json_token *tokens = NULL;
-		char *text = NULL;
-		struct netvm_config c;
-		ok = netvm_sdk_config(config, &c, &text, &tokens, error, error_len);
-		if (ok && !(ok = configure(nf, &c)))
-			snprintf(error, error_len, "%s", c.error);
-		free(tokens);
-		free(text);
-	}
+	if (config != NULL)
+		ok = netvm_sdk_configure(config, configure, nf, error, error_len);
+	else if (!(ok = setup(nf, 65536, 60000000000ull, 10, 16, 4, netvm_now_ns(env)))) /* the defaults */
+		netvm_fail(error, error_len, "", "out of memory");
 	if (!ok) {
 		nf_destroy(nf);
 		return NULL;

@@ -34,16 +34,33 @@ void *netvm_fail(char *error, size_t error_len, const char *path, const char *fm
 	return NULL;
 }
 
-bool netvm_sdk_config(const json_t *config, struct netvm_config *c, char **text, struct netvm_json_token **tokens, char *error,
-		      size_t error_len)
+bool netvm_sdk_configure(const json_t *config, bool (*configure)(void *nf, struct netvm_config *c), void *nf, char *error,
+			 size_t error_len)
 {
-	*tokens = NULL;
-	*text = json_dumps(config, JSON_ENCODE_ANY | JSON_COMPACT);
-	if (*text != NULL && netvm_json_parse(c, *text, (uint32_t)strlen(*text), NULL, 0) &&
-	    (*tokens = calloc(c->n_tokens, sizeof(**tokens))) != NULL && netvm_json_parse(c, *text, (uint32_t)strlen(*text), *tokens, c->n_tokens))
-		return true;
-	netvm_fail(error, error_len, "", "out of memory");
-	return false;
+	struct netvm_json_token *tokens = NULL;
+	struct netvm_config c;
+	bool ok = false;
+	char *text = json_dumps(config, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (text != NULL && netvm_json_parse(&c, text, (uint32_t)strlen(text), NULL, 0) &&
+	    (tokens = calloc(c.n_tokens, sizeof(*tokens))) != NULL && netvm_json_parse(&c, text, (uint32_t)strlen(text), tokens, c.n_tokens)) {
+		ok = configure(nf, &c);
+		if (!ok)
+			snprintf(error, error_len, "%s", c.error);
+	} else {
+		netvm_fail(error, error_len, "", "out of memory");
+	}
+	free(tokens);
+	free(text);
+	return ok;
+}
+
+void *netvm_zeroed(uint32_t size)
+{
+	const size_t rounded = ((size_t)size + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, rounded > 0 ? rounded : 64);
+	if (p != NULL)
+		memset(p, 0, rounded);
+	return p;
 }
 
 int netvm_native_create(const char *config, uintptr_t window, uintptr_t records, uintptr_t metrics, uintptr_t clock,

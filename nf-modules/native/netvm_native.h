@@ -69,12 +69,15 @@ bool netvm_get_bool(const json_t *obj, const char *path, const char *key, bool *
 bool netvm_get_choice(const json_t *obj, const char *path, const char *key, bool required, const char *const *choices, int *out,
 		      char *error, size_t error_len);
 
-/* config (jansson's) as the C SDK's readers take it (../sdk-c/netvm_json.h), for
- * an NF whose logic the SDK's NFs share: its JSON text re-encoded into *text and
- * parsed into c, with tokens in *tokens. The caller frees *text and *tokens,
- * whatever it returns (false: out of memory, said in error). */
-bool netvm_sdk_config(const json_t *config, struct netvm_config *c, char **text, struct netvm_json_token **tokens, char *error,
-		      size_t error_len);
+/* Configures nf from config (jansson's) with an NF's reader written for the C SDK
+ * (../sdk-c/netvm_json.h), for logic the SDK's NFs share: the config's JSON text
+ * is re-encoded and parsed as a Wasm NF's would be. False with the reason in
+ * error (the reader's, or out of memory). */
+bool netvm_sdk_configure(const json_t *config, bool (*configure)(void *nf, struct netvm_config *c), void *nf, char *error,
+			 size_t error_len);
+
+/* size bytes of zeroed, cache-line aligned memory (free() frees it); NULL when out of memory. */
+void *netvm_zeroed(uint32_t size);
 
 /* The SDK's nowNs: the chain's clock word (the burst's start), or the
  * monotonic clock while it is 0 (before the first burst). */

@@ -228,6 +228,9 @@ int nv_vm_message(uintptr_t base, uint32_t len, int32_t from, uint64_t timeout_n
 int nv_poll_start(unsigned int lcore);
 int nv_poll_drain(void);
 uint64_t nv_poll_in_flight(void);
+/* Packets received on every port so far (NetVM's own counters, no device call): cheap enough for
+ * the main thread to look at often on a CPU it shares with a worker. */
+uint64_t nv_ports_rx(void);
 /* Adaptive polling (idle.c): the poll lcore's longest nap once idle; 0: busy polling. */
 int nv_poll_idle(uint32_t max_nap_us);
 int nv_doorbell_ring(struct nv_doorbell *bell);

@@ -256,6 +256,14 @@ int nv_port_rx_queues(uint16_t port)
 	return nv_port_rxq[port];
 }
 
+uint64_t nv_ports_rx(void)
+{
+	uint64_t n = 0;
+	for (uint16_t i = 0; i < nv_n_ports; i++)
+		n += __atomic_load_n(&nv_port_counters[nv_port_ids[i]].rx, __ATOMIC_RELAXED);
+	return n;
+}
+
 int nv_port_stats(uint16_t port, struct nv_port_stats *out)
 {
 	if (port >= RTE_MAX_ETHPORTS)

@@ -182,6 +182,11 @@ export class DataPlane {
     native().pollDrain();
   }
 
+  /** Packets received on every port so far: one call into C that reads NetVM's own counters. */
+  rxTotal(): number {
+    return Number(native().portsRx());
+  }
+
   inFlight(): number {
     return Number(native().pollInFlight());
   }

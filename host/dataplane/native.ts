@@ -156,6 +156,7 @@ function load() {
     pollDrain: lib.func('int nv_poll_drain(void)'),
     pollSync: lib.func('int nv_poll_sync(void)'),
     pollInFlight: lib.func('uint64_t nv_poll_in_flight(void)'),
+    portsRx: lib.func('uint64_t nv_ports_rx(void)'),
     pollIdle: lib.func('int nv_poll_idle(uint32_t max_nap_us)'),
     doorbellRing: lib.func('int nv_doorbell_ring(uintptr_t bell)'),
     workerSleep: lib.func('int nv_worker_sleep(uintptr_t bell, uint32_t seen, uint32_t timeout_us)') as (bell: bigint, seen: number, timeoutUs: number) => number,

@@ -51,7 +51,7 @@ export type Point =
   | { kind: 'skeleton'; id: string; size: number; mbufs: SkeletonMbufs }
   | { kind: 'handoff'; id: string }
   | { kind: 'forward'; id: string; size: number }
-  | { kind: 'chain'; id: string; length: number; nfs: readonly PointNf[]; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
+  | { kind: 'chain'; id: string; nfs: readonly PointNf[]; size: number; flows: number; isolated: boolean; js: boolean; c: boolean; vm?: 'ivshmem' | 'vhost-user' }
   | { kind: 'latency'; id: string; length: number; percent: number }
   | { kind: 'swap'; id: string; length: number; percent: number }
   | { kind: 'nf-path'; id: string; nfCase: string; flows: number }
@@ -76,7 +76,7 @@ export const peerPoint = (peer: Peer, size: number, flows: number): Point => ({ 
 export const forwardPoint = (size: number): Point => ({ kind: 'forward', id: `forward-${size}B`, size });
 export type ChainPoint = Extract<Point, { kind: 'chain' }>;
 export const chainPoint = (length: number, size: number, flows: number, variant?: 'iso' | 'js' | 'c' | 'vm-ivshmem' | 'vm-vhost'): ChainPoint => ({
-  kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${variant ? `-${variant}` : ''}`, length, nfs: CHAIN_NFS.slice(0, length), size, flows,
+  kind: 'chain', id: `chain${length}-${size}B-${flowsText(flows)}${variant ? `-${variant}` : ''}`, nfs: CHAIN_NFS.slice(0, length), size, flows,
   isolated: variant === 'iso', js: variant === 'js', c: variant === 'c',
   ...(variant === 'vm-ivshmem' && { vm: 'ivshmem' as const }), ...(variant === 'vm-vhost' && { vm: 'vhost-user' as const }),
 });

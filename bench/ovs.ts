@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeRuntimeDir } from '../host/dataplane/driver.js';
 import { FIREWALL_RULES } from './baselines.js';
+import { nfConfig } from './matrix.js';
 
 const VSWITCHD = '/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk';
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -34,7 +35,7 @@ export function portMasks(lo: number, hi: number): string[] {
 const ip = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
 
 /** The OpenFlow tables of a peer: forward, or firewall -> router -> nat as the chain points run
- *  them (bench/matrix.ts nfConfig): table 0 the firewall's rules in order (port ranges as masks),
+ *  them (made from bench/matrix.ts nfConfig's data): table 0 the firewall's rules in order (port ranges as masks),
  *  its default deny for IP (other frames pass, as the NF's non_ip: allow); table 1 the routes,
  *  longest prefix first, as dec_ttl and the next hop's MAC; table 2 NAT of 10.0.0.0/8 as
  *  conntrack's source NAT to the public address. */
@@ -47,15 +48,18 @@ export function ovsFlows(peer: 'forward' | 'chain3'): string[] {
     for (const port of ports) flows.push(`table=0,priority=${1000 - i},${match}${port},actions=${r.allow ? 'goto_table:1' : 'drop'}`);
   });
   flows.push('table=0,priority=2,ip,actions=drop', 'table=0,priority=2,ipv6,actions=drop', 'table=0,priority=1,actions=goto_table:1');
-  for (const [prefix, len, mac] of ROUTES) flows.push(`table=1,priority=${len + 1},ip,nw_dst=${prefix}/${len},actions=dec_ttl,mod_dl_dst:${mac},goto_table:2`);
+  for (const r of ROUTER.routes) {
+    const len = Number(r.prefix.split('/')[1]);
+    flows.push(`table=1,priority=${len + 1},ip,nw_dst=${r.prefix},actions=dec_ttl,mod_dl_dst:${ROUTER.next_hops[r.via]!.mac},goto_table:2`);
+  }
   flows.push('table=1,priority=0,actions=goto_table:2');
-  flows.push(`table=2,priority=1,ip,nw_src=10.0.0.0/8,actions=ct(commit,nat(src=${NAT_PUBLIC})),output:out`, 'table=2,priority=0,actions=output:out');
+  flows.push(`table=2,priority=1,ip,nw_src=${NAT.inside},actions=ct(commit,nat(src=${NAT.public_ip})),output:out`, 'table=2,priority=0,actions=output:out');
   return flows;
 }
 
-/** The chain points' router (bench/matrix.ts nfConfig): prefix, length, the next hop's MAC. */
-const ROUTES: [string, number, string][] = [['0.0.0.0', 0, '02:00:00:00:00:01'], ['192.168.0.0', 16, '02:00:00:00:00:02'], ['172.16.0.0', 12, '02:00:00:00:00:01']];
-const NAT_PUBLIC = '203.0.113.1';
+/** The chain points' router and nat at 1K flows, as they run them. */
+const ROUTER = nfConfig('router', 1000) as { next_hops: { mac: string }[]; routes: { prefix: string; via: number }[] };
+const NAT = nfConfig('nat', 1000) as { inside: string; public_ip: string };
 
 /** Packets per second OVS sends from the pcap (replayed without end) into net_null through the
  *  peer's tables (ovsFlows), its PMD on `pmdCpu`. */
@@ -96,7 +100,7 @@ export async function ovsPps(peer: 'forward' | 'chain3', pcap: string, scratch: 
     const pps = (sent() - before) / ((performance.now() - t0) / 1000);
     if (!(pps > 0)) throw new Error(`OVS sent nothing (its log: ${join(dir, 'vswitchd.log')})`);
     // The chain's NAT ran: conntrack holds the flows, translated to the public address.
-    if (peer === 'chain3' && !run('ovs-appctl', ['-t', join(dir, 'vswitchd.ctl'), 'dpctl/dump-conntrack']).includes(`dst=${NAT_PUBLIC}`)) {
+    if (peer === 'chain3' && !run('ovs-appctl', ['-t', join(dir, 'vswitchd.ctl'), 'dpctl/dump-conntrack']).includes(`dst=${NAT.public_ip}`)) {
       throw new Error('OVS sent packets, but conntrack holds no flow translated to the public address: its NAT did not run');
     }
     return pps;

@@ -481,17 +481,19 @@ function peerRows(all: PointResult[]): PeerRow[] {
   });
 }
 
-/** The CPUs a NetVM point runs on: the poll lcore's and one worker's. */
-const netvmCpus = (): string => `CPUs ${POLL_CPU} and ${workerCpus(1)[0]}`;
+/** The CPUs a NetVM point of a run on `workers` workers uses: the poll lcore's and its workers'. */
+const netvmCpus = (workers: number): number[] => [POLL_CPU, ...workerCpus(workers)];
 
 /** Each peer beside NetVM's points on the same traffic and ports, in Mpps and in Mpps per core
- *  used; empty when no peer ran. A peer runs on one core (CPU POLL_CPU); a NetVM point on two,
- *  the poll lcore's and a worker's. */
-export function peerLines(all: PointResult[]): string[] {
+ *  used; empty when no peer ran. A peer runs on one core (CPU POLL_CPU); a NetVM point on the
+ *  poll lcore's and its workers' (`workers`, the run's --workers). */
+export function peerLines(all: PointResult[], workers: number): string[] {
+  const cpus = netvmCpus(workers);
+  const cpuList = `${cpus.slice(0, -1).join(', ')} and ${cpus[cpus.length - 1]}`;
   return peerRows(all).map((row) => {
     const what = PEERS[row.peer]!.what;
     if (row.pps === undefined) return `- ${row.id} (${what}): not measured${row.error !== undefined ? `: ${row.error}` : ''}`;
-    const netvm = row.netvm.map((x) => `${x.id} ${(x.pps / 1e6).toFixed(2)} Mpps on 2 cores, ${netvmCpus()} (${(x.pps / 2e6).toFixed(2)} a core)`);
+    const netvm = row.netvm.map((x) => `${x.id} ${(x.pps / 1e6).toFixed(2)} Mpps on ${cpus.length} cores, CPUs ${cpuList} (${(x.pps / 1e6 / cpus.length).toFixed(2)} a core)`);
     return `- ${row.id} (${what}): ${(row.pps / 1e6).toFixed(2)} Mpps on 1 core (CPU ${POLL_CPU})` +
       (netvm.length > 0 ? `; NetVM on the same traffic and ports: ${netvm.join(', ')}` : '');
   });
@@ -554,7 +556,7 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     `|${HEAD.map(() => '---').join('|')}|`,
     ...rows(all).map((row) => `| ${row.join(' | ')} |`),
     '',
-    ...(peerLines(all).length > 0 ? [
+    ...(peerLines(all, run.options.workers).length > 0 ? [
       '## Peers',
       '',
       'What operators run today, on the chain points\' traffic and ports (a replayed pcap into net_null), started and stopped by the bench. ' +
@@ -562,7 +564,7 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
         'OVS\'s one rule beside [forward] alone (single-forward), OVS\'s chain beside chain3 (firewall, router, nat; in Wasm and in C) ' +
         '(docs/performance.md, "Peers").',
       '',
-      ...peerLines(all),
+      ...peerLines(all, run.options.workers),
       '',
     ] : []),
     '## Baselines',
@@ -598,7 +600,7 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
 }
 
 /** The charts of whatever the run measured: file name and SVG text. */
-export function charts(all: PointResult[]): { file: string; svg: string }[] {
+export function charts(all: PointResult[], workers: number): { file: string; svg: string }[] {
   const out: { file: string; svg: string }[] = [];
   const bar = (id: string, value: (f: Figures) => number | undefined, spread?: (f: Figures) => [number, number]): Bar | undefined => {
     const r = byId(all, id);
@@ -638,7 +640,8 @@ export function charts(all: PointResult[]): { file: string; svg: string }[] {
   const peers = peerRows(all).filter((row) => row.id.endsWith('-64B-1K') && row.pps !== undefined);
   if (peers.length > 0) {
     // Per core: a peer's rate over its one core, NetVM's (the first point beside it, its Wasm NFs)
-    // over its two; a peer with no NetVM point in the run is drawn alone.
+    // over the poll lcore's and its workers'; a peer with no NetVM point in the run is drawn alone.
+    const cores = netvmCpus(workers).length;
     const mpps = (pps: number | undefined): Bar | undefined => (pps === undefined ? undefined : { value: pps / 1e6 });
     out.push({
       file: 'peers.svg',
@@ -647,8 +650,8 @@ export function charts(all: PointResult[]): { file: string; svg: string }[] {
         groups: peers.map((row) => row.id.replace(/^peer-|-\d+B-.*$/g, '')),
         series: [
           { name: 'peer (1 core)', values: peers.map((row) => mpps(row.pps)) },
-          { name: 'NetVM (2 cores)', values: peers.map((row) => mpps(row.netvm[0]?.pps)) },
-          { name: 'NetVM, a core', values: peers.map((row) => mpps(row.netvm[0] && row.netvm[0].pps / 2)) },
+          { name: `NetVM (${cores} cores)`, values: peers.map((row) => mpps(row.netvm[0]?.pps)) },
+          { name: 'NetVM, a core', values: peers.map((row) => mpps(row.netvm[0] && row.netvm[0].pps / cores)) },
         ],
       }),
     });

@@ -113,7 +113,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   rmSync(scratch, { recursive: true, force: true });
 
   const run: SuiteRun = { started: started.toISOString(), machine, options: { quick, only, repeats, ...timing }, results };
-  const made = charts(results);
+  const made = charts(results, timing.workers);
   for (const c of made) writeFileSync(join(out, c.file), c.svg);
   writeFileSync(join(out, 'report.md'), markdownReport(run, made.map((c) => c.file)));
   const json = {
@@ -122,7 +122,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     targets: targets(results),
   };
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(json, null, 1)}\n`);
-  const peers = peerLines(results);
+  const peers = peerLines(results, timing.workers);
   console.log(`\n${terminalTable(results)}\n\n${headline(results)}\n${peers.length > 0 ? `\n${peers.join('\n')}\n` : ''}`);
   for (const t of targets(results)) console.log(`target ${t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   '} ${t.what}: ${t.detail}`);
   console.log(`\nwritten: ${join(out, 'report.md')}, results.json, ${made.map((c) => c.file).join(', ') || 'no charts'}`);

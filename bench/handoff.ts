@@ -30,8 +30,8 @@ export function handoffPps(pollCpu: number, workerCpu: number, warmupS: number, 
   return pps;
 }
 
-/** The rings alone paced at pps, each descriptor timed from its write to its return (as a packet
- *  from RX to hand-back): the latency of the two cores and the rings on this machine, in ns. With
+/** The rings alone paced at pps, each descriptor timed from its arrival to its return (as a packet
+ *  from arrival to hand-back): the latency of the two cores and the rings on this machine, in ns. With
  *  workNs, the worker side spends that much CPU time on each descriptor, as a chain does on a packet. */
 export function handoffLatency(pollCpu: number, workerCpu: number, warmupS: number, seconds: number, pps: number, workNs?: number): Omit<LatencySummary, 'count'> {
   buildHandoff();

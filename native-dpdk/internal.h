@@ -77,11 +77,14 @@ static inline uint32_t nv_lat_bucket(uint64_t cycles)
 	return i < NV_LAT_BUCKETS ? i : NV_LAT_BUCKETS - 1;
 }
 
-/* A paced RX (latency.c): token bucket over TSC cycles; off while per_cycle is 0. */
+/* A paced RX (latency.c), off while cycles_per_pkt is 0. Packets arrive on a
+ * clock, one every cycles_per_pkt, whether the poll lcore is there or not:
+ * those it has not taken yet wait, as in a NIC's RX ring, up to backlog of
+ * them (the ring overflows beyond), and each is stamped with its arrival. */
 struct nv_pace {
-	double per_cycle;
-	double tokens;
-	uint64_t last;
+	double cycles_per_pkt;
+	double due; /* TSC at which the next packet arrives; 0 until the first read */
+	uint32_t backlog;
 };
 extern struct nv_pace nv_pace;
 

@@ -3,10 +3,12 @@
  * starts; both cost the poll lcore a little per burst, never a call per
  * packet across a boundary.
  *
- * Latency: at RX every packet's buffer slot gets the burst's TSC; when a
- * worker hands the packet back to be sent, the poll lcore adds (now - that)
- * to a histogram. So it measures RX burst to hand-back (the whole chain and
- * both rings), not the TX queue. Histogram: log-linear over TSC cycles,
+ * Latency: at RX every packet's buffer slot gets its arrival TSC (a paced
+ * input's clock says when it arrived, so that a packet the poll lcore was
+ * late for counts its wait, as in a NIC's RX ring; otherwise the RX burst's
+ * TSC); when a worker hands the packet back to be sent, the poll lcore adds
+ * (now - that) to a histogram. So it measures arrival to hand-back (the
+ * whole chain and both rings), not the TX queue. Histogram: log-linear over TSC cycles,
  * NV_LAT_SUB buckets per power of two (about 6% wide), read by the host,
  * which turns cycles into ns with nv_tsc_hz(). */
 #include <errno.h>
@@ -70,12 +72,14 @@ uint64_t nv_tsc_hz(void)
 	return rte_get_tsc_hz();
 }
 
-int nv_pace_rx(double pps)
+int nv_pace_rx(double pps, uint32_t backlog)
 {
 	if (!(pps > 0))
 		return nv_fail(EINVAL, "pace: %g packets per second", pps);
-	nv_pace.per_cycle = pps / (double)rte_get_tsc_hz();
-	nv_pace.tokens = 0;
-	nv_pace.last = rte_rdtsc();
+	if (backlog == 0)
+		return nv_fail(EINVAL, "pace: a backlog of 0 packets");
+	nv_pace.cycles_per_pkt = (double)rte_get_tsc_hz() / pps;
+	nv_pace.due = 0; /* set by the poll lcore's first read of an input */
+	nv_pace.backlog = backlog;
 	return 0;
 }

@@ -181,7 +181,9 @@ uint32_t nv_latency_histogram(uint64_t *out, uint32_t n); /* copies n buckets; r
 uint64_t nv_latency_bucket_low(uint32_t i);
 void nv_turn_mark(uint64_t *gaps); /* a worker's turn: its gap since the last into gaps[NV_LAT_BUCKETS + 1] */
 uint64_t nv_tsc_hz(void);
-int nv_pace_rx(double pps); /* before the poll loop: every input port together takes at most pps */
+/* Before the poll loop: packets arrive at every input port together at pps, and up to backlog of
+ * them wait for the poll lcore (a NIC's RX ring); latency counts from each one's arrival. */
+int nv_pace_rx(double pps, uint32_t backlog);
 int nv_rx_flows(uint32_t n); /* before the poll loop: received IPv4 sources cycle through n flows */
 
 /* Capture (capture.c): a ring per capture point, in memory the main thread

@@ -268,7 +268,7 @@ static uint32_t lane_room(struct lane *l, uint32_t want)
  * its ring has no room for and returns how many that was. The port was read
  * for no more than the room there was, so only a steering table changed
  * under way can leave one without. */
-static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t port, uint64_t tsc)
+static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t port)
 {
 	struct nv_ring *r = l->rx;
 	uint32_t head = r->head;
@@ -282,8 +282,6 @@ static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t p
 		d->port = port;
 		d->room = (uint16_t)(m[i]->buf_len - m[i]->data_off);
 		d->verdict = 0;
-		if (nv_lat_rx_tsc != NULL)
-			nv_lat_rx_tsc[d->pool_off / NV_POOL_ELT_SIZE] = tsc;
 	}
 	/* Publish the descriptors before the index that makes them visible. */
 	__atomic_store_n(&r->head, head + pushed, __ATOMIC_RELEASE);
@@ -297,7 +295,7 @@ static uint32_t push(struct lane *l, struct rte_mbuf **m, uint32_t n, uint16_t p
 
 /* A chain on several replicas: each packet to the lane of its flow's bucket,
  * each lane's packets in their order of arrival. */
-static uint32_t push_spread(struct steer *st, struct rte_mbuf **m, uint32_t n, uint16_t port, uint64_t tsc)
+static uint32_t push_spread(struct steer *st, struct rte_mbuf **m, uint32_t n, uint16_t port)
 {
 	uint16_t lane_of[BURST];
 	struct rte_mbuf *group[BURST];
@@ -317,7 +315,7 @@ static uint32_t push_spread(struct steer *st, struct rte_mbuf **m, uint32_t n, u
 				m[j] = NULL;
 			}
 		}
-		full += push(&lanes[lane], group, k, port, tsc);
+		full += push(&lanes[lane], group, k, port);
 	}
 	return full;
 }
@@ -396,6 +394,17 @@ static uint16_t unstage(struct rte_mbuf **m, uint16_t n, uint16_t port, uint32_t
 	return kept;
 }
 
+/* Gives each packet's buffer slot its arrival TSC, for the latency: one every
+ * cycles_per_pkt from the first's when paced (first: 0 when not), else now. */
+static void stamp_arrivals(struct rte_mbuf **m, uint32_t n, double first)
+{
+	uint64_t now = rte_rdtsc();
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t slot = (uint32_t)((rte_pktmbuf_mtod(m[i], uint8_t *) - nv_pool.base) / NV_POOL_ELT_SIZE);
+		nv_lat_rx_tsc[slot] = first > 0 ? (uint64_t)(first + i * nv_pace.cycles_per_pkt) : now;
+	}
+}
+
 /* Reads one RX queue of a port; returns whether its chain had room for less than a burst. */
 static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 {
@@ -410,15 +419,21 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 
 	if (want == 0)
 		return held;
-	if (nv_pace.per_cycle > 0) {
-		uint64_t now = rte_rdtsc();
-		nv_pace.tokens += (double)(now - nv_pace.last) * nv_pace.per_cycle;
-		nv_pace.last = now;
-		if (nv_pace.tokens > BURST) /* no bursts above one RX burst after a pause */
-			nv_pace.tokens = BURST;
-		if (nv_pace.tokens < 1)
+	double arrival = 0; /* the first packet's, when paced */
+	if (nv_pace.cycles_per_pkt > 0) {
+		double now = (double)rte_rdtsc();
+		if (nv_pace.due == 0) /* the clock starts with the first read of an input */
+			nv_pace.due = now;
+		double late = now - nv_pace.due;
+		if (late < 0)
 			return held;
-		want = (uint16_t)RTE_MIN(want, nv_pace.tokens);
+		double arrived = late / nv_pace.cycles_per_pkt + 1;
+		if (arrived > nv_pace.backlog) { /* the ring overflowed: the oldest are gone */
+			nv_pace.due += (arrived - nv_pace.backlog) * nv_pace.cycles_per_pkt;
+			arrived = nv_pace.backlog;
+		}
+		want = (uint16_t)RTE_MIN(want, arrived);
+		arrival = nv_pace.due;
 	}
 	uint16_t n = rte_eth_rx_burst(port, q, m, want);
 
@@ -428,11 +443,10 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 	if (n + too_long == 0)
 		return held;
 	turn_work += n;
-	if (nv_pace.per_cycle > 0)
-		nv_pace.tokens -= n;
+	if (nv_pace.cycles_per_pkt > 0)
+		nv_pace.due += n * nv_pace.cycles_per_pkt;
 	if (nv_flows_n != 0)
 		nv_rewrite_flows(m, n);
-	uint64_t tsc = nv_lat_rx_tsc != NULL ? rte_rdtsc() : 0;
 	uint32_t kept = 0, multiseg = too_long, full;
 	uint64_t bytes = 0;
 
@@ -451,10 +465,12 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 	struct nv_capture_point *cap = __atomic_load_n(&nv_capture_rx[port], __ATOMIC_ACQUIRE);
 	if (unlikely(cap != NULL))
 		nv_capture_mbufs(cap, m, kept);
+	if (nv_lat_rx_tsc != NULL)
+		stamp_arrivals(m, kept, arrival);
 	if (spread)
-		full = push_spread(st, m, kept, port, tsc);
+		full = push_spread(st, m, kept, port);
 	else
-		full = push(&lanes[__atomic_load_n(&st->lane[q], __ATOMIC_RELAXED)], m, kept, port, tsc);
+		full = push(&lanes[__atomic_load_n(&st->lane[q], __ATOMIC_RELAXED)], m, kept, port);
 	nv_count(&s->rx, n + too_long);
 	nv_count(&s->rx_bytes, bytes);
 	if (multiseg)

@@ -1,5 +1,5 @@
 // netvm run --rx-pps paces the input, --latency measures every sent packet's
-// time from RX to hand-back, and --warmup adds a window of the run after the
+// time from its arrival to hand-back, and --warmup adds a window of the run after the
 // warm-up, with each thread's share of a core. On net_null traffic through
 // [forward]: the exact counts still hold, the rate stays at or below the pace,
 // the histogram counts exactly the packets sent, and the worker's turns are
@@ -29,7 +29,7 @@ t.test('a paced run with latency and a window', async (t) => {
   t.ok(rx <= PPS * s.seconds + 64, `no more than the pace let in (${rx} in ${s.seconds.toFixed(2)} s)`);
   t.equal(s.latency!.count, tx, 'every packet sent was timed');
   t.ok(s.latency!.p50Ns > 0 && s.latency!.p50Ns <= s.latency!.p99Ns && s.latency!.p99Ns <= s.latency!.p999Ns && s.latency!.p999Ns <= s.latency!.maxNs, 'ordered percentiles');
-  t.match(run.stdout, /latency \(RX to hand-back, \d+ packets\): p50 [\d.]+ us, p99 [\d.]+ us, p99\.9 [\d.]+ us, max [\d.]+ us/);
+  t.match(run.stdout, /latency \(arrival to hand-back, \d+ packets\): p50 [\d.]+ us, p99 [\d.]+ us, p99\.9 [\d.]+ us, max [\d.]+ us/);
   // The worker's turns, timed: at 50,000 packets a second most of them find nothing.
   const [gaps] = s.workerGaps!;
   t.equal(gaps!.cpu, 0);

@@ -141,14 +141,15 @@ export class DataPlane {
     check(native().pollSync());
   }
 
-  /** Records every sent packet's RX-to-hand-back time (call before start). */
+  /** Records every sent packet's time from arrival to hand-back (call before start). */
   enableLatency(): void {
     check(native().latencyEnable());
   }
 
-  /** Takes at most pps packets per second from the input ports together (call before start). */
+  /** Lets packets arrive at the input ports together at pps (call before start): those the poll
+   *  lcore is late for wait, as in an RX ring of the ports' size, and their latency counts the wait. */
   paceRx(pps: number): void {
-    check(native().paceRx(pps));
+    check(native().paceRx(pps, PORT_DESCRIPTORS));
   }
 
   /** Rewrites received IPv4 packets' sources to cycle through n flows (call before start). */

@@ -137,7 +137,7 @@ function load() {
     // The histogram's address as a number (user addresses fit in 53 bits): one call a turn, no BigInt.
     turnMark: lib.func('void nv_turn_mark(uintptr_t gaps)') as (gaps: number) => void,
     tscHz: lib.func('uint64_t nv_tsc_hz(void)') as () => bigint | number,
-    paceRx: lib.func('int nv_pace_rx(double pps)'),
+    paceRx: lib.func('int nv_pace_rx(double pps, uint32_t backlog)'),
     rxFlows: lib.func('int nv_rx_flows(uint32_t n)'),
     captureAttach: lib.func('int nv_capture_attach(int kind, uint16_t a, uint16_t b, uintptr_t ring, uint32_t ring_bytes, uint32_t snaplen, const char *filter)'),
     captureDetach: lib.func('int64_t nv_capture_detach(int kind, uint16_t a, uint16_t b)') as (kind: number, a: number, b: number) => number | bigint,

@@ -43,7 +43,7 @@ export interface MetricsSource {
   /** Each live replica's lane: packets handed to its worker and not yet back (in its rings or its hands). */
   lanes(): { chain: string; lane: number; inFlight: number }[];
   threads(): ThreadCpu[];
-  /** RX-to-hand-back latency, when measured: counts per bucket, and each bucket's lower bound in ns. */
+  /** Arrival-to-hand-back latency, when measured: counts per bucket, and each bucket's lower bound in ns. */
   latency(): { counts: BigUint64Array; lowNs: number[] } | undefined;
 }
 
@@ -183,7 +183,7 @@ export class DataPlaneMetrics {
       });
     });
     return [
-      '# HELP netvm_latency_seconds RX to hand-back of each sent packet (netvm run --latency), to about 6%.',
+      '# HELP netvm_latency_seconds Arrival to hand-back of each sent packet (netvm run --latency), to about 6%.',
       '# TYPE netvm_latency_seconds histogram',
       ...LATENCY_LE.map((le, k) => `netvm_latency_seconds_bucket{le="${le}"} ${cumulative[k]}`),
       `netvm_latency_seconds_bucket{le="+Inf"} ${count}`,

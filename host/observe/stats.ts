@@ -48,7 +48,7 @@ export interface RunWindow {
 
 export interface RunSummary {
   seconds: number;
-  /** With latency measured: RX to hand-back of every packet sent. */
+  /** With latency measured: arrival to hand-back of every packet sent. */
   latency?: LatencySummary;
   workerGaps?: WorkerGaps[];
   /** With a warm-up: the counters from its end to the stop. */
@@ -186,7 +186,7 @@ export function formatSummary(s: RunSummary): string {
   }
   if (s.latency) {
     const us = (ns: number): string => (ns / 1000).toFixed(1);
-    lines.push(`  latency (RX to hand-back, ${s.latency.count} packets): p50 ${us(s.latency.p50Ns)} us, p99 ${us(s.latency.p99Ns)} us, p99.9 ${us(s.latency.p999Ns)} us, max ${us(s.latency.maxNs)} us`);
+    lines.push(`  latency (arrival to hand-back, ${s.latency.count} packets): p50 ${us(s.latency.p50Ns)} us, p99 ${us(s.latency.p99Ns)} us, p99.9 ${us(s.latency.p999Ns)} us, max ${us(s.latency.maxNs)} us`);
     for (const { cpu, gaps: g, long, preempted } of s.workerGaps ?? []) {
       lines.push(
         `  worker on CPU ${cpu}: its turns began p50 ${us(g.p50Ns)} us apart, p99 ${us(g.p99Ns)} us, p99.9 ${us(g.p999Ns)} us, max ${us(g.maxNs)} us; ` +

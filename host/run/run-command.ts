@@ -16,8 +16,9 @@ options:
   --duration <s>        stop after this many seconds
   --warmup <s>          with --stats-json: also count from this many seconds in to the stop
                         (the summary's window, with each thread's share of a core)
-  --latency             measure every sent packet's latency (RX to hand-back) into the summary
-  --rx-pps <n>          take at most n packets per second from the input ports (a paced source)
+  --latency             measure every sent packet's latency (arrival to hand-back) into the summary
+  --rx-pps <n>          packets arrive at the input ports at n a second (a paced source); those
+                        the poll lcore is late for wait, as in an RX ring, and their latency counts
   --rx-flows <n>        rewrite each received IPv4 packet's source to 10.0.0.0 + i (TCP, UDP:
                         port 1024 + i mod 64512), i cycling through n (1 to 2^24): n flows per
                         destination of the input (a generated source, for benchmarks)

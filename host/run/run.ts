@@ -43,7 +43,7 @@ export interface RunOptions {
   duration?: number;
   /** Seconds from the start after which the summary's window begins. */
   warmup?: number;
-  /** Measure each sent packet's latency (RX to hand-back) into the summary. */
+  /** Measure each sent packet's latency (arrival to hand-back) into the summary. */
   latency?: boolean;
   /** Take at most this many packets per second from the input ports (a paced source). */
   rxPps?: number;

@@ -366,7 +366,7 @@ function latencyTarget(all: PointResult[]): Target {
   const perSecond = (n: number): string => (n / seconds).toFixed(0);
   const ok = p99 < 20_000 && p999 < 100_000;
   const detail = `the worst of ${runs.length} repeats: p99 ${us(p99)} us, p99.9 ${us(p999)} us (p50 ${us(worst((s) => s.latency!.p50Ns))} us); ` +
-    `the rings alone in C at the same pace (bench/handoff.c, right after): p99 ${us(floor99)} us, p99.9 ${us(floor999)} us; ` +
+    `the rings alone in C at the same pace, each packet timed from its arrival (bench/handoff.c, right after): p99 ${us(floor99)} us, p99.9 ${us(floor999)} us; ` +
     (worked.length === 0 ? '' : `the same with the chain's CPU time a packet (${worked[0]!.workFloor!.workNs.toFixed(0)} ns) spent by the C worker: ` +
       `p99 ${us(work99)} us, p99.9 ${us(work999)} us; `) +
     `the worker: ${perSecond(gaps.reduce((n, g) => n + g.long.count, 0))} turn gaps of 100 us or more a second (${perSecond(gaps.reduce((n, g) => n + g.long.ms, 0))} ms), ` +
@@ -377,7 +377,11 @@ function latencyTarget(all: PointResult[]): Target {
     : worked.length > 0 && (work99 >= 20_000 || work999 >= 100_000)
       ? 'this machine, for a worker that costs what the chain costs: two C threads passing the same rings at the same pace miss it too once the C worker spends the chain\'s CPU time on each packet (a stall of the worker\'s CPU leaves a backlog that a worker at half load takes as long again to work off, so stalls reach more packets); beyond that floor, '
       : '';
-  return { what, status: 'missed', detail: `${detail}. Bottleneck: ${machine}the worker's turn gaps: on 2 CPUs it shares its CPU with the run's main thread (EAL pins it there) and the kernel's threads; a core of its own (isolcpus, docs/deploy.md) is the remedy (docs/performance.md, "Latency")` };
+  return {
+    what, status: 'missed',
+    detail: `${detail}. Bottleneck: ${machine}the worker's turn gaps: most are time its vCPU did not run at all (the hypervisor's, and more often for a thread that touches a real NF's memory than for the floor's two rings), ` +
+      'the rest the run\'s main thread (on 2 CPUs it shares the worker\'s) and the kernel\'s threads; a machine whose vCPUs are not taken away, with a core of its own for the worker (isolcpus, docs/deploy.md), is the remedy (docs/performance.md, "Latency")',
+  };
 }
 
 /** No ring-full drops at 80% of the chain's rate (the source is held back instead). */

@@ -19,14 +19,14 @@ import { NfFaults, type FaultLane } from './faults.js';
 import { Mailroom } from '../chain/mailroom.js';
 
 /** A worker sleeps on its doorbell only once no packet has come for about
- * IDLE_AFTER_MS (a quiet data plane, not the gap between two bursts), for at
- * most IDLE_SLEEP_US: the poll lcore wakes it when packets come, the main
- * thread when it sends a command, and it wakes by itself in time for its NFs'
- * ticks and the watchdog (whose shortest budget is 10 ms). Empty polls are
- * counted, and the clock read every IDLE_CHECK_POLLS of them. */
+ * IDLE_AFTER_MS (a quiet data plane, not the gap between two bursts), until
+ * its NFs' next tick is due: the poll lcore wakes it when packets come, the
+ * main thread when it sends a command. (The watchdog counts a worker's CPU
+ * time, which a sleep does not use.) Each wake-up costs a sleeping thread's
+ * CPU tens of us on a VM, so it wakes no more often than the ticks need.
+ * Empty polls are counted, and the clock read every IDLE_CHECK_POLLS of them. */
 const IDLE_AFTER_MS = 10;
 const IDLE_CHECK_POLLS = 1024;
-const IDLE_SLEEP_US = 2000;
 /** NF metrics are copied out this often; the clock is read every 1024 iterations
  * (ticks and metrics are per interval, never per burst). */
 const METRICS_SYNC_MS = 100;
@@ -181,7 +181,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       const now = performance.now();
       if (quietSince === 0) [quietSince, idle] = [now, 0];
       else if (now - quietSince >= IDLE_AFTER_MS && doorbell !== undefined) {
-        doorbell.sleep(pending, IDLE_SLEEP_US);
+        doorbell.sleep(pending, Math.max(1, Math.ceil((lastTick + TICK_MS - now) * 1000)));
         // Asleep, a loop turn takes a sleep's time: ticks and commands are looked at every turn.
         iterations = CLOCK_CHECK_MASK;
         if (lastTurn !== undefined) lastTurn[0] = 0n; // a sleep is no stall

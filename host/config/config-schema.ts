@@ -5,7 +5,7 @@
 export const DEFAULT_WATCHDOG_MS = 200;
 export const DEFAULT_MBUFS = 8191;
 /** The poll lcore's longest nap once idle (adaptive polling; 0: busy polling). */
-export const DEFAULT_NAP_US = 400;
+export const DEFAULT_NAP_US = 600;
 
 export const configSchema = {
   type: 'object',

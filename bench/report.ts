@@ -212,19 +212,14 @@ function forwardCeiling(all: PointResult[]): string | undefined {
 /** How far the baselines' own repeats spread in the run: the machine's steadiness, one core
  *  (skeleton) and two (handoff), with no NetVM code running. */
 function baselineSpread(all: PointResult[]): string {
-  const spreads = ['skeleton-64B', 'handoff'].flatMap((id) => {
+  const repeated = ['skeleton-64B', 'handoff'].flatMap((id) => {
     const r = byId(all, id);
-    if (!r || r.samples.length < 2) return [];
-    const f = figures(r, all)!;
-    return [`${id} ${(f.min / 1e6).toFixed(1)}-${(f.max / 1e6).toFixed(1)} Mpps (${(100 * (f.max - f.min) / f.min).toFixed(0)}%)`];
+    return r && r.samples.length >= 2 ? [{ id, f: figures(r, all)! }] : [];
   });
-  if (spreads.length === 0) return '';
-  const quiet = ['skeleton-64B', 'handoff'].every((id) => {
-    const r = byId(all, id);
-    return !r || r.samples.length < 2 || !figures(r, all)!.noisy;
-  });
+  if (repeated.length === 0) return '';
+  const spreads = repeated.map(({ id, f }) => `${id} ${(f.min / 1e6).toFixed(1)}-${(f.max / 1e6).toFixed(1)} Mpps (${(100 * (f.max - f.min) / f.min).toFixed(0)}%)`);
   return `. The baselines' own repeats in this run: ${spreads.join(', ')}` +
-    (quiet ? '' : ': the machine itself was not quiet (a baseline of its own spread over 10%), and the target asks for a quiet one');
+    (repeated.some(({ f }) => f.noisy) ? ': the machine itself was not quiet (a baseline of its own spread over 10%), and the target asks for a quiet one' : '');
 }
 
 export function targets(all: PointResult[]): Target[] {

@@ -398,10 +398,11 @@ static uint16_t unstage(struct rte_mbuf **m, uint16_t n, uint16_t port, uint32_t
  * cycles_per_pkt from the first's when paced (first: 0 when not), else now. */
 static void stamp_arrivals(struct rte_mbuf **m, uint32_t n, double first)
 {
-	uint64_t now = rte_rdtsc();
+	double at = first > 0 ? first : (double)rte_rdtsc();
+	double step = first > 0 ? nv_pace.cycles_per_pkt : 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t slot = (uint32_t)((rte_pktmbuf_mtod(m[i], uint8_t *) - nv_pool.base) / NV_POOL_ELT_SIZE);
-		nv_lat_rx_tsc[slot] = first > 0 ? (uint64_t)(first + i * nv_pace.cycles_per_pkt) : now;
+		nv_lat_rx_tsc[slot] = (uint64_t)(at + i * step);
 	}
 }
 

@@ -45,7 +45,7 @@ export interface RunOptions {
   warmup?: number;
   /** Measure each sent packet's latency (arrival to hand-back) into the summary. */
   latency?: boolean;
-  /** Take at most this many packets per second from the input ports (a paced source). */
+  /** Packets arrive at the input ports at this rate (a paced source: DataPlane.paceRx). */
   rxPps?: number;
   /** Rewrite received IPv4 sources to 10.0.0.0 + i, i cycling through this many flows (a generated source). */
   rxFlows?: number;

@@ -114,6 +114,8 @@ t.test('a worker the machine does not run for a while is not hung: its NF keeps 
   run('chrt', '--idle', '-p', '0', String(worker));
   run('taskset', '-c', '0', process.execPath, '-e', 'const end = Date.now() + 300; while (Date.now() < end);');
   run('chrt', '--other', '-p', '0', String(worker));
+  // schedstat adds a wait when the thread next gets its CPU: let it have it before reading.
+  await new Promise((resolve) => setTimeout(resolve, 100));
   const waited = (waitedNs(netvm.pid, worker) - before) / 1e6;
   t.ok(waited >= 250, `the worker waited ${waited.toFixed(0)} ms for its CPU`);
   const r = await netvm.done;

@@ -1,13 +1,12 @@
 // The NFs' logic in plain TypeScript over pool bytes: the baselines of
 // bench/nf-path.ts. Each takes the packet at off (len bytes) and returns
 // false to drop it; it may change the packet as its NF does. ttl's and the
-// stateless firewall's are written for speed; the others are the independent
-// references of the NF tests (test/support), as they are.
+// stateless firewall's are written for speed (router's and nat's too, in
+// fast-router.ts and fast-nat.ts); the others are the independent references
+// of the NF tests (test/support), as they are.
 import { FirewallReference, type FwConfig } from '../test/support/firewall-reference.js';
 import { flowHash, flowKeyBytes, maglevTable } from '../test/support/lb-reference.js';
-import { NatReference, type NatConfig } from '../test/support/nat-reference.js';
 import { firstMatch, payload, type Pattern } from '../test/support/dpi-reference.js';
-import { route, type RouterConfig } from '../test/support/router-reference.js';
 import { flowKeyRef } from '../test/support/monitor-reference.js';
 import { bucketOf, type Cfg as RatelimitConfig } from '../test/support/ratelimit-reference.js';
 
@@ -99,17 +98,6 @@ export function firewallReferenceBaseline(cfg: FwConfig): Baseline {
   return (pool, _v, off, len) => ref.decide(pool.subarray(off, off + len));
 }
 
-/** The nat tests' reference: the packet it gives back is written over the original. */
-export function natReferenceBaseline(cfg: NatConfig): Baseline {
-  const ref = new NatReference(cfg);
-  return (pool, _v, off, len) => {
-    const out = ref.process(pool.subarray(off, off + len));
-    if (out === undefined) return false;
-    pool.set(out.data, off);
-    return true;
-  };
-}
-
 /** The lb tests' reference Maglev table and flow hash, with flows pinned to their first backend. */
 export function lbReferenceBaseline(vip: number, port: number, proto: number, backendMacs: Uint8Array[], tableSize: number): Baseline {
   const table = maglevTable(backendMacs.map((_, i) => 'abcdefghij'[i]!), tableSize);
@@ -126,16 +114,6 @@ export function lbReferenceBaseline(vip: number, port: number, proto: number, ba
       pinned.set(id, b);
     }
     pool.set(backendMacs[b]!, off);
-    return true;
-  };
-}
-
-/** The router tests' reference: longest prefix by a scan of the routes, the packet rewritten. */
-export function routerReferenceBaseline(cfg: RouterConfig): Baseline {
-  return (pool, _v, off, len) => {
-    const out = route(cfg, pool.subarray(off, off + len));
-    if (out === undefined) return false;
-    pool.set(Buffer.from(out.data, 'hex'), off);
     return true;
   };
 }

@@ -20,8 +20,10 @@ import type { FwConfig } from '../test/support/firewall-reference.js';
 import type { RouterConfig } from '../test/support/router-reference.js';
 import {
   FIREWALL_RULES, dpiReferenceBaseline, firewallBaseline, firewallReferenceBaseline, lbReferenceBaseline, monitorReferenceBaseline,
-  natReferenceBaseline, ratelimitReferenceBaseline, routerReferenceBaseline, ttlBaseline, type Baseline,
+  ratelimitReferenceBaseline, ttlBaseline, type Baseline,
 } from './baselines.js';
+import { natBaseline } from './fast-nat.js';
+import { routerBaseline } from './fast-router.js';
 
 const BURST = 256;
 const PASSES = 4000;
@@ -60,8 +62,6 @@ export interface NfPathCase {
   baseline?: () => Baseline;
   /** Fewer passes for a slow baseline (the tests' references are written to be clear, not fast). */
   baselinePasses?: number;
-  /** Flows beyond which the baseline is not run (nat's reference scans its ports when they run out). */
-  baselineMaxFlows?: number;
 }
 
 /** FIREWALL_RULES as the NF's config; stateful adds flow tracking (the baseline has none). */
@@ -104,11 +104,8 @@ export const NF_PATH_CASES: NfPathCase[] = [
     name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }],
     baseline: () => firewallReferenceBaseline(firewallConfig(true) as FwConfig), baselinePasses: REFERENCE_PASSES,
   },
-  { name: 'router', nfs: [{ module: 'router', config: ROUTER }], baseline: () => routerReferenceBaseline(ROUTER), baselinePasses: REFERENCE_PASSES },
-  {
-    name: 'nat', nfs: [{ module: 'nat', config: NAT }],
-    baseline: () => natReferenceBaseline(NAT), baselinePasses: REFERENCE_PASSES, baselineMaxFlows: 60000,
-  },
+  { name: 'router', nfs: [{ module: 'router', config: ROUTER }], baseline: () => routerBaseline(ROUTER) },
+  { name: 'nat', nfs: [{ module: 'nat', config: NAT }], baseline: () => natBaseline(NAT) },
   {
     name: 'lb', nfs: [{ module: 'lb', config: LB }],
     baseline: () => lbReferenceBaseline(0xc0a80000, 80, 17, LB_MACS, 65537), baselinePasses: REFERENCE_PASSES,
@@ -175,7 +172,7 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
     for (let done = 0; done < PASSES; done += BLOCK_PASSES) timers.forEach((run, k) => (ms[k]! += run(BLOCK_PASSES)));
     const result = { wasm: perPacket(ms[0]!, PASSES), ...(ms.length > 1 && { c: perPacket(ms[1]!, PASSES) }) };
     // The baseline after, not interleaved: a slow reference must not evict the NF's tables.
-    const baseline = flows <= (c.baselineMaxFlows ?? Infinity) ? c.baseline?.() : undefined;
+    const baseline = c.baseline?.();
     if (baseline === undefined) return result;
     const passes = c.baselinePasses ?? PASSES;
     let tsMs = 0;

@@ -601,7 +601,8 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     '- C: the same logic as forward, ttl, firewall, router, nat, lb and monitor written in C (nf-modules/native, checked against the same references as ' +
       'the Wasm NFs), built with gcc -O2 and called once per burst through koffi by the same C chain: on the NF path (nf-*), and on the ' +
       'data plane, chain points marked -c (the same worker, the same chain code, each NF in C).',
-    '- plain TypeScript: on the NF path: forward, ttl and the stateless firewall written for speed; the stateful firewall, router, nat, lb, dpi, ratelimit and monitor ' +
+    '- plain TypeScript: on the NF path: forward, ttl, the stateless firewall, router and nat written for speed (nothing allocated per packet; ' +
+      'router and nat checked against the same references as the Wasm NFs); the stateful firewall, lb, dpi, ratelimit and monitor ' +
       'are the NF tests\' own references (ratelimit\'s and monitor\'s: their buckets and per-flow totals), written to be clear ' +
       '(they allocate per packet: expect them far slower). On the data plane: chain points marked -js run the same chain with each NF ' +
       'as a JavaScript NF (bench/js-nfs: the same baselines) in the same worker, without Wasm; "Wasm vs TS" of a chain point is ' +

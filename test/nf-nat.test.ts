@@ -19,9 +19,10 @@ import { addressOf, native } from '../host/dataplane/native.js';
 import { NfModuleError, loadNfModule } from '../host/nf/module.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { NatReference, type NatConfig } from './support/nat-reference.js';
-import { ETHERTYPE, arpPacket, checksum, ethernetFrame, icmpEcho, ipv4Packet, ipv6Packet, padFrame, tcpSegment, udpDatagram } from './support/packets.js';
+import { ETHERTYPE, arpPacket, checksum, ethernetFrame, ipv6Packet, padFrame, udpDatagram } from './support/packets.js';
 import { parseRef } from './support/parse-reference.js';
 import { DATA_ROOM, inputFrames } from './support/pcap-ports.js';
+import { ACK, CHURN_CONFIG, DNS, FIN, PSH, RST, SYN, WEB, churnFrames, ping, random, tcp, udp, udpNoSum } from './support/nat-traffic.js';
 
 const MODULES = [
   { kind: 'wasm', path: join(REPO_ROOT, 'nf-modules/build/nat.wasm') },
@@ -29,28 +30,6 @@ const MODULES = [
 ].map(({ kind, path }) => ({ kind, path, module: loadNfModule(path) }));
 type Module = (typeof MODULES)[number]['module'];
 const hex = (f: Uint8Array): string => Buffer.from(f).toString('hex');
-
-const SYN = 0x02, ACK = 0x10, RST = 0x04, FIN = 0x01, PSH = 0x08;
-
-const tcp = (src: string, sport: number, dst: string, dport: number, flags = ACK, payload?: Uint8Array): Uint8Array =>
-  padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({ src, dst, ttl: 64, protocol: 6, payload: tcpSegment({ srcPort: sport, dstPort: dport, flags, ...(payload && { payload }) }) }) }));
-const udp = (src: string, sport: number, dst: string, dport: number, payload?: Uint8Array, vlan = false): Uint8Array =>
-  padFrame(ethernetFrame({
-    etherType: ETHERTYPE.IPV4, ...(vlan && { vlans: [{ tpid: ETHERTYPE.VLAN, vid: 7 }] }),
-    payload: ipv4Packet({ src, dst, ttl: 64, protocol: 17, payload: udpDatagram({ srcPort: sport, dstPort: dport, ...(payload && { payload }) }) }),
-  }));
-const ping = (src: string, dst: string, id: number, reply = false): Uint8Array => {
-  const msg = icmpEcho({ family: 4, id, seq: 1, payload: Uint8Array.from([1, 2, 3]) });
-  if (reply) msg[0] = 0;
-  return padFrame(ethernetFrame({ etherType: ETHERTYPE.IPV4, payload: ipv4Packet({ src, dst, ttl: 64, protocol: 1, payload: msg }) }));
-};
-/** A UDP datagram sent without a checksum (0). */
-const udpNoSum = (src: string, sport: number, dst: string, dport: number): Uint8Array => {
-  const f = udp(src, sport, dst, dport, Uint8Array.from([9, 9, 9]));
-  f[14 + 20 + 6] = 0;
-  f[14 + 20 + 7] = 0;
-  return f;
-};
 
 /** Checksums of a frame verified from scratch: IPv4 header, and L4 over its pseudo-header. */
 function checksumsOk(f: Uint8Array): boolean {
@@ -97,17 +76,6 @@ function check(t: Tap.Test, module: Module, cfg: NatConfig, frames: Uint8Array[]
 }
 
 const CFG: NatConfig = { inside: '10.0.0.0/8', public_ip: '203.0.113.1' };
-const WEB = '192.0.2.80', DNS = '198.51.100.53';
-
-/** A deterministic random number generator (mulberry32): numbers in [0, 1). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** A test of each module (Wasm, then C) on the same traffic. */
 function each(name: string, body: (t: Tap.Test, m: (typeof MODULES)[number]) => Promise<void>): void {
@@ -251,46 +219,7 @@ each('the bundled traffic', async (t, { module }) => {
 });
 
 each('churn: a small table and pool, many flows, RSTs and replies, in random order', async (t, { module }) => {
-  // Replies go to the mappings a reference of the
-  // same config holds at that point (so most of them are translated).
-  const rand = random(0x6e6174);
-  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const cfg: NatConfig = { inside: '10.0.0.0/8', public_ip: '203.0.113.4/30', ports: '2000-2015', flows: 100 };
-  const gen = new NatReference(cfg);
-  const dotted = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
-  const remotes = [WEB, DNS, '192.0.2.99'];
-  const flows: { proto: number; src: string; sport: number; dst: string; dport: number }[] = [];
-  for (let k = 0; k < 260; k++) {
-    const proto = pick([6, 6, 17, 17, 1]);
-    flows.push({ proto, src: `10.0.${k % 3}.${1 + (k % 7)}`, sport: 1000 + k, dst: pick(remotes), dport: proto === 1 ? 0 : pick([53, 80]) });
-  }
-  const flagsOf = (): number => {
-    const r = rand();
-    return r < 0.12 ? RST | ACK : r < 0.2 ? FIN | ACK : r < 0.3 ? SYN : ACK;
-  };
-  const frames: Uint8Array[] = [];
-  for (let k = 0; k < 4000; k++) {
-    const f = pick(flows);
-    const r = rand();
-    let frame: Uint8Array;
-    if (r < 0.45) {
-      frame = f.proto === 6 ? tcp(f.src, f.sport, f.dst, f.dport, flagsOf()) : f.proto === 17 ? udp(f.src, f.sport, f.dst, f.dport) : ping(f.src, f.dst, f.sport);
-    } else {
-      let port = gen.publicPort(f.proto, f.src, f.sport, f.dst, f.dport);
-      let addr = gen.publicAddr(f.proto, f.src, f.sport, f.dst, f.dport);
-      if (port === undefined || r > 0.9) {
-        port = 2000 + Math.floor(rand() * 18); // 2016, 2017: out of the range
-        addr = 0xcb007104 + Math.floor(rand() * 4);
-      }
-      const to = dotted(addr!);
-      const from = rand() < 0.05 ? '192.0.2.98' : f.dst;
-      const fport = rand() < 0.05 ? f.dport + 1 : f.dport;
-      frame = f.proto === 6 ? tcp(from, fport, to, port, flagsOf()) : f.proto === 17 ? udp(from, fport, to, port) : ping(from, to, port, true);
-    }
-    gen.process(frame);
-    frames.push(frame);
-  }
-  const { metrics } = check(t, module, cfg, frames, 'churn');
+  const { metrics } = check(t, module, CHURN_CONFIG, churnFrames(0x6e6174), 'churn');
   // The traffic does what it is for (the counts are the reference's, checked above).
   t.ok(metrics['table_full']! > 0 && metrics['closed_mappings']! > 30 && metrics['translated_in']! > 500, 'full table, resets, replies');
   t.ok(metrics['port_exhausted']! > 0 && metrics['no_mapping']! > 0, 'exhausted ports, strangers');

@@ -1,8 +1,8 @@
-// nat as a JavaScript NF: the tests' reference.
+// nat as a JavaScript NF: the fast TypeScript baseline.
 import type { JsPacketFn } from '../../host/nf/js-nf.js';
 import type { NatConfig } from '../../test/support/nat-reference.js';
-import { natReferenceBaseline } from '../baselines.js';
+import { natBaseline } from '../fast-nat.js';
 
 export function createNf(config: unknown): JsPacketFn {
-  return natReferenceBaseline(config as NatConfig);
+  return natBaseline(config as NatConfig);
 }

@@ -13,6 +13,7 @@
 #define NETVM_PARSE_H
 
 #include "netvm_abi.h"
+#include "netvm_bytes.h"
 
 #define NETVM_ETHERTYPE_IPV4 0x0800u
 #define NETVM_ETHERTYPE_ARP 0x0806u
@@ -114,13 +115,7 @@ static inline const uint8_t *netvm_dst_addr(const struct netvm_parsed *p)
 /* True when the IPv4 header's checksum is right (p->ip_version == 4): the SDK's ipv4ChecksumOk. */
 static inline bool netvm_ipv4_checksum_ok(const struct netvm_parsed *p)
 {
-	const uint8_t *ip = p->pkt + p->l3;
-	uint32_t sum = 0;
-	for (uint32_t i = 0; i < p->ip_header_len; i += 2)
-		sum += netvm_parse_be16(ip + i);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return netvm_sum16(p->pkt + p->l3, p->ip_header_len) == 0xffff;
 }
 
 #endif

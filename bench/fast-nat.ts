@@ -17,6 +17,7 @@ const RST = 0x04, FIN = 0x01;
 const SWEEP_EVERY = 32;
 const SWEEP_SLOTS = 64;
 const CLOSING_S = 10;
+const PASS = 0, TRANSLATE = 1, UNTRANSLATABLE = 2;
 /** A protocol's index in the port maps. */
 const protoIndex = (proto: number): number => (proto === TCP ? 0 : proto === UDP ? 1 : 2);
 
@@ -148,15 +149,19 @@ export function natBaseline(cfg: NatConfig): Baseline {
     }
   };
 
+  /** What NAT does with the parsed packet going out (echoType 8, a request) or in (0, a reply):
+   *  TCP and UDP need their whole header (else dropped, untranslatable); ICMP is translated when
+   *  it is an echo of echoType, else passed. */
+  const classify = (pool: Uint8Array, l4: number, echoType: number): number => {
+    const proto = p.l4Proto;
+    if (proto === TCP || proto === UDP) return p.l4 === 0 ? UNTRANSLATABLE : TRANSLATE;
+    return proto === ICMP && p.l4 !== 0 && p.l4Len >= 8 && pool[l4] === echoType ? TRANSLATE : PASS;
+  };
+
   const outbound = (pool: Uint8Array, v: DataView, off: number, src: number, dst: number): boolean => {
     const proto = p.l4Proto;
     const ported = proto === TCP || proto === UDP;
     const l4 = off + p.l4;
-    if (ported) {
-      if (p.l4 === 0) return false; // untranslatable
-    } else if (proto !== ICMP || p.l4 === 0 || p.l4Len < 8 || pool[l4] !== 8) {
-      return true;
-    }
     const local = ported ? v.getUint16(l4) : v.getUint16(l4 + 4);
     const remote = ported ? v.getUint16(l4 + 2) : 0;
     const keyPorts = (local | (remote << 16)) >>> 0;
@@ -186,11 +191,6 @@ export function natBaseline(cfg: NatConfig): Baseline {
     const proto = p.l4Proto;
     const ported = proto === TCP || proto === UDP;
     const l4 = off + p.l4;
-    if (ported) {
-      if (p.l4 === 0) return false; // untranslatable
-    } else if (proto !== ICMP || p.l4 === 0 || p.l4Len < 8 || pool[l4] !== 0) {
-      return true;
-    }
     const port = ported ? v.getUint16(l4 + 2) : v.getUint16(l4 + 4);
     const remote = ported ? v.getUint16(l4) : 0;
     if (port < lo || port > portHi) return false; // no mapping
@@ -215,8 +215,11 @@ export function natBaseline(cfg: NatConfig): Baseline {
     const l3 = off + p.l3;
     const src = v.getUint32(l3 + 12);
     const dst = v.getUint32(l3 + 16);
-    if (((src & mask) >>> 0) === net) return ((dst & mask) >>> 0) === net || outbound(pool, v, off, src, dst);
+    const out = ((src & mask) >>> 0) === net;
     const idx = dst - pub;
-    return idx < 0 || idx >= pubCount || inbound(pool, v, off, idx, src);
+    if (out ? ((dst & mask) >>> 0) === net : idx < 0 || idx >= pubCount) return true;
+    const found = classify(pool, off + p.l4, out ? 8 : 0);
+    if (found !== TRANSLATE) return found === PASS;
+    return out ? outbound(pool, v, off, src, dst) : inbound(pool, v, off, idx, src);
   };
 }

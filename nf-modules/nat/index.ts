@@ -312,8 +312,9 @@ function drainFreed(t: FlowTable): void {
 }
 
 /** Rewrites the address at ip + addrOff and the port (identifier) at l4 + portOff,
- *  updating the IPv4 header and L4 checksums. */
-function rewrite(addrOff: usize, newAddr: u32, portOff: usize, newPort: u32): void {
+ *  updating the IPv4 header and L4 checksums. Inlined, with translatable(): as two calls a
+ *  packet they cost nat about 3 ns of its 40 on the NF path. */
+@inline function rewrite(addrOff: usize, newAddr: u32, portOff: usize, newPort: u32): void {
   const ip = p.addr + p.l3;
   const l4 = p.addr + p.l4;
   const proto = p.l4Proto;
@@ -371,7 +372,7 @@ const UNTRANSLATABLE = -2; // classify(): a TCP/UDP packet without a whole L4 he
 }
 
 /** classify() on packet i, dropping and counting an untranslatable one; -1 when it is not translated. */
-function translatable(i: i32, outbound: bool): i32 {
+@inline function translatable(i: i32, outbound: bool): i32 {
   const found = classify(outbound);
   if (found == UNTRANSLATABLE) {
     untranslatable.add();

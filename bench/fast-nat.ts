@@ -9,6 +9,7 @@
 // per burst: the clock is read, and a few slots swept for expiry, every
 // SWEEP_EVERY packets.
 import type { NatConfig } from '../test/support/nat-reference.js';
+import { ipv4Addr } from '../test/support/packets.js';
 import type { Baseline } from './baselines.js';
 import { FastParse, checksumUpdate16, checksumUpdate32 } from './fast-parse.js';
 
@@ -21,7 +22,8 @@ const PASS = 0, TRANSLATE = 1, UNTRANSLATABLE = 2;
 /** A protocol's index in the port maps. */
 const protoIndex = (proto: number): number => (proto === TCP ? 0 : proto === UDP ? 1 : 2);
 
-const addr4 = (text: string): number => text.split('.').reduce((v, o) => v * 256 + Number(o), 0);
+/** An IPv4 address as a number (host order). */
+const addr4 = (text: string): number => new DataView(ipv4Addr(text).buffer).getUint32(0);
 
 /** The flow key's hash (murmur3's finalizer over the key's words mixed). */
 function hash(src: number, dst: number, ports: number, proto: number): number {

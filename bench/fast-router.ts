@@ -5,6 +5,7 @@
 // first; TTL or hop limit one less, the IPv4 checksum updated (RFC 1624), the
 // next hop's MACs written. Nothing is allocated per packet. A JavaScript NF
 // has no output port to choose: the packet goes on, as with `egress: next`.
+import { ipv4Addr, ipv6Addr, macAddr } from '../test/support/packets.js';
 import type { RouterConfig } from '../test/support/router-reference.js';
 import type { Baseline } from './baselines.js';
 import { FastParse, checksumUpdate16, ipv4ChecksumOk } from './fast-parse.js';
@@ -12,18 +13,11 @@ import { FastParse, checksumUpdate16, ipv4ChecksumOk } from './fast-parse.js';
 /** A first-level entry that points at a group: the flag, and the group's index below it. */
 const GROUP = 0x80000000;
 
-const macBytes = (m: string): Uint8Array => Uint8Array.from(m.split(':').map((x) => parseInt(x, 16)));
-
-/** An IPv6 address's four 32-bit words, most significant first. */
-function words6(text: string): Uint32Array {
-  const [head, tail] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const w = new Uint32Array(4);
-  for (let i = 0; i < 8; i++) w[i >> 1]! |= parseInt(groups[i]!, 16) << (i & 1 ? 0 : 16);
-  return w;
-}
+/** A prefix's address as 32-bit words, most significant first (IPv4: one, IPv6: four). */
+const words = (bytes: Uint8Array): Uint32Array => {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Uint32Array.from({ length: bytes.length / 4 }, (_, i) => v.getUint32(i * 4));
+};
 
 /** The first-level table and its groups, from the IPv4 routes. Entries: hop + 1 (0: none), or GROUP | group. */
 function dir24(routes: { addr: number; len: number; hop: number }[]): { tbl24: Uint32Array; groups: Uint32Array } {
@@ -58,10 +52,10 @@ export function routerBaseline(cfg: RouterConfig): Baseline {
     const len = Number(l);
     if (a!.includes(':')) {
       const mask = new Uint32Array(4).map((_, i) => (len >= 32 * (i + 1) ? 0xffffffff : len <= 32 * i ? 0 : (0xffffffff << (32 * (i + 1) - len)) >>> 0));
-      const w = words6(a!).map((x, i) => x & mask[i]!);
+      const w = words(ipv6Addr(a!)).map((x, i) => x & mask[i]!);
       v6.push({ w, mask, len, hop: r.via });
     } else {
-      const addr = a!.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+      const addr = words(ipv4Addr(a!))[0]!;
       v4.push({ addr: len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0, len, hop: r.via });
     }
   }
@@ -72,8 +66,8 @@ export function routerBaseline(cfg: RouterConfig): Baseline {
   const macs = new Uint8Array(cfg.next_hops.length * 12);
   const hasSrc = cfg.next_hops.map((h) => h.src_mac !== undefined);
   cfg.next_hops.forEach((h, i) => {
-    macs.set(macBytes(h.mac), i * 12);
-    if (h.src_mac !== undefined) macs.set(macBytes(h.src_mac), i * 12 + 6);
+    macs.set(macAddr(h.mac), i * 12);
+    if (h.src_mac !== undefined) macs.set(macAddr(h.src_mac), i * 12 + 6);
   });
   const passNonIp = cfg.non_ip === 'pass';
   const p = new FastParse();

@@ -52,6 +52,8 @@ interface FlowCase {
   steps: number;
   seed: number;
   hash: 'table' | 'same-home' | 'few';
+  /** Keys of 16 bytes and a zero tail, looked up as words (find16, findOrInsert16) half the time. */
+  short?: boolean;
   /** Most the clock advances a step (the timeout / 8 by default). */
   tick?: number;
 }
@@ -64,7 +66,10 @@ function flowModel(t: T, f: Fns, h: Harness, c: FlowCase): void {
   const R = c.ring === 0 ? 0 : pow2AtLeast(Math.min(c.ring, cap));
   const bytes = new Uint8Array(c.keys * 40);
   for (let i = 0; i < bytes.length; i++) bytes[i] = r.int(256);
-  for (let k = 0; k < c.keys; k++) new DataView(bytes.buffer).setUint32(k * 40 + 36, k); // distinct
+  for (let k = 0; k < c.keys; k++) {
+    if (c.short) bytes.fill(0, k * 40 + 16, k * 40 + 40);
+    new DataView(bytes.buffer).setUint32(k * 40 + (c.short ? 12 : 36), k); // distinct
+  }
   const keys = h.put(bytes, 4 * MiB);
   const keyAddr = (k: number): number => keys + k * 40;
   const hashes = new Uint32Array(c.keys);
@@ -75,6 +80,9 @@ function flowModel(t: T, f: Fns, h: Harness, c: FlowCase): void {
   const slotOf = new Map<number, number>();
   const keyAt = new Int32Array(cap).fill(-1);
   const last = new Float64Array(cap);
+  // What the test last stored in each slot's 4 bytes of the caller's (userOf): kept until stored again.
+  const userAt = new Uint32Array(cap);
+  const find = (k: number): number => (c.short && r.next() < 0.5 ? f.ftFind16 : f.ftFind)(keyAddr(k), hashes[k]);
   const queue: number[] = [];
   let cursor = 0;
   let now = 1_000_000;
@@ -91,9 +99,10 @@ function flowModel(t: T, f: Fns, h: Harness, c: FlowCase): void {
   const consistent = (step: number): void => {
     check(f.ftSize() === slotOf.size, `size ${f.ftSize()} != ${slotOf.size}`, step);
     for (const [k, s] of slotOf) {
-      check(f.ftFind(keyAddr(k), hashes[k]) === s, `find(${k}) != ${s}`, step);
+      check(find(k) === s, `find(${k}) != ${s}`, step);
       check(f.ftLastSeen(s) === last[s], `lastSeen(${s})`, step);
     }
+    for (let s = 0; s < cap; s++) check(f.ftUser(s) >>> 0 === userAt[s], `userOf(${s}) kept ${userAt[s]}`, step);
     for (let s = 0; s < cap; s++) check(!!f.ftInUse(s) === keyAt[s]! >= 0, `inUse(${s})`, step);
     check(f.ftCursor() === cursor, 'sweep cursor', step);
   };
@@ -107,8 +116,12 @@ function flowModel(t: T, f: Fns, h: Harness, c: FlowCase): void {
       const pendingBefore = queue.length;
       const full = slotOf.size === cap;
       const allExpired = full && [...slotOf.values()].every(expired);
-      const s = f.ftFindOrInsert(keyAddr(k), hashes[k], now);
+      const s = (c.short && r.next() < 0.5 ? f.ftFindOrInsert16 : f.ftFindOrInsert)(keyAddr(k), hashes[k], now);
       const inserted = !!f.ftInserted();
+      if (inserted) {
+        userAt[s] = r.u32();
+        f.ftSetUser(s, userAt[s]);
+      }
       if (slotOf.has(k)) {
         check(s === slotOf.get(k) && !inserted, `findOrInsert(${k}) hit ${s}`, step);
         last[s] = now;
@@ -151,7 +164,7 @@ function flowModel(t: T, f: Fns, h: Harness, c: FlowCase): void {
         cursor = f.ftCursor();
       }
     } else if (op < 0.5) {
-      check(f.ftFind(keyAddr(k), hashes[k]) === (slotOf.get(k) ?? -1), `find(${k})`, step);
+      check(find(k) === (slotOf.get(k) ?? -1), `find(${k})`, step);
     } else if (op < 0.6) {
       const present = slotOf.has(k);
       check(!!f.ftRemove(keyAddr(k), hashes[k]) === present, `remove(${k})`, step);
@@ -200,7 +213,7 @@ function flowModel(t: T, f: Fns, h: Harness, c: FlowCase): void {
   }
   consistent(c.steps);
   // Absent keys are absent.
-  for (let k = 0; k < c.keys; k++) if (!slotOf.has(k)) check(f.ftFind(keyAddr(k), hashes[k]) === -1, `find(${k}) absent`, -1);
+  for (let k = 0; k < c.keys; k++) if (!slotOf.has(k)) check(find(k) === -1, `find(${k}) absent`, -1);
   t.equal(failures, 0, `${c.name}: ${c.steps} random operations agree with the model ` +
     `(${seen.inserted} inserts, ${seen.expired} expired, ${seen.reclaimed} reclaimed when full, ${seen.refused} refused)`);
 }
@@ -216,6 +229,8 @@ t.test('flow table: random operations against a model', async (t) => {
     { name: 'often full, no ring', capacity: 32, timeout: 10000, ring: 0, keys: 200, steps: 30000, seed: 7, hash: 'few', tick: 60 },
     { name: 'often full, one home', capacity: 16, timeout: 10000, ring: 64, keys: 100, steps: 30000, seed: 8, hash: 'same-home', tick: 100 },
     { name: 'capacity 4096', capacity: 4096, timeout: 20000, ring: 256, keys: 6000, steps: 150000, seed: 5, hash: 'table' },
+    { name: '16-byte keys, ring 8', capacity: 64, timeout: 1000, ring: 8, keys: 100, steps: 30000, seed: 9, hash: 'table', short: true },
+    { name: '16-byte keys, often full', capacity: 32, timeout: 10000, ring: 4, keys: 200, steps: 30000, seed: 10, hash: 'few', tick: 60, short: true },
   ];
   for (const c of cases) flowModel(t, f, h, c);
 });

@@ -51,7 +51,7 @@
 import { ConfigReader, parseJson } from '../sdk/json';
 import { FlowTable, hashKey16 } from '../sdk/flow-table';
 import {
-  DROP, FLOW_KEY_BYTES, MAX_BURST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, TCP_FIN, TCP_RST,
+  DROP, MAX_BURST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, TCP_FIN, TCP_RST,
   checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge, loadBe16, log, nowNs,
   parseIpv4, parsePrefix, setVerdict, storeBe16,
 } from '../sdk';
@@ -80,15 +80,18 @@ let timeoutNs: u64 = 0;
 let closingNs: u64 = 0;
 let seed: u64 = 0;
 
-// Per flow-table slot.
-let fInAddr: usize = 0;   // u32 inside address, host order
-let fRemAddr: usize = 0;  // u32 far address, host order
-let fInPort: usize = 0;   // u16 inside port (ICMP: identifier)
-let fRemPort: usize = 0;  // u16 far port (ICMP: 0)
-let fPubPort: usize = 0;  // u16 public port (ICMP: identifier)
-let fPubIdx: usize = 0;   // u8 public address, as its number in the pool
-let fProto: usize = 0;    // u8 protocol index
-let fFin: usize = 0;      // u8 FIN seen: 1 out, 2 in
+// A mapping is its flow-table record, one cache line: the key (see key0 and
+// key1) holds the inside and far endpoints, the table's 4 bytes of the
+// caller's (userOf) the rest, so that a lookup reads one line beside its bucket.
+const K_IN_ADDR = 0;   // u32 inside address, host order
+const K_REM_ADDR = 4;  // u32 far address, host order
+const K_IN_PORT = 8;   // u16 inside port (ICMP: identifier)
+const K_REM_PORT = 10; // u16 far port (ICMP: 0)
+const U_PORT = 0;      // u16 public port (ICMP: identifier)
+const U_IDX = 2;       // u8 public address, as its number in the pool
+const U_META = 3;      // u8 protocol index << META_PI_SHIFT | FIN seen (1 out, 2 in)
+const META_PI_SHIFT: u8 = 2;
+const META_FIN: u8 = 3;
 
 // Per port pool (public address number * N_PROTOS + protocol index): free
 // ports (bit set = free), slot + 1 by public port, cursor, free count.
@@ -98,10 +101,6 @@ let cursor: usize = 0;    // u32 per pool
 let freeCount: usize = 0; // u32 per pool
 
 const p = new Parsed();
-// The flow key of a lookup: k0 = inside | far address << 32, k1 = inside port
-// | far port << 16 | protocol << 32 (ICMP: identifier, 0), then 24 zero bytes
-// that nothing writes but zeros.
-const key: usize = memory.data(FLOW_KEY_BYTES, 8);
 // What warmBurst found of each packet of the burst: its outbound key's k0, k1
 // (k1 NO_KEY when it has none) and hash; the outbound hashes, in a row.
 const NO_KEY: u64 = <u64>-1; // no key's k1: a protocol takes 8 bits
@@ -201,15 +200,6 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   closingNs = <u64>(min(timeout, CLOSING_TIMEOUT_S) * 1e9);
   seed = <u64>nowNs() * 0x9e3779b97f4a7c15;
   const t = new FlowTable(capacity, timeoutNs, SWEEP_BUDGET);
-  const slots = <usize>t.capacity;
-  fInAddr = heap.alloc(slots << 2);
-  fRemAddr = heap.alloc(slots << 2);
-  fInPort = heap.alloc(slots << 1);
-  fRemPort = heap.alloc(slots << 1);
-  fPubPort = heap.alloc(slots << 1);
-  fPubIdx = heap.alloc(slots);
-  fProto = heap.alloc(slots);
-  fFin = heap.alloc(slots);
   const pools = <usize>(count * N_PROTOS);
   freeBits = heap.alloc(BITMAP_BYTES * pools);
   memory.fill(freeBits, 0, BITMAP_BYTES * pools);
@@ -283,11 +273,16 @@ function allocate(pi: u32, inAddr: u32): bool {
   return portSlot + ((pool << 16) + <usize>port) * 4;
 }
 
-/** Frees the public port a slot holds (its state is still the flow's). */
-function releaseSlot(slot: u32): void {
-  const s = <usize>slot;
-  const pool = poolOf(<u32>load<u8>(fPubIdx + s), <u32>load<u8>(fProto + s));
-  const port = <u32>load<u16>(fPubPort + (s << 1));
+/** A mapping's 4 bytes (U_*) as one word. */
+@inline function userWord(port: u32, idx: u32, pi: u32, fin: u8): u32 {
+  return port | idx << 16 | (pi << META_PI_SHIFT | <u32>fin) << 24;
+}
+
+/** Frees the public port a slot holds (its record is still the flow's). */
+function releaseSlot(t: FlowTable, slot: u32): void {
+  const user = t.userOf(slot);
+  const pool = poolOf(<u32>load<u8>(user, U_IDX), <u32>(load<u8>(user, U_META) >> META_PI_SHIFT));
+  const port = <u32>load<u16>(user, U_PORT);
   const at = slotOfPort(pool, port);
   if (load<u32>(at) != slot + 1) return; // not holding it (never happens)
   store<u32>(at, 0);
@@ -300,7 +295,7 @@ function releaseSlot(slot: u32): void {
 /** Releases the ports of the slots the table freed (expired or reclaimed). */
 function drainFreed(t: FlowTable): void {
   for (let s = t.popFreed(); s >= 0; s = t.popFreed()) {
-    releaseSlot(<u32>s);
+    releaseSlot(t, <u32>s);
     expiredMappings.add();
   }
 }
@@ -381,7 +376,8 @@ const UNTRANSLATABLE = -2; // classify(): a TCP/UDP packet without a whole L4 he
   return found < 0 ? -1 : found;
 }
 
-/** The flow key's words (see `key`). */
+/** The flow key's words (hashKey16's): k0 = inside | far address << 32, k1 = inside port
+ *  | far port << 16 | protocol << 32 (ICMP: identifier, 0). */
 @inline function key0(src: u32, dst: u32): u64 {
   return <u64>src | <u64>dst << 32;
 }
@@ -393,20 +389,17 @@ function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
   const found = translatable(i, true);
   if (found < 0) return;
   const pi = <u32>found;
-  const localPort = ourPort;
-  const remotePort = theirPort;
   const k0 = key0(src, dst);
-  const k1 = key1(localPort, remotePort, p.l4Proto);
+  const k1 = key1(ourPort, theirPort, p.l4Proto);
   const at = <usize>i;
   const hash = load<u64>(burstK0 + (at << 3)) == k0 && load<u64>(burstK1 + (at << 3)) == k1
     ? load<u32>(burstHash + (at << 2)) : hashKey16(k0, k1, seed);
-  store<u64>(key, k0);
-  store<u64>(key, k1, 8);
-  let slot = t.find(key, hash);
+  // find16 first: the common hit in a small call, the insert path (findOrInsert16's) apart.
+  let slot = t.find16(k0, k1, hash);
   if (slot >= 0) {
     t.touch(<u32>slot, now);
   } else {
-    slot = t.findOrInsert(key, hash, now);
+    slot = t.findOrInsert16(k0, k1, hash, now);
     drainFreed(t); // a reclaimed slot's port first, before the slot is reused
     if (slot < 0) {
       tableFull.add();
@@ -419,22 +412,12 @@ function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
       setVerdict(i, DROP);
       return;
     }
-    const port = allocPortNo;
-    const s = <usize>slot;
-    store<u32>(fInAddr + (s << 2), src);
-    store<u32>(fRemAddr + (s << 2), dst);
-    store<u16>(fInPort + (s << 1), <u16>localPort);
-    store<u16>(fRemPort + (s << 1), <u16>remotePort);
-    store<u16>(fPubPort + (s << 1), <u16>port);
-    store<u8>(fPubIdx + s, <u8>allocIdx);
-    store<u8>(fProto + s, <u8>pi);
-    store<u8>(fFin + s, 0);
-    store<u32>(slotOfPort(poolOf(allocIdx, pi), port), <u32>slot + 1);
+    store<u32>(t.userOf(<u32>slot), userWord(allocPortNo, allocIdx, pi, 0));
+    store<u32>(slotOfPort(poolOf(allocIdx, pi), allocPortNo), <u32>slot + 1);
     newMappings.add();
   }
-  const s = <usize>slot;
-  const pub = <u32>load<u16>(fPubPort + (s << 1));
-  rewrite(12, publicBase + <u32>load<u8>(fPubIdx + s), pi == PI_ICMP ? 4 : 0, pub);
+  const user = t.userOf(<u32>slot);
+  rewrite(12, publicBase + <u32>load<u8>(user, U_IDX), pi == PI_ICMP ? 4 : 0, <u32>load<u16>(user, U_PORT));
   translatedOut.add();
   if (pi == PI_TCP) tcpState(t, <u32>slot, 1, now);
 }
@@ -444,23 +427,21 @@ function inbound(i: i32, t: FlowTable, now: u64, idx: u32, src: u32): void {
   const found = translatable(i, false);
   if (found < 0) return;
   const pi = <u32>found;
-  const pubPort = ourPort;
-  const remotePort = theirPort;
-  const held = load<u32>(slotOfPort(poolOf(idx, pi), pubPort));
+  const held = load<u32>(slotOfPort(poolOf(idx, pi), ourPort));
   if (held == 0) {
     noMapping.add();
     setVerdict(i, DROP);
     return;
   }
   const slot = held - 1;
-  const s = <usize>slot;
-  if (load<u32>(fRemAddr + (s << 2)) != src || <u32>load<u16>(fRemPort + (s << 1)) != remotePort) {
+  const r = t.keyOf(slot);
+  if (load<u32>(r, K_REM_ADDR) != src || <u32>load<u16>(r, K_REM_PORT) != theirPort) {
     noMapping.add();
     setVerdict(i, DROP);
     return;
   }
   t.touch(slot, now);
-  rewrite(16, load<u32>(fInAddr + (s << 2)), pi == PI_ICMP ? 4 : 2, <u32>load<u16>(fInPort + (s << 1)));
+  rewrite(16, load<u32>(r, K_IN_ADDR), pi == PI_ICMP ? 4 : 2, <u32>load<u16>(r, K_IN_PORT));
   translatedIn.add();
   if (pi == PI_TCP) tcpState(t, slot, 2, now);
 }
@@ -469,18 +450,18 @@ function inbound(i: i32, t: FlowTable, now: u64, idx: u32, src: u32): void {
 function tcpState(t: FlowTable, slot: u32, dirBit: u8, now: u64): void {
   const flags = p.tcpFlags;
   if (flags & TCP_RST) {
-    releaseSlot(slot);
+    releaseSlot(t, slot);
     t.removeSlot(slot);
     closedMappings.add();
     return;
   }
-  const s = <usize>slot;
-  let fin = load<u8>(fFin + s);
+  const user = t.userOf(slot);
+  let meta = load<u8>(user, U_META);
   if (flags & TCP_FIN) {
-    fin |= dirBit;
-    store<u8>(fFin + s, fin);
+    meta |= dirBit;
+    store<u8>(user, meta, U_META);
   }
-  if (fin == 3) ageClosing(t, slot, now);
+  if ((meta & META_FIN) == META_FIN) ageClosing(t, slot, now);
 }
 
 /** Starts the burst's lookups together, as a DPDK NF does (the CPU overlaps
@@ -526,11 +507,11 @@ export function netvm_process(n: i32): void {
   const t = table;
   if (t == null) return; // not configured
   const now = <u64>nowNs();
-  warmBurst(t, min(n, MAX_BURST));
   const net = insideNet;
   const mask = insideMask;
   const pub = publicBase;
   const count = publicCount;
+  warmBurst(t, min(n, MAX_BURST));
   for (let i = 0; i < n; i++) {
     p.at(i);
     if (p.ipVersion != 4) continue;
@@ -563,16 +544,18 @@ export function netvm_state_export(): usize {
   const w = new StateWriter(STATE_KIND, STATE_VERSION, 4 + <usize>t.size * STATE_RECORD_BYTES);
   w.u32(t.size);
   for (let slot = t.nextInUse(0); slot >= 0; slot = t.nextInUse(<u32>slot + 1)) {
-    const s = <usize>slot;
-    w.u32(load<u32>(fInAddr + (s << 2)));
-    w.u32(load<u32>(fRemAddr + (s << 2)));
-    w.u16(load<u16>(fInPort + (s << 1)));
-    w.u16(load<u16>(fRemPort + (s << 1)));
-    w.u16(load<u16>(fPubPort + (s << 1)));
-    w.u8(load<u8>(fProto + s));
-    w.u8(load<u8>(fFin + s));
+    const r = t.keyOf(<u32>slot);
+    const user = t.userOf(<u32>slot);
+    const meta = load<u8>(user, U_META);
+    w.u32(load<u32>(r, K_IN_ADDR));
+    w.u32(load<u32>(r, K_REM_ADDR));
+    w.u16(load<u16>(r, K_IN_PORT));
+    w.u16(load<u16>(r, K_REM_PORT));
+    w.u16(load<u16>(user, U_PORT));
+    w.u8(meta >> META_PI_SHIFT);
+    w.u8(meta & META_FIN);
     w.u64(t.lastSeen(<u32>slot));
-    w.u32(publicBase + <u32>load<u8>(fPubIdx + s));
+    w.u32(publicBase + <u32>load<u8>(user, U_IDX));
   }
   return w.finish();
 }
@@ -606,23 +589,13 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
     }
     const k0 = key0(inAddr, remAddr);
     const k1 = key1(inPort, remPort, unchecked(PROTO_OF_INDEX[pi]));
-    store<u64>(key, k0);
-    store<u64>(key, k1, 8);
-    const slot = t.findOrInsert(key, hashKey16(k0, k1, seed), seen);
+    const slot = t.findOrInsert16(k0, k1, hashKey16(k0, k1, seed), seen);
     drainFreed(t);
     if (slot < 0 || !t.inserted) {
       importSkipped.add();
       continue;
     }
-    const s = <usize>slot;
-    store<u32>(fInAddr + (s << 2), inAddr);
-    store<u32>(fRemAddr + (s << 2), remAddr);
-    store<u16>(fInPort + (s << 1), inPort);
-    store<u16>(fRemPort + (s << 1), remPort);
-    store<u16>(fPubPort + (s << 1), <u16>pubPort);
-    store<u8>(fPubIdx + s, <u8>idx);
-    store<u8>(fProto + s, <u8>pi);
-    store<u8>(fFin + s, fin & 3);
+    store<u32>(t.userOf(<u32>slot), userWord(pubPort, idx, pi, fin & META_FIN));
     store<u8>(bm, load<u8>(bm) & ~<u8>(<u32>1 << (pubPort & 7)));
     const free = freeCount + (pool << 2);
     store<u32>(free, load<u32>(free) - 1);

@@ -11,14 +11,15 @@
  * never used ones in order), the same incremental sweep (SWEEP_BUDGET slots a
  * burst, in slot order, from where the last stopped), the same reclaim when
  * full (the first expired flow on the new key's probe path, else a sweep of
- * RECLAIM_SWEEP slots) and the same freed-slot ring. What differs is only the
- * layout: the NAT's per-flow fields live in the slot's record (32 bytes, two
- * a cache line), the key being the flow's own (inside and far endpoints,
- * protocol), so a hit costs its bucket and its record; which slots are in
- * use is a dense bitmap (a bit a slot), so the sweep reads 32 bytes for its
- * 256 slots, and a record only for the slots in use (their last seen); the
- * tables of 2 MiB or more are in huge pages; and a burst's buckets are
- * prefetched together before its packets are handled (prefetch_burst). */
+ * RECLAIM_SWEEP slots), the same freed-slot ring, and as there the NAT's
+ * fields beside the key (inside and far endpoints, protocol) in the slot's
+ * record, so a hit costs its bucket and its record, and which slots are in
+ * use in a dense bitmap (a bit a slot), so the sweep reads 32 bytes for its
+ * 256 slots, and a record only for the slots in use (their last seen). What
+ * differs: the record is 32 bytes, two a cache line (FlowTable's is a line,
+ * for keys of up to 40 bytes); the tables of 2 MiB or more are in huge pages
+ * faulted in at start; and a burst's buckets are prefetched together before
+ * its packets are handled (prefetch_burst; Wasm has no prefetch). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

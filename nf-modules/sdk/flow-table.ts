@@ -8,14 +8,16 @@
 // 32-bit hash of them the caller computes (its own, e.g. a symmetric 5-tuple
 // hash, or hashKey below). The table maps a key to a slot: a u32 index in
 // [0, capacity) the caller uses to index its own per-flow arrays. Each slot
-// also has a last-seen time (ns) the table keeps.
+// also has a last-seen time (ns) the table keeps, and 4 bytes of the caller's
+// in its record (userOf). A key of 16 bytes and a zero tail (an IPv4 5-tuple,
+// hashKey16's) can be passed as two u64 words: find16, findOrInsert16.
 //
 // Layout: open addressing with linear probing and backward-shift deletion (no
 // tombstones), 2 * capacity buckets (load factor <= 0.5) of 8 bytes each
 // (hash << 32 | slot + 1; 0 is an empty bucket), so a probe reads 8 buckets
 // per cache line and compares a key only when the full 32-bit hash matches.
 // The keys live in a slot array of 64-byte records (one cache line: key,
-// last-seen, hash, free-list link). A hit costs about two cache misses: its
+// last-seen, hash, free-list link, the caller's 4 bytes). A hit costs about two cache misses: its
 // bucket, then its record. Which slots hold a flow is a dense bitmap beside
 // them (a bit a slot), so that the expiry sweep reads 8 bytes for 64 slots
 // and touches only the records of flows: a sweep over the records themselves
@@ -72,6 +74,7 @@ const SLOT_SHIFT: usize = 6; // 64-byte records
 const R_LAST: usize = 40; // u64 last seen, ns
 const R_HASH: usize = 48; // u32 the key's hash
 const R_NEXT: usize = 56; // u32 next free slot + 1 (0: end of the free list)
+const R_USER: usize = 60; // u32 the caller's (userOf)
 const TAG_MASK: u64 = 0xffffffff00000000;
 
 const K1: u64 = 0x9e3779b97f4a7c15;
@@ -164,37 +167,40 @@ export function hashKey16(k0: u64, k1: u64, seed: u64 = 0): u32 {
 
   /** The slot holding the key, or -1. Does not touch the flow. */
   find(key: usize, hash: u32): i32 {
-    const i = this.bucketOf(key, hash);
-    return i < 0 ? -1 : <i32>(<u32>load<u64>(this.buckets + (<usize>i << 3)) - 1);
+    return this.slotOf(load<u64>(key), load<u64>(key, 8), load<u64>(key, 16), load<u64>(key, 24), load<u64>(key, 32), hash);
+  }
+
+  /** find() of a key whose first 16 bytes are the words k0, k1 and whose other
+   *  24 are zero (hashKey16's keys), from registers. */
+  find16(k0: u64, k1: u64, hash: u32): i32 {
+    return this.slotOf(k0, k1, 0, 0, 0, hash);
   }
 
   /** The key's slot, its last-seen time set to nowNs; a new slot (`inserted`
    *  true) when the key was absent; -1 when no slot is free even after
    *  reclaiming expired flows (see the file's head). */
   findOrInsert(key: usize, hash: u32, nowNs: u64): i32 {
+    return this.findOrInsertWords(load<u64>(key), load<u64>(key, 8), load<u64>(key, 16), load<u64>(key, 24), load<u64>(key, 32), hash, nowNs);
+  }
+
+  /** findOrInsert() of a key whose first 16 bytes are the words k0, k1 and
+   *  whose other 24 are zero (hashKey16's keys), from registers. */
+  findOrInsert16(k0: u64, k1: u64, hash: u32, nowNs: u64): i32 {
+    return this.findOrInsertWords(k0, k1, 0, 0, 0, hash, nowNs);
+  }
+
+  // findOrInsert of the key k0..k4 (its five u64 words).
+  @inline private findOrInsertWords(k0: u64, k1: u64, k2: u64, k3: u64, k4: u64, hash: u32, nowNs: u64): i32 {
     this.inserted = false;
     const buckets = this.buckets;
     const slots = this.slots;
     const mask = this.bucketMask;
-    const k0 = load<u64>(key);
-    const k1 = load<u64>(key, 8);
-    const k2 = load<u64>(key, 16);
-    const k3 = load<u64>(key, 24);
-    const k4 = load<u64>(key, 32);
     const tag = <u64>hash << 32;
-    let i = hash & mask;
-    while (true) {
-      const b = load<u64>(buckets + (<usize>i << 3));
-      if (b == 0) break;
-      if ((b & TAG_MASK) == tag) {
-        const r = slots + (<usize>(<u32>b - 1) << SLOT_SHIFT);
-        if (((load<u64>(r) ^ k0) | (load<u64>(r, 8) ^ k1) | (load<u64>(r, 16) ^ k2) |
-             (load<u64>(r, 24) ^ k3) | (load<u64>(r, 32) ^ k4)) == 0) {
-          store<u64>(r, nowNs, R_LAST);
-          return <i32>(<u32>b - 1);
-        }
-      }
-      i = (i + 1) & mask;
+    let i = this.probe(k0, k1, k2, k3, k4, hash);
+    const b = load<u64>(buckets + (<usize>i << 3));
+    if (b != 0) {
+      store<u64>(slots + (<usize>(<u32>b - 1) << SLOT_SHIFT), nowNs, R_LAST);
+      return <i32>(<u32>b - 1);
     }
     if (this.freeHead == 0) {
       if (!this.reclaim(hash, i, nowNs)) return -1;
@@ -260,6 +266,15 @@ export function hashKey16(k0: u64, k1: u64, seed: u64 = 0): u32 {
     return slot < this.capacity ? this.slots + (<usize>slot << SLOT_SHIFT) : 0;
   }
 
+  /** Address of 4 bytes of a slot's record that are the caller's: per-flow
+   *  fields in the cache line its lookup has just read. The table never writes
+   *  them: they keep what the caller stored there until it stores again, also
+   *  while the slot is free (a slot the table freed still holds its flow's, for
+   *  whoever drains the freed ring). 0 out of range. */
+  userOf(slot: u32): usize {
+    return slot < this.capacity ? this.slots + (<usize>slot << SLOT_SHIFT) + R_USER : 0;
+  }
+
   /** The first slot at or after `from` that holds a flow, or -1: walks the
    *  flows (for a state export), not for the per-packet path. */
   nextInUse(from: u32): i32 {
@@ -272,7 +287,7 @@ export function hashKey16(k0: u64, k1: u64, seed: u64 = 0): u32 {
 
   /** Removes the key; false when absent. Not reported on the freed ring. */
   remove(key: usize, hash: u32): bool {
-    const i = this.bucketOf(key, hash);
+    const i = this.bucketOf(load<u64>(key), load<u64>(key, 8), load<u64>(key, 16), load<u64>(key, 24), load<u64>(key, 32), hash);
     if (i < 0) return false;
     const s = <u32>load<u64>(this.buckets + (<usize>i << 3)) - 1;
     this.deleteBucket(<u32>i);
@@ -345,8 +360,20 @@ export function hashKey16(k0: u64, k1: u64, seed: u64 = 0): u32 {
     return this.cursor;
   }
 
-  // The bucket holding the key, or -1.
-  private bucketOf(key: usize, hash: u32): i32 {
+  // The slot holding the key k0..k4 (its five u64 words), or -1.
+  @inline private slotOf(k0: u64, k1: u64, k2: u64, k3: u64, k4: u64, hash: u32): i32 {
+    return <i32>(<u32>load<u64>(this.buckets + (<usize>this.probe(k0, k1, k2, k3, k4, hash) << 3))) - 1;
+  }
+
+  // The bucket holding the key k0..k4, or -1.
+  @inline private bucketOf(k0: u64, k1: u64, k2: u64, k3: u64, k4: u64, hash: u32): i32 {
+    const i = this.probe(k0, k1, k2, k3, k4, hash);
+    return load<u64>(this.buckets + (<usize>i << 3)) == 0 ? -1 : <i32>i;
+  }
+
+  // The bucket of the key k0..k4 on its probe path: the one holding it, or the
+  // empty bucket that ends the path.
+  @inline private probe(k0: u64, k1: u64, k2: u64, k3: u64, k4: u64, hash: u32): u32 {
     const buckets = this.buckets;
     const slots = this.slots;
     const mask = this.bucketMask;
@@ -354,12 +381,11 @@ export function hashKey16(k0: u64, k1: u64, seed: u64 = 0): u32 {
     let i = hash & mask;
     while (true) {
       const b = load<u64>(buckets + (<usize>i << 3));
-      if (b == 0) return -1;
+      if (b == 0) return i;
       if ((b & TAG_MASK) == tag) {
         const r = slots + (<usize>(<u32>b - 1) << SLOT_SHIFT);
-        if (((load<u64>(r) ^ load<u64>(key)) | (load<u64>(r, 8) ^ load<u64>(key, 8)) |
-             (load<u64>(r, 16) ^ load<u64>(key, 16)) | (load<u64>(r, 24) ^ load<u64>(key, 24)) |
-             (load<u64>(r, 32) ^ load<u64>(key, 32))) == 0) return <i32>i;
+        if (((load<u64>(r) ^ k0) | (load<u64>(r, 8) ^ k1) | (load<u64>(r, 16) ^ k2) |
+             (load<u64>(r, 24) ^ k3) | (load<u64>(r, 32) ^ k4)) == 0) return i;
       }
       i = (i + 1) & mask;
     }

@@ -53,7 +53,7 @@ import { FlowTable, hashKey16 } from '../sdk/flow-table';
 import {
   DROP, MAX_BURST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, TCP_FIN, TCP_RST,
   checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge, loadBe16, log, nowNs,
-  parseIpv4, parsePrefix, setVerdict, storeBe16,
+  parseIpv4, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -306,26 +306,31 @@ function drainFreed(t: FlowTable): void {
   return proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2;
 }
 
-/** Rewrites the address at ip + addrOff and the port (identifier) at l4 + portOff,
- *  updating the IPv4 header and L4 checksums. Inlined, with translatable(): as two calls a
- *  packet they cost nat about 3 ns of its 40 on the NF path. */
+/** Rewrites the address at ip + addrOff and the port (identifier) at l4 + portOff (both
+ *  given in host order), updating the IPv4 header and L4 checksums. The checksums and
+ *  the old values are worked as they load, unswapped (Wasm has no byte swap): RFC 1624's
+ *  update is a ones' complement sum, the same in either byte order (RFC 1071). Inlined,
+ *  with translatable(): as two calls a packet they cost nat about 3 ns of its 40 on the
+ *  NF path. */
 @inline function rewrite(addrOff: usize, newAddr: u32, portOff: usize, newPort: u32): void {
   const ip = p.addr + p.l3;
   const l4 = p.addr + p.l4;
   const proto = p.l4Proto;
-  const oldAddr = bswap<u32>(load<u32>(ip + addrOff));
-  const oldPort = loadBe16(l4 + portOff);
-  store<u32>(ip + addrOff, bswap<u32>(newAddr));
-  storeBe16(ip + 10, checksumUpdate32(loadBe16(ip + 10), oldAddr, newAddr));
-  storeBe16(l4 + portOff, newPort);
+  const oldAddr = load<u32>(ip + addrOff);
+  const oldPort = <u32>load<u16>(l4 + portOff);
+  const addr = bswap<u32>(newAddr);
+  const port = (newPort >> 8) | (newPort << 8 & 0xff00);
+  store<u32>(ip + addrOff, addr);
+  store<u16>(ip + 10, <u16>checksumUpdate32(<u32>load<u16>(ip + 10), oldAddr, addr));
+  store<u16>(l4 + portOff, <u16>port);
   const field = l4 + l4ChecksumAt(proto);
-  const old = loadBe16(field);
+  const old = <u32>load<u16>(field);
   if (proto == IPPROTO_UDP && old == 0) return; // no checksum: stays none
   let c = old;
-  if (proto != IPPROTO_ICMP) c = checksumUpdate32(c, oldAddr, newAddr); // pseudo-header
-  c = checksumUpdate16(c, oldPort, newPort);
+  if (proto != IPPROTO_ICMP) c = checksumUpdate32(c, oldAddr, addr); // pseudo-header
+  c = checksumUpdate16(c, oldPort, port);
   if (proto == IPPROTO_UDP && c == 0) c = 0xffff;
-  storeBe16(field, c);
+  store<u16>(field, <u16>c);
 }
 
 /** Marks a closing TCP flow to expire closingNs after now. */

@@ -52,7 +52,7 @@ import { ConfigReader, parseJson } from '../sdk/json';
 import { FlowTable, hashKey16 } from '../sdk/flow-table';
 import {
   DROP, MAX_BURST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, Parsed, StateWriter, TCP_FIN, TCP_RST,
-  checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge, loadBe16, log, nowNs,
+  checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge, log, nowNs,
   parseIpv4, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -79,15 +79,21 @@ let table: FlowTable | null = null;
 let timeoutNs: u64 = 0;
 let closingNs: u64 = 0;
 let seed: u64 = 0;
+// The per-packet path works on addresses and ports as they load from the packet,
+// unswapped (Wasm has no byte swap): these are insideNet, insideMask and the pool's
+// addresses so, and so are a mapping's key and public port.
+let insideNetBe: u32 = 0;
+let insideMaskBe: u32 = 0;
+let publicBe: usize = 0; // u32 per pool address
 
 // A mapping is its flow-table record, one cache line: the key (see key0 and
 // key1) holds the inside and far endpoints, the table's 4 bytes of the
 // caller's (userOf) the rest, so that a lookup reads one line beside its bucket.
-const K_IN_ADDR = 0;   // u32 inside address, host order
-const K_REM_ADDR = 4;  // u32 far address, host order
-const K_IN_PORT = 8;   // u16 inside port (ICMP: identifier)
-const K_REM_PORT = 10; // u16 far port (ICMP: 0)
-const U_PORT = 0;      // u16 public port (ICMP: identifier)
+const K_IN_ADDR = 0;   // u32 inside address, as it loads
+const K_REM_ADDR = 4;  // u32 far address, as it loads
+const K_IN_PORT = 8;   // u16 inside port (ICMP: identifier), as it loads
+const K_REM_PORT = 10; // u16 far port (ICMP: 0), as it loads
+const U_PORT = 0;      // u16 public port (ICMP: identifier), as it is stored in a packet
 const U_IDX = 2;       // u8 public address, as its number in the pool
 const U_META = 3;      // u8 protocol index << META_PI_SHIFT | FIN seen (1 out, 2 in)
 const META_PI_SHIFT: u8 = 2;
@@ -192,8 +198,12 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
   }
   insideNet = net;
   insideMask = mask;
+  insideNetBe = bswap<u32>(net);
+  insideMaskBe = bswap<u32>(mask);
   publicBase = pub;
   publicCount = count;
+  publicBe = heap.alloc(<usize>count << 2);
+  for (let k: u32 = 0; k < count; k++) store<u32>(publicBe + (<usize>k << 2), bswap<u32>(pub + k));
   portLo = <u32>lo;
   portHi = <u32>hi;
   timeoutNs = <u64>(timeout * 1e9);
@@ -269,6 +279,11 @@ function allocate(pi: u32, inAddr: u32): bool {
   return false;
 }
 
+/** A 16-bit value with its two bytes swapped: a port between host order and as it loads. */
+@inline function swap16(x: u32): u32 {
+  return <u32>bswap<u16>(<u16>x);
+}
+
 @inline function slotOfPort(pool: usize, port: u32): usize {
   return portSlot + ((pool << 16) + <usize>port) * 4;
 }
@@ -282,7 +297,7 @@ function allocate(pi: u32, inAddr: u32): bool {
 function releaseSlot(t: FlowTable, slot: u32): void {
   const user = t.userOf(slot);
   const pool = poolOf(<u32>load<u8>(user, U_IDX), <u32>(load<u8>(user, U_META) >> META_PI_SHIFT));
-  const port = <u32>load<u16>(user, U_PORT);
+  const port = swap16(<u32>load<u16>(user, U_PORT));
   const at = slotOfPort(pool, port);
   if (load<u32>(at) != slot + 1) return; // not holding it (never happens)
   store<u32>(at, 0);
@@ -307,9 +322,9 @@ function drainFreed(t: FlowTable): void {
 }
 
 /** Rewrites the address at ip + addrOff and the port (identifier) at l4 + portOff (both
- *  given in host order), updating the IPv4 header and L4 checksums. The checksums and
- *  the old values are worked as they load, unswapped (Wasm has no byte swap): RFC 1624's
- *  update is a ones' complement sum, the same in either byte order (RFC 1071). Inlined,
+ *  given as they are stored in a packet), updating the IPv4 header and L4 checksums. The
+ *  checksums too are worked as they load, unswapped: RFC 1624's update is a ones'
+ *  complement sum, the same in either byte order (RFC 1071). Inlined,
  *  with translatable(): as two calls a packet they cost nat about 3 ns of its 40 on the
  *  NF path. */
 @inline function rewrite(addrOff: usize, newAddr: u32, portOff: usize, newPort: u32): void {
@@ -318,8 +333,8 @@ function drainFreed(t: FlowTable): void {
   const proto = p.l4Proto;
   const oldAddr = load<u32>(ip + addrOff);
   const oldPort = <u32>load<u16>(l4 + portOff);
-  const addr = bswap<u32>(newAddr);
-  const port = (newPort >> 8) | (newPort << 8 & 0xff00);
+  const addr = newAddr;
+  const port = newPort;
   store<u32>(ip + addrOff, addr);
   store<u16>(ip + 10, <u16>checksumUpdate32(<u32>load<u16>(ip + 10), oldAddr, addr));
   store<u16>(l4 + portOff, <u16>port);
@@ -339,8 +354,8 @@ function drainFreed(t: FlowTable): void {
   t.touch(slot, now > back ? now - back : 0);
 }
 
-// The ports of the packet classify() last accepted: ours (the inside
-// host's outbound, the public one inbound) and the remote endpoint's.
+// The ports of the packet classify() last accepted, as they load: ours (the
+// inside host's outbound, the public one inbound) and the remote endpoint's.
 let ourPort: u32 = 0;
 let theirPort: u32 = 0;
 
@@ -356,15 +371,15 @@ const UNTRANSLATABLE = -2; // classify(): a TCP/UDP packet without a whole L4 he
   if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
     if (l4 == 0) return UNTRANSLATABLE;
     // The ports, read once from the whole L4 header.
-    const sport = loadBe16(p.addr + l4);
-    const dport = loadBe16(p.addr + l4 + 2);
+    const sport = <u32>load<u16>(p.addr + l4);
+    const dport = <u32>load<u16>(p.addr + l4, 2);
     ourPort = outbound ? sport : dport;
     theirPort = outbound ? dport : sport;
     return proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
   }
   const echo = outbound ? ICMP_ECHO_REQUEST : ICMP_ECHO_REPLY;
   if (proto == IPPROTO_ICMP && l4 != 0 && p.l4Len >= 8 && load<u8>(p.addr + l4) == echo) {
-    ourPort = loadBe16(p.addr + l4 + 4);
+    ourPort = <u32>load<u16>(p.addr + l4, 4);
     theirPort = 0;
     return PI_ICMP;
   }
@@ -381,8 +396,9 @@ const UNTRANSLATABLE = -2; // classify(): a TCP/UDP packet without a whole L4 he
   return found < 0 ? -1 : found;
 }
 
-/** The flow key's words (hashKey16's): k0 = inside | far address << 32, k1 = inside port
- *  | far port << 16 | protocol << 32 (ICMP: identifier, 0). */
+/** The flow key's words (hashKey16's), of addresses and ports as they load: k0 = inside |
+ *  far address << 32, k1 = inside port | far port << 16 | protocol << 32 (ICMP:
+ *  identifier, 0). */
 @inline function key0(src: u32, dst: u32): u64 {
   return <u64>src | <u64>dst << 32;
 }
@@ -411,18 +427,18 @@ function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
       setVerdict(i, DROP);
       return;
     }
-    if (!allocate(pi, src)) {
+    if (!allocate(pi, bswap<u32>(src))) {
       t.removeSlot(<u32>slot);
       portExhausted.add();
       setVerdict(i, DROP);
       return;
     }
-    store<u32>(t.userOf(<u32>slot), userWord(allocPortNo, allocIdx, pi, 0));
+    store<u32>(t.userOf(<u32>slot), userWord(swap16(allocPortNo), allocIdx, pi, 0));
     store<u32>(slotOfPort(poolOf(allocIdx, pi), allocPortNo), <u32>slot + 1);
     newMappings.add();
   }
   const user = t.userOf(<u32>slot);
-  rewrite(12, publicBase + <u32>load<u8>(user, U_IDX), pi == PI_ICMP ? 4 : 0, <u32>load<u16>(user, U_PORT));
+  rewrite(12, load<u32>(publicBe + (<usize>load<u8>(user, U_IDX) << 2)), pi == PI_ICMP ? 4 : 0, <u32>load<u16>(user, U_PORT));
   translatedOut.add();
   if (pi == PI_TCP) tcpState(t, <u32>slot, 1, now);
 }
@@ -432,7 +448,7 @@ function inbound(i: i32, t: FlowTable, now: u64, idx: u32, src: u32): void {
   const found = translatable(i, false);
   if (found < 0) return;
   const pi = <u32>found;
-  const held = load<u32>(slotOfPort(poolOf(idx, pi), ourPort));
+  const held = load<u32>(slotOfPort(poolOf(idx, pi), swap16(ourPort)));
   if (held == 0) {
     noMapping.add();
     setVerdict(i, DROP);
@@ -476,8 +492,8 @@ function tcpState(t: FlowTable, slot: u32, dirBit: u8, now: u64): void {
  *  public port's entry. Reads only: the packets are then handled one by one as
  *  if this had not run (outbound reuses a hash whose key is the packet's). */
 function warmBurst(t: FlowTable, n: i32): void {
-  const net = insideNet;
-  const mask = insideMask;
+  const net = insideNetBe;
+  const mask = insideMaskBe;
   const pub = publicBase;
   const count = publicCount;
   let m = 0;
@@ -487,8 +503,9 @@ function warmBurst(t: FlowTable, n: i32): void {
     store<u64>(burstK1 + (at << 3), NO_KEY);
     p.at(i);
     if (p.ipVersion != 4) continue;
-    const src = p.src4();
-    const dst = p.dst4();
+    const ip = p.addr + p.l3;
+    const src = load<u32>(ip, 12);
+    const dst = load<u32>(ip, 16);
     if ((src & mask) == net) {
       if ((dst & mask) == net || classify(true) < 0) continue;
       const k0 = key0(src, dst);
@@ -499,9 +516,9 @@ function warmBurst(t: FlowTable, n: i32): void {
       store<u32>(burstHash + (at << 2), hash);
       store<u32>(outHashes + (<usize>m << 2), hash);
       m++;
-    } else if (dst - pub < count) {
+    } else if (bswap<u32>(dst) - pub < count) {
       const pi = classify(false);
-      if (pi >= 0) sink ^= load<u32>(slotOfPort(poolOf(dst - pub, <u32>pi), ourPort));
+      if (pi >= 0) sink ^= load<u32>(slotOfPort(poolOf(bswap<u32>(dst) - pub, <u32>pi), swap16(ourPort)));
     }
   }
   t.prefetch(outHashes, m);
@@ -512,20 +529,21 @@ export function netvm_process(n: i32): void {
   const t = table;
   if (t == null) return; // not configured
   const now = <u64>nowNs();
-  const net = insideNet;
-  const mask = insideMask;
+  const net = insideNetBe;
+  const mask = insideMaskBe;
   const pub = publicBase;
   const count = publicCount;
   warmBurst(t, min(n, MAX_BURST));
   for (let i = 0; i < n; i++) {
     p.at(i);
     if (p.ipVersion != 4) continue;
-    const src = p.src4();
-    const dst = p.dst4();
+    const ip = p.addr + p.l3;
+    const src = load<u32>(ip, 12);
+    const dst = load<u32>(ip, 16);
     if ((src & mask) == net) {
       if ((dst & mask) != net) outbound(i, t, now, src, dst);
-    } else if (dst - pub < count) {
-      inbound(i, t, now, dst - pub, src);
+    } else if (bswap<u32>(dst) - pub < count) {
+      inbound(i, t, now, bswap<u32>(dst) - pub, src);
     }
   }
   t.expire(now, SWEEP_BUDGET);
@@ -542,7 +560,8 @@ const PROTO_OF_INDEX: u32[] = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP];
 
 // A mapping record: u32 inside addr, u32 far addr, u16 inside port, u16 far
 // port, u16 public port, u8 protocol index, u8 FIN bits, u64 last seen (ns),
-// u32 public addr (version 2; version 1 had one public address and no field).
+// u32 public addr (version 2; version 1 had one public address and no field). All in
+// host order.
 export function netvm_state_export(): usize {
   const t = table;
   if (t == null) return 0;
@@ -552,11 +571,11 @@ export function netvm_state_export(): usize {
     const r = t.keyOf(<u32>slot);
     const user = t.userOf(<u32>slot);
     const meta = load<u8>(user, U_META);
-    w.u32(load<u32>(r, K_IN_ADDR));
-    w.u32(load<u32>(r, K_REM_ADDR));
-    w.u16(load<u16>(r, K_IN_PORT));
-    w.u16(load<u16>(r, K_REM_PORT));
-    w.u16(load<u16>(user, U_PORT));
+    w.u32(bswap<u32>(load<u32>(r, K_IN_ADDR)));
+    w.u32(bswap<u32>(load<u32>(r, K_REM_ADDR)));
+    w.u16(bswap<u16>(load<u16>(r, K_IN_PORT)));
+    w.u16(bswap<u16>(load<u16>(r, K_REM_PORT)));
+    w.u16(bswap<u16>(load<u16>(user, U_PORT)));
     w.u8(meta >> META_PI_SHIFT);
     w.u8(meta & META_FIN);
     w.u64(t.lastSeen(<u32>slot));
@@ -592,15 +611,15 @@ export function netvm_state_import(ptr: usize, len: i32): i32 {
       importSkipped.add();
       continue;
     }
-    const k0 = key0(inAddr, remAddr);
-    const k1 = key1(inPort, remPort, unchecked(PROTO_OF_INDEX[pi]));
+    const k0 = key0(bswap<u32>(inAddr), bswap<u32>(remAddr));
+    const k1 = key1(swap16(inPort), swap16(remPort), unchecked(PROTO_OF_INDEX[pi]));
     const slot = t.findOrInsert16(k0, k1, hashKey16(k0, k1, seed), seen);
     drainFreed(t);
     if (slot < 0 || !t.inserted) {
       importSkipped.add();
       continue;
     }
-    store<u32>(t.userOf(<u32>slot), userWord(pubPort, idx, pi, fin & META_FIN));
+    store<u32>(t.userOf(<u32>slot), userWord(swap16(pubPort), idx, pi, fin & META_FIN));
     store<u8>(bm, load<u8>(bm) & ~<u8>(<u32>1 << (pubPort & 7)));
     const free = freeCount + (pool << 2);
     store<u32>(free, load<u32>(free) - 1);

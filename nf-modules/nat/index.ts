@@ -107,8 +107,9 @@ let cursor: usize = 0;    // u32 per pool
 let freeCount: usize = 0; // u32 per pool
 
 const p = new Parsed();
-// What warmBurst found of each packet of the burst: its outbound key's k0, k1
-// (k1 NO_KEY when it has none) and hash; the outbound hashes, in a row.
+// What warmBurst found of each packet of the burst: the key's k0, k1 and hash of
+// an outbound packet NAT translates (k1 NO_KEY for any other); the outbound
+// hashes, in a row.
 const NO_KEY: u64 = <u64>-1; // no key's k1: a protocol takes 8 bits
 const burstK0: usize = memory.data(MAX_BURST * 8, 64);
 const burstK1: usize = memory.data(MAX_BURST * 8, 64);
@@ -406,15 +407,15 @@ const UNTRANSLATABLE = -2; // classify(): a TCP/UDP packet without a whole L4 he
   return <u64>localPort | <u64>remotePort << 16 | <u64>proto << 32;
 }
 
-function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
-  const found = translatable(i, true);
-  if (found < 0) return;
-  const pi = <u32>found;
-  const k0 = key0(src, dst);
-  const k1 = key1(ourPort, theirPort, p.l4Proto);
-  const at = <usize>i;
-  const hash = load<u64>(burstK0 + (at << 3)) == k0 && load<u64>(burstK1 + (at << 3)) == k1
-    ? load<u32>(burstHash + (at << 2)) : hashKey16(k0, k1, seed);
+/** The protocol index of a flow key's protocol (k1's bits 32-39: TCP, UDP or ICMP). */
+@inline function protoIndex(k1: u64): u32 {
+  const proto = <u32>(k1 >> 32);
+  return proto == IPPROTO_TCP ? PI_TCP : proto == IPPROTO_UDP ? PI_UDP : PI_ICMP;
+}
+
+/** An outbound packet NAT translates, of the flow k0, k1 (key0, key1) whose hash is hash. */
+function outbound(i: i32, t: FlowTable, now: u64, k0: u64, k1: u64, hash: u32): void {
+  const pi = protoIndex(k1);
   // find16 first: the common hit in a small call, the insert path (findOrInsert16's) apart.
   let slot = t.find16(k0, k1, hash);
   if (slot >= 0) {
@@ -427,7 +428,7 @@ function outbound(i: i32, t: FlowTable, now: u64, src: u32, dst: u32): void {
       setVerdict(i, DROP);
       return;
     }
-    if (!allocate(pi, bswap<u32>(src))) {
+    if (!allocate(pi, bswap<u32>(<u32>k0))) {
       t.removeSlot(<u32>slot);
       portExhausted.add();
       setVerdict(i, DROP);
@@ -489,8 +490,9 @@ function tcpState(t: FlowTable, slot: u32, dirBit: u8, now: u64): void {
  *  their cache misses; one at a time, each packet waits for its own): the key
  *  and hash of each outbound flow, its bucket and record loaded (Wasm has no
  *  prefetch: plain loads, whose values are kept); for an inbound packet, its
- *  public port's entry. Reads only: the packets are then handled one by one as
- *  if this had not run (outbound reuses a hash whose key is the packet's). */
+ *  public port's entry. Reads only, but for what it found of each packet
+ *  (burstK0, burstK1, burstHash), which netvm_process takes rather than read
+ *  and classify the packet again. */
 function warmBurst(t: FlowTable, n: i32): void {
   const net = insideNetBe;
   const mask = insideMaskBe;
@@ -536,12 +538,23 @@ export function netvm_process(n: i32): void {
   warmBurst(t, min(n, MAX_BURST));
   for (let i = 0; i < n; i++) {
     p.at(i);
+    const at = <usize>i;
+    const known = i < MAX_BURST ? load<u64>(burstK1 + (at << 3)) : NO_KEY;
+    if (known != NO_KEY) {
+      outbound(i, t, now, load<u64>(burstK0 + (at << 3)), known, load<u32>(burstHash + (at << 2)));
+      continue;
+    }
+    // Not an outbound flow warmBurst keyed: the rest.
     if (p.ipVersion != 4) continue;
     const ip = p.addr + p.l3;
     const src = load<u32>(ip, 12);
     const dst = load<u32>(ip, 16);
     if ((src & mask) == net) {
-      if ((dst & mask) != net) outbound(i, t, now, src, dst);
+      if ((dst & mask) != net && translatable(i, true) >= 0) {
+        const k0 = key0(src, dst);
+        const k1 = key1(ourPort, theirPort, p.l4Proto);
+        outbound(i, t, now, k0, k1, hashKey16(k0, k1, seed));
+      }
     } else if (bswap<u32>(dst) - pub < count) {
       inbound(i, t, now, bswap<u32>(dst) - pub, src);
     }

@@ -53,13 +53,16 @@ const R_VERSION = 1;    // u8 0 any, 4, 6
 const R_PROTO = 2;      // i16 -1 any
 const R_SRC_LEN = 4;    // u8
 const R_DST_LEN = 5;    // u8
-const R_PORTS = 6;      // u8 1 when sport/dport are set
 const R_SPORT = 8;      // u16 lo, u16 hi
 const R_DPORT = 12;     // u16 lo, u16 hi
 const R_SRC = 16;       // 16 bytes
 const R_DST = 32;       // 16 bytes
 const R_SRC4_MASK = 48; // u32
 const R_DST4_MASK = 52; // u32
+// What a packet's (IP version | L4 protocol << 8 | has ports << 16) must be to match, under
+// a mask: the rule's version, protocol and ports tests in one (see matchKey).
+const R_KEY_MASK = 56;  // u32
+const R_KEY = 60;       // u32
 
 // Flow state, per flow-table slot.
 const TCP_AWAIT_SYNACK: u8 = 1;
@@ -177,7 +180,10 @@ function readRule(r: ConfigReader, rule: JsonValue, path: string, at: usize): vo
   if ((sport || dport) && proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
     r.fail(path, 'sport and dport need proto tcp or udp');
   }
-  store<u8>(at, sport || dport ? 1 : 0, R_PORTS);
+  const version = <u32>load<u8>(at, R_VERSION);
+  const ports: u32 = sport || dport ? 1 : 0;
+  store<u32>(at, (version != 0 ? 0xff : 0) | (proto >= 0 ? 0xff00 : 0) | ports << 16, R_KEY_MASK);
+  store<u32>(at, version | (proto >= 0 ? <u32>proto << 8 : 0) | ports << 16, R_KEY);
 }
 
 
@@ -248,12 +254,11 @@ function matchRules(): i32 {
   const hasPorts = l4Off != 0 && (l4Proto == IPPROTO_TCP || l4Proto == IPPROTO_UDP);
   const sp = hasPorts ? loadBe16(l4) : 0;
   const dp = hasPorts ? loadBe16(l4 + 2) : 0;
+  const key = <u32>ipVersion | <u32>l4Proto << 8 | (hasPorts ? 0x10000 : 0);
   for (let i = 0; i < nRules; i++) {
     const r = rules + <usize>i * RULE_BYTES;
+    if ((key & load<u32>(r, R_KEY_MASK)) != load<u32>(r, R_KEY)) continue;
     const version = load<u8>(r, R_VERSION);
-    if (version != 0 && version != ipVersion) continue;
-    const proto = load<i16>(r, R_PROTO);
-    if (proto >= 0 && <u8>proto != l4Proto) continue;
     if (version == 4) {
       const differ = ((src4 ^ load<u32>(r, R_SRC)) & load<u32>(r, R_SRC4_MASK)) | ((dst4 ^ load<u32>(r, R_DST)) & load<u32>(r, R_DST4_MASK));
       if (differ != 0) continue;
@@ -261,11 +266,11 @@ function matchRules(): i32 {
       if (!prefixMatch(src, r + R_SRC, load<u8>(r, R_SRC_LEN))) continue;
       if (!prefixMatch(dst, r + R_DST, load<u8>(r, R_DST_LEN))) continue;
     }
-    if (load<u8>(r, R_PORTS)) {
-      if (!hasPorts) continue;
-      if (sp < load<u16>(r, R_SPORT) || sp > load<u16>(r, R_SPORT + 2)) continue;
-      if (dp < load<u16>(r, R_DPORT) || dp > load<u16>(r, R_DPORT + 2)) continue;
-    }
+    // Each range as lo | hi << 16 (0-65535 when the rule has none): in range when
+    // port - lo, wrapping below lo, is at most hi - lo.
+    const sr = load<u32>(r, R_SPORT);
+    const dr = load<u32>(r, R_DPORT);
+    if (sp - (sr & 0xffff) > (sr >> 16) - (sr & 0xffff) || dp - (dr & 0xffff) > (dr >> 16) - (dr & 0xffff)) continue;
     return load<u8>(r, R_ALLOW);
   }
   return -1;

@@ -50,7 +50,6 @@ export * from '../sdk/exports';
 const RULE_BYTES: usize = 64;
 const R_ALLOW = 0;      // u8 1 allow, 0 deny
 const R_VERSION = 1;    // u8 0 any, 4, 6
-const R_PROTO = 2;      // i16 -1 any
 const R_SRC_LEN = 4;    // u8
 const R_DST_LEN = 5;    // u8
 const R_SPORT = 8;      // u16 lo, u16 hi
@@ -60,7 +59,7 @@ const R_DST = 32;       // 16 bytes
 const R_SRC4_MASK = 48; // u32
 const R_DST4_MASK = 52; // u32
 // What a packet's (IP version | L4 protocol << 8 | has ports << 16) must be to match, under
-// a mask: the rule's version, protocol and ports tests in one (see matchKey).
+// a mask: the rule's version, protocol and ports tests in one (see matchRules).
 const R_KEY_MASK = 56;  // u32
 const R_KEY = 60;       // u32
 
@@ -166,7 +165,6 @@ function readRule(r: ConfigReader, rule: JsonValue, path: string, at: usize): vo
   r.unknownKeys(rule, path, ['action', 'proto', 'src', 'dst', 'sport', 'dport']);
   store<u8>(at, <u8>r.choice(rule, 'action', path, ['deny', 'allow']), R_ALLOW);
   const proto = readProto(r, rule, path);
-  store<i16>(at, <i16>proto, R_PROTO);
   const srcVersion = readPrefix(r, rule, 'src', path, at + R_SRC, at + R_SRC_LEN);
   const dstVersion = readPrefix(r, rule, 'dst', path, at + R_DST, at + R_DST_LEN);
   if (srcVersion != 0 && dstVersion != 0 && srcVersion != dstVersion) {

@@ -79,9 +79,9 @@ let table: FlowTable | null = null;
 let timeoutNs: u64 = 0;
 let closingNs: u64 = 0;
 let seed: u64 = 0;
-// The per-packet path works on addresses and ports as they load from the packet,
-// unswapped (Wasm has no byte swap): these are insideNet, insideMask and the pool's
-// addresses so, and so are a mapping's key and public port.
+// The per-packet path works on addresses and ports as they load from a packet,
+// unswapped (Wasm has no byte swap): the inside prefix and the pool's addresses are
+// kept in that order here, as are a mapping's key and public port.
 let insideNetBe: u32 = 0;
 let insideMaskBe: u32 = 0;
 let publicBe: usize = 0; // u32 per pool address
@@ -334,17 +334,15 @@ function drainFreed(t: FlowTable): void {
   const proto = p.l4Proto;
   const oldAddr = load<u32>(ip + addrOff);
   const oldPort = <u32>load<u16>(l4 + portOff);
-  const addr = newAddr;
-  const port = newPort;
-  store<u32>(ip + addrOff, addr);
-  store<u16>(ip + 10, <u16>checksumUpdate32(<u32>load<u16>(ip + 10), oldAddr, addr));
-  store<u16>(l4 + portOff, <u16>port);
+  store<u32>(ip + addrOff, newAddr);
+  store<u16>(ip + 10, <u16>checksumUpdate32(<u32>load<u16>(ip + 10), oldAddr, newAddr));
+  store<u16>(l4 + portOff, <u16>newPort);
   const field = l4 + l4ChecksumAt(proto);
   const old = <u32>load<u16>(field);
   if (proto == IPPROTO_UDP && old == 0) return; // no checksum: stays none
   let c = old;
-  if (proto != IPPROTO_ICMP) c = checksumUpdate32(c, oldAddr, addr); // pseudo-header
-  c = checksumUpdate16(c, oldPort, port);
+  if (proto != IPPROTO_ICMP) c = checksumUpdate32(c, oldAddr, newAddr); // pseudo-header
+  c = checksumUpdate16(c, oldPort, newPort);
   if (proto == IPPROTO_UDP && c == 0) c = 0xffff;
   store<u16>(field, <u16>c);
 }
@@ -518,9 +516,11 @@ function warmBurst(t: FlowTable, n: i32): void {
       store<u32>(burstHash + (at << 2), hash);
       store<u32>(outHashes + (<usize>m << 2), hash);
       m++;
-    } else if (bswap<u32>(dst) - pub < count) {
+    } else {
+      const idx = bswap<u32>(dst) - pub;
+      if (idx >= count) continue;
       const pi = classify(false);
-      if (pi >= 0) sink ^= load<u32>(slotOfPort(poolOf(bswap<u32>(dst) - pub, <u32>pi), swap16(ourPort)));
+      if (pi >= 0) sink ^= load<u32>(slotOfPort(poolOf(idx, <u32>pi), swap16(ourPort)));
     }
   }
   t.prefetch(outHashes, m);
@@ -555,8 +555,9 @@ export function netvm_process(n: i32): void {
         const k1 = key1(ourPort, theirPort, p.l4Proto);
         outbound(i, t, now, k0, k1, hashKey16(k0, k1, seed));
       }
-    } else if (bswap<u32>(dst) - pub < count) {
-      inbound(i, t, now, bswap<u32>(dst) - pub, src);
+    } else {
+      const idx = bswap<u32>(dst) - pub;
+      if (idx < count) inbound(i, t, now, idx, src);
     }
   }
   t.expire(now, SWEEP_BUDGET);

@@ -23,7 +23,7 @@ import { ConfigReader, itemPath, parseJson } from '../sdk/json';
 import { Lpm4, LPM4_MAX_GROUPS, NO_ROUTE } from '../sdk/lpm4';
 import { Lpm6, LPM6_MAX_GROUPS } from '../sdk/lpm6';
 import {
-  DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, LogLevel, MAX_BURST, Parsed, checksumUpdate16, configText, counter, ipv4ChecksumOk,
+  DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, LogLevel, MAX_BURST, Parsed, configText, counter, ipv4ChecksumOk, ipv4TtlStep,
   log, outPort, packetAddr, parseMac, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -195,13 +195,7 @@ export function netvm_process(n: i32): void {
     }
     const addr = packetAddr(i);
     const ip = addr + load<u32>(l3Of + <usize>(i << 2));
-    // The TTL's word and the checksum as they load, unswapped (Wasm has no byte swap): RFC
-    // 1624's update is a ones' complement sum, the same in either byte order (RFC 1071). The
-    // TTL (above 1) is the loaded word's low byte.
-    const oldWord = <u32>load<u16>(ip, 8);
-    const newWord = oldWord - 1;
-    store<u16>(ip, <u16>newWord, 8);
-    store<u16>(ip, <u16>checksumUpdate16(<u32>load<u16>(ip, 10), oldWord, newWord), 10);
+    ipv4TtlStep(ip);
     sendBy(i, addr, h);
   }
   for (let j = 0; j < k6; j++) {

@@ -1,6 +1,6 @@
 // Internet checksums over parsed packets: the IPv4 header's, and TCP/UDP/ICMP
 // with the pseudo-header of RFC 768/793 (IPv4) and RFC 8200 8.1 (IPv6).
-import { fold16, loadBe16, storeBe16, sum16 } from './bytes';
+import { checksumUpdate16, fold16, loadBe16, storeBe16, sum16 } from './bytes';
 import { IPPROTO_ICMP, Parsed } from './packet';
 
 /** Ones'-complement sum of len bytes, any length (an odd last byte is padded). */
@@ -14,6 +14,17 @@ export function sumBytes(addr: usize, len: u32): u32 {
 /** True when the IPv4 header's checksum is right (p.ipVersion == 4). */
 export function ipv4ChecksumOk(p: Parsed): bool {
   return fold16(sum16(p.addr + p.l3, p.ipHeaderLen)) == 0xffff;
+}
+
+/** Decrements the TTL of the IPv4 header at ip (a TTL above 1) and updates its checksum
+ *  (RFC 1624) on the words as they load, unswapped: a ones' complement sum comes out the same
+ *  in either byte order (RFC 1071), and Wasm has no byte swap. The TTL is the loaded word's
+ *  low byte. */
+@inline export function ipv4TtlStep(ip: usize): void {
+  const oldWord = <u32>load<u16>(ip, 8);
+  const newWord = oldWord - 1;
+  store<u16>(ip, <u16>newWord, 8);
+  store<u16>(ip, <u16>checksumUpdate16(<u32>load<u16>(ip, 10), oldWord, newWord), 10);
 }
 
 /** Recomputes and stores the IPv4 header checksum. */

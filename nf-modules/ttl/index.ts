@@ -3,7 +3,7 @@
 // checksum updated incrementally (RFC 1624). IPv6: hop limit <= 1 is dropped,
 // else - 1. Anything else passes unchanged.
 import {
-  DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, fold16, checksumUpdate16, counter, l3Of, loadBe16,
+  DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, fold16, counter, ipv4TtlStep, l3Of, loadBe16,
   packetAddr, packetLen, setVerdict, sum16,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -31,13 +31,7 @@ function ipv4Step(ip: usize, avail: u32): u32 {
   if (fold16(sum16(ip, hlen)) != 0xffff) return UNTOUCHED;
   const ttl = <u32>load<u8>(ip, 8);
   if (ttl <= 1) return EXPIRED;
-  // The TTL's word and the checksum as they load, unswapped (Wasm has no byte swap): RFC
-  // 1624's update is a ones' complement sum, the same in either byte order (RFC 1071). The
-  // TTL (above 1) is the loaded word's low byte.
-  const oldWord = <u32>load<u16>(ip, 8);
-  const newWord = oldWord - 1;
-  store<u16>(ip, <u16>newWord, 8);
-  store<u16>(ip, <u16>checksumUpdate16(<u32>load<u16>(ip, 10), oldWord, newWord), 10);
+  ipv4TtlStep(ip);
   return STEPPED;
 }
 

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <rte_prefetch.h>
-
 #include "internal.h"
 
 #define MAX_BURST 256u
@@ -256,14 +254,17 @@ uint32_t nv_chain_begin(uint16_t id)
 	/* Parsed once here for every v2 NF of the chain: this also brings the
 	 * headers into the cache for the first NF. */
 	if (c->parse) {
-		/* The headers were written on the poll lcore's core: fetch them some packets ahead. */
+		/* The headers were written on the poll lcore's core: fetch them some packets
+		 * ahead, and for writing, so that the first NF to write them (router, nat) does
+		 * not wait for the poll lcore's copy to be invalidated as well (rte_prefetch0_write,
+		 * which DPDK still marks experimental). */
 		for (uint32_t i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
-			rte_prefetch0(nv_pool.base + rx_desc(c, i)->pool_off);
+			__builtin_prefetch(nv_pool.base + rx_desc(c, i)->pool_off, 1, 3);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct nv_desc *d = rx_desc(c, i);
 			const uint8_t *pkt = nv_pool.base + d->pool_off;
 			if (i + PREFETCH_AHEAD < n)
-				rte_prefetch0(nv_pool.base + rx_desc(c, i + PREFETCH_AHEAD)->pool_off);
+				__builtin_prefetch(nv_pool.base + rx_desc(c, i + PREFETCH_AHEAD)->pool_off, 1, 3);
 			if (!nv_parse_common(pkt, d->len, &c->meta[i]))
 				nv_parse_general(pkt, d->len, &c->meta[i]);
 		}

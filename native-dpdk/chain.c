@@ -63,14 +63,21 @@ struct chain {
 	uint32_t ret_tail_seen; /* the poll lcore's return tail, as last read */
 	/* The burst under way: for each chain position, the burst positions of
 	 * the packets waiting for that NF (passed on by NEXT, or sent ahead by a
-	 * TO_NF verdict), and every packet's length as the last NF left it. */
+	 * TO_NF verdict), and whether they are the whole burst in its order. */
 	uint32_t first, n, ret_first, emitted;
 	uint16_t running; /* the chain position whose NF has the burst now */
 	int ticking;      /* the chain position whose netvm_tick runs now, or -1 */
 	uint16_t n_waiting[NV_MAX_CHAIN_NFS];
+	bool whole[NV_MAX_CHAIN_NFS];
 	uint16_t waiting[NV_MAX_CHAIN_NFS][MAX_BURST];
-	uint32_t len[MAX_BURST];
-	struct nv_meta meta[MAX_BURST]; /* each packet parsed, as the last NF left it (c->parse) */
+	/* Each packet as the next NF is to be given it: its RX descriptor with the
+	 * length the last NF left it and verdict NEXT, then its parse as the last NF
+	 * left it (c->parse), which is the record of a shared v2 NF. A whole burst
+	 * is staged for a shared NF that reads the meta in one copy. */
+	struct staged {
+		struct nv_desc d;
+		struct nv_meta m;
+	} staged[MAX_BURST];
 } __rte_cache_aligned; /* each worker writes its own chains only: none shares a line with another, nor with the poll lcore's state */
 
 static struct chain chains[NV_MAX_LANES];
@@ -247,9 +254,14 @@ uint32_t nv_chain_begin(uint16_t id)
 		*c->clock[k] = now;
 	}
 	memset(c->n_waiting, 0, sizeof(c->n_waiting));
-	for (uint32_t i = 0; i < n; i++)
+	memset(c->whole, 0, sizeof(c->whole));
+	for (uint32_t i = 0; i < n; i++) {
 		c->waiting[0][i] = (uint16_t)i;
+		c->staged[i].d = *rx_desc(c, i);
+		c->staged[i].d.verdict = VERDICT_NEXT;
+	}
 	c->n_waiting[0] = (uint16_t)n;
+	c->whole[0] = true;
 	c->running = 0;
 	/* Parsed once here for every v2 NF of the chain: this also brings the
 	 * headers into the cache for the first NF. */
@@ -265,26 +277,11 @@ uint32_t nv_chain_begin(uint16_t id)
 			const uint8_t *pkt = nv_pool.base + d->pool_off;
 			if (i + PREFETCH_AHEAD < n)
 				__builtin_prefetch(nv_pool.base + rx_desc(c, i + PREFETCH_AHEAD)->pool_off, 1, 3);
-			if (!nv_parse_common(pkt, d->len, &c->meta[i]))
-				nv_parse_general(pkt, d->len, &c->meta[i]);
+			if (!nv_parse_common(pkt, d->len, &c->staged[i].m))
+				nv_parse_general(pkt, d->len, &c->staged[i].m);
 		}
 	}
-	if (c->private_area[0] == NULL && c->record_bytes[0] == RECORD_V2) {
-		/* A shared v2 first NF: each record is the RX descriptor, then the meta if it reads it. */
-		uint8_t *rec = c->records[0];
-		bool meta = c->reads_meta[0];
-		for (uint32_t i = 0; i < n; i++, rec += RECORD_V2) {
-			memcpy(rec, rx_desc(c, i), sizeof(struct nv_desc));
-			if (meta)
-				memcpy(rec + sizeof(struct nv_desc), &c->meta[i], sizeof(struct nv_meta));
-			c->len[i] = rx_desc(c, i)->len;
-		}
-		c->counters[C_COUNTERS_NF(0) + N_IN] += n;
-		return n;
-	}
-	if (c->private_area[0] != NULL) {
-		for (uint32_t i = 0; i < n; i++)
-			c->len[i] = rx_desc(c, i)->len;
+	if (c->private_area[0] != NULL || c->record_bytes[0] == RECORD_V2) {
 		stage(c, 0);
 		return n;
 	}
@@ -308,25 +305,23 @@ static void stage(struct chain *c, uint16_t k)
 	uint32_t stride = c->record_bytes[k];
 	bool meta = c->reads_meta[k];
 	uint8_t *private_area = c->private_area[k];
+	c->counters[C_COUNTERS_NF(k) + N_IN] += c->n_waiting[k];
+	if (private_area == NULL && meta && c->whole[k]) {
+		memcpy(records, c->staged, c->n * sizeof(struct staged));
+		return;
+	}
 	for (uint32_t j = 0; j < c->n_waiting[k]; j++) {
-		uint16_t i = c->waiting[k][j];
-		const struct nv_desc *d = rx_desc(c, i);
+		const struct staged *s = &c->staged[c->waiting[k][j]];
 		struct nv_desc *rec = (struct nv_desc *)(records + j * stride);
-		rec->len = c->len[i];
-		rec->port = d->port;
-		rec->verdict = VERDICT_NEXT;
-		if (private_area == NULL) {
-			rec->pool_off = d->pool_off;
-			rec->room = d->room;
-		} else {
+		*rec = s->d;
+		if (private_area != NULL) {
 			rec->pool_off = PRIVATE_SLOT_OFF(j);
-			rec->room = (uint16_t)RTE_MIN(d->room, NV_POOL_DATA_ROOM);
-			memcpy(private_area + PRIVATE_SLOT_OFF(j), nv_pool.base + d->pool_off, c->len[i]);
+			rec->room = (uint16_t)RTE_MIN(s->d.room, NV_POOL_DATA_ROOM);
+			memcpy(private_area + PRIVATE_SLOT_OFF(j), nv_pool.base + s->d.pool_off, s->d.len);
 		}
 		if (meta)
-			memcpy(rec + 1, &c->meta[i], sizeof(struct nv_meta));
+			memcpy(rec + 1, &s->m, sizeof(struct nv_meta));
 	}
-	c->counters[C_COUNTERS_NF(k) + N_IN] += c->n_waiting[k];
 }
 
 /* An isolated NF passed packet i (its record j) on: its bytes go back to the pool. */
@@ -351,25 +346,19 @@ static uint32_t next_nf(struct chain *c, uint16_t k)
 	return 0;
 }
 
-/* c->len holds the length each packet was given, but for a first NF whose
- * records were copied straight from the RX ring (shared, v1): the RX length. */
-static inline int len_from_rx(const struct chain *c, uint16_t k)
-{
-	return k == 0 && c->private_area[0] == NULL && c->record_bytes[0] == RECORD_V1;
-}
-
 static inline void wait_for(struct chain *c, uint16_t t, uint16_t i, uint32_t len)
 {
-	c->len[i] = len;
+	c->staged[i].d.len = len;
 	c->waiting[t][c->n_waiting[t]++] = i;
+	c->whole[t] = false;
 }
 
 /* The length packet i was given, when its NF's record passes it on (NEXT) at
  * that length; 0 when the NF decided anything else (or the length is 0). */
-static inline uint32_t passed_unchanged(const struct chain *c, const uint8_t *record, uint16_t i, int given_from_rx)
+static inline uint32_t passed_unchanged(const struct chain *c, const uint8_t *record, uint16_t i)
 {
 	const struct nv_desc *rec = (const struct nv_desc *)record;
-	uint32_t len = given_from_rx ? rx_desc(c, i)->len : c->len[i];
+	uint32_t len = c->staged[i].d.len;
 	return rec->verdict == VERDICT_NEXT && rec->len == len ? len : 0;
 }
 
@@ -382,7 +371,7 @@ static void capture_passed(struct chain *c, struct nv_capture_point *cap, uint16
 	for (uint16_t j = from; j < c->n_waiting[t]; j++) {
 		uint16_t i = c->waiting[t][j];
 		data[n] = nv_pool.base + rx_desc(c, i)->pool_off;
-		len[n++] = c->len[i];
+		len[n++] = c->staged[i].d.len;
 	}
 	nv_capture_burst(cap, data, len, n);
 }
@@ -422,10 +411,9 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	/* Failed open: the packets go on as they came, whatever is in the NF's
 	 * records or private area (a guest that gave up late may still write there). */
 	if (status == NV_NF_FAILED_OPEN) {
-		int from_rx = len_from_rx(c, k);
 		for (uint32_t j = 0; j < n; j++) {
 			uint16_t i = waiting[j];
-			uint32_t len = from_rx ? rx_desc(c, i)->len : c->len[i];
+			uint32_t len = c->staged[i].d.len;
 			if (last)
 				emit(c, i, len, c->to_port);
 			else
@@ -435,7 +423,6 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		c->counters[C_OUT] += last ? n : 0;
 		return next_nf(c, k);
 	}
-	int given_from_rx = len_from_rx(c, k);
 	uint32_t j = 0;
 	/* The common case first, in loops of their own: a shared NF passed the
 	 * packet on (NEXT) at the length it was given, so there is nothing more
@@ -443,7 +430,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	 * again. The first packet that is anything else goes to the general loop. */
 	if (c->private_area[k] == NULL && last) {
 		for (; j < n; j++) {
-			uint32_t len = passed_unchanged(c, records + j * stride, waiting[j], given_from_rx);
+			uint32_t len = passed_unchanged(c, records + j * stride, waiting[j]);
 			if (len == 0)
 				break;
 			bytes += len;
@@ -453,13 +440,14 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	} else if (c->private_area[k] == NULL) {
 		uint16_t *next = &c->waiting[k + 1][c->n_waiting[k + 1]];
 		for (; j < n; j++) {
-			uint32_t len = passed_unchanged(c, records + j * stride, waiting[j], given_from_rx);
+			uint32_t len = passed_unchanged(c, records + j * stride, waiting[j]);
 			if (len == 0)
 				break;
 			bytes += len;
-			c->len[waiting[j]] = len;
 			next[j] = waiting[j];
 		}
+		/* The whole burst, in order, when the NF passed it all on to a next one that had none yet. */
+		c->whole[k + 1] = c->whole[k] && j == n && c->n_waiting[k + 1] == 0;
 		c->n_waiting[k + 1] += (uint16_t)j;
 		kept = j;
 	}
@@ -472,7 +460,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		/* A packet whose length or (says a v2 NF) headers changed is parsed again before the next NF. */
 		bool reparse = stride == RECORD_V2 && (verdict & VERDICT_REPARSE);
 		verdict &= reparse ? ~VERDICT_REPARSE : ~0u;
-		reparse = c->parse && (reparse || len != (given_from_rx ? d->len : c->len[i]));
+		reparse = c->parse && (reparse || len != c->staged[i].d.len);
 
 		if (unlikely(len == 0 || len > RTE_MIN((uint32_t)d->room, room_cap))) {
 			bad_length++;
@@ -480,7 +468,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 		} else if (likely(verdict == VERDICT_NEXT)) {
 			copy_out(c, k, j, d, len);
 			if (unlikely(reparse))
-				nv_parse(nv_pool.base + d->pool_off, len, &c->meta[i]);
+				nv_parse(nv_pool.base + d->pool_off, len, &c->staged[i].m);
 			bytes += len;
 			if (last)
 				emit(c, i, len, c->to_port);
@@ -491,7 +479,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 			   (verdict & 0xffff) < c->n_nfs) {
 			copy_out(c, k, j, d, len);
 			if (unlikely(reparse))
-				nv_parse(nv_pool.base + d->pool_off, len, &c->meta[i]);
+				nv_parse(nv_pool.base + d->pool_off, len, &c->staged[i].m);
 			bytes += len;
 			wait_for(c, (uint16_t)(verdict & 0xffff), i, len);
 			kept++;

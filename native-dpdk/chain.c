@@ -177,12 +177,18 @@ static inline struct nv_desc *rx_desc(const struct chain *c, uint32_t i)
 	return &c->rx->d[(c->first + i) & c->mask];
 }
 
-static inline void emit(struct chain *c, uint32_t i, uint32_t len, uint16_t port)
+static inline void emit_at(struct chain *c, uint32_t pool_off, uint32_t len, uint16_t port)
 {
 	struct nv_desc *e = &c->ret->d[(c->ret_first + c->emitted++) & c->mask];
-	e->pool_off = rx_desc(c, i)->pool_off;
+	e->pool_off = pool_off;
 	e->len = len;
 	e->port = port;
+}
+
+/* Returns packet i of the burst under way (staged by nv_chain_begin). */
+static inline void emit(struct chain *c, uint32_t i, uint32_t len, uint16_t port)
+{
+	emit_at(c, c->staged[i].d.pool_off, len, port);
 }
 
 /* Ends the burst: return descriptors published, RX slots released. */
@@ -239,7 +245,7 @@ uint32_t nv_chain_begin(uint16_t id)
 		return 0;
 	if (c->n_nfs == 0) {
 		for (uint32_t i = 0; i < n; i++)
-			emit(c, i, rx_desc(c, i)->len, c->to_port);
+			emit_at(c, rx_desc(c, i)->pool_off, rx_desc(c, i)->len, c->to_port);
 		c->counters[C_OUT] += n;
 		finish(c);
 		return n;
@@ -271,12 +277,12 @@ uint32_t nv_chain_begin(uint16_t id)
 		 * not wait for the poll lcore's copy to be invalidated as well (rte_prefetch0_write,
 		 * which DPDK still marks experimental). */
 		for (uint32_t i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
-			__builtin_prefetch(nv_pool.base + rx_desc(c, i)->pool_off, 1, 3);
+			__builtin_prefetch(nv_pool.base + c->staged[i].d.pool_off, 1, 3);
 		for (uint32_t i = 0; i < n; i++) {
-			const struct nv_desc *d = rx_desc(c, i);
+			const struct nv_desc *d = &c->staged[i].d;
 			const uint8_t *pkt = nv_pool.base + d->pool_off;
 			if (i + PREFETCH_AHEAD < n)
-				__builtin_prefetch(nv_pool.base + rx_desc(c, i + PREFETCH_AHEAD)->pool_off, 1, 3);
+				__builtin_prefetch(nv_pool.base + c->staged[i + PREFETCH_AHEAD].d.pool_off, 1, 3);
 			if (!nv_parse_common(pkt, d->len, &c->staged[i].m))
 				nv_parse_general(pkt, d->len, &c->staged[i].m);
 		}
@@ -370,7 +376,7 @@ static void capture_passed(struct chain *c, struct nv_capture_point *cap, uint16
 	uint32_t n = 0;
 	for (uint16_t j = from; j < c->n_waiting[t]; j++) {
 		uint16_t i = c->waiting[t][j];
-		data[n] = nv_pool.base + rx_desc(c, i)->pool_off;
+		data[n] = nv_pool.base + c->staged[i].d.pool_off;
 		len[n++] = c->staged[i].d.len;
 	}
 	nv_capture_burst(cap, data, len, n);
@@ -398,7 +404,7 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 
 	if (status == NV_NF_TRAPPED || status == NV_NF_FAILED_CLOSED) {
 		for (uint32_t j = 0; j < n; j++)
-			emit(c, waiting[j], rx_desc(c, waiting[j])->len, NV_PORT_DROP);
+			emit(c, waiting[j], c->staged[waiting[j]].d.len, NV_PORT_DROP);
 		if (status == NV_NF_TRAPPED) {
 			nc[N_TRAPPED] += n;
 			nc[N_TRAP_BATCHES] += 1;
@@ -453,14 +459,14 @@ uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 	}
 	for (; j < n; j++) {
 		uint16_t i = waiting[j];
-		const struct nv_desc *d = rx_desc(c, i);
+		const struct nv_desc *d = &c->staged[i].d; /* the length as the NF was given it */
 		const struct nv_desc *rec = (const struct nv_desc *)(records + j * stride);
 		uint32_t len = rec->len;
 		uint32_t verdict = rec->verdict;
 		/* A packet whose length or (says a v2 NF) headers changed is parsed again before the next NF. */
 		bool reparse = stride == RECORD_V2 && (verdict & VERDICT_REPARSE);
 		verdict &= reparse ? ~VERDICT_REPARSE : ~0u;
-		reparse = c->parse && (reparse || len != c->staged[i].d.len);
+		reparse = c->parse && (reparse || len != d->len);
 
 		if (unlikely(len == 0 || len > RTE_MIN((uint32_t)d->room, room_cap))) {
 			bad_length++;
@@ -544,7 +550,7 @@ uint32_t nv_chain_abort(uint16_t id)
 	uint32_t dropped = 0;
 	for (uint16_t t = c->running; t < c->n_nfs; t++) {
 		for (uint32_t j = 0; j < c->n_waiting[t]; j++)
-			emit(c, c->waiting[t][j], rx_desc(c, c->waiting[t][j])->len, NV_PORT_DROP);
+			emit(c, c->waiting[t][j], c->staged[c->waiting[t][j]].d.len, NV_PORT_DROP);
 		dropped += c->n_waiting[t];
 		c->n_waiting[t] = 0;
 	}
@@ -566,7 +572,7 @@ uint32_t nv_chain_discard(uint16_t id)
 	struct chain *c = &chains[id];
 	uint32_t n = take(c, UINT32_MAX);
 	for (uint32_t i = 0; i < n; i++)
-		emit(c, i, rx_desc(c, i)->len, NV_PORT_DROP);
+		emit_at(c, rx_desc(c, i)->pool_off, rx_desc(c, i)->len, NV_PORT_DROP);
 	c->counters[C_DROPPED] += n;
 	if (n != 0)
 		finish(c);

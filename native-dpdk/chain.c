@@ -312,6 +312,13 @@ static void stage(struct chain *c, uint16_t k)
 	bool meta = c->reads_meta[k];
 	uint8_t *private_area = c->private_area[k];
 	c->counters[C_COUNTERS_NF(k) + N_IN] += c->n_waiting[k];
+	/* The return ring's lines that the burst's descriptors go to were last read
+	 * by the poll lcore: fetched for writing while the last NF runs, they are
+	 * here when nv_chain_after writes them. (Fetched at the burst's start,
+	 * they went back to the poll lcore before they were written.) */
+	if (k + 1 == c->n_nfs)
+		for (uint32_t i = 0; i < c->n; i += RTE_CACHE_LINE_SIZE / sizeof(struct nv_desc))
+			__builtin_prefetch(&c->ret->d[(c->ret_first + i) & c->mask], 1, 3);
 	if (private_area == NULL && meta && c->whole[k]) {
 		memcpy(records, c->staged, c->n * sizeof(struct staged));
 		return;

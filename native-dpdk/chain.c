@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_prefetch.h>
+
 #include "internal.h"
 
 #define MAX_BURST 256u
@@ -261,6 +263,9 @@ uint32_t nv_chain_begin(uint16_t id)
 	}
 	memset(c->n_waiting, 0, sizeof(c->n_waiting));
 	memset(c->whole, 0, sizeof(c->whole));
+	/* The descriptors' lines, written by the poll lcore, all asked for before the first is read. */
+	for (uint32_t i = 0; i < n; i += RTE_CACHE_LINE_SIZE / sizeof(struct nv_desc))
+		rte_prefetch0(rx_desc(c, i));
 	for (uint32_t i = 0; i < n; i++) {
 		c->waiting[0][i] = (uint16_t)i;
 		c->staged[i].d = *rx_desc(c, i);

@@ -23,8 +23,9 @@ import { ConfigReader, itemPath, parseJson } from '../sdk/json';
 import { Lpm4, LPM4_MAX_GROUPS, NO_ROUTE } from '../sdk/lpm4';
 import { Lpm6, LPM6_MAX_GROUPS } from '../sdk/lpm6';
 import {
-  DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, LogLevel, MAX_BURST, Parsed, configText, counter, ipv4ChecksumOk, ipv4TtlStep,
-  log, outPort, packetAddr, parseMac, parsePrefix, setVerdict,
+  DROP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, LogLevel, MAX_BURST, META_ETHER_TYPE, META_FLAGS, META_F_TRUNCATED, META_IP_HLEN,
+  META_IP_VERSION, META_L3, configText, counter, ipv4HeaderChecksumOk, ipv4TtlStep, log, outPort, packetAddr, packetMeta,
+  parseMac, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -46,9 +47,8 @@ const idx4: usize = memory.data(MAX_BURST * 4, 8);
 const addrs6: usize = memory.data(MAX_BURST * 16, 8);
 const hops6: usize = memory.data(MAX_BURST * 2, 8);
 const idx6: usize = memory.data(MAX_BURST * 4, 8);
-const l3Of: usize = memory.data(MAX_BURST * 4, 8);
+const ipOf: usize = memory.data(MAX_BURST * 4, 8); // each packet's IP header
 
-const p = new Parsed();
 const forwarded = counter('forwarded');
 const noRoute = counter('no_route');
 const ttlExpired = counter('ttl_expired');
@@ -146,34 +146,37 @@ export function netvm_process(n: i32): void {
   let k6 = 0;
   // Pass 1: check and classify; collect destinations.
   for (let i = 0; i < n; i++) {
-    p.at(i);
-    store<u32>(l3Of + <usize>(i << 2), p.l3);
-    if (p.ipVersion == 4) {
-      if (p.ipTruncated || !ipv4ChecksumOk(p)) {
+    // The parse's fields read once each, into locals (V8 reloads a Parsed getter's fields at every use).
+    const meta = packetMeta(i);
+    const version = load<u8>(meta, META_IP_VERSION);
+    const truncated = (load<u8>(meta, META_FLAGS) & META_F_TRUNCATED) != 0;
+    const ip = packetAddr(i) + <usize>load<u16>(meta, META_L3);
+    store<u32>(ipOf + <usize>(i << 2), ip);
+    if (version == 4) {
+      if (truncated || !ipv4HeaderChecksumOk(ip, load<u16>(meta, META_IP_HLEN))) {
         malformed.add();
         setVerdict(i, DROP);
-      } else if (load<u8>(p.addr + p.l3, 8) <= 1) {
+      } else if (load<u8>(ip, 8) <= 1) {
         ttlExpired.add();
         setVerdict(i, DROP);
       } else {
-        store<u32>(addrs4 + <usize>(k4 << 2), p.dst4());
+        store<u32>(addrs4 + <usize>(k4 << 2), bswap<u32>(load<u32>(ip, 16)));
         store<u32>(idx4 + <usize>(k4++ << 2), i);
       }
-    } else if (p.ipVersion == 6) {
-      if (p.ipTruncated) {
+    } else if (version == 6) {
+      if (truncated) {
         malformed.add();
         setVerdict(i, DROP);
-      } else if (load<u8>(p.addr + p.l3, 7) <= 1) {
+      } else if (load<u8>(ip, 7) <= 1) {
         ttlExpired.add();
         setVerdict(i, DROP);
       } else {
-        const dst = p.dstAddr();
         const to = addrs6 + <usize>(k6 << 4);
-        store<u64>(to, load<u64>(dst));
-        store<u64>(to, load<u64>(dst, 8), 8);
+        store<u64>(to, load<u64>(ip, 24));
+        store<u64>(to, load<u64>(ip, 32), 8);
         store<u32>(idx6 + <usize>(k6++ << 2), i);
       }
-    } else if (p.etherType == ETHERTYPE_IPV4 || p.etherType == ETHERTYPE_IPV6) {
+    } else if (load<u16>(meta, META_ETHER_TYPE) == ETHERTYPE_IPV4 || load<u16>(meta, META_ETHER_TYPE) == ETHERTYPE_IPV6) {
       malformed.add();
       setVerdict(i, DROP);
     } else {
@@ -193,10 +196,8 @@ export function netvm_process(n: i32): void {
       setVerdict(i, DROP);
       continue;
     }
-    const addr = packetAddr(i);
-    const ip = addr + load<u32>(l3Of + <usize>(i << 2));
-    ipv4TtlStep(ip);
-    sendBy(i, addr, h);
+    ipv4TtlStep(load<u32>(ipOf + <usize>(i << 2)));
+    sendBy(i, packetAddr(i), h);
   }
   for (let j = 0; j < k6; j++) {
     const i = <i32>load<u32>(idx6 + <usize>(j << 2));
@@ -206,9 +207,8 @@ export function netvm_process(n: i32): void {
       setVerdict(i, DROP);
       continue;
     }
-    const addr = packetAddr(i);
-    const ip = addr + load<u32>(l3Of + <usize>(i << 2));
+    const ip = <usize>load<u32>(ipOf + <usize>(i << 2));
     store<u8>(ip, load<u8>(ip, 7) - 1, 7);
-    sendBy(i, addr, h);
+    sendBy(i, packetAddr(i), h);
   }
 }

@@ -13,7 +13,12 @@ export function sumBytes(addr: usize, len: u32): u32 {
 
 /** True when the IPv4 header's checksum is right (p.ipVersion == 4). */
 export function ipv4ChecksumOk(p: Parsed): bool {
-  return fold16(sum16(p.addr + p.l3, p.ipHeaderLen)) == 0xffff;
+  return ipv4HeaderChecksumOk(p.addr + p.l3, p.ipHeaderLen);
+}
+
+/** True when the checksum of the IPv4 header at ip, of hlen bytes, is right. */
+@inline export function ipv4HeaderChecksumOk(ip: usize, hlen: u32): bool {
+  return fold16(sum16(ip, hlen)) == 0xffff;
 }
 
 /** Decrements the TTL of the IPv4 header at ip (a TTL above 1) and updates its checksum

@@ -49,9 +49,9 @@ export const META_IP_HLEN = 10;    // u16 IPv4 header, or IPv6 fixed plus extens
 export const META_VLANS = 12;      // u8 tags before the L3 header
 export const META_FLAGS = 13;      // u8 F_*
 export const META_BYTES: usize = 16;
-const F_TRUNCATED: u8 = 1;
-const F_FRAGMENT: u8 = 2;
-const F_FIRST_FRAGMENT: u8 = 4;
+export const META_F_TRUNCATED: u8 = 1;
+export const META_F_FRAGMENT: u8 = 2;
+export const META_F_FIRST_FRAGMENT: u8 = 4;
 
 @final export class Parsed {
   /** The packet: address in this module's memory, and length. */
@@ -84,10 +84,10 @@ const F_FIRST_FRAGMENT: u8 = 4;
   /** Bytes of the IP packet that are in the frame (total length, capped by the frame). */
   @inline get ipLen(): u32 { return load<u16>(this.meta, META_IP_LEN); }
   /** The frame holds fewer bytes than the IP header says. */
-  @inline get ipTruncated(): bool { return (load<u8>(this.meta, META_FLAGS) & F_TRUNCATED) != 0; }
+  @inline get ipTruncated(): bool { return (load<u8>(this.meta, META_FLAGS) & META_F_TRUNCATED) != 0; }
   /** A fragment (IPv4 MF/offset, or an IPv6 fragment header); firstFragment if offset 0. */
-  @inline get fragment(): bool { return (load<u8>(this.meta, META_FLAGS) & F_FRAGMENT) != 0; }
-  @inline get firstFragment(): bool { return (load<u8>(this.meta, META_FLAGS) & F_FIRST_FRAGMENT) != 0; }
+  @inline get fragment(): bool { return (load<u8>(this.meta, META_FLAGS) & META_F_FRAGMENT) != 0; }
+  @inline get firstFragment(): bool { return (load<u8>(this.meta, META_FLAGS) & META_F_FIRST_FRAGMENT) != 0; }
   /** Upper-layer protocol (after IPv6 extension headers); 0 when not IP. */
   @inline get l4Proto(): u8 { return load<u8>(this.meta, META_L4_PROTO); }
   /** Offset of the L4 header when it is whole (TCP with its options, UDP, ICMP's first 4 bytes); else 0. */
@@ -169,14 +169,14 @@ function parseIpv4(addr: usize, len: u32, m: usize): void {
   const total = loadBe16(ip + 2);
   if (vihl >> 4 != 4 || hlen < 20 || hlen > avail || total < hlen) return;
   const frag = loadBe16(ip + 6);
-  const flags = (total > avail ? F_TRUNCATED : 0) | ((frag & 0x3fff) != 0 ? F_FRAGMENT : 0) | ((frag & 0x1fff) == 0 ? F_FIRST_FRAGMENT : 0);
+  const flags = (total > avail ? META_F_TRUNCATED : 0) | ((frag & 0x3fff) != 0 ? META_F_FRAGMENT : 0) | ((frag & 0x1fff) == 0 ? META_F_FIRST_FRAGMENT : 0);
   const proto = load<u8>(ip, 9);
   store<u8>(m, 4, META_IP_VERSION);
   store<u16>(m, <u16>hlen, META_IP_HLEN);
   store<u16>(m, <u16>min(total, avail), META_IP_LEN);
   store<u8>(m, flags, META_FLAGS);
   store<u8>(m, proto, META_L4_PROTO);
-  if (flags & F_FIRST_FRAGMENT) parseL4(addr, m, l3 + hlen, proto);
+  if (flags & META_F_FIRST_FRAGMENT) parseL4(addr, m, l3 + hlen, proto);
 }
 
 function parseIpv6(addr: usize, len: u32, m: usize): void {
@@ -186,7 +186,7 @@ function parseIpv6(addr: usize, len: u32, m: usize): void {
   if (avail < 40 || load<u8>(ip) >> 4 != 6) return;
   const total: u32 = 40 + loadBe16(ip + 4);
   const ipLen = min(total, avail);
-  let flags: u8 = (total > avail ? F_TRUNCATED : 0) | F_FIRST_FRAGMENT;
+  let flags: u8 = (total > avail ? META_F_TRUNCATED : 0) | META_F_FIRST_FRAGMENT;
   let next = load<u8>(ip, 6);
   let off: u32 = 40;
   for (let i = 0; i < MAX_EXT_HEADERS; i++) {
@@ -197,8 +197,8 @@ function parseIpv6(addr: usize, len: u32, m: usize): void {
     } else if (next == EXT_FRAGMENT) {
       if (off + 8 > ipLen) break;
       extLen = 8;
-      flags |= F_FRAGMENT;
-      flags = (loadBe16(ip + off + 2) & 0xfff8) == 0 ? flags | F_FIRST_FRAGMENT : flags & ~F_FIRST_FRAGMENT;
+      flags |= META_F_FRAGMENT;
+      flags = (loadBe16(ip + off + 2) & 0xfff8) == 0 ? flags | META_F_FIRST_FRAGMENT : flags & ~META_F_FIRST_FRAGMENT;
     } else if (next == EXT_AH) {
       if (off + 8 > ipLen) break;
       extLen = (<u32>load<u8>(ip + off, 1) + 2) << 2;
@@ -214,7 +214,7 @@ function parseIpv6(addr: usize, len: u32, m: usize): void {
   store<u16>(m, <u16>ipLen, META_IP_LEN);
   store<u8>(m, flags, META_FLAGS);
   store<u8>(m, next, META_L4_PROTO);
-  if ((flags & F_FIRST_FRAGMENT) && off <= ipLen) parseL4(addr, m, l3 + off, next);
+  if ((flags & META_F_FIRST_FRAGMENT) && off <= ipLen) parseL4(addr, m, l3 + off, next);
 }
 
 /** Sets the L4 offset when the header at l4 is whole: TCP with its options, UDP, ICMP's first 4 bytes. */
@@ -251,7 +251,7 @@ function parseL4(addr: usize, m: usize, l4: u32, proto: u8): void {
     if (ipLen < 40 || doff < 20 || doff > ipLen - 20) return false;
   }
   // The meta in two stores: l3 14, l4 34, IPv4, proto; ipLen, header 20, no tags, flags.
-  const flags: u64 = F_FIRST_FRAGMENT | (total > len - 14 ? F_TRUNCATED : 0);
+  const flags: u64 = META_F_FIRST_FRAGMENT | (total > len - 14 ? META_F_TRUNCATED : 0);
   store<u64>(m, 14 | (34 << 16) | (<u64>ETHERTYPE_IPV4 << 32) | (<u64>4 << 48) | (<u64>proto << 56));
   store<u64>(m, <u64>ipLen | (20 << 16) | (flags << 40), 8);
   return true;

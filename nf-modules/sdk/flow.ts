@@ -5,7 +5,8 @@
 //   [32, 34) the lower endpoint's port, [34, 36) the higher's (0 unless TCP/UDP)
 //   36 protocol, 37 IP version, [38, 40) zero
 // "Lower" compares address bytes, then port.
-import { IPPROTO_TCP, IPPROTO_UDP, Parsed } from './packet';
+import { loadBe16 } from './bytes';
+import { IPPROTO_TCP, IPPROTO_UDP, META_IP_VERSION, META_L3, META_L4, META_L4_PROTO, Parsed } from './packet';
 
 export const FLOW_KEY_BYTES: u32 = 40;
 
@@ -43,19 +44,26 @@ function compareAddr(a: usize, b: usize, v6: bool): i32 {
  *  Returns true when p goes from the higher endpoint to the lower one, so
  *  that an NF can tell the two directions of one flow apart. */
 export function flowKey(p: Parsed, key: usize): bool {
-  const v6 = p.ipVersion == 6;
-  const src = p.srcAddr();
-  const dst = p.dstAddr();
-  const ported = p.l4 != 0 && (p.l4Proto == IPPROTO_TCP || p.l4Proto == IPPROTO_UDP);
-  const sport: u16 = ported ? p.srcPort : 0;
-  const dport: u16 = ported ? p.dstPort : 0;
+  // The parse's fields read once each, into locals (V8 reloads a Parsed getter's fields at every use).
+  const addr = p.addr;
+  const meta = p.meta;
+  const version = load<u8>(meta, META_IP_VERSION);
+  const proto = load<u8>(meta, META_L4_PROTO);
+  const v6 = version == 6;
+  const ip = addr + <usize>load<u16>(meta, META_L3);
+  const src = ip + (v6 ? 8 : 12);
+  const dst = ip + (v6 ? 24 : 16);
+  const l4 = addr + <usize>load<u16>(meta, META_L4);
+  const ported = l4 != addr && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
+  const sport: u16 = ported ? <u16>loadBe16(l4) : 0;
+  const dport: u16 = ported ? <u16>loadBe16(l4 + 2) : 0;
   let order = compareAddr(src, dst, v6);
   if (order == 0) order = <i32>sport - <i32>dport;
   const reverse = order > 0;
   writeEndpoint(key, reverse ? 1 : 0, src, v6, sport);
   writeEndpoint(key, reverse ? 0 : 1, dst, v6, dport);
-  store<u8>(key, p.l4Proto, 36);
-  store<u8>(key, p.ipVersion, 37);
+  store<u8>(key, proto, 36);
+  store<u8>(key, version, 37);
   store<u16>(key, 0, 38);
   return reverse;
 }

@@ -23,7 +23,8 @@
 import { ConfigReader, JsonValue, itemPath, keyPath, parseJson } from '../sdk/json';
 import { FlowTable } from '../sdk/flow-table';
 import {
-  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, MAX_BURST, Parsed, StateWriter, configText, openState, counter, flowHash, flowKey, gauge, log,
+  Counter, FLOW_KEY_BYTES, IPPROTO_TCP, IPPROTO_UDP, LogLevel, MAX_BURST, META_IP_VERSION, META_L3, META_L4, META_L4_PROTO,
+  Parsed, loadBe16, StateWriter, configText, openState, counter, flowHash, flowKey, gauge, log,
   nowNs, outPort, parseMac, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
@@ -184,12 +185,18 @@ export function netvm_configure(ptr: usize, len: i32): i32 {
 }
 
 /** The index in `vips` of the VIP the parsed packet goes to, or -1. */
-function vipOf(): i32 {
-  if (p.l4 == 0 || (p.l4Proto != IPPROTO_TCP && p.l4Proto != IPPROTO_UDP)) return -1;
-  const dst = p.dstAddr();
+@inline function vipOf(): i32 {
+  // The parse's fields read once each, into locals (V8 reloads a Parsed getter's fields at every use).
+  const meta = p.meta;
+  const proto = load<u8>(meta, META_L4_PROTO);
+  const l4 = <usize>load<u16>(meta, META_L4);
+  if (l4 == 0 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP)) return -1;
+  const version = load<u8>(meta, META_IP_VERSION);
+  const dst = p.addr + <usize>load<u16>(meta, META_L3) + (version == 4 ? 16 : 24);
+  const port = <u16>loadBe16(p.addr + l4 + 2);
   for (let i = 0; i < vips.length; i++) {
     const v = unchecked(vips[i]);
-    if (v.version != p.ipVersion || v.proto != p.l4Proto || v.port != p.dstPort) continue;
+    if (v.version != version || v.proto != proto || v.port != port) continue;
     if (load<u32>(dst) != load<u32>(v.addr)) continue;
     if (v.version == 6 && (load<u32>(dst, 4) != load<u32>(v.addr, 4) || load<u64>(dst, 8) != load<u64>(v.addr, 8))) continue;
     return i;
@@ -232,11 +239,15 @@ export function netvm_process(n: i32): void {
   for (let j = 0; j < m; j++) {
     const at = <usize>j << 2;
     const hash = load<u32>(hashes + at);
-    const slot = t.findOrInsert(keys + <usize>j * FLOW_KEY_BYTES, hash, now);
+    const key = keys + <usize>j * FLOW_KEY_BYTES;
+    // find first: the common hit in a small call, the insert path (findOrInsert's) apart.
+    let slot = t.find(key, hash);
     let b: u32;
-    if (slot >= 0 && !t.inserted) {
+    if (slot >= 0) {
+      t.touch(<u32>slot, now);
       b = load<u32>(flowBackend + (<usize>slot << 2));
     } else {
+      slot = t.findOrInsert(key, hash, now);
       const v = unchecked(vips[load<i32>(vipIndex + at)]);
       b = v.first + <u32>load<u16>(v.table + (<usize>(hash % tableSize) << 1));
       if (slot >= 0) {

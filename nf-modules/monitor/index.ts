@@ -375,10 +375,18 @@ export function netvm_process(n: i32): void {
     const k = keys + <usize>j * FLOW_KEY_BYTES;
     const h = load<u64>(hashes + (<usize>j << 3));
     const len = load<u32>(lens + (<usize>j << 2));
-    const slot = t.findOrInsert(k, <u32>h, now);
+    // find first: the common hit in a small call, the insert path (findOrInsert's) apart.
+    let slot = t.find(k, <u32>h);
+    let inserted = false;
+    if (slot >= 0) {
+      t.touch(<u32>slot, now);
+    } else {
+      slot = t.findOrInsert(k, <u32>h, now);
+      inserted = true;
+    }
     if (slot >= 0) {
       const w = flowData + (<usize>slot << 4);
-      if (t.inserted) {
+      if (inserted) {
         // The new slot may be one the table has just freed: settle those first.
         drainFreed(t);
         created++;

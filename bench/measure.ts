@@ -49,6 +49,9 @@ export interface Sample {
   swaps?: SwapRound;
   /** vm points: the accelerator that ran the guest (kvm or tcg). */
   accel?: string;
+  /** Points that use both CPUs: a cache line's round trip between them right before the sample
+   *  (bench/crosscore.c), in ns: where the host has put the two vCPUs. */
+  lineRttNs?: number;
   /** Idle points: each probe's round trip after a quiet spell, in us, and the probes that did not come back. */
   wakeUs?: number[];
   lostProbes?: number;

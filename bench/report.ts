@@ -444,7 +444,10 @@ function rows(all: PointResult[]): string[][] {
     const spread = r.samples.length > 1 ? ` [${(f.min / 1e6).toFixed(2)}-${(f.max / 1e6).toFixed(2)}]` : '';
     const s = typicalSample(r);
     const us = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(1)} us`);
-    const notes = [f.noisy ? 'NOISY' : '', s?.clean === false ? 'ACCOUNTING FAILED' : '',
+    // A noisy point's repeats, each with where the host had put the two vCPUs (the line's round trip).
+    const byRepeat = f.noisy && r.samples.every((x) => x.lineRttNs !== undefined)
+      ? `repeats (Mpps @ cross-core line round trip): ${r.samples.map((x) => `${(x.pps / 1e6).toFixed(2)} @ ${x.lineRttNs!.toFixed(0)} ns`).join(', ')}` : '';
+    const notes = [f.noisy ? 'NOISY' : '', byRepeat, s?.clean === false ? 'ACCOUNTING FAILED' : '',
       f.vsAfPacket !== undefined ? `${f.vsAfPacket.toFixed(2)}x net_af_packet on the same veth pair` : '',
       f.swap ? `${f.swap.swaps} swaps, pause median ${f.swap.medianPauseUs.toFixed(0)} us, max ${f.swap.maxPauseUs.toFixed(0)} us; build median ${f.swap.medianBuildUs.toFixed(0)} us` : '',
       f.latencyUs ? `latency p50 ${us(f.latencyUs.p50)}, p99 ${us(f.latencyUs.p99)}, p99.9 ${us(f.latencyUs.p999)}, max ${us(f.latencyUs.max)}` : '',
@@ -542,6 +545,15 @@ function workersText(n: number): string {
   return `${each} on CPU${cpus.length > 1 ? 's' : ''} ${cpus.join(', ')}${n > cpus.length ? ' (fewer CPUs than workers: replicas share them)' : ''}; "ns/pkt worker" is the workers' CPU time together`;
 }
 
+/** The range of the cross-core line round trips taken before the run's samples (bench/crosscore.c). */
+function lineRttText(all: PointResult[]): string {
+  const rtts = all.flatMap((r) => r.samples.flatMap((s) => (s.lineRttNs === undefined ? [] : [s.lineRttNs])));
+  if (rtts.length === 0) return '';
+  return ` Before each sample that uses both CPUs, a cache line's round trip between them (bench/crosscore.c): ` +
+    `${Math.min(...rtts).toFixed(0)}-${Math.max(...rtts).toFixed(0)} ns in this run (where the host put the two vCPUs; ` +
+    'it changes from minute to minute, and the points whose packets cross between them run slower when it is long).';
+}
+
 export function markdownReport(run: SuiteRun, charts: string[]): string {
   const m = run.machine;
   const all = run.results;
@@ -553,7 +565,7 @@ export function markdownReport(run: SuiteRun, charts: string[]): string {
     `Run: ${run.options.quick ? 'quick matrix' : 'full matrix'}${run.options.only.length ? ` (only ${run.options.only.join(', ')})` : ''}; ` +
       `each point ${run.options.repeats} time(s), ${run.options.warmupS} s warm-up then ${run.options.seconds} s measured; ` +
       `poll lcore on CPU ${POLL_CPU}, ${workersText(run.options.workers)}, all pinned; the skeleton on CPU ${POLL_CPU}. ` +
-      `A point is NOISY when its repeats disagree by more than ${NOISY_SPREAD * 100}% of their median.`,
+      `A point is NOISY when its repeats disagree by more than ${NOISY_SPREAD * 100}% of their median.` + lineRttText(all),
     '',
     headline(all),
     '',

@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { UsageError, positiveNumber } from '../host/usage.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { describeMachine } from './machine.js';
-import { latencyBase, matrix, type Point } from './matrix.js';
+import { POLL_CPU, latencyBase, matrix, workerCpus, type Point } from './matrix.js';
+import { lineRoundTripNs } from './crosscore.js';
 import { measure, type Timing } from './measure.js';
 import { charts, figures, headline, markdownReport, peerLines, targets, terminalTable, type PointResult, type SuiteRun } from './report.js';
 import { buildSkeleton } from './skeleton.js';
@@ -40,6 +41,9 @@ function progress(total: number): (done: number, label: string) => void {
     if (done === total) process.stderr.write('\n');
   };
 }
+
+/** Points whose packets go from the poll lcore's CPU to a worker's and back. */
+const crossesCores = (p: Point): boolean => p.kind === 'handoff' || p.kind === 'forward' || p.kind === 'chain' || p.kind === 'latency' || p.kind === 'swap';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -97,11 +101,14 @@ export async function benchCommand(argv: string[]): Promise<number> {
           if (r.point.kind === 'skeleton' && !hasSkeleton) throw new Error('the skeleton example is missing: apt-get install dpdk-doc');
           if (r.point.kind === 'peer' && r.point.peer === 'l3fwd' && !hasL3fwd) throw new Error('the l3fwd example is missing: apt-get install dpdk-doc');
           if (r.point.kind === 'peer' && r.point.peer !== 'l3fwd' && !hasOvs()) throw new Error('Open vSwitch with DPDK is missing: apt-get install openvswitch-switch-dpdk');
-          r.samples.push(await measure(r.point, timing, scratch, (p) => {
+          // Where the host has put the two vCPUs now, for a point whose packets cross between them.
+          const lineRttNs = crossesCores(r.point) ? lineRoundTripNs(POLL_CPU, workerCpus(1)[0]!) : undefined;
+          const sample = await measure(r.point, timing, scratch, (p) => {
             const base = results.find((x) => x.point.id === p.id);
             const f = base && base.samples.length > 0 ? figures(base, results)! : undefined;
             return f && { pps: f.pps, ...(f.workerNs !== undefined && { workerNs: f.workerNs }) };
-          }));
+          });
+          r.samples.push(lineRttNs === undefined ? sample : { ...sample, lineRttNs });
         } catch (err) {
           r.error = (err as Error).message;
         }

@@ -11,7 +11,7 @@ import { tempDir } from './support/netvm.js';
 interface Results {
   machine: { cpu: string; dpdk: string; node: string; v8: string; kernel: string; hugepages: string };
   options: { repeats: number };
-  results: { id: string; kind: string; samples: { pps: number; clean?: boolean; threads?: { name: string }[] }[]; error?: string; figures: { mpps: number; wasmVsTs?: number; wasmVsC?: number } | null }[];
+  results: { id: string; kind: string; samples: { pps: number; clean?: boolean; threads?: { name: string }[]; lineRttNs?: number }[]; error?: string; figures: { mpps: number; wasmVsTs?: number; wasmVsC?: number } | null }[];
   targets: { what: string; status: string; detail: string }[];
 }
 
@@ -37,6 +37,8 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   const chain = result('chain1-64B-1K').samples[0]!;
   t.equal(chain.clean, true, 'the chain run accounted for every packet and gave the pool back');
   t.ok(chain.threads!.some((th) => th.name === 'netvm-worker0'), 'the worker thread is named and measured');
+  t.ok(chain.lineRttNs! > 0, "a cache line's round trip between the two CPUs was taken before the chain's sample");
+  t.equal(result('skeleton-64B').samples[0]!.lineRttNs, undefined, "and not before the skeleton's, which runs on one CPU");
   t.ok(json.machine.dpdk && json.machine.node && json.machine.v8 && json.machine.kernel, 'the machine is recorded');
   t.equal(json.targets.length, 18);
   t.ok(json.targets.some((x) => x.what.startsWith('an idle data plane') && x.status === 'not measured' && x.detail.includes('idle-adaptive')), 'the idle target says which point it needs');
@@ -80,6 +82,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.match(report, /raw DPDK \(the skeleton example, from dpdk-doc\): measured/);
   t.match(report, /the rings alone \(handoff, bench\/handoff\.c\): .*; measured/);
   t.match(report, /\| handoff \| [\d.]+ \|/);
+  t.match(report, /a cache line's round trip between them \(bench\/crosscore\.c\): \d+-\d+ ns in this run/, 'the report says where the host put the two vCPUs');
   t.match(readFileSync(join(out, 'peers.svg'), 'utf8'), /l3fwd.*ovs-forward.*ovs-chain3/s, 'the peers\' chart has them: ovs-forward beside nothing in this run is drawn alone');
   for (const svg of ['chain-length.svg', 'nf-path.svg', 'peers.svg']) {
     const text = readFileSync(join(out, svg), 'utf8');

@@ -187,7 +187,7 @@ static inline void emit_at(struct chain *c, uint32_t pool_off, uint32_t len, uin
 	e->port = port;
 }
 
-/* Returns packet i of the burst under way (staged by nv_chain_begin). */
+/* Hands packet i of the burst under way (staged by nv_chain_begin) back to the poll lcore. */
 static inline void emit(struct chain *c, uint32_t i, uint32_t len, uint16_t port)
 {
 	emit_at(c, c->staged[i].d.pool_off, len, port);

@@ -53,10 +53,10 @@ export function flowKey(p: Parsed, key: usize): bool {
   const ip = addr + <usize>load<u16>(meta, META_L3);
   const src = ip + (v6 ? 8 : 12);
   const dst = ip + (v6 ? 24 : 16);
-  const l4 = addr + <usize>load<u16>(meta, META_L4);
-  const ported = l4 != addr && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
-  const sport: u16 = ported ? <u16>loadBe16(l4) : 0;
-  const dport: u16 = ported ? <u16>loadBe16(l4 + 2) : 0;
+  const l4 = <usize>load<u16>(meta, META_L4);
+  const ported = l4 != 0 && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
+  const sport: u16 = ported ? <u16>loadBe16(addr + l4) : 0;
+  const dport: u16 = ported ? <u16>loadBe16(addr + l4 + 2) : 0;
   let order = compareAddr(src, dst, v6);
   if (order == 0) order = <i32>sport - <i32>dport;
   const reverse = order > 0;

@@ -16,23 +16,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "pin.h"
+
 #define CHUNKS 5
 #define ROUND_TRIPS 10000
 
 /* Odd: cpu a has written and waits; even: cpu b has answered. */
 static _Alignas(64) volatile uint64_t line;
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	if (err != 0) {
-		fprintf(stderr, "crosscore: cannot pin to CPU %d (error %d)\n", cpu, err);
-		exit(1);
-	}
-}
 
 static double now_ns(void)
 {
@@ -50,7 +40,7 @@ static int by_value(const void *a, const void *b)
 /* Cpu b's side: answers each odd value with the next even one. */
 static void *answer(void *arg)
 {
-	pin(*(int *)arg);
+	pin("crosscore", *(int *)arg);
 	for (uint64_t i = 1; i <= (uint64_t)CHUNKS * ROUND_TRIPS; i++) {
 		while (line != 2 * i - 1)
 			;
@@ -71,7 +61,7 @@ int main(int argc, char **argv)
 		perror("crosscore: pthread_create");
 		return 1;
 	}
-	pin(a);
+	pin("crosscore", a);
 	double chunk[CHUNKS];
 	uint64_t i = 1;
 	for (int c = 0; c < CHUNKS; c++) {

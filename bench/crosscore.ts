@@ -8,10 +8,13 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../host/paths.js';
 
 const CROSSCORE_SRC = join(PROJECT_ROOT, 'bench/crosscore.c');
+const PIN_HEADER = join(PROJECT_ROOT, 'bench/pin.h');
 const CROSSCORE = join(PROJECT_ROOT, 'bench/build/crosscore');
 
+/** Builds the program when missing or older than its source or the header it includes. */
 function buildCrosscore(): void {
-  if (existsSync(CROSSCORE) && statSync(CROSSCORE).mtimeMs >= statSync(CROSSCORE_SRC).mtimeMs) return;
+  const newest = Math.max(statSync(CROSSCORE_SRC).mtimeMs, statSync(PIN_HEADER).mtimeMs);
+  if (existsSync(CROSSCORE) && statSync(CROSSCORE).mtimeMs >= newest) return;
   mkdirSync(join(PROJECT_ROOT, 'bench/build'), { recursive: true });
   execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-pthread', CROSSCORE_SRC, '-o', CROSSCORE],
     { stdio: ['ignore', 'ignore', 'inherit'] });

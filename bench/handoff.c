@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "netvm_dp.h"
+#include "pin.h"
 
 #define RING_SIZE 4096u
 #define MASK (RING_SIZE - 1)
@@ -50,18 +51,6 @@ static struct nv_ring *ring(void)
 	}
 	r->head = r->tail = 0;
 	return r;
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	if (err != 0) {
-		fprintf(stderr, "handoff: cannot pin to CPU %d\n", cpu);
-		exit(1);
-	}
 }
 
 static double now_s(void)
@@ -173,7 +162,7 @@ static double spins_per_ns(void)
  * spending work_spins on each. */
 static void *worker(void *arg)
 {
-	pin(*(int *)arg);
+	pin("handoff", *(int *)arg);
 	uint32_t rx_tail = 0, ret_head = 0;
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		uint32_t n = __atomic_load_n(&rx->head, __ATOMIC_ACQUIRE) - rx_tail;
@@ -203,7 +192,7 @@ int main(int argc, char **argv)
 	int poll_cpu = atoi(argv[1]), worker_cpu = atoi(argv[2]);
 	double warmup = atof(argv[3]), seconds = atof(argv[4]);
 	if (argc == 7) {
-		pin(worker_cpu);
+		pin("handoff", worker_cpu);
 		work_spins = (uint64_t)(atof(argv[6]) * spins_per_ns() + 0.5);
 	}
 	rx = ring();
@@ -213,7 +202,7 @@ int main(int argc, char **argv)
 		perror("handoff: pthread_create");
 		return 1;
 	}
-	pin(poll_cpu);
+	pin("handoff", poll_cpu);
 	if (argc >= 6) {
 		paced(atof(argv[5]), warmup, seconds);
 		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);

@@ -10,11 +10,12 @@ import { PROJECT_ROOT } from '../host/paths.js';
 
 const HANDOFF_SRC = join(PROJECT_ROOT, 'bench/handoff.c');
 const RING_HEADER = join(PROJECT_ROOT, 'native-dpdk/netvm_dp.h');
+const PIN_HEADER = join(PROJECT_ROOT, 'bench/pin.h');
 const HANDOFF = join(PROJECT_ROOT, 'bench/build/handoff');
 
-/** Builds the handoff program when missing or older than its source or the ring's header. */
+/** Builds the handoff program when missing or older than its source or the headers it includes. */
 export function buildHandoff(): void {
-  const newest = Math.max(statSync(HANDOFF_SRC).mtimeMs, statSync(RING_HEADER).mtimeMs);
+  const newest = Math.max(...[HANDOFF_SRC, RING_HEADER, PIN_HEADER].map((f) => statSync(f).mtimeMs));
   if (existsSync(HANDOFF) && statSync(HANDOFF).mtimeMs >= newest) return;
   mkdirSync(join(PROJECT_ROOT, 'bench/build'), { recursive: true });
   execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-I', join(PROJECT_ROOT, 'native-dpdk'), HANDOFF_SRC, '-o', HANDOFF],

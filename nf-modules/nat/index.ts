@@ -51,9 +51,9 @@
 import { ConfigReader, parseJson } from '../sdk/json';
 import { FlowTable, hashKey16 } from '../sdk/flow-table';
 import {
-  DROP, MAX_BURST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, META_IP_LEN, META_IP_VERSION, META_L3, META_L4,
+  DROP, MAX_BURST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LogLevel, META_IP_VERSION, META_L3, META_L4,
   META_L4_PROTO, StateWriter, TCP_FIN, TCP_RST, checksumUpdate16, checksumUpdate32, configText, openState, counter, gauge,
-  log, nowNs, packetAddr, packetMeta, parseIpv4, parsePrefix, setVerdict,
+  l4LenOf, log, nowNs, packetAddr, packetMeta, parseIpv4, parsePrefix, setVerdict,
 } from '../sdk';
 export * from '../sdk/exports';
 
@@ -376,8 +376,7 @@ const UNTRANSLATABLE = -2; // classify(): a TCP/UDP packet without a whole L4 he
     return proto == IPPROTO_TCP ? PI_TCP : PI_UDP;
   }
   const echo = outbound ? ICMP_ECHO_REQUEST : ICMP_ECHO_REPLY;
-  const l4Len = <usize>load<u16>(meta, META_L3) + <usize>load<u16>(meta, META_IP_LEN) - l4;
-  if (proto == IPPROTO_ICMP && l4 != 0 && l4Len >= 8 && load<u8>(addr + l4) == echo) {
+  if (proto == IPPROTO_ICMP && l4 != 0 && l4LenOf(meta) >= 8 && load<u8>(addr + l4) == echo) {
     ourPort = <u32>load<u16>(addr + l4, 4);
     theirPort = 0;
     return PI_ICMP;

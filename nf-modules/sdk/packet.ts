@@ -53,6 +53,12 @@ export const META_F_TRUNCATED: u8 = 1;
 export const META_F_FRAGMENT: u8 = 2;
 export const META_F_FIRST_FRAGMENT: u8 = 4;
 
+/** Bytes of the L4 header and payload in the frame, from the parse at meta; 0 without a whole L4 header. */
+@inline export function l4LenOf(meta: usize): u32 {
+  const l4 = <u32>load<u16>(meta, META_L4);
+  return l4 != 0 ? <u32>load<u16>(meta, META_L3) + <u32>load<u16>(meta, META_IP_LEN) - l4 : 0;
+}
+
 @final export class Parsed {
   /** The packet: address in this module's memory, and length. */
   addr: usize = 0;
@@ -93,7 +99,7 @@ export const META_F_FIRST_FRAGMENT: u8 = 4;
   /** Offset of the L4 header when it is whole (TCP with its options, UDP, ICMP's first 4 bytes); else 0. */
   @inline get l4(): u32 { return load<u16>(this.meta, META_L4); }
   /** Bytes from l4 to the end of the IP packet (0 without a whole L4 header). */
-  @inline get l4Len(): u32 { const l4 = this.l4; return l4 != 0 ? this.l3 + this.ipLen - l4 : 0; }
+  @inline get l4Len(): u32 { return l4LenOf(this.meta); }
   /** TCP/UDP ports (0 otherwise), TCP flags, ICMP type and code, from the whole L4 header. */
   @inline get srcPort(): u16 { return this.hasPorts() ? <u16>loadBe16(this.addr + this.l4) : 0; }
   @inline get dstPort(): u16 { return this.hasPorts() ? <u16>loadBe16(this.addr + this.l4 + 2) : 0; }

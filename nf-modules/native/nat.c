@@ -150,26 +150,15 @@ static inline uint64_t rotl64(uint64_t x, unsigned r)
 #define K1 0x9e3779b97f4a7c15ull
 #define K2 0xc2b2ae3d27d4eb4full
 
-static inline uint64_t mix(uint64_t h, uint64_t w)
-{
-	return rotl64(h ^ (w * K1), 29) * K2;
-}
-
-/* The SDK's hashKey over the NAT's 40-byte key (k0, k1, then 24 zero bytes). */
+/* The SDK's hashKey16 of the NAT's key (k0, k1). */
 static inline uint32_t hash_key(uint64_t k0, uint64_t k1, uint64_t seed)
 {
-	uint64_t h = seed ^ 0x27d4eb2f165667c5ull;
-	h = mix(h, k0);
-	h = mix(h, k1);
-	h = mix(h, 0);
-	h = mix(h, 0);
-	h = mix(h, 0);
-	h ^= h >> 33;
+	uint64_t a = (k0 ^ seed) * K1;
+	uint64_t b = (k1 ^ seed ^ 0x27d4eb2f165667c5ull) * K2;
+	uint64_t h = a ^ rotl64(b, 32);
+	h ^= h >> 29;
 	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return (uint32_t)h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static inline bool expired(uint64_t now, uint64_t seen, uint64_t timeout)

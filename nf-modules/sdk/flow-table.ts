@@ -10,7 +10,7 @@
 // [0, capacity) the caller uses to index its own per-flow arrays. Each slot
 // also has a last-seen time (ns) the table keeps, and 4 bytes of the caller's
 // in its record (userOf). A key of 16 bytes and a zero tail (an IPv4 5-tuple,
-// hashKey16's) can be passed as two u64 words: find16, findOrInsert16.
+// hashed with hashKey16) can be passed as two u64 words: find16, findOrInsert16.
 //
 // Layout: open addressing with linear probing and backward-shift deletion (no
 // tombstones), 2 * capacity buckets (load factor <= 0.5) of 8 bytes each
@@ -106,17 +106,19 @@ export function hashKey(key: usize, seed: u64 = 0): u32 {
   return finish(h);
 }
 
-/** hashKey of a key whose first 16 bytes are the words k0, k1 and whose
- *  other 24 are zero (a 5-tuple key), from registers: the same value, with
- *  no loads and three fewer multiplies. */
+/** A 32-bit hash of a key whose first 16 bytes are the words k0, k1 and whose
+ *  other 24 are zero (a 5-tuple key), from registers: not hashKey's value, so
+ *  a table's keys are all hashed with one or all with the other. Three
+ *  multiplies where hashKey takes twelve (a NAT hashes every packet): each word
+ *  multiplied, the two folded, then one xorshift-multiply round, whose high
+ *  half folded into the low reaches every bucket bit. `seed` makes it unguessable. */
 export function hashKey16(k0: u64, k1: u64, seed: u64 = 0): u32 {
-  let h: u64 = seed ^ 0x27d4eb2f165667c5;
-  h = mix(h, k0);
-  h = mix(h, k1);
-  h = rotl<u64>(h, 29) * K2; // mix(h, 0), three times
-  h = rotl<u64>(h, 29) * K2;
-  h = rotl<u64>(h, 29) * K2;
-  return finish(h);
+  const a = (k0 ^ seed) * K1;
+  const b = (k1 ^ seed ^ 0x27d4eb2f165667c5) * K2;
+  let h = a ^ rotl<u64>(b, 32);
+  h ^= h >> 29;
+  h *= 0xff51afd7ed558ccd;
+  return <u32>(h ^ (h >> 32));
 }
 
 /** `bytes` of zeroed memory aligned to a cache line, never freed. */

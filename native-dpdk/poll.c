@@ -406,6 +406,22 @@ static void stamp_arrivals(struct rte_mbuf **m, uint32_t n, double first)
 	}
 }
 
+/* The first data lines of the next n mbufs this lcore allocates from the
+ * pool (the top of its mempool cache, which hands them out last in, first
+ * out), fetched for writing before the device's RX writes them: a buffer
+ * freed after TX a moment ago still has the line in the worker's core, where
+ * the NFs last read or wrote it, and the device would wait for each in turn. */
+static void prefetch_next_buffers(uint32_t n)
+{
+	struct rte_mempool_cache *cache = rte_mempool_default_cache(nv_pool.mp, rte_lcore_id());
+	if (cache == NULL)
+		return;
+	for (uint32_t i = 0; i < RTE_MIN(n, cache->len); i++) {
+		const struct rte_mbuf *m = cache->objs[cache->len - 1 - i];
+		__builtin_prefetch((const uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM, 1, 3);
+	}
+}
+
 /* Reads one RX queue of a port; returns whether its chain had room for less than a burst. */
 static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 {
@@ -436,6 +452,8 @@ static bool rx_queue(uint16_t port, uint16_t q, struct steer *st)
 		want = (uint16_t)RTE_MIN(want, arrived);
 		arrival = nv_pace.due;
 	}
+	if (nv_port_staging[port] == NULL)
+		prefetch_next_buffers(want);
 	uint16_t n = rte_eth_rx_burst(port, q, m, want);
 
 	uint32_t too_long = 0;
@@ -546,13 +564,16 @@ static uint32_t take_returns(struct lane *l)
 	turn_work += n;
 	if (nv_lat_rx_tsc != NULL)
 		tsc = rte_rdtsc();
-	/* Find every mbuf of the burst and start fetching its header before
-	 * touching any of them. The buffer size is a constant, so the division
-	 * is a multiply. */
+	/* Find every mbuf of the burst and start fetching its header, and its
+	 * packet's first line (the worker's core has it: the NFs read and wrote
+	 * it there; the device's TX reads it), before touching any of them. The
+	 * buffer size is a constant, so the division is a multiply. */
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t slot = r->d[(tail + i) & l->mask].pool_off / NV_POOL_ELT_SIZE;
+		uint32_t pool_off = r->d[(tail + i) & l->mask].pool_off;
+		uint32_t slot = pool_off / NV_POOL_ELT_SIZE;
 		mbufs[i] = slot < nv_pool.n_slots ? nv_pool.slots[slot] : NULL;
 		rte_prefetch0(mbufs[i]);
+		rte_prefetch0(nv_pool.base + pool_off);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct nv_desc *d = &r->d[(tail + i) & l->mask];

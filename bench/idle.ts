@@ -7,23 +7,13 @@
 // spell takes to come back out; with adaptive polling (the default) and with
 // busy polling (the baseline: the same path without naps or sleeps).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../host/paths.js';
+import { cProgram } from './c-program.js';
 
-const WAKE_SRC = join(PROJECT_ROOT, 'bench/wake.c');
-const WAKE = join(PROJECT_ROOT, 'bench/build/wake');
 /** Quiet time before each probe: well past the poll lcore's longest nap (its naps reach their
  *  longest about 2 ms into a quiet spell) and the worker's 10 ms before it sleeps. */
 export const QUIET_MS = 250;
 
 const sh = (...args: string[]): void => void execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-
-function buildWake(): void {
-  if (existsSync(WAKE) && statSync(WAKE).mtimeMs >= statSync(WAKE_SRC).mtimeMs) return;
-  mkdirSync(join(PROJECT_ROOT, 'bench/build'), { recursive: true });
-  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', WAKE_SRC, '-o', WAKE], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
 
 /** A veth pair, `peer` in the namespace `ns`, both ends up and sending nothing of their own
  *  (no addresses, no IPv6). */
@@ -44,9 +34,9 @@ export class ProbeLinks {
   readonly hostIn = `nvbi${process.pid}`;
   readonly hostOut = `nvbo${process.pid}`;
   private readonly peers: [string, string];
+  private readonly wake = cProgram('wake');
 
   constructor(readonly kind: 'veth' | 'tap') {
-    buildWake();
     this.peers = kind === 'tap' ? [this.hostIn, this.hostOut] : ['pin', 'pout'];
     if (kind === 'tap') return;
     sh('ip', 'netns', 'add', this.ns);
@@ -69,7 +59,7 @@ export class ProbeLinks {
   /** Sends `probes` frames, each after QUIET_MS of quiet; each one's round trip in microseconds
    *  (undefined: it did not come back within a second). */
   async probe(probes: number): Promise<(number | undefined)[]> {
-    const wake = [WAKE, this.peers[0], this.peers[1], String(QUIET_MS), String(probes)];
+    const wake = [this.wake, this.peers[0], this.peers[1], String(QUIET_MS), String(probes)];
     const child = this.kind === 'tap'
       ? spawn(wake[0]!, wake.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn('ip', ['netns', 'exec', this.ns, ...wake], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -112,7 +112,7 @@ export function matrix(quick: boolean): Point[] {
       swapPoint(), idlePoint(false), idlePoint(false, 'tap'), idlePoint(true), kernelPoint('af_xdp'), kernelPoint('af_packet'),
       singlePoint('forward', 64, 1000), singlePoint('router', 64, 1000), singlePoint('router', 64, 1000, true),
       peerPoint('l3fwd', 64, 1000), peerPoint('ovs-forward', 64, 1000), peerPoint('ovs-chain3', 64, 1000),
-      ...['forward', 'ttl', 'ttl-c', 'ttl-rs', 'firewall', 'firewall-c', 'router', 'nat', 'lb', 'monitor', 'fw+rt+nat', 'dpi+fw', 'dpi+fw-notify'].map((c) => nfPathPoint(c, 1000)),
+      ...['forward', 'ttl', 'ttl-c', 'ttl-rs', 'firewall', 'firewall-c', 'router', 'nat', 'lb', 'monitor', 'fw+rt+nat', 'fw+rt+nat+lb+mon', 'dpi+fw', 'dpi+fw-notify'].map((c) => nfPathPoint(c, 1000)),
     ];
   }
   const points: Point[] = [];

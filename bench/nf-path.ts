@@ -17,6 +17,7 @@ import { createNfInstance, type NfInstance } from '../host/nf/instance.js';
 import { loadNfModule } from '../host/nf/module.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import type { FwConfig } from '../test/support/firewall-reference.js';
+import type { NatConfig } from '../test/support/nat-reference.js';
 import type { RouterConfig } from '../test/support/router-reference.js';
 import {
   FIREWALL_RULES, dpiReferenceBaseline, firewallBaseline, firewallReferenceBaseline, lbReferenceBaseline, monitorReferenceBaseline,
@@ -58,16 +59,21 @@ function writeFrame(bytes: Uint8Array, v: DataView, off: number, f: number): voi
 
 export interface NfPathCase {
   name: string;
-  /** One NF, or a chain of them in order; native: its C anchor's name when not the module's. */
-  nfs: { module: string; config?: unknown; native?: string }[];
-  /** Makes the same logic in TypeScript (fresh state each time it is made). */
-  baseline?: () => Baseline;
+  /** One NF, or a chain of them in order; native: its C anchor's name when not the module's;
+   *  config: the NF's, or its config for a number of flows. */
+  nfs: { module: string; config?: unknown | ((flows: number) => unknown); native?: string }[];
+  /** Makes the same logic in TypeScript for a number of flows (fresh state each time it is made). */
+  baseline?: (flows: number) => Baseline;
   /** Fewer passes for a slow baseline (the tests' references are written to be clear, not fast). */
   baselinePasses?: number;
 }
 
+/** Flow-table room for a number of flows, as the data plane's points give their NFs
+ *  (bench/matrix.ts, nfConfig): at 1K flows the tables fit in the cache there, and so here. */
+const tableFlows = (flows: number): number => Math.max(1024, flows * 2);
+
 /** FIREWALL_RULES as the NF's config; stateful adds flow tracking (the baseline has none). */
-function firewallConfig(stateful: boolean): unknown {
+function firewallConfig(stateful: boolean): (flows: number) => unknown {
   const ip = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
   const rules = FIREWALL_RULES.map((r) => ({
     action: r.allow ? 'allow' : 'deny',
@@ -76,7 +82,7 @@ function firewallConfig(stateful: boolean): unknown {
     ...(r.dstLen && { dst: `${ip(r.dst)}/${r.dstLen}` }),
     dport: `${r.dportLo}-${r.dportHi}`,
   }));
-  return { default: 'deny', stateful, flows: 1 << 21, rules };
+  return (flows) => ({ default: 'deny', stateful, flows: tableFlows(flows), rules });
 }
 
 const ROUTER: RouterConfig & { egress: string } = {
@@ -86,12 +92,14 @@ const ROUTER: RouterConfig & { egress: string } = {
   egress: 'next',
 };
 // 32 public addresses: room for 1M flows (one address holds 64512 a protocol).
-const NAT = { inside: '10.0.0.0/8', public_ip: '203.0.113.0/27', flows: 1 << 21 };
+const NAT = (flows: number): NatConfig => ({ inside: '10.0.0.0/8', public_ip: '203.0.113.0/27', flows: tableFlows(flows) });
 // The bench's flows go to 192.168.0.0 (below 64K flows) on UDP port 80.
 const RATELIMIT = { rate: 1e12, burst: 1e6 };
 const DPI_PATTERNS = [{ text: 'attack', action: 'drop' }, { hex: 'deadbeef', action: 'count' }];
 const LB_MACS = ['a', 'b', 'c', 'd'].map((_, i) => Uint8Array.from([2, 0, 0, 0, 1, i]));
-const LB = { flows: 1 << 21, vips: [{ vip: '192.168.0.0', port: 80, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }] };
+const LB_VIPS = [{ vip: '192.168.0.0', port: 80, proto: 'udp', backends: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, mac: `02:00:00:00:01:0${i}`, port: 1 })) }];
+const LB = (egress: 'port' | 'next') => (flows: number): unknown => ({ flows: tableFlows(flows), egress, vips: LB_VIPS });
+const MONITOR = (flows: number): unknown => ({ flows: tableFlows(flows) });
 
 export const NF_PATH_CASES: NfPathCase[] = [
   { name: 'forward', nfs: [{ module: 'forward' }], baseline: () => () => true },
@@ -104,12 +112,12 @@ export const NF_PATH_CASES: NfPathCase[] = [
   { name: 'firewall-c', nfs: [{ module: 'firewall-c', native: 'firewall', config: firewallConfig(false) }], baseline: () => firewallBaseline },
   {
     name: 'firewall+st', nfs: [{ module: 'firewall', config: firewallConfig(true) }],
-    baseline: () => firewallReferenceBaseline(firewallConfig(true) as FwConfig), baselinePasses: REFERENCE_PASSES,
+    baseline: (flows) => firewallReferenceBaseline(firewallConfig(true)(flows) as FwConfig), baselinePasses: REFERENCE_PASSES,
   },
   { name: 'router', nfs: [{ module: 'router', config: ROUTER }], baseline: () => routerBaseline(ROUTER) },
-  { name: 'nat', nfs: [{ module: 'nat', config: NAT }], baseline: () => natBaseline(NAT) },
+  { name: 'nat', nfs: [{ module: 'nat', config: NAT }], baseline: (flows) => natBaseline(NAT(flows)) },
   {
-    name: 'lb', nfs: [{ module: 'lb', config: LB }],
+    name: 'lb', nfs: [{ module: 'lb', config: LB('port') }],
     baseline: () => lbReferenceBaseline(0xc0a80000, 80, 17, LB_MACS, 65537), baselinePasses: REFERENCE_PASSES,
   },
   {
@@ -120,7 +128,7 @@ export const NF_PATH_CASES: NfPathCase[] = [
     name: 'ratelimit', nfs: [{ module: 'ratelimit', config: { ...RATELIMIT, buckets: 1 << 21 } }],
     baseline: () => ratelimitReferenceBaseline(RATELIMIT), baselinePasses: REFERENCE_PASSES,
   },
-  { name: 'monitor', nfs: [{ module: 'monitor', config: { flows: 1 << 21 } }], baseline: () => monitorReferenceBaseline(), baselinePasses: REFERENCE_PASSES },
+  { name: 'monitor', nfs: [{ module: 'monitor', config: MONITOR }], baseline: () => monitorReferenceBaseline(), baselinePasses: REFERENCE_PASSES },
   // Messages set up but none sent (the bench traffic matches no pattern): what the mailboxes cost
   // a chain when nothing is pending, against the same chain whose dpi tells no one.
   { name: 'dpi+fw', nfs: [{ module: 'dpi', config: { patterns: DPI_PATTERNS } }, { module: 'firewall', config: { default: 'allow' } }] },
@@ -128,6 +136,15 @@ export const NF_PATH_CASES: NfPathCase[] = [
   {
     name: 'fw+rt+nat',
     nfs: [{ module: 'forward' }, { module: 'firewall', config: firewallConfig(false) }, { module: 'router', config: ROUTER }, { module: 'nat', config: NAT }],
+  },
+  // The five NFs of the data plane's chain5 points: where the five-NF target's gap to C lies,
+  // without the rings.
+  {
+    name: 'fw+rt+nat+lb+mon',
+    nfs: [
+      { module: 'forward' }, { module: 'firewall', config: firewallConfig(false) }, { module: 'router', config: ROUTER }, { module: 'nat', config: NAT },
+      { module: 'lb', config: LB('next') }, { module: 'monitor', config: MONITOR },
+    ],
   },
 ];
 
@@ -152,7 +169,8 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
     const names = c.nfs.map((nf, i) => `${nf.module}${i}`);
     const instances = (kind: 'wasm' | 'c'): NfInstance[] => c.nfs.map((nf, position) =>
       createNfInstance(loadNfModule(modulePath(kind === 'c' ? nf.native ?? nf.module : nf.module, kind)), names[position]!, {
-        pool: window, place: { names, position }, ...(nf.config !== undefined && { config: JSON.stringify(nf.config) }),
+        pool: window, place: { names, position },
+        ...(nf.config !== undefined && { config: JSON.stringify(typeof nf.config === 'function' ? nf.config(flows) : nf.config) }),
       }),
     );
     const wasmNfs = instances('wasm');
@@ -175,7 +193,7 @@ export function measureNfPath(c: NfPathCase, flows: number): { wasm: number; c?:
     for (let done = 0; done < PASSES; done += BLOCK_PASSES) timers.forEach((run, k) => (ms[k]! += run(BLOCK_PASSES)));
     const result = { wasm: perPacket(ms[0]!, PASSES), ...(ms.length > 1 && { c: perPacket(ms[1]!, PASSES) }) };
     // The baseline after, not interleaved: a slow reference must not evict the NF's tables.
-    const baseline = c.baseline?.();
+    const baseline = c.baseline?.(flows);
     if (baseline === undefined) return result;
     const passes = c.baselinePasses ?? PASSES;
     let tsMs = 0;

@@ -64,9 +64,15 @@ export class CountMinSketch {
   add(hash: u64, n: u32): u32 {
     const h1 = <u32>hash;
     const h2 = <u32>(hash >> 32);
+    // The fields in locals: each counter's store might alias them (they are in the same
+    // memory), so V8 reloaded all four after every row.
+    const counters = this.counters;
+    const width = this.width;
+    const mask = this.mask;
+    const depth = this.depth;
     let estimate: u32 = 0xffffffff;
-    for (let i: u32 = 0; i < this.depth; i++) {
-      const c = this.counters + (<usize>i * this.width + index(h1, h2, i, this.mask)) * 4;
+    for (let i: u32 = 0; i < depth; i++) {
+      const c = counters + (<usize>i * width + index(h1, h2, i, mask)) * 4;
       const old = load<u32>(c);
       const v = old + n < old ? 0xffffffff : old + n;
       store<u32>(c, v);

@@ -18,10 +18,10 @@
 //                                by the same worker through the same C chain
 //   chain3-64B-1K-vm-ivshmem     firewall -> a QEMU guest -> nat: the guest's ttl over ivshmem
 //   chain3-64B-1K-vm-vhost       the same with a Linux bridge guest on two vhost-user ports
-//   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate that point measured
-//                                in this run: arrival-to-hand-back latency percentiles
-//   swap1-100ms                  chain1-64B-1K paced at half its rate, its firewall swapped for a
-//                                fresh instance every 100 ms: the pauses and the drops
+//   latency<L>-<pct>pct          chain<L>-64B-1K paced at pct% of the rate it reached unpaced
+//                                right before (2 s): arrival-to-hand-back latency percentiles
+//   swap1-100ms                  chain1-64B-1K paced at half its rate (measured the same way), its
+//                                firewall swapped for a fresh instance every 100 ms: the pauses and the drops
 //   nf-<case>-<flows>            the NF path alone (bench/nf-path.ts): ns/packet, C and TS baselines
 //   kernel-<pmd>-64B             a kernel interface's driver (net_af_xdp, net_af_packet) both ways
 //                                through a veth pair: bench traffic out of one end by [forward],

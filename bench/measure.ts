@@ -34,6 +34,8 @@ export interface Sample {
   nsPerPacket?: number;
   cNsPerPacket?: number;
   tsNsPerPacket?: number;
+  /** Latency and swap points: the chain's rate unpaced, measured right before (what the pace is a percentage of). */
+  capacityPps?: number;
   /** Latency and swap points: the rate the source was paced to; latency percentiles. */
   pacedPps?: number;
   latency?: LatencySummary;
@@ -94,6 +96,9 @@ function dropsOf(w: RunWindow): Record<string, number> {
 /** What a point may need from a point measured before it: its median rate, and its worker's ns a packet. */
 export type BaseOf = (point: Point) => { pps: number; workerNs?: number } | undefined;
 
+/** Seconds of the unpaced run that sets a latency or swap point's pace. */
+const CAPACITY_S = 2;
+
 /** A latency point's floors, right after it: the rings alone at its pace, and with its chain's
  *  CPU time a packet on the worker side. */
 function floors(pps: number, workerNs: number | undefined, timing: Timing): Pick<Sample, 'floor' | 'workFloor'> {
@@ -125,18 +130,24 @@ export async function measure(point: Point, timing: Timing, scratch: string, bas
       let pacedPps: number | undefined;
       mkdirSync(scratch, { recursive: true });
       const chain = point.kind === 'latency' || point.kind === 'swap' ? latencyBase(point) : point;
-      if (point.kind === 'latency' || point.kind === 'swap') {
-        const max = baseOf(chain)?.pps;
-        if (max === undefined) throw new Error(`needs ${chain.id} measured first, in the same run`);
-        pacedPps = Math.round((max * point.percent) / 100);
-        extra.push('--rx-pps', String(pacedPps));
-        if (point.kind === 'latency') extra.push('--latency');
-      }
       if (chain.kind === 'chain') {
         const replayed = Math.min(chain.flows, REPLAYED_FLOWS);
         pcap = join(scratch, `traffic-${chain.size}-${replayed}.pcap`);
         writeFlowsPcap(pcap, chain.size, replayed);
         if (chain.flows > REPLAYED_FLOWS) extra.push('--rx-flows', String(chain.flows));
+      }
+      let capacityPps: number | undefined;
+      if (point.kind === 'latency' || point.kind === 'swap') {
+        // Paced from the chain's rate a moment before, not from its point's median minutes
+        // earlier: this machine's slow spells last minutes, and 80% of a faster minute's rate
+        // can be all the worker has in a slower one. With the latency stamps too, which the
+        // worker pays for.
+        if (point.kind === 'latency') extra.push('--latency');
+        const unpaced = await runNetvm(dataPlaneConfig(chain, MODULES, pcap, timing.workers), scratch, `${point.id}-capacity`, timing.warmupS, CAPACITY_S, extra);
+        capacityPps = unpaced.window.ports.filter((p) => !p.name.includes('.')).reduce((n, p) => n + p.tx, 0) / unpaced.window.seconds;
+        if (!(capacityPps > 0)) throw new Error(`${chain.id}, unpaced to set the pace, sent nothing`);
+        pacedPps = Math.round((capacityPps * point.percent) / 100);
+        extra.push('--rx-pps', String(pacedPps));
       }
       let swaps: SwapRound | undefined;
       const during = point.kind !== 'swap' ? undefined : {
@@ -161,6 +172,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, bas
         drops: dropsOf(w),
         heldBack: Math.max(0, ...own.map((p) => p.rx_held_us / 1e6 / w.seconds)),
         clean,
+        ...(capacityPps !== undefined && { capacityPps }),
         ...(pacedPps !== undefined && { pacedPps }),
         ...(w.latency !== undefined && { latency: w.latency }),
         ...(w.workerGaps !== undefined && { workerGaps: w.workerGaps }),

@@ -456,6 +456,8 @@ function rows(all: PointResult[]): string[][] {
         (f.idle.ownP50Us === undefined ? '' : `, of which netvm from RX to hand-back p50 ${us(f.idle.ownP50Us)}, max ${us(f.idle.ownMaxUs!)}`) : '',
       ...Object.entries(s?.drops ?? {}).map(([k, v]) => `${k} ${v}`),
       s?.heldBack ? `source held back ${(s.heldBack * 100).toFixed(0)}% of the time` : '',
+      s?.capacityPps !== undefined && s.pacedPps !== undefined
+        ? `paced at ${(s.pacedPps / 1e6).toFixed(2)} Mpps, of ${(s.capacityPps / 1e6).toFixed(2)} unpaced right before` : '',
       s?.pacedPps !== undefined && s.offeredPps !== undefined && s.offeredPps < 0.99 * s.pacedPps
         ? `offered ${(s.offeredPps / 1e6).toFixed(2)} of the ${(s.pacedPps / 1e6).toFixed(2)} Mpps paced` : ''].filter(Boolean).join('; ');
     return [r.point.id, `${f.mpps.toFixed(2)}${spread}`, fmt(f.gbpsWire), fmt(f.workerNs, 1), fmt(f.pollNs, 1),

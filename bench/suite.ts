@@ -71,7 +71,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   };
   if (!Number.isInteger(timing.workers) || timing.workers > 16) throw new UsageError(`--workers: '${values.workers}' is not a whole number from 1 to 16`, BENCH_USAGE);
   const all = matrix(quick);
-  // Latency and swap points are paced against their chain point's rate: that one comes along.
+  // Latency and swap points are set beside their chain point (its CPU time a packet is the
+  // latency floor's work): that one comes along.
   const exact = new Set(only.filter((o) => all.some((p) => p.id === o)));
   const wanted = (p: Point): boolean => only.some((o) => (exact.has(o) ? p.id === o : p.id.startsWith(o)));
   const paced = (q: Point): boolean => (q.kind === 'latency' || q.kind === 'swap') && wanted(q);

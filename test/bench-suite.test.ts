@@ -25,7 +25,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   t.match(run.stdout, /^Wasm\/C speed \(1 = as fast as the same logic in C\): chain1-64B-1K [\d.]+x, nf-firewall-1K [\d.]+x$/m);
 
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
-  // latency3-50pct is paced against chain3-64B-1K's rate: that point comes along.
+  // latency3-50pct's floor takes chain3-64B-1K's CPU time a packet: that point comes along.
   t.same(json.results.map((r) => r.id), ['skeleton-64B', 'skeleton-extbuf-64B', 'handoff', 'chain1-64B-1K', 'chain1-64B-1K-c', 'chain1-64B-1K-js', 'chain3-64B-1K', 'latency3-50pct', 'single-router-64B-1K', 'single-router-64B-1K-c', 'peer-l3fwd-64B-1K', 'peer-ovs-forward-64B-1K', 'peer-ovs-chain3-64B-1K', 'nf-firewall-1K']);
   for (const r of json.results) {
     t.equal(r.error, undefined, `${r.id} ran`);
@@ -70,9 +70,10 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   });
   t.same(running.filter((cmd) => /ovs-vswitchd|ovsdb-server|l3fwd/.test(cmd)), [], 'no OVS daemon or l3fwd left running');
   const paced = result('latency3-50pct').samples[0]! as {
-    pacedPps?: number; latency?: { count: number; p99Ns: number }; floor?: { p99Ns: number }; workFloor?: { p99Ns: number; workNs: number }; workerGaps?: unknown[];
+    capacityPps?: number; pacedPps?: number; latency?: { count: number; p99Ns: number }; floor?: { p99Ns: number }; workFloor?: { p99Ns: number; workNs: number }; workerGaps?: unknown[];
   };
   t.ok(paced.pacedPps! > 0 && paced.latency!.count > 0 && paced.latency!.p99Ns > 0, 'the paced point has latency percentiles');
+  t.ok(Math.abs(paced.pacedPps! - paced.capacityPps! / 2) <= 1, 'paced at half the rate its chain reached unpaced right before');
   t.ok(paced.floor!.p99Ns > 0 && paced.workerGaps!.length === 1, 'beside the rings alone at the same pace, and the worker\'s turn gaps');
   t.ok(paced.workFloor!.p99Ns > 0 && paced.workFloor!.workNs > 0, 'and beside the rings with the chain\'s CPU time a packet on the worker side');
 

@@ -96,6 +96,12 @@ function dropsOf(w: RunWindow): Record<string, number> {
 /** What a point may need from a point measured before it: its median rate, and its worker's ns a packet. */
 export type BaseOf = (point: Point) => { pps: number; workerNs?: number } | undefined;
 
+/** The config's own ports: a vhost-user guest's ports (their names hold a '.', as router.into) are inside the system under test. */
+const ownPorts = (w: RunWindow): RunWindow['ports'] => w.ports.filter((p) => !p.name.includes('.'));
+
+/** Packets a second out of the config's own ports. */
+const sentPps = (w: RunWindow): number => ownPorts(w).reduce((n, p) => n + p.tx, 0) / w.seconds;
+
 /** Seconds of the unpaced run that sets a latency or swap point's pace. */
 const CAPACITY_S = 2;
 
@@ -144,7 +150,7 @@ export async function measure(point: Point, timing: Timing, scratch: string, bas
         // worker pays for.
         if (point.kind === 'latency') extra.push('--latency');
         const unpaced = await runNetvm(dataPlaneConfig(chain, MODULES, pcap, timing.workers), scratch, `${point.id}-capacity`, timing.warmupS, CAPACITY_S, extra);
-        capacityPps = unpaced.window.ports.filter((p) => !p.name.includes('.')).reduce((n, p) => n + p.tx, 0) / unpaced.window.seconds;
+        capacityPps = sentPps(unpaced.window);
         if (!(capacityPps > 0)) throw new Error(`${chain.id}, unpaced to set the pace, sent nothing`);
         pacedPps = Math.round((capacityPps * point.percent) / 100);
         extra.push('--rx-pps', String(pacedPps));
@@ -160,11 +166,10 @@ export async function measure(point: Point, timing: Timing, scratch: string, bas
       const summary = await runNetvm(dataPlaneConfig(point, MODULES, pcap, timing.workers), scratch, point.id, timing.warmupS, timing.seconds, extra, during);
       const w = summary.window;
       const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
-      // The config's own ports: a vhost-user guest's ports are inside the system under test.
-      const own = w.ports.filter((p) => !p.name.includes('.'));
+      const own = ownPorts(w);
       const accel = summary.guests?.[0]?.accel;
       return {
-        pps: own.reduce((n, p) => n + p.tx, 0) / w.seconds,
+        pps: sentPps(w),
         windowS: w.seconds,
         offeredPps: own.reduce((n, p) => n + p.rx, 0) / w.seconds,
         ...(accel !== undefined && { accel }),

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_prefetch.h>
 
 #include "internal.h"
@@ -34,11 +35,14 @@
 #define RECORD_V1 16u
 #define RECORD_V2 32u
 
-/* Counter layout, in doubles (host/chain/counters.ts). */
-enum { C_IN, C_OUT, C_DROPPED, C_WORDS };
+/* Counter layout, in doubles (host/chain/counters.ts). C_HOST_NS: the worker's
+ * time in the chain's own work here; N_BUSY_NS: its time on an NF's bursts,
+ * from the hand-over to nv_chain_after (the call into the NF, and the messages
+ * delivered to it before). */
+enum { C_IN, C_OUT, C_DROPPED, C_HOST_NS, C_WORDS };
 /* The four N_MSG_* words are written by the worker's JavaScript (host/chain/mailroom.ts). */
 enum { N_IN, N_BYTES, N_NEXT, N_OUT, N_DROPPED, N_BAD_VERDICT, N_BAD_LENGTH, N_TRAPPED, N_TRAP_BATCHES, N_HUNG,
-       N_FAIL_DROPPED, N_FAIL_PASSED, N_MSG_SENT, N_MSG_RECEIVED, N_MSG_DROPPED, N_MAILBOX_FULL, N_WORDS };
+       N_FAIL_DROPPED, N_FAIL_PASSED, N_BUSY_NS, N_MSG_SENT, N_MSG_RECEIVED, N_MSG_DROPPED, N_MAILBOX_FULL, N_WORDS };
 #define C_COUNTERS_NF(k) (C_WORDS + (k) * N_WORDS)
 
 struct chain {
@@ -71,6 +75,7 @@ struct chain {
 	 * the packets waiting for that NF (passed on by NEXT, or sent ahead by a
 	 * TO_NF verdict), and whether they are the whole burst in its order. */
 	uint32_t first, n, ret_first, emitted;
+	uint64_t handed; /* the TSC when the chain last handed the burst to an NF */
 	uint16_t running; /* the chain position whose NF has the burst now */
 	int ticking;      /* the chain position whose netvm_tick runs now, or -1 */
 	uint16_t n_waiting[NV_MAX_CHAIN_NFS];
@@ -88,6 +93,25 @@ struct chain {
 
 static struct chain chains[NV_MAX_LANES];
 
+/* ns a TSC cycle: EAL's measure of the TSC, or without EAL (offline runs, the
+ * bench's NF path) one taken here against the monotonic clock over 2 ms. */
+static double ns_per_cycle;
+
+static uint64_t monotonic_ns(void);
+
+static void measure_tsc(void)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	if (hz != 0) {
+		ns_per_cycle = 1e9 / (double)hz;
+		return;
+	}
+	uint64_t ns0 = monotonic_ns(), tsc0 = rte_rdtsc(), ns;
+	while ((ns = monotonic_ns()) - ns0 < 2000000)
+		;
+	ns_per_cycle = (double)(ns - ns0) / (double)(rte_rdtsc() - tsc0);
+}
+
 int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size, void *counters,
 		  uint16_t to_port, const uint16_t *port_ids, uint16_t n_ports)
 {
@@ -95,6 +119,8 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 		return nv_fail(EINVAL, "chain %u: bad arguments", id);
 	struct chain *c = &chains[id];
 	memset(c, 0, sizeof(*c));
+	if (ns_per_cycle == 0)
+		measure_tsc();
 	c->rx = rx_ring;
 	c->ret = ret_ring;
 	c->mask = ring_size - 1;
@@ -240,6 +266,15 @@ static uint32_t take(struct chain *c, uint32_t most)
 	return n;
 }
 
+/* The chain's own work from the TSC since to now, when it hands the burst on. */
+static inline void host_time(struct chain *c, uint64_t since)
+{
+	c->handed = rte_rdtsc();
+	c->counters[C_HOST_NS] += (double)(c->handed - since) * ns_per_cycle;
+}
+
+static uint32_t begin_burst(struct chain *c, uint32_t n);
+
 /* Takes a burst and stages it for the first NF. Returns the burst's size
  * (0: nothing waiting), which is how many packets the first NF is to be called
  * with; a chain without NFs sends them on at once. */
@@ -249,6 +284,15 @@ uint32_t nv_chain_begin(uint16_t id)
 	uint32_t n = take(c, c->max_burst);
 	if (n == 0)
 		return 0;
+	uint64_t t0 = rte_rdtsc();
+	n = begin_burst(c, n);
+	host_time(c, t0);
+	return n;
+}
+
+/* The n packets just taken: sent on (no NFs), or parsed and staged for the first NF. */
+static uint32_t begin_burst(struct chain *c, uint32_t n)
+{
 	if (c->n_nfs == 0) {
 		for (uint32_t i = 0; i < n; i++)
 			emit_at(c, rx_desc(c, i)->pool_off, rx_desc(c, i)->len, c->to_port);
@@ -425,6 +469,8 @@ static void capture_passed(struct chain *c, struct nv_capture_point *cap, uint16
 	nv_capture_burst(cap, data, len, n);
 }
 
+static uint32_t check_nf(struct chain *c, uint16_t id, uint16_t k, int status);
+
 /* After NF k ran (or trapped, or was not called: see enum nv_nf_status),
  * checks its records, emits what left the chain, and queues the rest for
  * later NFs. Returns which NF runs next and with how many packets, as
@@ -432,6 +478,16 @@ static void capture_passed(struct chain *c, struct nv_capture_point *cap, uint16
 uint32_t nv_chain_after(uint16_t id, uint16_t k, int status)
 {
 	struct chain *c = &chains[id];
+	uint64_t t0 = rte_rdtsc();
+	c->counters[C_COUNTERS_NF(k) + N_BUSY_NS] += (double)(t0 - c->handed) * ns_per_cycle;
+	uint32_t next = check_nf(c, id, k, status);
+	host_time(c, t0);
+	return next;
+}
+
+/* nv_chain_after's work, untimed. */
+static uint32_t check_nf(struct chain *c, uint16_t id, uint16_t k, int status)
+{
 	double *nc = &c->counters[C_COUNTERS_NF(k)];
 	const uint8_t *records = c->records[k];
 	uint32_t stride = c->record_bytes[k];

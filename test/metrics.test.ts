@@ -62,7 +62,7 @@ t.test('GET /metrics: the stats in Prometheus text, with the token only', async 
   t.match(type, /^text\/plain; version=0\.0\.4/);
   const stats = (await controlCall(address, 'GET', '/v1/stats')).body as {
     ports: { name: string; rx: number; tx: number; rx_multiseg: number; rx_held_us: number }[];
-    chains: { nfs: { name: string; in: number; dropped: number; metrics: Record<string, number> }[] }[];
+    chains: { host_ns: number; nfs: { name: string; in: number; dropped: number; busy_ns: number; metrics: Record<string, number> }[] }[];
     pool: { mbufs: number; available: number };
   };
 
@@ -75,6 +75,9 @@ t.test('GET /metrics: the stats in Prometheus text, with the token only', async 
   t.equal(sample(text, 'netvm_nf_dropped_packets_total', { chain: 'main', nf: 'fw', reason: 'verdict' }), fw.dropped);
   t.ok(fw.dropped > 0, 'the firewall dropped DNS');
   t.equal(sample(text, 'netvm_nf_metric', { chain: 'main', nf: 'fw', metric: 'denied_by_rule' }), fw.metrics['denied_by_rule'], 'the NF\'s own SDK metrics');
+  t.ok(fw.busy_ns > 0 && stats.chains[0]!.host_ns > 0, 'the worker\'s time on the NF and on the chain\'s own work, measured');
+  t.equal(sample(text, 'netvm_nf_busy_seconds_total', { chain: 'main', nf: 'fw' }), fw.busy_ns / 1e9, 'time on the NF: as /v1/stats says');
+  t.equal(sample(text, 'netvm_chain_host_seconds_total', { chain: 'main' }), stats.chains[0]!.host_ns / 1e9, 'the chain\'s own time: as /v1/stats says');
   t.equal(sample(text, 'netvm_lane_in_flight_packets', { chain: 'main' }), 0, 'the worker holds nothing once the input is done');
   t.equal(sample(text, 'netvm_pool_mbufs'), stats.pool.mbufs);
   t.equal(sample(text, 'netvm_pool_mbufs_in_use'), stats.pool.mbufs - stats.pool.available);

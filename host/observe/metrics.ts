@@ -103,6 +103,7 @@ export class DataPlaneMetrics {
     readCounter(r, 'netvm_chain_in_packets_total', 'Packets the chain took from its input port.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.in)));
     readCounter(r, 'netvm_chain_out_packets_total', 'Packets the chain sent to a port.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.out)));
     readCounter(r, 'netvm_chain_dropped_packets_total', 'Packets the chain dropped, every reason.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.dropped)));
+    readCounter(r, 'netvm_chain_host_seconds_total', 'Worker time in the chain\'s own work (staging bursts, the parse, checking what each NF wrote), its NFs not included.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.host_ns / 1e9)));
     readGauge(r, 'netvm_chain_workers', 'Workers (replicas) the chain runs on.', ['chain'], (set) => chains().forEach((c) => set({ chain: c.name }, c.workers)));
 
     readCounter(r, 'netvm_nf_in_packets_total', 'Packets handed to the NF.', ['chain', 'nf'], (set) => {
@@ -119,6 +120,9 @@ export class DataPlaneMetrics {
     });
     readCounter(r, 'netvm_nf_failed_open_packets_total', 'Packets passed on unchanged because the NF had failed (fail open).', ['chain', 'nf'], (set) => {
       for (const [c, nf] of nfs()) set({ chain: c.name, nf: nf.name }, nf.fail_passed);
+    });
+    readCounter(r, 'netvm_nf_busy_seconds_total', 'Worker time on the NF\'s bursts: from the hand-over of a burst to the NF until the chain checks what it wrote (the call into the NF, and the messages delivered to it before).', ['chain', 'nf'], (set) => {
+      for (const [c, nf] of nfs()) set({ chain: c.name, nf: nf.name }, nf.busy_ns / 1e9);
     });
     readCounter(r, 'netvm_nf_trap_bursts_total', 'Bursts in which the NF trapped.', ['chain', 'nf'], (set) => {
       for (const [c, nf] of nfs()) set({ chain: c.name, nf: nf.name }, nf.trap_batches);

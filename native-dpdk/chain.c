@@ -8,6 +8,7 @@
  * and both are checked. What identifies a packet (pool offset, room) is read
  * from the RX ring, whose slots the chain holds until the burst is done. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -94,8 +95,10 @@ struct chain {
 static struct chain chains[NV_MAX_LANES];
 
 /* ns a TSC cycle: EAL's measure of the TSC, or without EAL (offline runs, the
- * bench's NF path) one taken here against the monotonic clock over 2 ms. */
+ * bench's NF path) one taken here against the monotonic clock over 2 ms. Once
+ * a process, by whichever worker first makes a chain. */
 static double ns_per_cycle;
+static pthread_once_t tsc_measured = PTHREAD_ONCE_INIT;
 
 static uint64_t monotonic_ns(void);
 
@@ -119,8 +122,7 @@ int nv_chain_init(uint16_t id, void *rx_ring, void *ret_ring, uint32_t ring_size
 		return nv_fail(EINVAL, "chain %u: bad arguments", id);
 	struct chain *c = &chains[id];
 	memset(c, 0, sizeof(*c));
-	if (ns_per_cycle == 0)
-		measure_tsc();
+	pthread_once(&tsc_measured, measure_tsc);
 	c->rx = rx_ring;
 	c->ret = ret_ring;
 	c->mask = ring_size - 1;

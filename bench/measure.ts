@@ -45,6 +45,8 @@ export interface Sample {
   workFloor?: Omit<LatencySummary, 'count'> & { workNs: number };
   /** Data-plane points: the measured window's length, in s. */
   windowS?: number;
+  /** Data-plane points of one chain: the worker's ns a packet on the chain's own work and on each NF (host_ns, busy_ns). */
+  workerTime?: WorkerTime;
   /** Latency points: the worker's turn gaps in the window. */
   workerGaps?: WorkerGaps[];
   /** Swap points: how many swaps were done and refused, and each one's pause. */
@@ -57,6 +59,18 @@ export interface Sample {
   /** Idle points: each probe's round trip after a quiet spell, in us, and the probes that did not come back. */
   wakeUs?: number[];
   lostProbes?: number;
+}
+
+export interface WorkerTime {
+  chainNs: number;
+  nfs: { name: string; ns: number }[];
+}
+
+/** Where a one-chain window's worker time went, a packet; undefined without packets. */
+function workerTimeOf(w: RunWindow): WorkerTime | undefined {
+  const c = w.chains.length === 1 ? w.chains[0]! : undefined;
+  if (c === undefined || c.in === 0) return undefined;
+  return { chainNs: c.host_ns / c.in, nfs: c.nfs.map((nf) => ({ name: nf.name, ns: nf.in === 0 ? 0 : nf.busy_ns / nf.in })) };
 }
 
 export interface Timing {
@@ -168,9 +182,11 @@ export async function measure(point: Point, timing: Timing, scratch: string, bas
       const clean = summary.unaccounted === 0 && summary.badDescriptors === 0 && summary.pool.available === summary.pool.mbufs;
       const own = ownPorts(w);
       const accel = summary.guests?.[0]?.accel;
+      const workerTime = workerTimeOf(w);
       return {
         pps: sentPps(w),
         windowS: w.seconds,
+        ...(workerTime !== undefined && { workerTime }),
         offeredPps: own.reduce((n, p) => n + p.rx, 0) / w.seconds,
         ...(accel !== undefined && { accel }),
         threads: w.threads.map(({ name, share }) => ({ name, share })),

@@ -447,7 +447,7 @@ function rows(all: PointResult[]): string[][] {
     // A noisy point's repeats, each with where the host had put the two vCPUs (the line's round trip).
     const byRepeat = f.noisy && r.samples.every((x) => x.lineRttNs !== undefined)
       ? `repeats (Mpps @ cross-core line round trip): ${r.samples.map((x) => `${(x.pps / 1e6).toFixed(2)} @ ${x.lineRttNs!.toFixed(0)} ns`).join(', ')}` : '';
-    const notes = [f.noisy ? 'NOISY' : '', byRepeat, s?.clean === false ? 'ACCOUNTING FAILED' : '',
+    const notes = [f.noisy ? 'NOISY' : '', byRepeat, s?.clean === false ? 'ACCOUNTING FAILED' : '', workerTimeNote(r, all),
       f.vsAfPacket !== undefined ? `${f.vsAfPacket.toFixed(2)}x net_af_packet on the same veth pair` : '',
       f.swap ? `${f.swap.swaps} swaps, pause median ${f.swap.medianPauseUs.toFixed(0)} us, max ${f.swap.maxPauseUs.toFixed(0)} us; build median ${f.swap.medianBuildUs.toFixed(0)} us` : '',
       f.latencyUs ? `latency p50 ${us(f.latencyUs.p50)}, p99 ${us(f.latencyUs.p99)}, p99.9 ${us(f.latencyUs.p999)}, max ${us(f.latencyUs.max)}` : '',
@@ -465,6 +465,20 @@ function rows(all: PointResult[]): string[][] {
       f.wasmVsC === undefined ? '-' : `${f.wasmVsC.toFixed(2)}x${f.cNs === undefined ? '' : ` (C ${fmt(f.cNs, 1)} ns)`}`,
       f.wasmVsTs === undefined ? '-' : `${f.wasmVsTs.toFixed(2)}x${f.tsNs === undefined ? '' : ` (TS ${fmt(f.tsNs, 1)} ns)`}`, notes];
   });
+}
+
+/** The worker's ns a packet on the chain's own work and on each NF, beside the same chain in C
+ *  (its -c point) where the run has it. */
+function workerTimeNote(r: PointResult, all: PointResult[]): string {
+  const t = typicalSample(r)?.workerTime;
+  if (t === undefined) return '';
+  const p = r.point;
+  const plain = p.kind === 'chain' && !p.js && !p.c && !p.isolated && p.vm === undefined;
+  const cPoint = plain ? byId(all, `${p.id}-c`) : undefined;
+  const c = cPoint === undefined ? undefined : typicalSample(cPoint)?.workerTime;
+  const pair = (wasm: number, native: number | undefined): string => (native === undefined ? wasm.toFixed(1) : `${wasm.toFixed(1)}/${native.toFixed(1)}`);
+  const parts = [`chain's own ${pair(t.chainNs, c?.chainNs)}`, ...t.nfs.map((nf, k) => `${nf.name} ${pair(nf.ns, c?.nfs[k]?.ns)}`)];
+  return `worker ns a packet${c === undefined ? '' : ' (Wasm/C)'}: ${parts.join(', ')}`;
 }
 
 const HEAD = ['point', 'Mpps [min-max]', 'Gbps wire', 'ns/pkt worker', 'ns/pkt poll', 'vs skeleton', 'Wasm/C speed', 'Wasm vs TS', 'notes'];

@@ -80,6 +80,7 @@ t.test('a tiny matrix: baselines, a chain and the NF path, into JSON, Markdown a
   const report = readFileSync(join(out, 'report.md'), 'utf8');
   t.match(report, /^# NetVM benchmark, /);
   t.match(report, /\| chain1-64B-1K \| [\d.]+ \|/);
+  t.match(report, /\| chain1-64B-1K \|.*worker ns a packet \(Wasm\/C\): chain's own [\d.]+\/[\d.]+, firewall [\d.]+\/[\d.]+/, "the worker's time a packet on the chain and its NF, beside C's");
   t.match(report, /raw DPDK \(the skeleton example, from dpdk-doc\): measured/);
   t.match(report, /the rings alone \(handoff, bench\/handoff\.c\): .*; measured/);
   t.match(report, /\| handoff \| [\d.]+ \|/);

@@ -57,6 +57,7 @@ t.test('the dashboard shows the running chain, live, and swaps from the page', a
   t.match(await page.locator('[data-edge="main:0"] text').textContent(), /^\d+(\.\d+)? (k|M)?pps$/, 'the input edge carries a rate');
   await page.waitForTimeout(1500);
   t.ok((await inCount()) > first, 'the numbers move');
+  t.match(await page.locator('[data-node="main:1"] text.cost').textContent(), /^\d+\.\d ns a packet$/, "an NF's node says what a packet cost the worker there");
   // The last minutes: a chart of the chain and one of each NF, from /v1/history.
   await page.locator('[data-chart="main/ttl"] canvas').waitFor();
   t.same(await page.locator('[data-history="main"] .chart h3').allTextContents(), ['chain', 'nf fw', 'nf ttl'], 'a chart of the chain, and one of each NF');

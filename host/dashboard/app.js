@@ -33,13 +33,17 @@ const NODE_W = 200;
 const GAP = 90;
 const drops = (nf) => nf.dropped + nf.bad_verdict + nf.bad_length + nf.trapped + nf.hung + nf.fail_dropped;
 
-/** One chain: from port, its NFs, to port; an edge's rate is what crossed it per second. */
+/** The worker's time on an NF a packet over the last second (its busy_ns), when packets came. */
+const cost = (nf, was) => (was && nf.in > was.in ? `${((nf.busy_ns - was.busy_ns) / (nf.in - was.in)).toFixed(1)} ns a packet` : '');
+
+/** One chain: from port, its NFs, to port; an edge's rate is what crossed it per second, and
+ *  an NF's node says what a packet cost the worker there. */
 function drawChain(chain, shape, before, dt) {
   const old = before?.chains.find((c) => c.name === chain.name);
   const per = (now, was) => (old && dt > 0 ? rate((now - was) / dt) : '…');
   const nodes = [
     { label: shape.from, sub: 'port', port: true },
-    ...chain.nfs.map((nf) => ({ label: nf.name, sub: `in ${nf.in} · drops ${drops(nf)} · traps ${nf.trap_batches}`, bad: drops(nf) > 0 })),
+    ...chain.nfs.map((nf, k) => ({ label: nf.name, sub: `in ${nf.in} · drops ${drops(nf)} · traps ${nf.trap_batches}`, cost: cost(nf, old?.nfs[k]), bad: drops(nf) > 0 })),
     { label: shape.to, sub: 'port', port: true },
   ];
   const edges = [
@@ -47,7 +51,7 @@ function drawChain(chain, shape, before, dt) {
     ...chain.nfs.slice(1).map((nf, k) => per(nf.in, old?.nfs[k + 1]?.in)),
     per(chain.out, old?.out),
   ];
-  const svg = el('svg', { width: nodes.length * (NODE_W + GAP), height: 70 });
+  const svg = el('svg', { width: nodes.length * (NODE_W + GAP), height: 86 });
   const defs = el('defs', {});
   const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto' });
   marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#6a7ea6' }));
@@ -56,14 +60,15 @@ function drawChain(chain, shape, before, dt) {
   nodes.forEach((n, i) => {
     const x = i * (NODE_W + GAP);
     const g = el('g', { class: `node${n.port ? ' port' : ''}${n.bad ? ' drops' : ''}`, 'data-node': `${chain.name}:${i}` });
-    g.append(el('rect', { x, y: 10, width: NODE_W, height: 48, rx: 6 }));
+    g.append(el('rect', { x, y: 10, width: NODE_W, height: 64, rx: 6 }));
     g.append(el('text', { x: x + 8, y: 30, 'font-weight': 600 }, n.label));
     g.append(el('text', { x: x + 8, y: 48 }, n.sub));
+    if (n.cost !== undefined) g.append(el('text', { x: x + 8, y: 66, class: 'cost' }, n.cost));
     svg.append(g);
     if (i === nodes.length - 1) return;
     const e = el('g', { class: 'edge', 'data-edge': `${chain.name}:${i}` });
-    e.append(el('line', { x1: x + NODE_W, y1: 34, x2: x + NODE_W + GAP - 4, y2: 34 }));
-    e.append(el('text', { x: x + NODE_W + 8, y: 26 }, edges[i]));
+    e.append(el('line', { x1: x + NODE_W, y1: 42, x2: x + NODE_W + GAP - 4, y2: 42 }));
+    e.append(el('text', { x: x + NODE_W + 8, y: 34 }, edges[i]));
     svg.append(e);
   });
   const box = document.createElement('div');

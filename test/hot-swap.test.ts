@@ -133,7 +133,7 @@ t.test('a NAT\'s mappings survive its swap; a module without state starts empty'
   t.equal(m['new_mappings'], 0, 'and made none: every flow found its mapping');
   t.ok(m['translated_out']! > 0, 'and translates');
   const cli = await netvm(['stats', ...ctl]);
-  t.match(cli.stdout, /chain src->sink: in \d+, out \d+, dropped 0/);
+  t.match(cli.stdout, /chain src->sink: in \d+, out \d+, dropped 0; its own work [\d.]+ ns a packet\n    nf nat: in \d+, [\d.]+ ns a packet/, "netvm stats: the worker's time a packet on the chain and on its NF");
   // Without --config the new instance takes the config the NF runs with, and so the state.
   const kept = await netvm(['swap', 'nat', wasm('nat'), ...ctl]);
   t.equal(kept.code, 0, kept.stderr);

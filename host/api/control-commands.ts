@@ -39,16 +39,30 @@ function fail(a: Answer): never {
 interface Counters {
   uptimeS: number;
   ports: { name: string; rx: number; tx: number; rx_ring_full: number; tx_full: number; rx_held_us: number }[];
-  chains: { name: string; in: number; out: number; dropped: number }[];
+  chains: { name: string; in: number; out: number; dropped: number; host_ns: number; nfs: { name: string; in: number; busy_ns: number }[] }[];
 }
 
 function statsLines(now: Counters, before?: Counters): string[] {
   const dt = before ? now.uptimeS - before.uptimeS : 0;
   const rate = (a: number, b: number | undefined): string => (before && dt > 0 ? ` (${((a - b!) / dt / 1e6).toFixed(3)} Mpps)` : '');
+  // The worker's ns a packet (as VPP's show runtime): over the interval when watching, else since the start.
+  const cost = (ns: number, packets: number, was?: { ns: number; packets: number }): string => {
+    const [dNs, dPackets] = was === undefined ? [ns, packets] : [ns - was.ns, packets - was.packets];
+    return dPackets > 0 ? `${(dNs / dPackets).toFixed(1)} ns a packet` : 'no packets';
+  };
   return [
     `up ${now.uptimeS.toFixed(1)} s`,
     ...now.ports.map((p, i) => `  port ${p.name}: rx ${p.rx}${rate(p.rx, before?.ports[i]?.rx)}, tx ${p.tx}${rate(p.tx, before?.ports[i]?.tx)}, ring full ${p.rx_ring_full}, tx full ${p.tx_full}, held back ${(p.rx_held_us / 1e6).toFixed(3)} s`),
-    ...now.chains.map((c) => `  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}`),
+    ...now.chains.flatMap((c, i) => {
+      const b = before?.chains[i];
+      return [
+        `  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}; its own work ${cost(c.host_ns, c.in, b && { ns: b.host_ns, packets: b.in })}`,
+        ...c.nfs.map((nf, k) => {
+          const was = b?.nfs[k];
+          return `    nf ${nf.name}: in ${nf.in}, ${cost(nf.busy_ns, nf.in, was && { ns: was.busy_ns, packets: was.in })}`;
+        }),
+      ];
+    }),
   ];
 }
 

@@ -56,6 +56,8 @@ t.test('batch_ms: the watchdog gives that NF its own budget', async (t) => {
   t.equal(patient.code, 0, patient.stderr);
   t.notMatch(patient.stderr, /no progress/, 'with batch_ms 1000 it is not');
   t.equal(patient.summary!.hangs.length, 0);
+  const busyMs = patient.summary!.chains[0]!.nfs[0]!.busy_ns / 1e6;
+  t.ok(busyMs >= 150, `the worker's time on the NF holds its 150 ms burst (${busyMs.toFixed(1)} ms)`);
   for (const r of [strict, patient]) {
     const { rx, tx, drops } = totals(r.summary!);
     t.equal(rx, tx + drops, 'in = out + counted drops');

@@ -53,8 +53,8 @@ function statsLines(now: Counters, before?: Counters): string[] {
   return [
     `up ${now.uptimeS.toFixed(1)} s`,
     ...now.ports.map((p, i) => `  port ${p.name}: rx ${p.rx}${rate(p.rx, before?.ports[i]?.rx)}, tx ${p.tx}${rate(p.tx, before?.ports[i]?.tx)}, ring full ${p.rx_ring_full}, tx full ${p.tx_full}, held back ${(p.rx_held_us / 1e6).toFixed(3)} s`),
-    ...now.chains.flatMap((c, i) => {
-      const b = before?.chains[i];
+    ...now.chains.flatMap((c) => {
+      const b = before?.chains.find((x) => x.name === c.name);
       return [
         `  chain ${c.name}: in ${c.in}, out ${c.out}, dropped ${c.dropped}; its own work ${cost(c.host_ns, c.in, b && { ns: b.host_ns, packets: b.in })}`,
         ...c.nfs.map((nf, k) => {

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL, parseControlAddress, type ControlAddress } from './api.js';
 import { controlCall, type Answer } from './client.js';
 import { UsageError, positiveNumber } from '../usage.js';
+import { nsAPacket } from '../observe/stats.js';
 
 export const CONTROL_USAGE = `usage: netvm status [--control <addr>]
        netvm stats [--watch [<s>]] [--control <addr>]
@@ -45,10 +46,10 @@ interface Counters {
 function statsLines(now: Counters, before?: Counters): string[] {
   const dt = before ? now.uptimeS - before.uptimeS : 0;
   const rate = (a: number, b: number | undefined): string => (before && dt > 0 ? ` (${((a - b!) / dt / 1e6).toFixed(3)} Mpps)` : '');
-  // The worker's ns a packet (as VPP's show runtime): over the interval when watching, else since the start.
+  // The worker's ns a packet: over the interval when watching, else since the start.
   const cost = (ns: number, packets: number, was?: { ns: number; packets: number }): string => {
     const [dNs, dPackets] = was === undefined ? [ns, packets] : [ns - was.ns, packets - was.packets];
-    return dPackets > 0 ? `${(dNs / dPackets).toFixed(1)} ns a packet` : 'no packets';
+    return dPackets > 0 ? nsAPacket(dNs, dPackets) : 'no packets';
   };
   return [
     `up ${now.uptimeS.toFixed(1)} s`,

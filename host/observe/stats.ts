@@ -161,9 +161,9 @@ export function rateLine(
   return parts.join(' | ');
 }
 
-/** A worker's time on packets, per packet: `${lead} X ns a packet`, or nothing without packets. */
-function perPacket(ns: number, packets: number, lead: string): string {
-  return packets > 0 ? `${lead} ${(ns / packets).toFixed(1)} ns a packet` : '';
+/** A worker's time on packets (host_ns, busy_ns), per packet, as VPP's show runtime gives it: `X ns a packet`. */
+export function nsAPacket(ns: number, packets: number): string {
+  return `${(ns / packets).toFixed(1)} ns a packet`;
 }
 
 export function formatSummary(s: RunSummary): string {
@@ -175,12 +175,12 @@ export function formatSummary(s: RunSummary): string {
     );
   }
   for (const c of s.chains) {
-    lines.push(`  chain ${c.name}${c.workers === 0 ? ' (removed)' : ''}: in ${c.in}, out ${c.out}, dropped ${c.dropped}${perPacket(c.host_ns, c.in, ', its own work')}` +
+    lines.push(`  chain ${c.name}${c.workers === 0 ? ' (removed)' : ''}: in ${c.in}, out ${c.out}, dropped ${c.dropped}${c.in > 0 ? `, its own work ${nsAPacket(c.host_ns, c.in)}` : ''}` +
       (c.replicas.length > 1 ? ` (on ${c.workers} worker(s); by replica: ${c.replicas.map((r) => `lane ${r.lane}${r.live ? '' : ' (gone)'} in ${r.in}`).join(', ')})` : ''));
     for (const nf of c.nfs) {
       lines.push(
         `    nf ${nf.name}: in ${nf.in}, next ${nf.next}, out ${nf.out}, dropped ${nf.dropped}, bad verdict ${nf.bad_verdict}, bad length ${nf.bad_length}, trapped ${nf.trapped} (in ${nf.trap_batches} bursts), hung ${nf.hung}` +
-          (nf.fail_dropped + nf.fail_passed > 0 ? `, failed: dropped ${nf.fail_dropped}, passed ${nf.fail_passed}` : '') + perPacket(nf.busy_ns, nf.in, ','),
+          (nf.fail_dropped + nf.fail_passed > 0 ? `, failed: dropped ${nf.fail_dropped}, passed ${nf.fail_passed}` : '') + (nf.in > 0 ? `, ${nsAPacket(nf.busy_ns, nf.in)}` : ''),
       );
       const metrics = Object.entries(nf.metrics);
       if (metrics.length > 0) lines.push(`      metrics: ${metrics.map(([k, v]) => `${k} ${v}`).join(', ')}`);
